@@ -1,0 +1,72 @@
+# The two commands: `make book` (install, execute, render HTML) and `make test` (everything).
+# Both are idempotent: a second run with nothing changed does (almost) nothing.
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HTML := _build/html
+BUILT := $(HTML)/.built
+
+CHAPTERS := $(sort $(wildcard book/*.ipynb))
+PAGES := $(wildcard book/*.md)
+PACKAGE := $(shell find mlmath -name '*.py' 2>/dev/null)
+BIBS := $(wildcard book/*.bib book/bib/*.bib)
+RESULTS := $(wildcard results/*.json)
+# One thread per numerical library: two notebooks or workers share the 2 CPU cores.
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+export OPENBLAS_NUM_THREADS ?= 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: help install book test execute lab experiments clean
+
+help:
+	@echo "make book         install into .venv, execute every chapter, render $(HTML)/index.html"
+	@echo "make test         unit tests, notebooks under nbval, strict full book build"
+	@echo "make execute      re-execute chapters in place (refresh stored outputs for nbval)"
+	@echo "make lab          JupyterLab on the chapters"
+	@echo "make experiments  every full-tier (GPU) experiment, results into results/"
+	@echo "make clean        remove build outputs (keeps .venv)"
+
+install: $(INSTALLED)
+
+$(INSTALLED): requirements.txt constraints.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+book: $(BUILT)
+	@echo "The book is at file://$(CURDIR)/$(HTML)/index.html"
+
+# Sphinx re-reads only the chapters that changed. A change anywhere else (mlmath, the
+# configuration, the bibliography, stored results, the environment) can change any chapter's
+# output, so it forces a full re-execution (--all). A failed build leaves no stamp and drops
+# the saved environment, so the next build cannot pass by skipping the broken chapter.
+$(BUILT): $(INSTALLED) $(CHAPTERS) $(PAGES) $(PACKAGE) $(BIBS) $(RESULTS) _config.yml _toc.yml
+	$(BIN)/jupyter-book build . -W --keep-going \
+	  $(if $(filter-out $(CHAPTERS) $(PAGES),$?),--all,) \
+	  || { rm -rf _build/.doctrees $(BUILT); exit 1; }
+	touch $@
+
+# Everything: mlmath unit and property tests, every chapter under nbval (fresh kernel,
+# outputs compared with the stored ones), and a full strict build of the book into a
+# temporary folder (tests/test_book.py), never a reuse of an earlier build.
+test: $(INSTALLED)
+	$(BIN)/python -m pytest tests $(CHAPTERS) --nbval --sanitize-with tests/nbval_sanitize.cfg \
+	  --nbval-cell-timeout=300 -n 2 --dist loadfile
+
+execute: $(INSTALLED)
+	$(BIN)/python -m mlmath.book execute $(CHAPTERS)
+
+lab: $(INSTALLED)
+	$(BIN)/jupyter lab book
+
+experiments: $(INSTALLED)
+	$(BIN)/python -m mlmath.experiments run all --tier full --device cuda
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +

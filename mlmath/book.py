@@ -1,0 +1,89 @@
+"""Glue numbers into the prose and keep the stored notebook outputs fresh (preface).
+
+Two jobs live here:
+
+* :func:`glue` rounds a number to a few significant digits before handing it to
+  ``myst_nb.glue``. The prose then shows exactly what the stored output holds, and the
+  ``nbval`` comparison of that output is robust to last-digit rounding noise between
+  BLAS builds while still catching any real change.
+* ``python -m mlmath.book execute NOTEBOOK ...`` (``make execute``) re-executes chapters in
+  place on a fresh kernel, with the chapter's folder as working directory, exactly as the
+  book build and ``nbval`` run them, so the stored outputs that ``nbval`` compares against
+  come from a real execution.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+import time
+from pathlib import Path
+
+from ._validate import positive_int
+
+
+def significant(value: float, digits: int = 3) -> float:
+    """Round ``value`` to ``digits`` significant digits (0 stays 0; inf is rejected)."""
+    digits = positive_int("digits", digits)
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"value must be finite to be glued; got {value}")
+    if value == 0.0:
+        return 0.0
+    return round(value, digits - 1 - math.floor(math.log10(abs(value))))
+
+
+def glue(name: str, value, digits: int = 3):
+    """Glue ``value`` under ``name`` for ``{glue:}`name``` in the prose, and return it.
+
+    Floats are rounded to ``digits`` significant digits first; integers and booleans are
+    glued as they are; strings are glued as Markdown (use ``{glue:md}`name```), so that
+    they render without quotes. NaN and infinite values raise ``ValueError``: a number
+    the text quotes must exist.
+    """
+    from IPython.display import Markdown
+    from myst_nb import glue as myst_glue
+
+    if isinstance(value, str):
+        myst_glue(name, Markdown(value), display=False)
+        return value
+    if isinstance(value, (bool, numbers.Integral)):
+        value = int(value) if not isinstance(value, bool) else value
+    elif isinstance(value, numbers.Real):
+        value = significant(value, digits)
+    else:
+        raise TypeError(f"value for glue {name!r} must be a number or a string; got {type(value).__name__}")
+    myst_glue(name, value, display=False)
+    return value
+
+
+def execute_notebook(path: Path, timeout: int = 300) -> float:
+    """Execute ``path`` in place on a fresh ``python3`` kernel; return the wall time in s."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    notebook = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    elapsed = time.perf_counter() - start
+    nbformat.write(notebook, path)
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python -m mlmath.book execute NOTEBOOK [NOTEBOOK ...]``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 2 or argv[0] != "execute":
+        print("usage: python -m mlmath.book execute NOTEBOOK [NOTEBOOK ...]", file=sys.stderr)
+        return 2
+    for name in argv[1:]:
+        print(f"executing {name} ...", flush=True)
+        print(f"  done in {execute_notebook(Path(name)):.1f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
