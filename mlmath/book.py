@@ -39,7 +39,8 @@ def glue(name: str, value, digits: int = 3):
 
     Floats are rounded to ``digits`` significant digits first; integers and booleans are
     glued as they are; strings are glued as Markdown (use ``{glue:md}`name```), so that
-    they render without quotes. NaN and infinite values raise ``ValueError``: a number
+    they render without quotes; a matplotlib figure is glued for a ``{glue:figure}``
+    directive with a caption, and closed so that it is not shown twice. NaN and infinite values raise ``ValueError``: a number
     the text quotes must exist.
     """
     from IPython.display import Markdown
@@ -47,6 +48,12 @@ def glue(name: str, value, digits: int = 3):
 
     if isinstance(value, str):
         myst_glue(name, Markdown(value), display=False)
+        return value
+    if type(value).__name__ == "Figure":  # a matplotlib figure, for {glue:figure}
+        import matplotlib.pyplot as plt
+
+        myst_glue(name, value, display=False)
+        plt.close(value)
         return value
     if isinstance(value, (bool, numbers.Integral)):
         value = int(value) if not isinstance(value, bool) else value
