@@ -55,7 +55,7 @@ $(BUILT): $(INSTALLED) $(CHAPTERS) $(PAGES) $(PACKAGE) $(BIBS) $(RESULTS) _confi
 # outputs compared with the stored ones), and a full strict build of the book into a
 # temporary folder (tests/test_book.py), never a reuse of an earlier build.
 test: $(INSTALLED)
-	$(BIN)/python -m pytest tests $(CHAPTERS) --nbval --sanitize-with tests/nbval_sanitize.cfg \
+	$(BIN)/python -m pytest tests $(CHAPTERS) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-cell-timeout=300 -n 2 --dist loadfile
 
 execute: $(INSTALLED)

@@ -34,6 +34,7 @@ __all__ = [
     "horizon_power_law",
     "PlantedLagResult",
     "planted_lag_sample_size",
+    "planted_lag_theory",
     "fit_scaling_laws",
     "ScalingFit",
 ]
@@ -118,7 +119,7 @@ class PlantedLagResult(NamedTuple):
     """Measured data cost of recovering planted dependences (Chapter 2 experiment)."""
 
     signals: np.ndarray        #: dependence strengths f(ℓ) that were planted
-    sample_sizes: np.ndarray   #: the grid of N tried
+    sample_sizes: np.ndarray   #: the grid values of N tried (the scan stops once all succeed)
     success: np.ndarray        #: success rate, shape (len(signals), len(sample_sizes))
     required: np.ndarray       #: smallest N on the grid with success ≥ target (inf if none)
 
@@ -135,6 +136,8 @@ def planted_lag_sample_size(signals, sample_sizes, *, alpha=2.0, noise_scale=1.0
     and ``±1``, each product ``ε_t x_{t−ℓ}`` has exactly the law of ``ε_t``; the simulation
     draws these products directly (the same law, without materialising the sequences).
     The required ``N`` is the smallest grid value whose success rate reaches ``target``.
+    The scan stops at the first ``N`` by which every signal has reached the target, so the
+    returned ``sample_sizes`` (and the columns of ``success``) are the grid values tried.
 
     Parameters
     ----------
@@ -164,15 +167,43 @@ def planted_lag_sample_size(signals, sample_sizes, *, alpha=2.0, noise_scale=1.0
     repeats = positive_int("repeats", repeats)
     target = check_range("target", target, 0.0, 1.0, low_open=True, high_open=True)
     generator = rng_from(rng)
-    success = np.empty((signals.size, sizes.size))
-    for j, n in enumerate(sizes.astype(int)):
+    rates = []
+    for n in sizes.astype(int):
         noise = sample_symmetric_stable(alpha, (repeats, n), scale=noise_scale, rng=generator)
         error = noise.mean(axis=1)  # ĉ − f, the same draw for every f: common random numbers
-        success[:, j] = (np.abs(error)[None, :] < signals[:, None] / 2).mean(axis=1)
+        rates.append((np.abs(error)[None, :] < signals[:, None] / 2).mean(axis=1))
+        if (np.array(rates) >= target).any(axis=0).all():
+            break  # every signal has reached the target: larger N would only cost time
+    success = np.array(rates).T
+    sizes = sizes[: success.shape[1]]
     reached = success >= target
     first = np.where(reached.any(axis=1), reached.argmax(axis=1), -1)
     required = np.where(first >= 0, sizes[np.maximum(first, 0)], np.inf)
     return PlantedLagResult(signals, sizes, success, required)
+
+
+def planted_lag_theory(signals, *, alpha=2.0, noise_scale=1.0, target=0.9) -> np.ndarray:
+    """Exact data cost of the planted-lag experiment, ``N*(f) = (2 q σ / f)^(κ_α)`` (Chapter 2).
+
+    The error of the estimate is ``σ N^(1/α − 1) S`` with ``S`` standard symmetric
+    ``α``-stable, so the success rate ``P(|S| < f N^(1 − 1/α) / (2σ))`` reaches ``target``
+    exactly when ``N ≥ (2 q σ / f)^(κ_α)``, where ``q`` is the ``target`` quantile of ``|S|``
+    (from ``scipy.stats.levy_stable``; for ``α = 2``, ``S ~ N(0, 2)``). This is
+    :func:`data_cost` with threshold ``z = 2q``; a measured grid value is the first grid
+    point at or above it.
+    """
+    from scipy import stats
+
+    signals = as_float_array("signals", signals)
+    if (signals <= 0).any() or (signals > 1).any():
+        raise ValueError("signals must lie in (0, 1]")
+    alpha = check_range("alpha", alpha, 1.0, 2.0, low_open=True)
+    target = check_range("target", target, 0.0, 1.0, low_open=True, high_open=True)
+    if alpha == 2.0:
+        quantile = np.sqrt(2.0) * stats.norm.ppf((1.0 + target) / 2.0)
+    else:
+        quantile = float(stats.levy_stable.ppf((1.0 + target) / 2.0, alpha, 0.0))
+    return data_cost(signals, alpha, noise_scale, threshold=2.0 * quantile)
 
 
 class ScalingFit(NamedTuple):

@@ -136,3 +136,14 @@ def test_power_law_envelope_keeps_cost_polynomial():
     cost = lr.data_cost(env.pareto_envelope(lags, beta), alpha=1.5)
     slope = np.diff(np.log(cost))[0] / math.log(10)
     assert slope == pytest.approx(beta * lr.kappa_alpha(1.5), rel=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [2.0, 1.5])
+def test_planted_lag_theory_is_where_success_reaches_target(alpha):
+    # At N = N*(f) the exact success rate P(|S| < f N^(1−1/α)/2) equals the target.
+    signals = np.array([0.5, 0.1])
+    n_star = lr.planted_lag_theory(signals, alpha=alpha, target=0.8)
+    z = signals * n_star ** (1 - 1 / alpha) / 2
+    np.testing.assert_allclose(2 * stats.levy_stable.cdf(z, alpha, 0.0) - 1, 0.8, atol=2e-3)
+    # and it is data_cost with some threshold: the ratio for f and f/5 is 5^κ
+    assert n_star[1] / n_star[0] == pytest.approx(5 ** lr.kappa_alpha(alpha))

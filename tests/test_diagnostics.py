@@ -1,0 +1,484 @@
+"""Tests of mlmath.diagnostics (Chapter 8): every diagnostic on synthetic inputs with a known answer."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from mlmath import diagnostics as D
+from mlmath.envelope import pareto_envelope, sample_pareto_timescales
+
+
+def constant_gates(lams, batch=2, length=64, r=None):
+    """leak[b, t, q] = λ_q for all b, t; rdiag = r_q (0 by default)."""
+    lams = np.asarray(lams, dtype=float)
+    leak = np.broadcast_to(lams, (batch, length, lams.size)).copy()
+    rdiag = np.zeros_like(leak) if r is None else np.broadcast_to(np.asarray(r, float), leak.shape).copy()
+    return leak, rdiag
+
+
+def brute_force_log_rate(leak, rdiag, b, t, lag, q):
+    """ln|Π leak · (1 + Σ rdiag/leak)| by explicit products over the window (the oracle)."""
+    window = slice(t, t + lag)
+    product = np.prod(leak[b, window, q])
+    correction = 1.0 + np.sum(rdiag[b, window, q] / leak[b, window, q])
+    return math.log(abs(product * correction))
+
+
+# ------------------------------------------------------------------ effective rates
+
+def test_constant_leak_gives_exact_timescales():
+    lams = np.array([0.3, 0.5, 0.9, 0.99, 0.999, 0.9999])
+    leak, rdiag = constant_gates(lams, length=120)
+    taus = D.unit_timescales(leak, rdiag, window=(10, 100))
+    np.testing.assert_allclose(taus, -1.0 / np.log(lams), rtol=1e-9)
+
+
+def test_log_rates_match_brute_force_products():
+    rng = np.random.default_rng(1)
+    leak = rng.uniform(0.3, 1.0, size=(3, 40, 4))
+    rdiag = rng.normal(0.0, 0.02, size=leak.shape)
+    lags = np.array([0, 1, 2, 7, 15])
+    starts = np.array([0, 3, 10, 25])
+    out = D.log_effective_rates(leak, rdiag, lags, starts)
+    assert out.shape == (lags.size, 3, starts.size, 4)
+    for i, lag in enumerate(lags):
+        for b in range(3):
+            for j, t in enumerate(starts):
+                for q in range(4):
+                    expected = 0.0 if lag == 0 else brute_force_log_rate(leak, rdiag, b, t, lag, q)
+                    assert out[i, b, j, q] == pytest.approx(expected, abs=1e-10)
+
+
+def test_known_first_order_correction_closed_form():
+    # Constant λ and r: μ(ℓ) = λ^ℓ (1 + ℓ r/λ) exactly.
+    lam, r = 0.97, np.array([0.004, -0.002, 0.0])
+    leak, rdiag = constant_gates([lam] * 3, length=200, r=r)
+    lags = np.arange(0, 150, 7)
+    out = D.log_effective_rates(leak, rdiag, lags, starts=[0, 50])
+    expected = lags[:, None] * math.log(lam) + np.log(np.abs(1.0 + np.outer(lags, r) / lam))
+    np.testing.assert_allclose(out[:, 0, 0, :], expected, atol=1e-10)
+    np.testing.assert_allclose(out[:, 1, 1, :], expected, atol=1e-10)
+    # unit_timescales is the OLS slope of that closed form over the window's lags
+    window = (20, 140)
+    fit_lags = np.unique(np.round(np.linspace(*window, 8)))
+    closed = fit_lags[:, None] * math.log(lam) + np.log(np.abs(1.0 + np.outer(fit_lags, r) / lam))
+    slopes = np.polyfit(fit_lags, closed, 1)[0]
+    np.testing.assert_allclose(D.unit_timescales(leak, rdiag, window), -1.0 / slopes, rtol=1e-9)
+
+
+def test_first_order_expansion_approximates_exact_product():
+    # ln Π(λ_p + r_p) − ln|μ| is second order: |Σ ln(1+ρ_p) − ln(1+Σρ_p)| ≤ (Σ|ρ_p|)² for Σ|ρ| ≤ 0.1
+    rng = np.random.default_rng(2)
+    leak = rng.uniform(0.8, 1.0, size=(2, 50, 5))
+    rdiag = rng.uniform(-1e-3, 1e-3, size=leak.shape)
+    lags = np.array([1, 5, 20, 40])
+    out = D.log_effective_rates(leak, rdiag, lags, starts=[0, 10])
+    for i, lag in enumerate(lags):
+        for j, t in enumerate([0, 10]):
+            exact = np.log(leak[:, t:t + lag] + rdiag[:, t:t + lag]).sum(axis=1)
+            rho = np.abs(rdiag[:, t:t + lag] / leak[:, t:t + lag]).sum(axis=1)
+            assert rho.max() <= 0.1
+            assert np.all(np.abs(out[i, :, j, :] - exact) <= rho ** 2 + 1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), l1=st.integers(0, 15), l2=st.integers(0, 15), t=st.integers(0, 10))
+def test_rates_without_correction_compose_and_decrease(seed, l1, l2, t):
+    # rdiag = 0: ln μ(t, ℓ1 + ℓ2) = ln μ(t, ℓ1) + ln μ(t + ℓ1, ℓ2), and ℓ ↦ ln μ is non-increasing
+    rng = np.random.default_rng(seed)
+    leak = rng.uniform(0.05, 1.0, size=(1, 41, 3))
+    rdiag = np.zeros_like(leak)
+    whole = D.log_effective_rates(leak, rdiag, [l1 + l2], [t])[0, 0, 0]
+    first = D.log_effective_rates(leak, rdiag, [l1], [t])[0, 0, 0]
+    second = D.log_effective_rates(leak, rdiag, [l2], [t + l1])[0, 0, 0]
+    np.testing.assert_allclose(whole, first + second, atol=1e-12)
+    path = D.log_effective_rates(leak, rdiag, np.arange(0, 31), [t])[:, 0, 0, :]
+    assert np.all(np.diff(path, axis=0) <= 1e-12)
+
+
+def test_vanishing_correction_is_clipped_not_minus_infinity():
+    # leak = 0.5, rdiag = −0.5 at one step: 1 + Σ rdiag/leak = 0 exactly for that window
+    leak = np.full((1, 10, 2), 0.5)
+    rdiag = np.zeros_like(leak)
+    rdiag[0, 3, 0] = -0.5
+    out = D.log_effective_rates(leak, rdiag, [1], starts=[3])
+    assert np.isfinite(out).all()
+    assert out[0, 0, 0, 0] == pytest.approx(math.log(0.5) + math.log(D.DEFAULT_RATE_FLOOR))
+    # a gate that is fully open (leak rounded to 0) is floored, not −inf / NaN
+    leak[0, 5, 1] = 0.0
+    out = D.log_effective_rates(leak, rdiag, [2], starts=[4, 5])
+    assert np.isfinite(out).all()
+    env = D.network_envelope(leak, rdiag, [0, 1, 2, 3], window=(1, 3))
+    assert np.isfinite(env.envelope).all() and env.envelope[0] == 1.0
+
+
+def test_torch_and_numpy_inputs_agree_and_stay_torch():
+    rng = np.random.default_rng(3)
+    leak = rng.uniform(0.6, 1.0, size=(2, 60, 3))
+    rdiag = rng.normal(0, 0.01, size=leak.shape)
+    lags = [0, 4, 17, 33]
+    reference = D.log_effective_rates(leak, rdiag, lags)
+    as_double = D.log_effective_rates(torch.tensor(leak), torch.tensor(rdiag), lags)
+    assert isinstance(as_double, torch.Tensor) and as_double.device.type == "cpu"
+    np.testing.assert_allclose(as_double.numpy(), reference, atol=1e-12)
+    as_float = D.log_effective_rates(torch.tensor(leak, dtype=torch.float32),
+                                     torch.tensor(rdiag, dtype=torch.float32), lags)
+    # float32 inputs carry ~6e-8 relative error per value; 33 steps of ln leak stay below 1e-5
+    np.testing.assert_allclose(as_float.numpy(), reference, atol=1e-5)
+    np.testing.assert_allclose(D.unit_timescales(torch.tensor(leak), torch.tensor(rdiag), (5, 30)),
+                               D.unit_timescales(leak, rdiag, (5, 30)), rtol=1e-10)
+    env_t = D.network_envelope(torch.tensor(leak), torch.tensor(rdiag), lags, window=(5, 30))
+    env_n = D.network_envelope(leak, rdiag, lags, window=(5, 30))
+    np.testing.assert_allclose(env_t.envelope, env_n.envelope, rtol=1e-12)
+
+
+def test_batched_models_equal_one_model_at_a_time():
+    rng = np.random.default_rng(4)
+    leak = rng.uniform(0.7, 1.0, size=(3, 2, 50, 4))  # (S, batch, T, H)
+    rdiag = rng.normal(0, 0.01, size=leak.shape)
+    lags = [0, 3, 9, 20]
+    out = D.log_effective_rates(leak, rdiag, lags)
+    taus = D.unit_timescales(leak, rdiag, (5, 25))
+    env = D.network_envelope(leak, rdiag, lags, window=(5, 25))
+    assert out.shape[:2] == (len(lags), 3) and taus.shape == (3, 4) and env.envelope.shape == (3, len(lags))
+    for s in range(3):
+        np.testing.assert_allclose(out[:, s], D.log_effective_rates(leak[s], rdiag[s], lags), atol=1e-12)
+        np.testing.assert_allclose(taus[s], D.unit_timescales(leak[s], rdiag[s], (5, 25)), rtol=1e-12)
+        single = D.network_envelope(leak[s], rdiag[s], lags, window=(5, 25))
+        np.testing.assert_allclose(env.envelope[s], single.envelope, rtol=1e-12)
+        np.testing.assert_allclose(env.mixture[s], single.mixture, rtol=1e-12)
+
+
+def test_nonnegative_slope_gives_the_cap():
+    leak, rdiag = constant_gates([1.0, 0.9], length=50)
+    np.testing.assert_allclose(D.unit_timescales(leak, rdiag, (5, 40)), [1e6, -1 / math.log(0.9)])
+    assert D.unit_timescales(leak, rdiag, (5, 40), tau_cap=math.inf)[0] == math.inf
+    assert D.unit_timescales(leak, rdiag, (5, 40), tau_cap=50.0)[0] == 50.0
+
+
+# ------------------------------------------------------------------------- envelope
+
+def test_envelope_of_constant_leaks_is_the_mixture():
+    lams = np.exp(-1.0 / np.array([2.0, 10.0, 40.0, 300.0]))
+    leak, rdiag = constant_gates(lams, length=200)
+    lags = D.default_lags(200)
+    env = D.network_envelope(leak, rdiag, lags, window=(10, 60))
+    expected = np.exp(-np.outer(lags, 1.0 / np.array([2.0, 10.0, 40.0, 300.0]))).mean(axis=1)
+    np.testing.assert_allclose(env.envelope, expected, rtol=1e-10)
+    np.testing.assert_allclose(env.mixture, expected, rtol=1e-10)
+    assert env.envelope[0] == 1.0 and env.max_abs_log_ratio < 1e-9
+
+
+def test_envelope_of_time_varying_leak_exceeds_mixture_of_mean_rates():
+    # leak alternating between two values: the envelope is exact, and τ is −2/ln(λ1 λ2)
+    leak = np.empty((1, 400, 1))
+    leak[0, 0::2, 0], leak[0, 1::2, 0] = 0.9, 0.99
+    rdiag = np.zeros_like(leak)
+    taus = D.unit_timescales(leak, rdiag, (20, 200), n_lags=10)
+    assert taus[0] == pytest.approx(-2.0 / math.log(0.9 * 0.99), rel=1e-3)
+
+
+# ---------------------------------------------------------------------- decay class
+
+LAGS = np.unique(np.round(np.geomspace(1, 1000, 40)))
+
+
+@pytest.mark.parametrize("tau", [3.0, 30.0, 300.0])
+def test_exact_exponential_is_exponential_without_window(tau):
+    fit = D.decay_class(LAGS, np.exp(-LAGS / tau))
+    assert fit.best == "exponential"
+    assert fit.fits["exponential"].params["tau"] == pytest.approx(tau, rel=1e-8)
+    assert not fit.has_power_window
+
+
+@pytest.mark.parametrize("beta", [0.3, 0.7, 1.5])
+def test_exact_power_law_is_power_with_full_window(beta):
+    fit = D.decay_class(LAGS, 2.0 * LAGS ** -beta)
+    assert fit.best == "power"
+    assert fit.fits["power"].params["beta"] == pytest.approx(beta, rel=1e-8)
+    assert fit.has_power_window and fit.window == (1.0, 1000.0)
+    assert fit.window_beta == pytest.approx(beta, rel=1e-8)
+
+
+def test_exact_tempered_power_law_is_tempered():
+    fit = D.decay_class(LAGS, LAGS ** -0.5 * np.exp(-LAGS / 400.0))
+    assert fit.best == "tempered"
+    assert fit.fits["tempered"].params["beta"] == pytest.approx(0.5, rel=1e-6)
+    assert fit.fits["tempered"].params["tau"] == pytest.approx(400.0, rel=1e-6)
+    # slope −β − ℓ/τ stays within 20 % of its chord up to ℓ of order 0.4 β τ = 80: more than a decade
+    assert fit.has_power_window and fit.window[0] == 1.0 and 40 < fit.window[1] < 200
+
+
+def test_classes_survive_multiplicative_noise():
+    # 1 % log-normal noise on f: far below the gaps between the laws' residuals
+    rng = np.random.default_rng(5)
+    noise = np.exp(rng.normal(0, 0.01, LAGS.size))
+    assert D.decay_class(LAGS, np.exp(-LAGS / 50.0) * noise).best == "exponential"
+    power = D.decay_class(LAGS, LAGS ** -0.6 * noise)
+    assert power.best == "power" and power.has_power_window
+    assert D.decay_class(LAGS, LAGS ** -0.6 * np.exp(-LAGS / 200.0) * noise).best == "tempered"
+
+
+def test_pareto_spectrum_envelope_has_window_with_exponent_beta():
+    # Chapter 3: Pareto time scales give f ~ Γ(1+β) ℓ^(−β) for ℓ ≫ τ0 (exact envelope)
+    lags = np.unique(np.round(np.geomspace(10, 10_000, 40)))
+    fit = D.decay_class(lags, pareto_envelope(lags, 0.6))
+    assert fit.has_power_window and fit.best in ("power", "tempered")
+    assert fit.window_beta == pytest.approx(0.6, abs=0.02)
+
+
+@settings(max_examples=25, deadline=None)
+@given(tau=st.floats(2.0, 1e4), scale=st.floats(1e-3, 1e3))
+def test_no_exponential_has_a_power_window(tau, scale):
+    fit = D.decay_class(LAGS, scale * np.exp(-LAGS / tau))
+    assert not fit.has_power_window
+
+
+@settings(max_examples=25, deadline=None)
+@given(beta=st.floats(0.1, 3.0), scale=st.floats(1e-3, 1e3))
+def test_decay_class_is_scale_invariant(beta, scale):
+    f = LAGS ** -beta * np.exp(-LAGS / 300.0)
+    a, b = D.decay_class(LAGS, f), D.decay_class(LAGS, scale * f)
+    assert a.best == b.best and a.window == b.window
+    assert a.window_beta == pytest.approx(b.window_beta, rel=1e-9)
+
+
+# ------------------------------------------------------------------------------- β
+
+@pytest.mark.parametrize("beta", [0.6, 1.4])
+def test_beta_recovered_from_pareto_leaks(beta):
+    # per-unit constant leaks whose τ are Pareto(β): time scales exact, then the tail fit.
+    rng = np.random.default_rng(6)
+    true_taus = sample_pareto_timescales(beta, 300, rng=rng)
+    leak, rdiag = constant_gates(np.exp(-1.0 / true_taus), batch=1, length=50)
+    taus = D.unit_timescales(leak, rdiag, (5, 40), tau_cap=1e12)
+    np.testing.assert_allclose(taus, true_taus, rtol=1e-6)
+    result = D.beta_interval(taus, n_boot=200, rng=7)
+    # MLE standard error β/√n_tail; 4 of them (plus the xmin choice) bounds the error
+    assert abs(result.beta - beta) < 4 * beta / math.sqrt(result.n_tail)
+    assert result.low <= beta <= result.high
+    assert result.low < result.beta < result.high and result.n_boot >= 100
+
+
+def test_beta_interval_coverage_over_seeds():
+    # a 90 % interval covers in at least 6 of 10 seeded repetitions: P(≤ 5 | p = 0.9) ≈ 0.002
+    covered = 0
+    for seed in range(10):
+        taus = sample_pareto_timescales(0.8, 120, rng=seed)
+        result = D.beta_interval(taus, n_boot=100, rng=seed)
+        covered += result.low <= 0.8 <= result.high
+    assert covered >= 6
+
+
+def test_beta_interval_hill_method():
+    taus = sample_pareto_timescales(1.0, 2000, rng=8)
+    result = D.beta_interval(taus, n_boot=50, method="hill", k=400, rng=9)
+    # exact Pareto: Hill has sd ≈ β/√k = 0.05 (4 sd allowed); a 90 % interval is about
+    # ±1.645 sd wide, so its half-width must lie within a factor 2 of 0.082
+    assert abs(result.beta - 1.0) < 0.2 and result.low < result.beta < result.high
+    assert 0.041 < (result.high - result.low) / 2 < 0.165
+
+
+# ------------------------------------------------------------------------------- α
+
+@pytest.mark.parametrize("alpha", [1.2, 1.5, 1.8])
+def test_forcing_tail_index_of_stable_increments(alpha):
+    # scipy's independent sampler; per-unit drifts must not matter (median centring);
+    # calibrated estimator: sd about 0.1 at n = 2000, about 0.05 for the 8000 pooled here
+    x = stats.levy_stable.rvs(alpha, 0.0, size=(2000, 6), random_state=10)
+    x = x + np.array([0.0, 5.0, -3.0, 1.0, 0.5, 2.0])
+    slow = np.array([True, True, False, True, False, True])
+    estimate = D.forcing_tail_index(x, units=slow)
+    assert abs(estimate - alpha) < 0.2
+
+
+def test_forcing_tail_index_of_gaussian_increments_is_two():
+    x = np.random.default_rng(11).normal(size=(4000, 2))
+    assert D.forcing_tail_index(x) > 1.85
+
+
+def test_forcing_tail_index_drops_zeros_and_takes_torch():
+    x = stats.levy_stable.rvs(1.5, 0.0, size=3000, random_state=12)
+    padded = np.concatenate([x, np.zeros(3000)])
+    assert D.forcing_tail_index(torch.tensor(padded)) == pytest.approx(D.forcing_tail_index(x), abs=1e-12)
+
+
+# --------------------------------------------------------------------------- phases
+
+def _decay(kind):
+    f = {"power": LAGS ** -0.5, "exponential": np.exp(-LAGS / 30.0),
+         "flat": np.exp(-LAGS / 1e6)}[kind]
+    return D.decay_class(LAGS, f)
+
+
+@pytest.mark.parametrize("kind, low, high, n_tail, expected", [
+    ("exponential", 0.3, 0.6, 50, "collapsed"),
+    ("exponential", None, None, None, "collapsed"),
+    ("power", 0.3, 0.6, 50, "broad"),
+    ("power", 1.2, 1.7, 50, "concentrated"),
+    ("power", 0.8, 1.3, 50, "boundary"),
+    ("power", 1.0, 1.3, 50, "boundary"),
+    ("power", 0.2, 1.5, 50, "unresolved"),   # wider than 1
+    ("power", 0.3, 0.6, 5, "unresolved"),    # too few slow units
+    ("power", None, None, None, "unresolved"),
+    ("flat", 0.3, 0.6, 50, "unresolved"),    # nothing decays over the lags
+])
+def test_phase_labels_on_constructed_cases(kind, low, high, n_tail, expected):
+    assert D.phase_label(_decay(kind), low, high, n_tail=n_tail) == expected
+
+
+# ------------------------------------------------------------------------- diagnose
+
+class _Trace(NamedTuple):
+    leak: torch.Tensor
+    rdiag: torch.Tensor
+    hidden: torch.Tensor
+
+
+class FixedLeaks(torch.nn.Module):
+    """A stand-in model whose unit q has the constant carry e^(−1/τ_q)."""
+
+    def __init__(self, taus):
+        super().__init__()
+        self.register_buffer("leak", torch.exp(-1.0 / torch.as_tensor(taus, dtype=torch.float64)))
+
+    def forward(self, x):
+        shape = x.shape[:2] + self.leak.shape
+        leak = self.leak.expand(shape)
+        return x.sum(-1, keepdim=True), _Trace(leak, torch.zeros(shape, dtype=torch.float64), leak)
+
+
+def test_diagnose_broad_spectrum_and_collapsed_control():
+    x = torch.zeros(1, 1280, 2)
+    taus = sample_pareto_timescales(0.5, 256, rng=13)
+    broad = D.diagnose(FixedLeaks(taus), x, rng=0, n_boot=100)
+    np.testing.assert_allclose(broad.taus, np.minimum(taus, 1e6), rtol=1e-6)
+    assert broad.phase == "broad", broad.summary()
+    assert broad.beta.low < 0.5 < broad.beta.high
+    control = D.diagnose(FixedLeaks(np.full(64, 200.0)), x, rng=0, n_boot=100)
+    assert control.phase == "collapsed" and control.decay.best == "exponential"
+    np.testing.assert_allclose(control.taus, 200.0, rtol=1e-9)
+
+
+def test_diagnose_runs_real_models():
+    from mlmath.models import MODELS
+
+    x = torch.randn(2, 96, 4, generator=torch.Generator().manual_seed(0))
+    for name, cls in MODELS.items():
+        result = D.diagnose(cls(4, 8, seed=0), x, window=D.scaled_window(96), rng=0, n_boot=50)
+        assert result.phase in D.PHASES
+        assert result.envelope[0] == pytest.approx(1.0) and np.isfinite(result.envelope).all()
+        assert result.taus.shape == (8,) and np.all(result.taus > 0), name
+
+
+def test_scaled_window_and_default_lags():
+    assert D.scaled_window(1280) == (64, 384)
+    assert D.scaled_window(256) == (13, 77)
+    lags = D.default_lags(1280)
+    assert lags[0] == 0 and lags[-1] == 640 and np.all(np.diff(lags) > 0)
+
+
+def test_vectorised_speed():
+    # 16 × 256 start times × 64 units × 20 lags ≈ 5 M windows: one gather per lag, well under 10 s
+    leak = torch.rand(16, 512, 64, dtype=torch.float64) * 0.5 + 0.5
+    rdiag = torch.zeros_like(leak)
+    start = time.perf_counter()
+    D.mean_log_rates(leak, rdiag, np.linspace(1, 256, 20).astype(int))
+    assert time.perf_counter() - start < 10.0
+
+
+def test_restoring_drift_is_reexported():
+    from mlmath import pull
+
+    assert D.restoring_drift is pull.restoring_drift
+
+
+# ------------------------------------------------------------------------ bad input
+
+def test_bad_inputs_raise():
+    leak, rdiag = constant_gates([0.9, 0.8], length=30)
+    with pytest.raises(ValueError, match="same shape"):
+        D.log_effective_rates(leak, rdiag[:, :, :1], [1])
+    with pytest.raises(TypeError, match="both"):
+        D.log_effective_rates(torch.tensor(leak), rdiag, [1])
+    with pytest.raises(ValueError, match="leak"):
+        D.log_effective_rates(-leak, rdiag, [1])
+    bad = leak.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        D.log_effective_rates(bad, rdiag, [1])
+    with pytest.raises(ValueError, match="integers"):
+        D.log_effective_rates(leak, rdiag, [1.5])
+    with pytest.raises(ValueError, match="lags"):
+        D.log_effective_rates(leak, rdiag, [31])
+    with pytest.raises(ValueError, match="starts"):
+        D.log_effective_rates(leak, rdiag, [10], starts=[25])
+    with pytest.raises(ValueError, match="shape"):
+        D.log_effective_rates(leak[None, None], rdiag[None, None], [1])
+    with pytest.raises(ValueError, match="rate_floor"):
+        D.log_effective_rates(leak, rdiag, [1], rate_floor=0.0)
+    with pytest.raises(ValueError, match="window"):
+        D.unit_timescales(leak, rdiag, (10, 5))
+    with pytest.raises(ValueError, match="window"):
+        D.unit_timescales(leak, rdiag, (10, 40))
+    with pytest.raises(TypeError, match="window"):
+        D.unit_timescales(leak, rdiag, (1.5, 5))
+    with pytest.raises(ValueError, match="tau_cap"):
+        D.unit_timescales(leak, rdiag, (2, 5), tau_cap=0.5)
+    with pytest.raises(ValueError, match="taus"):
+        D.network_envelope(leak, rdiag, [0, 1], taus=[1.0])
+    with pytest.raises(ValueError, match="f must"):
+        D.decay_class(LAGS, -np.ones_like(LAGS))
+    with pytest.raises(ValueError, match="increasing"):
+        D.decay_class(LAGS[::-1], np.ones_like(LAGS))
+    with pytest.raises(ValueError, match="at least 5"):
+        D.decay_class([0, 1, 2, 3], [1, 0.5, 0.3, 0.2])
+    with pytest.raises(ValueError, match="criterion"):
+        D.decay_class(LAGS, LAGS ** -1.0, criterion="hqic")
+    with pytest.raises(ValueError, match="taus"):
+        D.beta_interval([1.0, np.inf] * 10)
+    with pytest.raises(ValueError, match="at least 10"):
+        D.beta_interval([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="level"):
+        D.beta_interval(np.arange(1.0, 30.0), level=1.5)
+    with pytest.raises(ValueError, match="method"):
+        D.beta_interval(np.arange(1.0, 30.0), method="ols")
+    with pytest.raises(ValueError, match="xmin|bootstrap"):
+        D.beta_interval(np.ones(30), n_boot=20)
+    with pytest.raises(ValueError, match="increments"):
+        D.forcing_tail_index(np.ones(10))
+    with pytest.raises(ValueError, match="finite"):
+        D.forcing_tail_index(np.full(100, np.inf))
+    with pytest.raises(ValueError, match="units"):
+        D.forcing_tail_index(np.ones((100, 2)), units=np.array([True]))
+    with pytest.raises(TypeError, match="DecayFit"):
+        D.phase_label("power", 0.1, 0.2)
+    with pytest.raises(ValueError, match="beta_low"):
+        D.phase_label(_decay("power"), 0.9, 0.5)
+    with pytest.raises(ValueError, match="both"):
+        D.phase_label(_decay("power"), 0.9, None)
+    with pytest.raises(TypeError, match="Module"):
+        D.diagnose(lambda x: x, torch.zeros(1, 20, 2))
+    with pytest.raises(ValueError, match="shape"):
+        D.diagnose(FixedLeaks([10.0] * 4), torch.zeros(20, 2))
+    with pytest.raises(ValueError, match="length"):
+        D.scaled_window(5)
+
+
+def test_forcing_tail_index_takes_training_log_shape():
+    # (steps, S, units) as logged by mlmath.training, with a boolean mask of the slow units
+    x = stats.levy_stable.rvs(1.5, 0.0, size=(1500, 2, 3), random_state=14)
+    mask = np.array([[True, False, True], [False, True, False]])
+    pooled = np.stack([x[:, 0, 0], x[:, 0, 2], x[:, 1, 1]], axis=1)
+    assert D.forcing_tail_index(x, units=mask) == pytest.approx(D.forcing_tail_index(pooled), abs=1e-12)
+    with pytest.raises(ValueError, match="mask"):
+        D.forcing_tail_index(x, units=[0, 1])
