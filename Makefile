@@ -20,12 +20,13 @@ export MKL_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book test execute lab experiments clean
+.PHONY: help install book test execute student lab experiments clean
 
 help:
 	@echo "make book         install into .venv, execute every chapter, render $(HTML)/index.html"
 	@echo "make test         unit tests, notebooks under nbval, strict full book build"
 	@echo "make execute      re-execute chapters in place (refresh stored outputs for nbval)"
+	@echo "make student      student versions of the chapters (no solutions) in student/"
 	@echo "make lab          JupyterLab on the chapters"
 	@echo "make experiments  every full-tier (GPU) experiment, results into results/"
 	@echo "make clean        remove build outputs (keeps .venv)"
@@ -60,6 +61,9 @@ test: $(INSTALLED)
 
 execute: $(INSTALLED)
 	$(BIN)/python -m mlmath.book execute $(CHAPTERS)
+
+student: $(INSTALLED)
+	$(BIN)/python -m mlmath.teaching student $(CHAPTERS) --out student
 
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab book
