@@ -35,12 +35,14 @@ def significant(value: float, digits: int = 3) -> float:
 
 
 def glue(name: str, value, digits: int = 3):
-    """Glue ``value`` under ``name`` for ``{glue:}`name``` in the prose, and return it.
+    """Glue ``value`` under ``name`` for ``{glue:}`name``` in the prose; return the glued value.
 
     Floats are rounded to ``digits`` significant digits first; integers and booleans are
     glued as they are; strings are glued as Markdown (use ``{glue:md}`name```), so that
     they render without quotes; a matplotlib figure is glued for a ``{glue:figure}``
-    directive with a caption, and closed so that it is not shown twice. NaN and infinite values raise ``ValueError``: a number
+    directive with a caption, closed, and not returned, so that it is not shown twice.
+    Write a cell's last ``glue`` of a number as ``_ = glue(...)`` for the same reason (a
+    trailing ``;`` is not honoured when ``nbval`` executes the cell). NaN and infinite values raise ``ValueError``: a number
     the text quotes must exist.
     """
     from IPython.display import Markdown
@@ -54,7 +56,7 @@ def glue(name: str, value, digits: int = 3):
 
         myst_glue(name, value, display=False)
         plt.close(value)
-        return value
+        return None  # the caller holds the figure; returning it would display it a second time
     if isinstance(value, (bool, numbers.Integral)):
         value = int(value) if not isinstance(value, bool) else value
     elif isinstance(value, numbers.Real):

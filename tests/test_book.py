@@ -131,3 +131,17 @@ def test_same_book_without_the_error_builds(tmp_path):
     book = mini_book(tmp_path / "fixed", "print('fine')")
     result = build(tmp_path / "out-fixed", root=book)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_glue_never_displays_twice():
+    # A cell whose last line is glue(...) would echo the glued value (or figure) as "Out[n]",
+    # showing it a second time on the page; mlmath.book.glue returns None for figures and
+    # chapters write `_ = glue(...)` (a trailing ";" is not honoured when nbval runs the cell).
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            last = cell.source.rstrip().splitlines()[-1]
+            echoed = any(output.output_type == "execute_result" for output in cell.outputs)
+            assert not (echoed and last.lstrip().startswith("glue(")), f"{path.name}: {last}"

@@ -1,0 +1,127 @@
+"""Small helpers the chapters of Part IV use to run the ci tier live and tabulate it (Chapters 9–11).
+
+:func:`run_ci` runs an experiment's ci tier on the CPU into a temporary folder (never
+``results/``, which holds full-tier outputs only) and returns the result with its arrays;
+:func:`arm_rows` reduces each run to medians over seeds; :func:`markdown_table` renders
+rows for a glued table. Every number a chapter quotes comes from these, so the prose can
+say which tier it came from.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .engine import run_experiment
+
+__all__ = ["CIRun", "run_ci", "median", "arm_rows", "markdown_table"]
+
+
+@dataclass(frozen=True)
+class CIRun:
+    """A live ci-tier run: the result dict (as written to JSON) and its arrays.
+
+    Chapters 9–11 (live ci-tier runs).
+    """
+
+    result: dict
+    arrays: dict
+    folder: Path
+
+    @property
+    def summary(self) -> dict:
+        """The result's summary block."""
+        return self.result["summary"]
+
+    @property
+    def config(self) -> dict:
+        """The configuration (plain data) the run read."""
+        return self.result["config"]
+
+    def arm(self, name: str) -> dict:
+        """Summary of run ``name``."""
+        return self.summary["arms"][name]
+
+
+def run_ci(name: str, out=None) -> CIRun:
+    """Run the ci tier of experiment ``name`` on the CPU into ``out`` (default a new temporary folder).
+
+    Chapters 9–11 call this live; it takes 15–40 s of one CPU core.
+    """
+    folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix=f"mlmath-{name}-ci-"))
+    result = run_experiment(name, "ci", "cpu", folder, progress=False)
+    with np.load(folder / f"{name}.npz", allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    return CIRun(result, arrays, folder)
+
+
+def median(values) -> float:
+    """Median of the finite values (None and non-finite dropped); NaN if none remain.
+
+    Chapters glue only finite medians; :func:`mlmath.book.glue` refuses NaN, so a missing
+    value cannot reach the prose silently.
+    """
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    return float(np.median(finite)) if finite else math.nan
+
+
+def arm_rows(run: CIRun) -> list[dict]:
+    """One row per run: phase (trained, at init), β (median over seeds) and its interval,
+    median and max time scale, power-law window (decades), loss first → last, horizon,
+    predicted β (ψ root), seeds with a root and seeds without pushes (predicted β = ∞),
+    forcing index α.
+
+    Chapters 9–11 (live ci-tier runs).
+    """
+    rows = []
+    for name, arm in run.summary["arms"].items():
+        trained, init = arm["trained"], arm["init"]
+        rows.append({
+            "name": name, "label": arm["label"], "phase": arm["phase"], "phase_init": init["phase"],
+            "phases": trained["phases"],
+            "beta": median(trained["beta"]), "beta_low": median(trained["beta_low"]),
+            "beta_high": median(trained["beta_high"]), "beta_init": median(init["beta"]),
+            "median_tau": median(trained["median_tau"]), "max_tau": median(trained["max_tau"]),
+            "max_tau_init": median(init["max_tau"]),
+            "window_decades": median(trained["window_decades"]),
+            "window_decades_init": median(init["window_decades"]),
+            "loss_first": median(arm["loss_first"]), "loss_last": median(arm["loss_last"]),
+            "horizon": median(arm["horizon"]),
+            "beta_predicted": median([p.get("beta_predicted") for p in arm["pushes"]]),
+            "n_predicted": sum(p.get("beta_predicted") is not None for p in arm["pushes"]),
+            "n_no_pushes": sum(p.get("reason") == "no pushes" for p in arm["pushes"]),
+            "pull": median([p.get("pull") for p in arm["pushes"]]),
+            "rate": median([p.get("rate") for p in arm["pushes"]]),
+            "forcing_alpha": median(arm["forcing_alpha"]),
+        })
+    return rows
+
+
+def _format(value) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    value = float(value)
+    if value == 0:
+        return "0"
+    if abs(value) >= 1e4 or abs(value) < 1e-3:
+        return f"{value:.2e}"
+    return f"{value:.3g}"
+
+
+def markdown_table(rows: list[dict], columns: dict) -> str:
+    """A Markdown table of ``rows`` with ``columns`` = {key: header}; numbers to 3 significant digits.
+
+    Chapters 9–11 (live ci-tier runs).
+    """
+    header = "| " + " | ".join(columns.values()) + " |"
+    rule = "| " + " | ".join("---" for _ in columns) + " |"
+    body = ["| " + " | ".join(_format(row.get(key)) for key in columns) + " |" for row in rows]
+    return "\n".join([header, rule, *body])

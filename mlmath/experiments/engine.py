@@ -1,0 +1,431 @@
+"""Running an experiment: train each arm, diagnose, checkpoint, write results with provenance.
+
+The unit of work is an *arm* (:class:`mlmath.experiments.registry.Arm`): one batched model
+holding every seed, trained once, then evaluated and diagnosed seed by seed. After each arm
+the engine writes ``<out>/.checkpoints/<name>-<tier>/<arm>.json`` (summary) and ``.npz``
+(arrays), each atomically (temporary file, then ``os.replace``), stamped with a hash of
+the configuration. A rerun after an interruption loads the finished arms whose stamp
+matches and computes only the rest. At the end it writes ``<out>/<name>.json``::
+
+    {"experiment", "tier",
+     "provenance": {"device", "torch", "commit", "date", "wall_seconds", "seeds"},
+     "config", "summary": {"phases": {run_name: label}, ...}}
+
+and ``<out>/<name>.npz`` (plain arrays, ``allow_pickle=False``), both atomically.
+``<out>`` defaults to the repository's ``results/`` folder, which holds full-tier outputs
+only; tests and chapters pass a temporary ``out``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..models import build_model
+from ..tasks import LagTask, heavy_tailed_lag_task
+from ..training import evaluate_mse, lag_recovery, learnable_horizon, train
+from .analysis import log_timescale_from_target, push_statistics
+from .registry import TIERS, ExperimentConfig, get_experiment
+
+__all__ = ["RESULTS_DIR", "ROOT", "resolve_device", "config_hash", "atomic_write_bytes", "atomic_write_json",
+           "atomic_savez", "make_task", "batched_model", "run_arm", "run_experiment", "provenance",
+           "majority_phase", "jsonable"]
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Where full-tier results live (``results/`` at the repository root).
+RESULTS_DIR = ROOT / "results"
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' → CUDA if available else CPU; 'cuda' without a GPU raises ``ValueError``.
+
+    Chapters 8–11 (the experiment engine).
+    """
+    if not isinstance(device, str) or device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}; got {device!r}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was requested but torch.cuda.is_available() is False; "
+                         "use --device cpu or auto (the full tier is sized for one H100)")
+    return torch.device(device)
+
+
+def jsonable(value):
+    """Convert numpy scalars/arrays and non-finite floats (→ None) for strict JSON.
+
+    Chapters 8–11 (the experiment engine).
+    """
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value
+
+
+def config_dict(config: ExperimentConfig) -> dict:
+    """The configuration as plain JSON data."""
+    return jsonable(dataclasses.asdict(config))
+
+
+def config_hash(config: ExperimentConfig) -> str:
+    """SHA-256 (first 16 hex digits) of the configuration's canonical JSON.
+
+    Chapters 8–11 (the experiment engine).
+    """
+    text = json.dumps(config_dict(config), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+
+    A reader sees either the old file or the complete new one, never a partial write.
+
+    Chapters 8–11 (the experiment engine).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are meant to be shared
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def atomic_write_json(path: Path, payload: dict) -> Path:
+    """``atomic_write_bytes`` of strict JSON (NaN/inf rejected: convert with :func:`jsonable`).
+
+    Chapters 8–11 (the experiment engine).
+    """
+    return atomic_write_bytes(path, (json.dumps(payload, indent=1, allow_nan=False) + "\n").encode())
+
+
+def atomic_savez(path: Path, arrays: dict) -> Path:
+    """``numpy.savez_compressed`` of plain arrays, written atomically (object arrays refused).
+
+    Chapters 8–11 (the experiment engine).
+    """
+    buffer = io.BytesIO()
+    clean = {}
+    for key, value in arrays.items():
+        array = np.asarray(value)
+        if array.dtype == object:
+            raise TypeError(f"array {key!r} has dtype object; results hold plain numeric arrays only")
+        clean[key] = array
+    np.savez_compressed(buffer, **clean)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def _git_commit() -> str:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if not commit:
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
+def device_name(device: torch.device) -> str:
+    """Human name of ``device``: the GPU's name, or the CPU's architecture and thread count."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({platform.machine()}, {torch.get_num_threads()} torch threads)"
+
+
+def provenance(device: torch.device, wall_seconds: float, seeds) -> dict:
+    """The provenance block: device, torch version, git commit, UTC date, wall time, seeds.
+
+    Chapters 8–11 (the experiment engine).
+    """
+    return {"device": device_name(device), "torch": torch.__version__, "commit": _git_commit(),
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "wall_seconds": round(float(wall_seconds), 2), "seeds": [int(s) for s in seeds]}
+
+
+def make_task(config: ExperimentConfig) -> LagTask:
+    """The experiment's :class:`LagTask` (lags and ``u`` drawn from ``task_seed``).
+
+    Chapters 8–11 (the experiment engine).
+    """
+    data = heavy_tailed_lag_task(1, config.length, input_dim=config.input_dim, n_lags=config.n_lags,
+                                 lag_range=config.lag_range, lag_tail=config.lag_tail,
+                                 coef_base=config.coef_base, coef_decay=config.coef_decay,
+                                 noise=config.noise, seed=config.task_seed)
+    return data.task
+
+
+def batched_model(kind: str, config: ExperimentConfig, options: dict):
+    """One module holding ``len(config.seeds)`` models; model ``i`` equals the single model built with seed ``seeds[i]``.
+
+    Chapters 8–11 (the experiment engine).
+    """
+    seeds = config.seeds
+    model = build_model(kind, config.input_dim, config.hidden_size, 1, n_models=len(seeds), seed=0, **options)
+    with torch.no_grad():
+        for i, seed in enumerate(seeds):
+            single = build_model(kind, config.input_dim, config.hidden_size, 1, seed=int(seed), **options)
+            members = dict(single.named_parameters())
+            for name, parameter in model.named_parameters():
+                parameter[i].copy_(members[name])
+    return model
+
+
+def majority_phase(labels) -> str:
+    """Most common phase label among seeds; a tie between the top labels gives 'unresolved'.
+
+    Chapters 8–11 (the experiment engine).
+    """
+    counts = Counter(labels).most_common()
+    if not counts:
+        raise ValueError("labels must not be empty")
+    if len(counts) > 1 and counts[0][1] == counts[1][1]:
+        return "unresolved"
+    return counts[0][0]
+
+
+def _diagnose_all(model, x, config, rng_seed):
+    from .. import diagnostics
+
+    results = []
+    for i in range(model.n_models):
+        single = model.select(i)
+        results.append(diagnostics.diagnose(single, x, window=tuple(config.window), rng=rng_seed + i,
+                                            n_boot=config.n_boot))
+    return results
+
+
+def _diagnosis_summary(diagnoses) -> dict:
+    out = {"phase": majority_phase([d.phase for d in diagnoses]),
+           "phases": [d.phase for d in diagnoses],
+           "decay_best": [d.decay.best for d in diagnoses],
+           "window_decades": [float(d.decay.window_decades) for d in diagnoses],
+           "median_tau": [float(np.median(d.taus)) for d in diagnoses],
+           "max_tau": [float(np.max(d.taus)) for d in diagnoses]}
+    for key in ("beta", "low", "high"):
+        out["beta" if key == "beta" else f"beta_{key}"] = [None if d.beta is None else float(getattr(d.beta, key))
+                                                           for d in diagnoses]
+    return out
+
+
+def _forcing_alpha(log, index):
+    from .. import diagnostics
+
+    path = log.target[:, index, :]
+    increments = np.diff(path, axis=0)
+    slow = log.slow[:, index, :].any(0) if log.slow[:, index, :].any() else None
+    try:
+        return float(diagnostics.forcing_tail_index(increments, units=slow, rng=index))
+    except ValueError:
+        return None
+
+
+def run_arm(config: ExperimentConfig, arm, device: torch.device, progress=None,
+            init_cache: dict | None = None) -> tuple[dict, dict]:
+    """Train one arm (all seeds batched), evaluate and diagnose each seed.
+
+    ``init_cache`` (a dict shared across the arms of one run) holds the diagnoses at
+    initialisation per (model, options): arms that start from the same models (same
+    family, options and seeds) are diagnosed at initialisation once. Returns ``(summary, arrays)``: a JSON-ready dict (phases, β intervals, time scales,
+    test error, lag recovery, learnable horizon, pull and pushes, forcing index) and a dict
+    of numpy arrays (losses, time scales, envelopes, log-time-scale paths). Chapters 8–11.
+    """
+    start = time.perf_counter()
+    task = make_task(config)
+    torch.manual_seed(config.seeds[0])
+    model = batched_model(arm.model, config, arm.options()).to(device)
+    evaluation = task.sample(config.eval_batch, config.length, rng=config.task_seed + 1)
+    x_eval = evaluation.x.to(device)
+    x_diag = x_eval[: config.diag_batch]
+    key = (arm.model, tuple(arm.model_options))
+    if init_cache is not None and key in init_cache:
+        before = init_cache[key]
+    else:
+        before = _diagnose_all(model, x_diag, config, rng_seed=1000)
+        if init_cache is not None:
+            init_cache[key] = before
+    log = train(model, task, arm.train, seed=int(sum(config.seeds)) + 17, device=device, progress=progress)
+    after = _diagnose_all(model, x_diag, config, rng_seed=2000)
+    mse = evaluate_mse(model, x_eval, evaluation.y)
+    recovery = lag_recovery(model, task, x_eval)
+    horizon = learnable_horizon(recovery, task.lags, config.recovery_threshold)
+    options = arm.options()
+    y_path = log_timescale_from_target(arm.model, log.target, s=options.get("s", 0.005))
+    pushes = []
+    for i in range(model.n_models):
+        try:
+            pushes.append(push_statistics(y_path[:, i, :]).as_dict())
+        except ValueError as error:
+            pushes.append({"beta_predicted": None, "reason": str(error)})
+    summary = {
+        "label": arm.label or arm.name, "model": arm.model,
+        "phase": None, "init": _diagnosis_summary(before), "trained": _diagnosis_summary(after),
+        "loss_first": log.loss[: max(1, len(log.loss) // 10)].mean(0).tolist(),
+        "loss_last": log.loss[-max(1, len(log.loss) // 10):].mean(0).tolist(),
+        "test_mse": mse.tolist(), "target_variance": task.signal_variance + task.noise ** 2,
+        "recovery": recovery.tolist(), "horizon": horizon.tolist(), "lags": list(task.lags),
+        "pushes": pushes, "forcing_alpha": [_forcing_alpha(log, i) for i in range(model.n_models)],
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    summary["phase"] = summary["trained"]["phase"]
+    keep = np.unique(np.linspace(0, log.target.shape[0] - 1, min(201, log.target.shape[0])).astype(int))
+    arrays = {"loss": log.loss, "y_path": y_path[keep], "y_path_steps": keep,
+              "taus": np.stack([d.taus for d in after]), "taus_init": np.stack([d.taus for d in before]),
+              "envelope_lags": after[0].lags, "envelope": np.stack([d.envelope for d in after]),
+              "mixture": np.stack([d.mixture for d in after]),
+              "envelope_init": np.stack([d.envelope for d in before]),
+              "recovery": recovery, "injected": log.injected[log.slow].ravel(),
+              "target_first": log.target[0], "target_last": log.target[-1]}
+    return jsonable(summary), arrays
+
+
+def _checkpoint_paths(out: Path, config: ExperimentConfig, arm_name: str):
+    folder = out / ".checkpoints" / f"{config.name}-{config.tier}"
+    return folder / f"{arm_name}.json", folder / f"{arm_name}.npz"
+
+
+def _load_checkpoint(out, config, arm_name, stamp):
+    json_path, npz_path = _checkpoint_paths(out, config, arm_name)
+    if not (json_path.exists() and npz_path.exists()):
+        return None
+    try:
+        stored = json.loads(json_path.read_text())
+        if stored.get("config_hash") != stamp:
+            return None
+        with np.load(npz_path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, json.JSONDecodeError):
+        return None
+    return stored["summary"], arrays
+
+
+def summarise(config: ExperimentConfig, arms: dict) -> dict:
+    """The ``summary`` block: ``phases`` per run, per-arm details, and the experiment's own comparison."""
+    summary = {"phases": {name: result["phase"] for name, result in arms.items()}, "arms": arms}
+    if config.name == "negative_control":
+        summary["expected"] = {name: "collapsed" for name in arms}
+        summary["agrees_with_expectation"] = all(r["phase"] == "collapsed" for r in arms.values())
+    elif config.name == "access_route":
+        horizon = {}
+        for name, result in arms.items():
+            arm = config.arm(name)
+            horizon.setdefault(arm.model, {})[str(arm.train.n_train)] = float(np.mean(result["horizon"]))
+        summary["horizon_vs_n"] = horizon
+    elif config.name == "forcing":
+        pairs = []
+        for name, result in arms.items():
+            for i, push in enumerate(result["pushes"]):
+                pairs.append({"arm": name, "seed": int(config.seeds[i]),
+                              "predicted": push.get("beta_predicted"),
+                              "measured": result["trained"]["beta"][i],
+                              "measured_low": result["trained"]["beta_low"][i],
+                              "measured_high": result["trained"]["beta_high"][i]})
+        summary["beta_pairs"] = pairs
+    return summary
+
+
+def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, *, progress: bool = True,
+                   config: ExperimentConfig | None = None, resume: bool = True) -> dict:
+    """Run experiment ``name`` at ``tier`` on ``device``; write and return its result dict.
+
+    Parameters
+    ----------
+    name : str
+        A registered experiment (:data:`mlmath.experiments.registry.EXPERIMENTS`).
+    tier : {'ci', 'full'}
+    device : {'auto', 'cpu', 'cuda'}
+    out : path or None
+        Output folder (default the repository's ``results/``).
+    progress : bool
+        Show a tqdm bar over optimizer steps (stderr).
+    config : ExperimentConfig, optional
+        Override the registered configuration (e.g. ``get_config(name, 'ci').tiny()`` in tests).
+    resume : bool
+        Reuse finished arms from checkpoints with a matching configuration hash.
+
+    Returns
+    -------
+    dict
+        Exactly what was written to ``<out>/<name>.json``.
+
+    Chapters 8–11 (the experiment engine).
+    """
+    experiment = get_experiment(name)
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {TIERS}; got {tier!r}")
+    torch_device = resolve_device(device)
+    if config is None:
+        config = experiment.config(tier)
+    elif not isinstance(config, ExperimentConfig) or config.name != name:
+        raise ValueError(f"config must be an ExperimentConfig for {name!r}")
+    out = Path(out) if out is not None else RESULTS_DIR
+    stamp = config_hash(config)
+    start = time.perf_counter()
+    arms, arrays, init_cache = {}, {}, {}
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=sum(a.train.steps for a in config.arms), desc=f"{name} [{config.tier}]", unit="step")
+    try:
+        for arm in config.arms:
+            loaded = _load_checkpoint(out, config, arm.name, stamp) if resume else None
+            if loaded is None:
+                summary, arm_arrays = run_arm(config, arm, torch_device,
+                                              progress=(lambda _step: bar.update(1)) if bar else None,
+                                              init_cache=init_cache)
+                json_path, npz_path = _checkpoint_paths(out, config, arm.name)
+                atomic_savez(npz_path, arm_arrays)
+                atomic_write_json(json_path, {"config_hash": stamp, "arm": arm.name, "summary": summary})
+            else:
+                summary, arm_arrays = loaded
+                if bar:
+                    bar.update(arm.train.steps)
+            arms[arm.name] = summary
+            arrays.update({f"{arm.name}__{key}": value for key, value in arm_arrays.items()})
+    finally:
+        if bar:
+            bar.close()
+    result = {"experiment": name, "tier": config.tier,
+              "provenance": provenance(torch_device, time.perf_counter() - start, config.seeds),
+              "config": config_dict(config), "summary": jsonable(summarise(config, arms))}
+    atomic_savez(out / f"{name}.npz", arrays)
+    atomic_write_json(out / f"{name}.json", result)
+    return result

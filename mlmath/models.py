@@ -1,0 +1,633 @@
+"""Recurrent models of Part IV, with the gate traces the diagnostics read (Chapters 8–11).
+
+Five models share one design:
+
+* ``ConstGate``   — ``h_t = (1 − s) h_{t−1} + s tanh(W x_t + U h_{t−1} + b)``, frozen scalar ``s``;
+* ``SharedGate``  — one scalar gate ``s_t = σ(w_sᵀ x_t + u_sᵀ h_{t−1} + b_s)`` for all units;
+* ``DiagGate``    — per-unit gates ``s_t = σ(W_s x_t + U_s h_{t−1} + b_s)`` (vector ``b_s``);
+* ``GRUReference`` and ``LSTMReference`` — the classical gated cells, for reference.
+
+Each returns ``(y, trace)``: the linear readout ``y`` of shape ``(batch, T, output_size)``
+and a :class:`GateTrace` ``(leak, rdiag, hidden)`` of per-step, per-unit tensors of shape
+``(batch, T, hidden_size)``. Following the first-order expansion of the diagonal Jacobian
+product in Livi, *Time-Scale Coupling Between States and Parameters in RNNs*
+(arXiv:2508.12121), the diagonal of ``∂h_t/∂h_{t−1}`` is ``leak + rdiag + (off-diagonal and
+gate-derivative terms)`` where
+
+* ``leak``  is the carry factor: ``1 − s`` for the leaky gates, ``1 − z`` for the GRU
+  (update gate ``z``, convention ``h_t = (1 − z) h_{t−1} + z n_t``), the forget gate for the
+  LSTM (on the cell state);
+* ``rdiag`` is the first-order diagonal correction: the nonlinearity's derivative times the
+  recurrent weight's diagonal, times the gate (``s (1 − tanh²a) U_qq`` for the leaky gates).
+
+The effective rate of unit ``q`` over a window of ``ℓ`` steps is then
+``μ_q = Π_p leak_{p,q} (1 + Σ_p rdiag_{p,q}/leak_{p,q})`` (Chapter 8).
+
+**Batched seeds.** Every model takes ``n_models=None`` (one model, parameters without a
+leading dimension, input ``(batch, T, input_size)``) or ``n_models=S`` (``S`` independent
+models held as one module: every parameter has a leading dimension ``S``, the input is
+``(S, batch, T, input_size)`` or ``(batch, T, input_size)`` broadcast to all, outputs carry
+the leading ``S``). The GPU tier trains seeds this way, as one tensor program
+(``torch.matmul`` on ``(S, H, H)`` weights) instead of a Python loop over seeds.
+:meth:`select` returns model ``i`` as an ordinary single model.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._validate import check_range, positive, positive_int
+
+__all__ = [
+    "GateTrace", "ConstGate", "SharedGate", "DiagGate", "GRUReference", "LSTMReference",
+    "MODELS", "build_model", "gate_bias_for_timescales", "orthogonal_",
+]
+
+
+class GateTrace(NamedTuple):
+    """Per-step, per-unit quantities of one forward pass (Chapter 8).
+
+    Attributes
+    ----------
+    leak : torch.Tensor
+        Carry factor, shape ``(batch, T, hidden)`` (leading ``S`` for batched models);
+        ``leak[:, t, q]`` multiplies ``h_{t−1,q}`` in ``h_{t,q}``.
+    rdiag : torch.Tensor
+        First-order diagonal Jacobian correction, same shape as ``leak``.
+    hidden : torch.Tensor
+        Hidden states ``h_t`` after each step, same shape as ``leak``.
+    """
+
+    leak: torch.Tensor
+    rdiag: torch.Tensor
+    hidden: torch.Tensor
+
+
+def _generator(seed) -> torch.Generator | None:
+    """A CPU ``torch.Generator`` seeded with ``seed`` (None: the global generator)."""
+    if seed is None:
+        return None
+    if isinstance(seed, torch.Generator):
+        return seed
+    seed = positive_int("seed", seed, minimum=0)
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
+
+
+def orthogonal_(tensor: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Fill ``tensor`` (``(..., n, n)``) in place with Haar-random orthogonal matrices.
+
+    QR decomposition of a standard Gaussian matrix with the signs of ``diag(R)`` moved
+    into ``Q`` (Mezzadri 2007), so the law is exactly Haar; batched over leading dims.
+    Chapter 8 (orthogonal initialisation of the recurrent weights).
+    """
+    if tensor.dim() < 2 or tensor.shape[-1] != tensor.shape[-2]:
+        raise ValueError(f"tensor must have shape (..., n, n); got {tuple(tensor.shape)}")
+    gaussian = torch.randn(tensor.shape, generator=generator, dtype=torch.float64)
+    q, r = torch.linalg.qr(gaussian)
+    signs = torch.sign(torch.diagonal(r, dim1=-2, dim2=-1))
+    signs[signs == 0] = 1.0
+    with torch.no_grad():
+        tensor.copy_((q * signs.unsqueeze(-2)).to(tensor.dtype))
+    return tensor
+
+
+def gate_bias_for_timescales(taus) -> np.ndarray:
+    """Gate bias ``b = logit(1 − e^{−1/τ})`` whose carry ``1 − σ(b)`` has time scale ``τ``.
+
+    With ``s = σ(b) = 1 − e^{−1/τ}``, the leak ``1 − s = e^{−1/τ}`` so that
+    ``−1/ln(1 − s) = τ`` exactly (steps, ``τ ≥ 1`` allowed: ``τ = 1`` gives ``s ≈ 0.632``).
+    For large τ, ``b ≈ −ln τ = ζ`` (the log-rate). Chapter 8.
+
+    Parameters
+    ----------
+    taus : array_like
+        Time scales in steps, each ``> 0`` and finite.
+    """
+    from ._validate import as_float_array
+
+    taus = as_float_array("taus", taus)
+    if not np.isfinite(taus).all() or (taus <= 0).any():
+        raise ValueError("taus must be finite and > 0 (steps)")
+    s = -np.expm1(-1.0 / taus)
+    return np.log(s) - np.log1p(-s)
+
+
+def _spread_taus(hidden_size: int, tau_max: float, generator) -> np.ndarray:
+    """Log-uniform time scales on ``[1, tau_max]`` (deterministic quantiles, randomly permuted)."""
+    grid = (np.arange(hidden_size) + 0.5) / hidden_size
+    taus = np.exp(grid * math.log(tau_max))
+    permutation = torch.randperm(hidden_size, generator=generator).numpy()
+    return taus[permutation]
+
+
+class _Recurrent(nn.Module):
+    """Shared machinery: batched parameters, input handling, readout, selection."""
+
+    #: name of the class, used by :func:`build_model` and :meth:`select`.
+    kind = "base"
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int = 1, *,
+                 n_models: int | None = None, seed=None):
+        super().__init__()
+        self.input_size = positive_int("input_size", input_size)
+        self.hidden_size = positive_int("hidden_size", hidden_size)
+        self.output_size = positive_int("output_size", output_size)
+        self.n_models = None if n_models is None else positive_int("n_models", n_models)
+        self._generator = _generator(seed)
+
+    # -- parameter helpers -------------------------------------------------------------
+    @property
+    def lead(self) -> tuple[int, ...]:
+        """Leading shape of every parameter: ``()`` or ``(S,)``."""
+        return () if self.n_models is None else (self.n_models,)
+
+    def _param(self, *shape, scale: float = 0.0) -> nn.Parameter:
+        data = torch.randn(self.lead + tuple(shape), generator=self._generator) * scale
+        return nn.Parameter(data.float())
+
+    def _orthogonal(self, n: int) -> nn.Parameter:
+        data = torch.empty(self.lead + (n, n))
+        return nn.Parameter(orthogonal_(data, self._generator))
+
+    def _init_readout(self):
+        self.V = self._param(self.output_size, self.hidden_size, scale=1.0 / math.sqrt(self.hidden_size))
+        self.c = nn.Parameter(torch.zeros(self.lead + (self.output_size,)))
+
+    def _bias(self, b: torch.Tensor) -> torch.Tensor:
+        """Broadcast a per-model bias ``(S, k)`` against ``(S, batch, k)``."""
+        return b if self.n_models is None else b.unsqueeze(-2)
+
+    def _check_input(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a torch.Tensor of shape (batch, T, {self.input_size}); got {type(x).__name__}")
+        expected = 3 if self.n_models is None else (3, 4)
+        if x.dim() not in ((3,) if self.n_models is None else (3, 4)) or x.shape[-1] != self.input_size:
+            raise ValueError(f"x must have shape {'(S, ) ' if self.n_models else ''}(batch, T, {self.input_size}); "
+                             f"got {tuple(x.shape)} (expected {expected} dims)")
+        if x.shape[-2] < 1:
+            raise ValueError("x must have at least one time step")
+        if self.n_models is not None:
+            if x.dim() == 3:
+                x = x.unsqueeze(0).expand(self.n_models, *x.shape)
+            elif x.shape[0] != self.n_models:
+                raise ValueError(f"x has {x.shape[0]} models on its leading axis; this module holds {self.n_models}")
+        return x.to(self.V.dtype)
+
+    def _inproj(self, x: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """``x W^T + b`` for all steps at once: ``(..., batch, T, k)``."""
+        if self.n_models is None:
+            return x @ W.transpose(-1, -2) + b
+        return torch.einsum("sbti,ski->sbtk", x, W) + b[:, None, None, :]
+
+    def _readout(self, hidden: torch.Tensor) -> torch.Tensor:
+        if self.n_models is None:
+            return hidden @ self.V.transpose(-1, -2) + self.c
+        return torch.einsum("sbth,soh->sbto", hidden, self.V) + self.c[:, None, None, :]
+
+    def _recur(self, h: torch.Tensor, U: torch.Tensor) -> torch.Tensor:
+        """``h U^T``, batched over models: ``(..., batch, k)``."""
+        return torch.matmul(h, U.transpose(-1, -2))
+
+    def _zeros(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(x.shape[:-2] + (self.hidden_size,))
+
+    @staticmethod
+    def _stack(items: list[torch.Tensor]) -> torch.Tensor:
+        return torch.stack(items, dim=-2)
+
+    # -- public helpers ----------------------------------------------------------------
+    def forcing_target(self) -> torch.Tensor:
+        """View ``(..., units)`` of the parameter that sets each unit's time scale.
+
+        Forcing (:mod:`mlmath.training`) is added to this view in place. Chapter 9–11.
+        """
+        raise NotImplementedError
+
+    def timescale_proxy(self) -> torch.Tensor:
+        """Parameter-only estimate of each unit's time scale ``(..., hidden)`` in steps.
+
+        ``τ_q = −1/ln(leak_q + rdiag_q)`` with the gate at its bias and ``tanh' = 1``, clamped
+        to ``[1, 1e6]``: a cheap ranking used to pick the "slow units" that receive forcing.
+        It is not a diagnostic; :mod:`mlmath.diagnostics` measures time scales from traces.
+        """
+        raise NotImplementedError
+
+    def _proxy_from(self, s: torch.Tensor, diag: torch.Tensor) -> torch.Tensor:
+        rate = (1.0 - s) + s * diag
+        rate = rate.clamp(min=1e-12, max=1.0 - 1e-12)
+        return (-1.0 / torch.log(rate)).clamp(1.0, 1e6)
+
+    def select(self, index: int) -> "_Recurrent":
+        """Model ``index`` of a batched module as a single model (parameters copied)."""
+        if self.n_models is None:
+            raise ValueError("select needs a batched model (n_models set)")
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < self.n_models:
+            raise ValueError(f"index must be an integer in [0, {self.n_models - 1}]; got {index!r}")
+        single = self._empty_like()
+        with torch.no_grad():
+            for name, parameter in single.named_parameters():
+                parameter.copy_(dict(self.named_parameters())[name][index])
+            for name, buffer in single.named_buffers():
+                source = dict(self.named_buffers())[name]
+                buffer.copy_(source if source.dim() == buffer.dim() else source[index])
+        return single.to(self.V.device)
+
+    def _empty_like(self) -> "_Recurrent":
+        raise NotImplementedError
+
+
+class _LeakyGate(_Recurrent):
+    """Common code of ConstGate, SharedGate and DiagGate."""
+
+    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
+                 nonlinearity: str = "tanh"):
+        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed)
+        if nonlinearity not in ("tanh", "identity"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'identity'; got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        self.W = self._param(hidden_size, input_size, scale=1.0 / math.sqrt(input_size))
+        self.U = self._orthogonal(hidden_size)
+        self.b = nn.Parameter(torch.zeros(self.lead + (hidden_size,)))
+
+    def _phi(self, a):
+        if self.nonlinearity == "tanh":
+            g = torch.tanh(a)
+            return g, 1.0 - g * g
+        return a, torch.ones_like(a)
+
+    def _gate(self, gate_in_t, h, recurrent_gate):
+        """Return the gate ``s_t`` (broadcastable to ``(..., batch, hidden)``)."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, trace: bool = True):
+        """Run the model on ``x``; return ``(y, GateTrace)`` (trace ``None`` if ``trace=False``)."""
+        x = self._check_input(x)
+        drive = self._inproj(x, self.W, self.b)
+        gate_drive = self._gate_drive(x)
+        U_all = self._recurrent_matrix()
+        diag_u = torch.diagonal(self.U, dim1=-2, dim2=-1)
+        diag_u = self._bias(diag_u)
+        h = self._zeros(x)
+        hs, leaks, rdiags = [], [], []
+        H = self.hidden_size
+        for t in range(x.shape[-2]):
+            pre = self._recur(h, U_all)
+            a = drive[..., t, :] + pre[..., :H]
+            s = self._gate(None if gate_drive is None else gate_drive[..., t, :], pre[..., H:])
+            g, dg = self._phi(a)
+            h = h + s * (g - h)
+            hs.append(h)
+            if trace:
+                leaks.append((1.0 - s).expand_as(h))
+                rdiags.append(s * dg * diag_u)
+        hidden = self._stack(hs)
+        y = self._readout(hidden)
+        if not trace:
+            return y, None
+        return y, GateTrace(self._stack(leaks), self._stack(rdiags), hidden)
+
+
+class ConstGate(_LeakyGate):
+    """Leaky RNN with a frozen scalar gate (the negative control of Chapter 9).
+
+    ``h_t = (1 − s) h_{t−1} + s φ(W x_t + U h_{t−1} + b)``, ``φ = tanh`` (or identity for
+    tests), ``y_t = V h_t + c``; ``s`` is a buffer, not trained. The carry time scale is
+    ``−1/ln(1 − s) ≈ 1/s`` (``s = 0.005``: about 200 steps, the paper's choice). Trace:
+    ``leak = 1 − s``, ``rdiag = s φ'(a_t) U_qq``. Forcing (Chapter 9) acts on ``diag(U)``,
+    the only per-unit parameter that moves a unit's time scale.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+        Dimensions (``output_size`` of the linear readout, default 1).
+    s : float, default 0.005
+        Frozen gate in ``(0, 1]``.
+    n_models : int or None
+        Number of independent models batched on a leading axis (seeds), or None.
+    seed : int, torch.Generator or None
+        Seed of the initialisation (orthogonal ``U``, Gaussian ``W`` and ``V``).
+    nonlinearity : {'tanh', 'identity'}
+    """
+
+    kind = "ConstGate"
+
+    def __init__(self, input_size, hidden_size, output_size=1, *, s: float = 0.005,
+                 n_models=None, seed=None, nonlinearity="tanh", **unused):
+        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
+                         nonlinearity=nonlinearity)
+        self.s = check_range("s", s, 0.0, 1.0, low_open=True)
+        self.register_buffer("s_value", torch.tensor(float(self.s)))
+        self._init_readout()
+
+    def _gate_drive(self, x):
+        return None
+
+    def _recurrent_matrix(self):
+        return self.U
+
+    def _gate(self, gate_drive_t, gate_pre):
+        return self.s_value
+
+    def forcing_target(self):
+        return torch.diagonal(self.U, dim1=-2, dim2=-1)
+
+    def timescale_proxy(self):
+        with torch.no_grad():
+            return self._proxy_from(self.s_value, torch.diagonal(self.U, dim1=-2, dim2=-1))
+
+    def _empty_like(self):
+        return ConstGate(self.input_size, self.hidden_size, self.output_size, s=self.s,
+                         nonlinearity=self.nonlinearity)
+
+
+class _TrainableGate(_LeakyGate):
+    """Gate bias initialisation shared by SharedGate and DiagGate."""
+
+    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
+                 nonlinearity="tanh", gate_init: str = "spread", tau_max: float = 200.0,
+                 tau_init: float = 1.0 / math.log(2.0)):
+        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
+                         nonlinearity=nonlinearity)
+        if gate_init not in ("spread", "constant"):
+            raise ValueError(f"gate_init must be 'spread' or 'constant'; got {gate_init!r}")
+        self.gate_init = gate_init
+        self.tau_max = check_range("tau_max", tau_max, 1.0, math.inf, high_open=True)
+        self.tau_init = check_range("tau_init", tau_init, 0.0, math.inf, low_open=True, high_open=True)
+
+    def _initial_taus(self, n_units: int) -> np.ndarray:
+        """Per-model initial time scales ``(S or 1, n_units)``."""
+        count = self.n_models or 1
+        if self.gate_init == "constant":
+            return np.full((count, n_units), self.tau_init)
+        if n_units == 1:  # one shared gate: the geometric middle of [1, tau_max]
+            return np.full((count, 1), math.sqrt(self.tau_max))
+        return np.stack([_spread_taus(n_units, self.tau_max, self._generator) for _ in range(count)])
+
+    def _gate_bias(self, n_units: int) -> nn.Parameter:
+        bias = torch.tensor(gate_bias_for_timescales(self._initial_taus(n_units)), dtype=torch.float32)
+        if self.n_models is None:
+            bias = bias[0]
+        return nn.Parameter(bias)
+
+
+class SharedGate(_TrainableGate):
+    """Leaky RNN with one scalar gate shared by all units (Chapter 10).
+
+    ``s_t = σ(w_sᵀ x_t + u_sᵀ h_{t−1} + b_s)`` (a scalar per sequence and step),
+    ``h_t = (1 − s_t) h_{t−1} + s_t tanh(W x_t + U h_{t−1} + b)``. All units share one carry
+    ``1 − s_t``, so they cannot hold a spread of carry time scales. Trace:
+    ``leak = 1 − s_t`` (the same for every unit), ``rdiag = s_t tanh'(a_t) U_qq``.
+
+    Parameters are as for :class:`DiagGate`; ``b_s`` is a scalar (shape ``()`` or ``(S,)``),
+    initialised from ``τ = sqrt(tau_max)`` for ``gate_init='spread'`` (one gate cannot spread)
+    or ``tau_init`` for ``'constant'``. Forcing acts on ``b_s``.
+    """
+
+    kind = "SharedGate"
+
+    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
+                 nonlinearity="tanh", gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0), **unused):
+        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
+                         nonlinearity=nonlinearity, gate_init=gate_init, tau_max=tau_max, tau_init=tau_init)
+        self.w_s = self._param(1, input_size, scale=0.1 / math.sqrt(input_size))
+        self.u_s = self._param(1, hidden_size, scale=0.1 / math.sqrt(hidden_size))
+        self.b_s = nn.Parameter(self._gate_bias(1).squeeze(-1))
+        self._init_readout()
+
+    def _gate_drive(self, x):
+        b = self.b_s.unsqueeze(-1)
+        return self._inproj(x, self.w_s, b)
+
+    def _recurrent_matrix(self):
+        return torch.cat([self.U, self.u_s], dim=-2)
+
+    def _gate(self, gate_drive_t, gate_pre):
+        return torch.sigmoid(gate_drive_t + gate_pre)
+
+    def forcing_target(self):
+        return self.b_s.unsqueeze(-1)
+
+    def timescale_proxy(self):
+        with torch.no_grad():
+            s = torch.sigmoid(self.b_s).unsqueeze(-1)
+            return self._proxy_from(s, torch.diagonal(self.U, dim1=-2, dim2=-1))
+
+    def _empty_like(self):
+        return SharedGate(self.input_size, self.hidden_size, self.output_size,
+                          nonlinearity=self.nonlinearity, gate_init=self.gate_init,
+                          tau_max=self.tau_max, tau_init=self.tau_init)
+
+
+class DiagGate(_TrainableGate):
+    """Leaky RNN with one gate per unit (Chapters 8, 10, 11).
+
+    ``s_t = σ(W_s x_t + U_s h_{t−1} + b_s)`` (a vector), ``h_t = (1 − s_t) ⊙ h_{t−1} +
+    s_t ⊙ tanh(W x_t + U h_{t−1} + b)``, ``y_t = V h_t + c``. For a slow unit (small
+    ``s``) the log-rate is ``ζ_q = −ln τ_q ≈ ln s_q ≈ b_s[q]``. Trace:
+    ``leak = 1 − s_t``, ``rdiag = s_t ⊙ tanh'(a_t) ⊙ diag(U)``.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+    n_models : int or None
+        Seeds batched on a leading axis.
+    seed : int, torch.Generator or None
+    nonlinearity : {'tanh', 'identity'}
+    gate_init : {'spread', 'constant'}
+        'spread': ``b_s`` from time scales log-uniform on ``[1, tau_max]`` (quantile grid,
+        permuted), via :func:`gate_bias_for_timescales`; 'constant': every unit at ``tau_init``
+        (default ``1/ln 2``, i.e. ``b_s = 0``, the usual zero bias).
+    tau_max, tau_init : float
+        Time scales in steps.
+    """
+
+    kind = "DiagGate"
+
+    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
+                 nonlinearity="tanh", gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0), **unused):
+        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
+                         nonlinearity=nonlinearity, gate_init=gate_init, tau_max=tau_max, tau_init=tau_init)
+        self.W_s = self._param(hidden_size, input_size, scale=0.1 / math.sqrt(input_size))
+        self.U_s = self._param(hidden_size, hidden_size, scale=0.1 / math.sqrt(hidden_size))
+        self.b_s = self._gate_bias(hidden_size)
+        self._init_readout()
+
+    def _gate_drive(self, x):
+        return self._inproj(x, self.W_s, self.b_s)
+
+    def _recurrent_matrix(self):
+        return torch.cat([self.U, self.U_s], dim=-2)
+
+    def _gate(self, gate_drive_t, gate_pre):
+        return torch.sigmoid(gate_drive_t + gate_pre)
+
+    def forcing_target(self):
+        return self.b_s
+
+    def timescale_proxy(self):
+        with torch.no_grad():
+            return self._proxy_from(torch.sigmoid(self.b_s), torch.diagonal(self.U, dim1=-2, dim2=-1))
+
+    def _empty_like(self):
+        return DiagGate(self.input_size, self.hidden_size, self.output_size,
+                        nonlinearity=self.nonlinearity, gate_init=self.gate_init,
+                        tau_max=self.tau_max, tau_init=self.tau_init)
+
+
+class GRUReference(_TrainableGate):
+    """Gated recurrent unit (Cho et al. 2014), written out so that it returns a trace.
+
+    Convention ``h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ n_t`` with update gate
+    ``z_t = σ(W_z x_t + U_z h_{t−1} + b_z)``, reset gate ``r_t = σ(W_r x_t + U_r h_{t−1} + b_r)``
+    and candidate ``n_t = tanh(W x_t + r_t ⊙ (U h_{t−1}) + b)`` (PyTorch's ``nn.GRU`` calls
+    ``1 − z`` what we call ``z``). Trace: ``leak = 1 − z_t``,
+    ``rdiag = z_t ⊙ (1 − n_t²) ⊙ r_t ⊙ diag(U)``. ``b_z`` follows ``gate_init`` as in
+    :class:`DiagGate`; forcing acts on ``b_z``.
+
+    Chapter 8 (the models).
+    """
+
+    kind = "GRUReference"
+
+    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
+                 gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0), **unused):
+        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
+                         nonlinearity="tanh", gate_init=gate_init, tau_max=tau_max, tau_init=tau_init)
+        H, I = hidden_size, input_size
+        self.W_g = self._param(2 * H, I, scale=0.1 / math.sqrt(I))
+        self.U_g = self._param(2 * H, H, scale=0.1 / math.sqrt(H))
+        self.b_z = self._gate_bias(H)
+        self.b_r = nn.Parameter(torch.zeros(self.lead + (H,)))
+        self._init_readout()
+
+    def forward(self, x: torch.Tensor, trace: bool = True):
+        """Run the GRU on ``x``; return ``(y, GateTrace)`` (trace ``None`` if ``trace=False``)."""
+        x = self._check_input(x)
+        H = self.hidden_size
+        drive = self._inproj(x, self.W, self.b)
+        gate_drive = self._inproj(x, self.W_g, torch.cat([self.b_z, self.b_r], dim=-1))
+        U_all = torch.cat([self.U, self.U_g], dim=-2)
+        diag_u = self._bias(torch.diagonal(self.U, dim1=-2, dim2=-1))
+        h = self._zeros(x)
+        hs, leaks, rdiags = [], [], []
+        for t in range(x.shape[-2]):
+            pre = self._recur(h, U_all)
+            gates = torch.sigmoid(gate_drive[..., t, :] + pre[..., H:])
+            z, r = gates[..., :H], gates[..., H:]
+            n = torch.tanh(drive[..., t, :] + r * pre[..., :H])
+            h = h + z * (n - h)
+            hs.append(h)
+            if trace:
+                leaks.append(1.0 - z)
+                rdiags.append(z * (1.0 - n * n) * r * diag_u)
+        hidden = self._stack(hs)
+        y = self._readout(hidden)
+        if not trace:
+            return y, None
+        return y, GateTrace(self._stack(leaks), self._stack(rdiags), hidden)
+
+    def forcing_target(self):
+        return self.b_z
+
+    def timescale_proxy(self):
+        with torch.no_grad():
+            return self._proxy_from(torch.sigmoid(self.b_z), torch.diagonal(self.U, dim1=-2, dim2=-1))
+
+    def _empty_like(self):
+        return GRUReference(self.input_size, self.hidden_size, self.output_size,
+                            gate_init=self.gate_init, tau_max=self.tau_max, tau_init=self.tau_init)
+
+
+class LSTMReference(_TrainableGate):
+    """Long short-term memory (Hochreiter & Schmidhuber 1997), written out with a trace.
+
+    ``c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t``, ``h_t = o_t ⊙ tanh(c_t)``, with
+    ``g_t = tanh(W x_t + U h_{t−1} + b)`` and sigmoid gates ``f, i, o``. The trace follows
+    the cell state: ``leak = f_t``; ``rdiag = i_t ⊙ (1 − g_t²) ⊙ diag(U) ⊙ o_{t−1} ⊙
+    (1 − tanh²c_{t−1})`` (the path ``c_{t−1} → h_{t−1} → g_t → c_t``, diagonal part).
+    ``gate_init='spread'`` sets the forget bias so that ``f = e^{−1/τ}`` with τ log-uniform
+    on ``[1, tau_max]`` (chrono-style, Tallec & Ollivier 2018); forcing acts on ``b_f``.
+    ``hidden`` in the trace holds ``h_t``.
+
+    Chapter 8 (the models).
+    """
+
+    kind = "LSTMReference"
+
+    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
+                 gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0), **unused):
+        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
+                         nonlinearity="tanh", gate_init=gate_init, tau_max=tau_max, tau_init=tau_init)
+        H, I = hidden_size, input_size
+        self.W_g = self._param(3 * H, I, scale=0.1 / math.sqrt(I))
+        self.U_g = self._param(3 * H, H, scale=0.1 / math.sqrt(H))
+        # forget-gate bias: f = σ(b_f) = e^{-1/τ}, i.e. b_f = −(bias giving s = 1 − f)
+        self.b_f = nn.Parameter(-self._gate_bias(H).data)
+        self.b_io = nn.Parameter(torch.zeros(self.lead + (2 * H,)))
+        self._init_readout()
+
+    def forward(self, x: torch.Tensor, trace: bool = True):
+        """Run the LSTM on ``x``; return ``(y, GateTrace)`` (trace ``None`` if ``trace=False``)."""
+        x = self._check_input(x)
+        H = self.hidden_size
+        drive = self._inproj(x, self.W, self.b)
+        gate_drive = self._inproj(x, self.W_g, torch.cat([self.b_f, self.b_io], dim=-1))
+        U_all = torch.cat([self.U, self.U_g], dim=-2)
+        diag_u = self._bias(torch.diagonal(self.U, dim1=-2, dim2=-1))
+        h = self._zeros(x)
+        c = self._zeros(x)
+        dh_dc = torch.zeros_like(h)  # o_{t−1} (1 − tanh² c_{t−1}); zero before the first step
+        hs, leaks, rdiags = [], [], []
+        for t in range(x.shape[-2]):
+            pre = self._recur(h, U_all)
+            gates = torch.sigmoid(gate_drive[..., t, :] + pre[..., H:])
+            f, i, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
+            g = torch.tanh(drive[..., t, :] + pre[..., :H])
+            c = f * c + i * g
+            tc = torch.tanh(c)
+            h = o * tc
+            hs.append(h)
+            if trace:
+                leaks.append(f)
+                rdiags.append(i * (1.0 - g * g) * diag_u * dh_dc)
+                dh_dc = o * (1.0 - tc * tc)
+        hidden = self._stack(hs)
+        y = self._readout(hidden)
+        if not trace:
+            return y, None
+        return y, GateTrace(self._stack(leaks), self._stack(rdiags), hidden)
+
+    def forcing_target(self):
+        return self.b_f
+
+    def timescale_proxy(self):
+        with torch.no_grad():
+            s = 1.0 - torch.sigmoid(self.b_f)
+            return self._proxy_from(s, torch.zeros_like(s))
+
+    def _empty_like(self):
+        return LSTMReference(self.input_size, self.hidden_size, self.output_size,
+                             gate_init=self.gate_init, tau_max=self.tau_max, tau_init=self.tau_init)
+
+
+#: The model classes by name (configurations refer to models by these names).
+MODELS = {cls.kind: cls for cls in (ConstGate, SharedGate, DiagGate, GRUReference, LSTMReference)}
+
+
+def build_model(name: str, input_size: int, hidden_size: int, output_size: int = 1, **options) -> _Recurrent:
+    """Build the model called ``name`` (a key of :data:`MODELS`) with ``options``.
+
+    Experiment configurations (:mod:`mlmath.experiments`) name their model as a string;
+    this turns it into a module. Unknown options are ignored by models that do not use them
+    (e.g. ``s`` for DiagGate). Chapter 8.
+    """
+    if name not in MODELS:
+        raise ValueError(f"name must be one of {sorted(MODELS)}; got {name!r}")
+    return MODELS[name](input_size, hidden_size, output_size, **options)

@@ -1,0 +1,225 @@
+"""Tests of mlmath.models: shapes, the meaning of the gate trace (against autograd), init."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlmath.models import (MODELS, ConstGate, DiagGate, GateTrace, GRUReference, LSTMReference, SharedGate,
+                           build_model, gate_bias_for_timescales, orthogonal_)
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_shapes_single_and_batched(name):
+    x = torch.randn(3, 7, 5, generator=torch.Generator().manual_seed(0))
+    model = build_model(name, 5, 6, 2, seed=1)
+    y, trace = model(x)
+    assert isinstance(trace, GateTrace)
+    assert y.shape == (3, 7, 2)
+    for field in (trace.leak, trace.rdiag, trace.hidden):
+        assert field.shape == (3, 7, 6)
+        assert torch.isfinite(field).all()
+    # the carry factor is a gate value: strictly inside (0, 1)
+    assert ((trace.leak > 0) & (trace.leak < 1)).all()
+    batched = build_model(name, 5, 6, 2, n_models=4, seed=1)
+    yb, tb = batched(x)
+    assert yb.shape == (4, 3, 7, 2) and tb.leak.shape == (4, 3, 7, 6)
+    # a member selected from the batch computes exactly what the batch computed for it
+    y2, t2 = batched.select(2)(x)
+    torch.testing.assert_close(y2, yb[2], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(t2.rdiag, tb.rdiag[2], rtol=1e-5, atol=1e-6)
+    # per-model input (S, batch, T, d) also works
+    yb2, _ = batched(x.expand(4, *x.shape))
+    torch.testing.assert_close(yb2, yb)
+    # trace=False skips the trace but not the output
+    y3, none = model(x, trace=False)
+    assert none is None
+    torch.testing.assert_close(y3, y)
+
+
+def test_documented_usage():
+    model = DiagGate(input_size=16, hidden_size=32)
+    y, trace = model(torch.zeros(2, 4, 16))
+    assert y.shape == (2, 4, 1) and trace.leak.shape == (2, 4, 32)
+    assert model.b_s.shape == (32,)
+
+
+def _jacobian_diagonal(model, x, t, p):
+    """diag ∂h_t/∂h_p by autograd: perturb h_p through a hook-free rerun from step p."""
+    # run the recurrence by hand from an h_p that requires grad
+    with torch.no_grad():
+        _, trace = model(x)
+    h_p = trace.hidden[:, p, :].clone().requires_grad_(True)
+    h = h_p
+    W, U, b = model.W, model.U, model.b
+    for step in range(p + 1, t + 1):
+        a = x[:, step, :] @ W.T + h @ U.T + b
+        g = a if model.nonlinearity == "identity" else torch.tanh(a)
+        if isinstance(model, ConstGate):
+            s = model.s_value
+        else:
+            s = torch.sigmoid(x[:, step, :] @ model.W_s.T + h @ model.U_s.T + model.b_s)
+        h = h + s * (g - h)
+    diag = []
+    for q in range(h.shape[-1]):
+        (grad,) = torch.autograd.grad(h[0, q], h_p, retain_graph=True)
+        diag.append(grad[0, q])
+    return torch.stack(diag), trace
+
+
+def test_linear_constgate_trace_reproduces_autograd_jacobian():
+    """Linear ConstGate with diagonal U: ∂h_t/∂h_p is exactly Π (leak + rdiag), and the
+    first-order μ = Π leak (1 + Σ rdiag/leak) agrees to second order in s·U_qq."""
+    torch.manual_seed(0)
+    model = ConstGate(3, 4, s=0.05, nonlinearity="identity", seed=0)
+    with torch.no_grad():
+        model.U.copy_(torch.diag(torch.tensor([0.9, -0.5, 0.2, 0.0])))
+    x = torch.randn(1, 12, 3)
+    p, t = 2, 11
+    diag, trace = _jacobian_diagonal(model, x, t, p)
+    leak, rdiag = trace.leak[0, p + 1: t + 1], trace.rdiag[0, p + 1: t + 1]
+    exact = torch.prod(leak + rdiag, dim=0)
+    torch.testing.assert_close(diag, exact, rtol=1e-5, atol=1e-6)
+    first_order = torch.prod(leak, 0) * (1 + (rdiag / leak).sum(0))
+    # the neglected terms are the higher elementary symmetric sums of r = rdiag/leak:
+    # |error| <= Π leak · (exp(Σ|r|) − 1 − Σ|r|)
+    r = (rdiag / leak).abs().sum(0)
+    bound = torch.prod(leak, 0) * (torch.exp(r) - 1 - r) + 1e-6
+    assert ((first_order - diag).abs() <= bound).all()
+
+
+def test_constgate_trace_with_offdiagonal_u_is_first_order():
+    """With a full orthogonal U and tanh, diag ∂h_t/∂h_{t−1} = leak + rdiag exactly for one step
+    (the off-diagonal entries of U do not enter a one-step diagonal)."""
+    model = ConstGate(3, 5, s=0.1, seed=3)
+    x = torch.randn(1, 6, 3, generator=torch.Generator().manual_seed(1))
+    diag, trace = _jacobian_diagonal(model, x, 4, 3)
+    torch.testing.assert_close(diag, trace.leak[0, 4] + trace.rdiag[0, 4], rtol=1e-5, atol=1e-6)
+
+
+def test_diaggate_one_step_diagonal_matches_autograd_when_gate_ignores_state():
+    """DiagGate with U_s = 0 (gate independent of h): one-step diag Jacobian = leak + rdiag."""
+    model = DiagGate(3, 5, seed=4)
+    with torch.no_grad():
+        model.U_s.zero_()
+    x = torch.randn(1, 6, 3, generator=torch.Generator().manual_seed(2))
+    diag, trace = _jacobian_diagonal(model, x, 5, 4)
+    torch.testing.assert_close(diag, trace.leak[0, 5] + trace.rdiag[0, 5], rtol=1e-5, atol=1e-6)
+
+
+def test_gru_one_step_diagonal_matches_autograd_when_gates_ignore_state():
+    model = GRUReference(3, 4, seed=5)
+    with torch.no_grad():
+        model.U_g.zero_()
+    x = torch.randn(1, 5, 3, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        _, trace = model(x)
+    h_prev = trace.hidden[:, 3, :].clone().requires_grad_(True)
+    gates = torch.sigmoid(x[:, 4] @ model.W_g.T + torch.cat([model.b_z, model.b_r]))
+    z, r = gates[:, :4], gates[:, 4:]
+    n = torch.tanh(x[:, 4] @ model.W.T + r * (h_prev @ model.U.T) + model.b)
+    h = h_prev + z * (n - h_prev)
+    torch.testing.assert_close(h.detach(), trace.hidden[:, 4], rtol=1e-5, atol=1e-6)
+    diag = torch.stack([torch.autograd.grad(h[0, q], h_prev, retain_graph=True)[0][0, q] for q in range(4)])
+    torch.testing.assert_close(diag, trace.leak[0, 4] + trace.rdiag[0, 4], rtol=1e-5, atol=1e-6)
+
+
+def test_shared_gate_has_one_leak_for_all_units():
+    model = SharedGate(4, 6, seed=0)
+    _, trace = model(torch.randn(2, 5, 4))
+    assert torch.allclose(trace.leak, trace.leak[..., :1].expand_as(trace.leak))
+    assert model.b_s.shape == ()
+
+
+def test_lstm_leak_is_forget_gate():
+    model = LSTMReference(4, 6, seed=0)
+    x = torch.randn(2, 5, 4)
+    _, trace = model(x)
+    f0 = torch.sigmoid(x[:, 0] @ model.W_g[:6].T + model.b_f)  # h_{-1} = 0
+    torch.testing.assert_close(trace.leak[:, 0], f0)
+    assert torch.all(trace.rdiag[:, 0] == 0)  # no state before the first step
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(min_value=1.0, max_value=1e5))
+def test_gate_bias_gives_exact_timescale(tau):
+    b = gate_bias_for_timescales([tau])[0]
+    s = 1.0 / (1.0 + math.exp(-b))
+    assert -1.0 / math.log1p(-s) == pytest.approx(tau, rel=1e-8)
+
+
+def test_spread_initialisation_is_log_uniform_and_constant_is_not():
+    model = DiagGate(4, 64, gate_init="spread", tau_max=500.0, seed=0)
+    s = torch.sigmoid(model.b_s.detach().double())
+    log_tau = np.sort(np.log(-1.0 / torch.log1p(-s).numpy()))
+    expected = (np.arange(64) + 0.5) / 64 * math.log(500.0)
+    np.testing.assert_allclose(log_tau, expected, atol=1e-4)  # float32 bias: ~1e-5 relative
+    constant = DiagGate(4, 64, gate_init="constant", seed=0)
+    assert torch.all(constant.b_s == 0)  # tau_init = 1/ln 2 gives s = 1/2
+    assert DiagGate(4, 8, n_models=3, seed=0).b_s.shape == (3, 8)
+
+
+def test_orthogonal_init():
+    q = orthogonal_(torch.empty(3, 5, 5), torch.Generator().manual_seed(0))
+    eye = torch.eye(5).expand(3, 5, 5)
+    torch.testing.assert_close(q @ q.transpose(-1, -2), eye, atol=1e-5, rtol=0)
+    model = DiagGate(3, 7, seed=0)
+    torch.testing.assert_close(model.U @ model.U.T, torch.eye(7), atol=1e-5, rtol=0)
+
+
+def test_seed_reproducible_and_select_copies():
+    a, b = DiagGate(3, 5, seed=11), DiagGate(3, 5, seed=11)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+    batched = ConstGate(3, 5, n_models=2, seed=0, s=0.2)
+    single = batched.select(1)
+    assert single.s == 0.2 and single.n_models is None
+    assert torch.equal(single.U, batched.U[1])
+
+
+def test_forcing_target_and_proxy_shapes():
+    for name in MODELS:
+        model = build_model(name, 3, 5, n_models=2, seed=0)
+        target = model.forcing_target()
+        assert target.shape[0] == 2
+        assert model.timescale_proxy().shape == (2, 5)
+        assert (model.timescale_proxy() >= 1).all()
+    # ConstGate's forcing target is a view of diag(U): writing to it moves U
+    model = ConstGate(3, 4, seed=0)
+    with torch.no_grad():
+        model.forcing_target().add_(1.0)
+    assert torch.allclose(torch.diagonal(model.U), model.forcing_target())
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="hidden_size"):
+        DiagGate(3, 0)
+    with pytest.raises(TypeError, match="input_size"):
+        DiagGate(3.5, 4)
+    with pytest.raises(ValueError, match="s must lie"):
+        ConstGate(3, 4, s=1.5)
+    with pytest.raises(ValueError, match="gate_init"):
+        DiagGate(3, 4, gate_init="chrono")
+    with pytest.raises(ValueError, match="nonlinearity"):
+        ConstGate(3, 4, nonlinearity="relu")
+    with pytest.raises(ValueError, match="name must be one of"):
+        build_model("Transformer", 3, 4)
+    model = DiagGate(3, 4)
+    with pytest.raises(ValueError, match="x must have shape"):
+        model(torch.zeros(2, 5, 4))
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        model(np.zeros((2, 5, 3)))
+    batched = DiagGate(3, 4, n_models=2)
+    with pytest.raises(ValueError, match="models on its leading axis"):
+        batched(torch.zeros(3, 2, 5, 3))
+    with pytest.raises(ValueError, match="index"):
+        batched.select(2)
+    with pytest.raises(ValueError, match="batched"):
+        model.select(0)
+    with pytest.raises(ValueError, match="taus"):
+        gate_bias_for_timescales([0.0])
