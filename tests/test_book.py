@@ -77,8 +77,9 @@ def test_stored_outputs_are_from_real_executions():
 
 
 def test_no_typed_numbers_next_to_glue_keys():
-    # A crude guard for "numbers come from code": a glued key is never also typed as a literal
-    # value in the same chapter's prose (e.g. "τ = 199.5" beside {glue:text}`ch1-tau-gate`).
+    # A crude guard for "numbers come from code": a computed glued value (three or more
+    # significant digits) is never also typed in the same chapter's prose (e.g. "τ = 199.5"
+    # beside {glue:text}`ch1-tau-gate`). Round input parameters (s = 0.005) may be typed.
     for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         glued = {}
@@ -86,7 +87,9 @@ def test_no_typed_numbers_next_to_glue_keys():
             for output in cell.get("outputs", []):
                 name = output.get("metadata", {}).get("scrapbook", {}).get("name")
                 value = output.get("data", {}).get("application/papermill.record/text/plain")
-                if name and value and re.fullmatch(r"-?\d+\.\d{2,}", value):
+                # three or more significant digits: a computed value, not a round input parameter
+                if name and value and re.fullmatch(r"-?\d+\.\d+", value) \
+                        and len(value.lstrip("-").replace(".", "").strip("0")) >= 3:
                     glued[name] = value
         prose = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
         for name, value in glued.items():
