@@ -75,8 +75,12 @@ def execute_notebook(path: Path, timeout: int = 300) -> float:
     path = Path(path)
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+    # No timing metadata and no widget state: they change on every run and would bury the
+    # diff of the outputs that matter.
+    # (nbclient needs its widget state while it runs: drop it afterwards, do not disable it.)
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    notebook.metadata.pop("widgets", None)
     elapsed = time.perf_counter() - start
     nbformat.write(notebook, path)
     return elapsed

@@ -109,7 +109,7 @@ def envelope_from_timescales(taus, lags, weights=None) -> np.ndarray:
             raise ValueError(f"weights must have the shape of taus {taus.shape}; got {weights.shape}")
         if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
             raise ValueError("weights must be finite, >= 0 and not all zero")
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # τ = 0 or subnormal τ: an infinite rate
         rates = np.where(taus == 0.0, np.inf, 1.0 / taus)
     flat = lags.ravel()
     total = np.zeros(flat.shape)

@@ -7,8 +7,10 @@ with the rest under ``pytest -n 2``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -94,6 +96,38 @@ def test_no_typed_numbers_next_to_glue_keys():
         prose = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
         for name, value in glued.items():
             assert value not in prose, f"{path.name}: glued value {value} ({name}) typed in the prose"
+
+
+def chromium() -> str | None:
+    """Path of a headless Chromium, or None. CI installs it (.ci/run); locally it is optional."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("CI"):
+        pytest.fail("CI must have Chromium for the browser test (.ci/run installs the Debian package)")
+    pytest.skip("Chromium is not installed: the browser check of the rendered pages needs it "
+                "(apt-get install chromium); CI always runs it")
+
+
+def rendered_dom(browser: str, page: Path, profile: Path) -> str:
+    """The page's DOM after its scripts ran (MathJax typesetting included), from headless Chromium."""
+    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}", "--virtual-time-budget=15000", "--dump-dom", page.as_uri()]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120).stdout
+
+
+def test_math_is_typeset_in_a_browser(built_book, tmp_path):
+    # MathJax is vendored (_static/mathjax), so typesetting works offline: every chapter page,
+    # rendered by a real browser, must contain typeset formulas and no MathJax error nodes.
+    browser = chromium()
+    _, html = built_book
+    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
+        dom = rendered_dom(browser, html / "book" / f"{path.stem}.html", tmp_path / "profile")
+        typeset = dom.count("<mjx-container")
+        assert typeset >= 10, f"{path.stem}: only {typeset} typeset formulas"
+        assert "<mjx-merror" not in dom, f"{path.stem}: a formula failed to typeset"
 
 
 PLANTED = {
