@@ -903,14 +903,15 @@ def pareto_tail_mle(taus, xmin=1.0) -> TailMLE:
     with ``xmin = 1``. For a threshold chosen from the data use
     :func:`mlmath.tails.fit_power_law` (Clauset–Shalizi–Newman).
     """
+    from .tails import fit_power_law
+
     taus = as_float_array("taus", taus).ravel()
     xmin = positive("xmin", xmin)
-    tail = taus[taus > xmin]
+    tail = taus[taus > xmin]  # strictly above: the atom of collapsed units at τ = xmin = 1 is not tail
     if tail.size < 2:
         raise ValueError(f"need at least 2 observations above xmin = {xmin}; got {tail.size}")
-    total = float(np.log(tail / xmin).sum())
-    beta = tail.size / total
-    return TailMLE(beta, beta / math.sqrt(tail.size), int(tail.size))
+    fit = fit_power_law(tail, xmin=xmin, min_tail=2)
+    return TailMLE(fit.beta, fit.beta_se, fit.n_tail)
 
 
 def gaussian_exponent(pull, sigma) -> float:
