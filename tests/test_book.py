@@ -68,6 +68,24 @@ def test_chapters_render_glue_proofs_exercises_figures(built_book):
             f"{path.stem}: fewer than four exercises"
 
 
+def test_every_chapter_executes_within_its_budget(built_book):
+    # The build's own execution statistics (MyST-NB's {nb-exec-table}, rendered in Appendix C):
+    # every chapter ran, without error, in under 90 s, while the other pytest worker was busy
+    # re-executing notebooks under nbval, so this is a budget under load, not on an idle machine.
+    _, html = built_book
+    page = (html / "book" / "appendix_reproducing.html").read_text()
+    rows = re.findall(r'<span class="doc">book/([^<]+)</span>.*?</td>\s*<td><p>[^<]*</p></td>\s*'
+                      r'<td><p>[^<]*</p></td>\s*<td><p>([0-9.]+)</p></td>\s*<td><p>([^<]*)</p></td>',
+                      page, flags=re.S)
+    times = {name: (float(seconds), status) for name, seconds, status in rows}
+    chapters = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
+    for stem in chapters:
+        assert stem in times, f"{stem}: no execution record in the build"
+        seconds, status = times[stem]
+        assert status == "\u2705", f"{stem}: execution status {status!r}"
+        assert seconds < 90, f"{stem}: executed in {seconds} s, over the 90 s budget"
+
+
 def test_stored_outputs_are_from_real_executions():
     # nbval compares against stored outputs: every chapter must carry them, none an error.
     for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
