@@ -8,9 +8,8 @@ import numpy as np
 from .. import envelope as env
 from . import COLORS, decay_axes, use_style
 
-#: Spectrum families of the explorer: name -> (envelope function of (lags, a, b), sampler of
-#: n time scales, a description of the two parameters). Chapter 1 uses it; Chapter 3 derives
-#: every closed form.
+#: Spectrum families of the explorer: name -> what the sliders a and b set (shown as the
+#: figure's title). Chapter 1 uses it; Chapter 3 derives every closed form.
 FAMILIES = {
     "single exponential": "one time scale τ = a",
     "two exponentials": "time scales a and b, equal weights",
@@ -65,7 +64,7 @@ def explorer_figure(family: str = "Pareto (power law)", a: float = 5.0, b: float
     lags = np.concatenate([[0.0], lags])
     curves = {f"{family} (a={a:g}, b={b:g})": family_envelope(family, lags, a, b),
               "reference: e^(−ℓ/20)": np.exp(-lags / 20.0)}
-    return two_axes(lags, curves)
+    return two_axes(lags, curves, title=f"{family}: {FAMILIES[family]}")
 
 
 def envelope_explorer():
