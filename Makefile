@@ -10,7 +10,9 @@ HTML := _build/html
 BUILT := $(HTML)/.built
 
 CHAPTERS := $(sort $(wildcard book/*.ipynb))
-PAGES := $(wildcard book/*.md)
+# Each notebook has a MyST Markdown twin (Jupytext pair), the source people read and edit.
+SOURCES := $(CHAPTERS:.ipynb=.md)
+PAGES := $(filter-out $(SOURCES),$(wildcard book/*.md))
 PACKAGE := $(shell find mlmath -name '*.py' 2>/dev/null)
 BIBS := $(wildcard book/*.bib book/bib/*.bib)
 RESULTS := $(wildcard results/*.json)
@@ -20,12 +22,13 @@ export MKL_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book test execute student lab experiments clean
+.PHONY: help install book test sync execute student lab experiments clean
 
 help:
 	@echo "make book         install into .venv, execute every chapter, render $(HTML)/index.html"
 	@echo "make test         unit tests, notebooks under nbval, strict full book build"
-	@echo "make execute      re-execute chapters in place (refresh stored outputs for nbval)"
+	@echo "make sync         bring each notebook and its MyST twin (book/NN_topic.md) in line"
+	@echo "make execute      sync, then re-execute chapters in place (refresh stored outputs for nbval)"
 	@echo "make student      student versions of the chapters (no solutions) in student/"
 	@echo "make lab          JupyterLab on the chapters"
 	@echo "make experiments  every full-tier (GPU) experiment, results into results/"
@@ -46,9 +49,10 @@ book: $(BUILT)
 # configuration, the bibliography, stored results, the environment) can change any chapter's
 # output, so it forces a full re-execution (--all). A failed build leaves no stamp and drops
 # the saved environment, so the next build cannot pass by skipping the broken chapter.
-$(BUILT): $(INSTALLED) $(CHAPTERS) $(PAGES) $(PACKAGE) $(BIBS) $(RESULTS) _config.yml _toc.yml
+$(BUILT): $(INSTALLED) $(CHAPTERS) $(SOURCES) $(PAGES) $(PACKAGE) $(BIBS) $(RESULTS) _config.yml _toc.yml
+	$(BIN)/jupytext --sync --quiet $(CHAPTERS)
 	$(BIN)/jupyter-book build . -W --keep-going \
-	  $(if $(filter-out $(CHAPTERS) $(PAGES),$?),--all,) \
+	  $(if $(filter-out $(CHAPTERS) $(SOURCES) $(PAGES),$?),--all,) \
 	  || { rm -rf _build/.doctrees $(BUILT); exit 1; }
 	touch $@
 
@@ -59,7 +63,11 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest tests $(CHAPTERS) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-cell-timeout=300 -n 2 --dist loadfile
 
-execute: $(INSTALLED)
+# The newer file of each pair wins: edit book/NN_topic.md, then `make sync` (or `make execute`).
+sync: $(INSTALLED)
+	$(BIN)/jupytext --sync --quiet $(CHAPTERS)
+
+execute: sync
 	$(BIN)/python -m mlmath.book execute $(CHAPTERS)
 
 student: $(INSTALLED)
