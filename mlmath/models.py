@@ -17,11 +17,19 @@ gate-derivative terms)`` where
 * ``leak``  is the carry factor: ``1 − s`` for the leaky gates, ``1 − z`` for the GRU
   (update gate ``z``, convention ``h_t = (1 − z) h_{t−1} + z n_t``), the forget gate for the
   LSTM (on the cell state);
-* ``rdiag`` is the first-order diagonal correction: the nonlinearity's derivative times the
-  recurrent weight's diagonal, times the gate (``s (1 − tanh²a) U_qq`` for the leaky gates).
+* ``rdiag`` is the rest of the diagonal: the nonlinearity's derivative times the recurrent
+  weight's diagonal, times the gate (``s (1 − tanh²a) U_qq``), plus, for gates that read the
+  state, the gate's own derivative (``(g − h_{t−1}) s (1 − s) U_s,qq`` for DiagGate).
 
-The effective rate of unit ``q`` over a window of ``ℓ`` steps is then
-``μ_q = Π_p leak_{p,q} (1 + Σ_p rdiag_{p,q}/leak_{p,q})`` (Chapter 8).
+For the leaky gates and the GRU, ``leak + rdiag`` is *exactly* the diagonal of the one-step
+Jacobian ``∂h_t/∂h_{t−1}`` (tested against autograd); :meth:`step_jacobians` returns the whole
+matrix. The companion paper's effective rate of unit ``q`` over ``ℓ`` steps is the first-order
+expansion ``μ_q = Π_p leak_{p,q} (1 + Σ_p rdiag_{p,q}/leak_{p,q})`` of the diagonal product
+``Π_p (leak_{p,q} + rdiag_{p,q})`` (Chapter 8 compares the two).
+
+**Linear time.** Every time loop iterates over ``unbind`` of the precomputed input drives:
+indexing a sequence tensor inside the loop (``drive[..., t, :]``) makes autograd allocate a
+full-size gradient buffer at every step and the backward pass quadratic in ``T``.
 
 **Batched seeds.** Every model takes ``n_models=None`` (one model, parameters without a
 leading dimension, input ``(batch, T, input_size)``) or ``n_models=S`` (``S`` independent
@@ -66,6 +74,11 @@ class GateTrace(NamedTuple):
     leak: torch.Tensor
     rdiag: torch.Tensor
     hidden: torch.Tensor
+
+
+def _steps(tensor: torch.Tensor | None, length: int) -> tuple:
+    """The per-step slices ``(..., k)`` of a ``(..., T, k)`` tensor, by ``unbind`` (linear time)."""
+    return (None,) * length if tensor is None else tensor.unbind(-2)
 
 
 def _generator(seed) -> torch.Generator | None:
@@ -163,6 +176,15 @@ class _Recurrent(nn.Module):
     def _bias(self, b: torch.Tensor) -> torch.Tensor:
         """Broadcast a per-model bias ``(S, k)`` against ``(S, batch, k)``."""
         return b if self.n_models is None else b.unsqueeze(-2)
+
+    def _check_h0(self, h0, x: torch.Tensor) -> torch.Tensor:
+        """Initial state: zeros, or ``h0`` of shape ``x.shape[:-2] + (hidden,)``."""
+        if h0 is None:
+            return self._zeros(x)
+        if not isinstance(h0, torch.Tensor) or h0.shape != x.shape[:-2] + (self.hidden_size,):
+            raise ValueError(f"h0 must be a tensor of shape {tuple(x.shape[:-2]) + (self.hidden_size,)}; "
+                             f"got {getattr(h0, 'shape', type(h0).__name__)}")
+        return h0.to(x.dtype)
 
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):
@@ -262,36 +284,95 @@ class _LeakyGate(_Recurrent):
             return g, 1.0 - g * g
         return a, torch.ones_like(a)
 
-    def _gate(self, gate_in_t, h, recurrent_gate):
-        """Return the gate ``s_t`` (broadcastable to ``(..., batch, hidden)``)."""
+    def _gate(self, gate_drive_t, gate_pre):
+        """The gate ``s_t`` (broadcastable to ``(..., batch, hidden)``) from its input drive at
+        step ``t`` and its recurrent pre-activation."""
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor, trace: bool = True):
-        """Run the model on ``x``; return ``(y, GateTrace)`` (trace ``None`` if ``trace=False``)."""
-        x = self._check_input(x)
+    def _gate_weights(self):
+        """Recurrent weights of the gate, ``None`` (frozen gate), ``(…, 1, H)`` or ``(…, H, H)``."""
+        return None
+
+    def _rows(self, coefficients: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
+        """``diag(coefficients) @ matrix`` for ``(…, batch, H)`` coefficients, batched over models."""
+        if self.n_models is not None:
+            matrix = matrix.unsqueeze(1)
+        return coefficients.unsqueeze(-1) * matrix
+
+    def _run(self, x, h0, want_trace: bool, want_jacobians: bool):
+        """The recurrence, once: hidden states, and on request the trace and step Jacobians."""
         drive = self._inproj(x, self.W, self.b)
         gate_drive = self._gate_drive(x)
         U_all = self._recurrent_matrix()
-        diag_u = torch.diagonal(self.U, dim1=-2, dim2=-1)
-        diag_u = self._bias(diag_u)
-        h = self._zeros(x)
-        hs, leaks, rdiags = [], [], []
+        diag_u = self._bias(torch.diagonal(self.U, dim1=-2, dim2=-1))
+        gate_u = self._gate_weights()
+        diag_gate_u = None
+        if gate_u is not None:
+            diag_gate_u = gate_u[..., 0, :] if gate_u.shape[-2] == 1 else torch.diagonal(gate_u, dim1=-2, dim2=-1)
+            diag_gate_u = self._bias(diag_gate_u)
+        h = self._check_h0(h0, x)
+        hs, leaks, rdiags, jacobians = [], [], [], []
         H = self.hidden_size
-        for t in range(x.shape[-2]):
+        length = x.shape[-2]
+        for drive_t, gate_t in zip(_steps(drive, length), _steps(gate_drive, length)):
             pre = self._recur(h, U_all)
-            a = drive[..., t, :] + pre[..., :H]
-            s = self._gate(None if gate_drive is None else gate_drive[..., t, :], pre[..., H:])
+            a = drive_t + pre[..., :H]
+            s = self._gate(gate_t, pre[..., H:])
             g, dg = self._phi(a)
+            if want_trace or want_jacobians:
+                leak = (1.0 - s).expand_as(h)
+                gain = s * dg                                   # ∂h/∂a, per unit
+                gate_gain = None if gate_u is None else (g - h) * s * (1.0 - s)  # ∂h/∂(gate logit)
+                if want_trace:
+                    rdiag = gain * diag_u
+                    if gate_gain is not None:
+                        rdiag = rdiag + gate_gain * diag_gate_u
+                    leaks.append(leak)
+                    rdiags.append(rdiag)
+                if want_jacobians:
+                    jacobian = torch.diag_embed(leak) + self._rows(gain, self.U)
+                    if gate_gain is not None:
+                        jacobian = jacobian + self._rows(gate_gain.expand_as(h), gate_u)
+                    jacobians.append(jacobian)
             h = h + s * (g - h)
             hs.append(h)
-            if trace:
-                leaks.append((1.0 - s).expand_as(h))
-                rdiags.append(s * dg * diag_u)
         hidden = self._stack(hs)
-        y = self._readout(hidden)
-        if not trace:
-            return y, None
-        return y, GateTrace(self._stack(leaks), self._stack(rdiags), hidden)
+        trace = GateTrace(self._stack(leaks), self._stack(rdiags), hidden) if want_trace else None
+        return hidden, trace, (torch.stack(jacobians, dim=-3) if want_jacobians else None)
+
+    def forward(self, x: torch.Tensor, trace: bool = True, h0: torch.Tensor | None = None):
+        """Run the model on ``x``; return ``(y, GateTrace)`` (trace ``None`` if ``trace=False``).
+
+        ``h0`` (optional) is the state before the first step, shape ``x.shape[:-2] + (hidden,)``;
+        default zeros.
+        """
+        x = self._check_input(x)
+        hidden, gate_trace, _ = self._run(x, h0, trace, False)
+        return self._readout(hidden), gate_trace
+
+    @torch.no_grad()
+    def step_jacobians(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
+        r"""The exact one-step Jacobians ``J_t = ∂h_t/∂h_{t−1}`` along the run on ``x``.
+
+        .. math::
+
+            J_t = \operatorname{diag}(1 - s_t)
+                  + \operatorname{diag}(s_t \odot \varphi'(a_t))\, U
+                  + \operatorname{diag}\bigl((g_t - h_{t-1}) \odot s_t (1 - s_t)\bigr)\, U_s,
+
+        the last term only for gates that read the state (``U_s`` is ``H × H`` for DiagGate and
+        the row ``u_sᵀ`` broadcast to every unit for SharedGate). Its diagonal is
+        ``leak + rdiag`` of the trace. Products of these matrices are the ground truth that
+        Chapter 8 checks the per-unit diagnostics against.
+
+        Returns
+        -------
+        torch.Tensor
+            Shape ``x.shape[:-1] + (hidden,)`` with the input's last axis replaced by two
+            ``hidden`` axes: ``(batch, T, H, H)`` (leading ``S`` for batched models).
+        """
+        x = self._check_input(x)
+        return self._run(x, h0, False, True)[2]
 
 
 class ConstGate(_LeakyGate):
@@ -408,6 +489,9 @@ class SharedGate(_TrainableGate):
     def _recurrent_matrix(self):
         return torch.cat([self.U, self.u_s], dim=-2)
 
+    def _gate_weights(self):
+        return self.u_s
+
     def _gate(self, gate_drive_t, gate_pre):
         return torch.sigmoid(gate_drive_t + gate_pre)
 
@@ -465,6 +549,9 @@ class DiagGate(_TrainableGate):
     def _recurrent_matrix(self):
         return torch.cat([self.U, self.U_s], dim=-2)
 
+    def _gate_weights(self):
+        return self.U_s
+
     def _gate(self, gate_drive_t, gate_pre):
         return torch.sigmoid(gate_drive_t + gate_pre)
 
@@ -488,8 +575,10 @@ class GRUReference(_TrainableGate):
     ``z_t = σ(W_z x_t + U_z h_{t−1} + b_z)``, reset gate ``r_t = σ(W_r x_t + U_r h_{t−1} + b_r)``
     and candidate ``n_t = tanh(W x_t + r_t ⊙ (U h_{t−1}) + b)`` (PyTorch's ``nn.GRU`` calls
     ``1 − z`` what we call ``z``). Trace: ``leak = 1 − z_t``,
-    ``rdiag = z_t ⊙ (1 − n_t²) ⊙ r_t ⊙ diag(U)``. ``b_z`` follows ``gate_init`` as in
-    :class:`DiagGate`; forcing acts on ``b_z``.
+    ``rdiag = (n_t − h_{t−1}) z_t (1 − z_t) diag(U_z) + z_t (1 − n_t²)(r_t diag(U)
+    + (U h_{t−1}) r_t (1 − r_t) diag(U_r))``, so that ``leak + rdiag`` is exactly the diagonal
+    of ``∂h_t/∂h_{t−1}``. ``b_z`` follows ``gate_init`` as in :class:`DiagGate`; forcing acts
+    on ``b_z``.
 
     Chapter 8 (the models).
     """
@@ -507,7 +596,7 @@ class GRUReference(_TrainableGate):
         self.b_r = nn.Parameter(torch.zeros(self.lead + (H,)))
         self._init_readout()
 
-    def forward(self, x: torch.Tensor, trace: bool = True):
+    def forward(self, x: torch.Tensor, trace: bool = True, h0: torch.Tensor | None = None):
         """Run the GRU on ``x``; return ``(y, GateTrace)`` (trace ``None`` if ``trace=False``)."""
         x = self._check_input(x)
         H = self.hidden_size
@@ -515,18 +604,23 @@ class GRUReference(_TrainableGate):
         gate_drive = self._inproj(x, self.W_g, torch.cat([self.b_z, self.b_r], dim=-1))
         U_all = torch.cat([self.U, self.U_g], dim=-2)
         diag_u = self._bias(torch.diagonal(self.U, dim1=-2, dim2=-1))
-        h = self._zeros(x)
+        diag_uz = self._bias(torch.diagonal(self.U_g[..., :H, :], dim1=-2, dim2=-1))
+        diag_ur = self._bias(torch.diagonal(self.U_g[..., H:, :], dim1=-2, dim2=-1))
+        h = self._check_h0(h0, x)
         hs, leaks, rdiags = [], [], []
-        for t in range(x.shape[-2]):
+        length = x.shape[-2]
+        for drive_t, gate_t in zip(_steps(drive, length), _steps(gate_drive, length)):
             pre = self._recur(h, U_all)
-            gates = torch.sigmoid(gate_drive[..., t, :] + pre[..., H:])
+            gates = torch.sigmoid(gate_t + pre[..., H:])
             z, r = gates[..., :H], gates[..., H:]
-            n = torch.tanh(drive[..., t, :] + r * pre[..., :H])
+            n = torch.tanh(drive_t + r * pre[..., :H])
+            if trace:
+                dn = z * (1.0 - n * n)
+                leaks.append(1.0 - z)
+                rdiags.append((n - h) * z * (1.0 - z) * diag_uz
+                              + dn * (r * diag_u + pre[..., :H] * r * (1.0 - r) * diag_ur))
             h = h + z * (n - h)
             hs.append(h)
-            if trace:
-                leaks.append(1.0 - z)
-                rdiags.append(z * (1.0 - n * n) * r * diag_u)
         hidden = self._stack(hs)
         y = self._readout(hidden)
         if not trace:
@@ -573,23 +667,27 @@ class LSTMReference(_TrainableGate):
         self.b_io = nn.Parameter(torch.zeros(self.lead + (2 * H,)))
         self._init_readout()
 
-    def forward(self, x: torch.Tensor, trace: bool = True):
-        """Run the LSTM on ``x``; return ``(y, GateTrace)`` (trace ``None`` if ``trace=False``)."""
+    def forward(self, x: torch.Tensor, trace: bool = True, h0: torch.Tensor | None = None):
+        """Run the LSTM on ``x``; return ``(y, GateTrace)`` (trace ``None`` if ``trace=False``).
+
+        ``h0`` sets the initial hidden state; the initial cell state is zero.
+        """
         x = self._check_input(x)
         H = self.hidden_size
         drive = self._inproj(x, self.W, self.b)
         gate_drive = self._inproj(x, self.W_g, torch.cat([self.b_f, self.b_io], dim=-1))
         U_all = torch.cat([self.U, self.U_g], dim=-2)
         diag_u = self._bias(torch.diagonal(self.U, dim1=-2, dim2=-1))
-        h = self._zeros(x)
+        h = self._check_h0(h0, x)
         c = self._zeros(x)
         dh_dc = torch.zeros_like(h)  # o_{t−1} (1 − tanh² c_{t−1}); zero before the first step
         hs, leaks, rdiags = [], [], []
-        for t in range(x.shape[-2]):
+        length = x.shape[-2]
+        for drive_t, gate_t in zip(_steps(drive, length), _steps(gate_drive, length)):
             pre = self._recur(h, U_all)
-            gates = torch.sigmoid(gate_drive[..., t, :] + pre[..., H:])
+            gates = torch.sigmoid(gate_t + pre[..., H:])
             f, i, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
-            g = torch.tanh(drive[..., t, :] + pre[..., :H])
+            g = torch.tanh(drive_t + pre[..., :H])
             c = f * c + i * g
             tc = torch.tanh(c)
             h = o * tc

@@ -25,10 +25,14 @@ def constant_gates(lams, batch=2, length=64, r=None):
     return leak, rdiag
 
 
-def brute_force_log_rate(leak, rdiag, b, t, lag, q):
-    """ln|Π leak · (1 + Σ rdiag/leak)| by explicit products over the window (the oracle)."""
+def brute_force_log_rate(leak, rdiag, b, t, lag, q, order="exact"):
+    """ln|μ| by explicit products over the window (the oracle), for each order."""
     window = slice(t, t + lag)
+    if order == "exact":
+        return float(np.sum(np.log(np.abs(leak[b, window, q] + rdiag[b, window, q]))))
     product = np.prod(leak[b, window, q])
+    if order == "zeroth":
+        return math.log(product)
     correction = 1.0 + np.sum(rdiag[b, window, q] / leak[b, window, q])
     return math.log(abs(product * correction))
 
@@ -42,19 +46,20 @@ def test_constant_leak_gives_exact_timescales():
     np.testing.assert_allclose(taus, -1.0 / np.log(lams), rtol=1e-9)
 
 
-def test_log_rates_match_brute_force_products():
+@pytest.mark.parametrize("order", D.ORDERS)
+def test_log_rates_match_brute_force_products(order):
     rng = np.random.default_rng(1)
     leak = rng.uniform(0.3, 1.0, size=(3, 40, 4))
     rdiag = rng.normal(0.0, 0.02, size=leak.shape)
     lags = np.array([0, 1, 2, 7, 15])
     starts = np.array([0, 3, 10, 25])
-    out = D.log_effective_rates(leak, rdiag, lags, starts)
+    out = D.log_effective_rates(leak, rdiag, lags, starts, order=order)
     assert out.shape == (lags.size, 3, starts.size, 4)
     for i, lag in enumerate(lags):
         for b in range(3):
             for j, t in enumerate(starts):
                 for q in range(4):
-                    expected = 0.0 if lag == 0 else brute_force_log_rate(leak, rdiag, b, t, lag, q)
+                    expected = 0.0 if lag == 0 else brute_force_log_rate(leak, rdiag, b, t, lag, q, order)
                     assert out[i, b, j, q] == pytest.approx(expected, abs=1e-10)
 
 
@@ -63,7 +68,7 @@ def test_known_first_order_correction_closed_form():
     lam, r = 0.97, np.array([0.004, -0.002, 0.0])
     leak, rdiag = constant_gates([lam] * 3, length=200, r=r)
     lags = np.arange(0, 150, 7)
-    out = D.log_effective_rates(leak, rdiag, lags, starts=[0, 50])
+    out = D.log_effective_rates(leak, rdiag, lags, starts=[0, 50], order="first")
     expected = lags[:, None] * math.log(lam) + np.log(np.abs(1.0 + np.outer(lags, r) / lam))
     np.testing.assert_allclose(out[:, 0, 0, :], expected, atol=1e-10)
     np.testing.assert_allclose(out[:, 1, 1, :], expected, atol=1e-10)
@@ -72,7 +77,14 @@ def test_known_first_order_correction_closed_form():
     fit_lags = np.unique(np.round(np.linspace(*window, 8)))
     closed = fit_lags[:, None] * math.log(lam) + np.log(np.abs(1.0 + np.outer(fit_lags, r) / lam))
     slopes = np.polyfit(fit_lags, closed, 1)[0]
-    np.testing.assert_allclose(D.unit_timescales(leak, rdiag, window), -1.0 / slopes, rtol=1e-9)
+    np.testing.assert_allclose(D.unit_timescales(leak, rdiag, window, order="first", first_order_limit=1e9),
+                               -1.0 / slopes, rtol=1e-9)
+    # |Σ ρ| reaches 140 · 0.004/0.97 = 0.58 here: outside the tested range, so flagged by default
+    fit = D.unit_timescale_fit(leak, rdiag, window, order="first")
+    assert list(fit.status) == ["invalid", "invalid", "ok"] and np.isnan(fit.taus[:2]).all()
+    np.testing.assert_allclose(fit.max_correction, np.abs(r) * 140 / lam, rtol=1e-9)
+    # the exact transport of a constant factor λ + r is (λ + r)^ℓ: τ = −1/ln(λ + r)
+    np.testing.assert_allclose(D.unit_timescales(leak, rdiag, window), -1.0 / np.log(lam + r), rtol=1e-9)
 
 
 def test_first_order_expansion_approximates_exact_product():
@@ -81,10 +93,12 @@ def test_first_order_expansion_approximates_exact_product():
     leak = rng.uniform(0.8, 1.0, size=(2, 50, 5))
     rdiag = rng.uniform(-1e-3, 1e-3, size=leak.shape)
     lags = np.array([1, 5, 20, 40])
-    out = D.log_effective_rates(leak, rdiag, lags, starts=[0, 10])
+    out = D.log_effective_rates(leak, rdiag, lags, starts=[0, 10], order="first")
+    exact_out = D.log_effective_rates(leak, rdiag, lags, starts=[0, 10], order="exact")
     for i, lag in enumerate(lags):
         for j, t in enumerate([0, 10]):
             exact = np.log(leak[:, t:t + lag] + rdiag[:, t:t + lag]).sum(axis=1)
+            np.testing.assert_allclose(exact_out[i, :, j, :], exact, atol=1e-12)
             rho = np.abs(rdiag[:, t:t + lag] / leak[:, t:t + lag]).sum(axis=1)
             assert rho.max() <= 0.1
             assert np.all(np.abs(out[i, :, j, :] - exact) <= rho ** 2 + 1e-12)
@@ -106,13 +120,15 @@ def test_rates_without_correction_compose_and_decrease(seed, l1, l2, t):
 
 
 def test_vanishing_correction_is_clipped_not_minus_infinity():
-    # leak = 0.5, rdiag = −0.5 at one step: 1 + Σ rdiag/leak = 0 exactly for that window
+    # leak = 0.5, rdiag = −0.5 at one step: the diagonal factor, and 1 + Σ rdiag/leak, are 0
     leak = np.full((1, 10, 2), 0.5)
     rdiag = np.zeros_like(leak)
     rdiag[0, 3, 0] = -0.5
-    out = D.log_effective_rates(leak, rdiag, [1], starts=[3])
+    out = D.log_effective_rates(leak, rdiag, [1], starts=[3], order="first")
     assert np.isfinite(out).all()
     assert out[0, 0, 0, 0] == pytest.approx(math.log(0.5) + math.log(D.DEFAULT_RATE_FLOOR))
+    exact = D.log_effective_rates(leak, rdiag, [1], starts=[3])
+    assert exact[0, 0, 0, 0] == pytest.approx(math.log(D.DEFAULT_RATE_FLOOR))
     # a gate that is fully open (leak rounded to 0) is floored, not −inf / NaN
     leak[0, 5, 1] = 0.0
     out = D.log_effective_rates(leak, rdiag, [2], starts=[4, 5])
@@ -158,11 +174,16 @@ def test_batched_models_equal_one_model_at_a_time():
         np.testing.assert_allclose(env.mixture[s], single.mixture, rtol=1e-12)
 
 
-def test_nonnegative_slope_gives_the_cap():
-    leak, rdiag = constant_gates([1.0, 0.9], length=50)
-    np.testing.assert_allclose(D.unit_timescales(leak, rdiag, (5, 40)), [1e6, -1 / math.log(0.9)])
-    assert D.unit_timescales(leak, rdiag, (5, 40), tau_cap=math.inf)[0] == math.inf
-    assert D.unit_timescales(leak, rdiag, (5, 40), tau_cap=50.0)[0] == 50.0
+def test_nondecaying_units_are_infinite_and_no_cap_is_ever_returned():
+    leak, rdiag = constant_gates([1.0, 0.9, 0.999], length=50)
+    taus = D.unit_timescales(leak, rdiag, (5, 40))
+    assert taus[0] == math.inf
+    np.testing.assert_allclose(taus[1:], -1 / np.log([0.9, 0.999]), rtol=1e-9)
+    # tau_cap marks longer fitted time scales as unresolved (NaN): it never replaces a value
+    capped = D.unit_timescale_fit(leak, rdiag, (5, 40), tau_cap=50.0)
+    assert capped.taus[0] == math.inf and math.isnan(capped.taus[2])
+    assert list(capped.status) == ["nondecaying", "ok", "unresolved"]
+    assert capped.counts() == {"ok": 1, "nondecaying": 1, "unresolved": 1, "invalid": 0}
 
 
 # ------------------------------------------------------------------------- envelope
@@ -316,7 +337,7 @@ def test_forcing_tail_index_drops_zeros_and_takes_torch():
 
 def _decay(kind):
     f = {"power": LAGS ** -0.5, "exponential": np.exp(-LAGS / 30.0),
-         "flat": np.exp(-LAGS / 1e6)}[kind]
+         "tempered": LAGS ** -0.3 * np.exp(-LAGS / 30.0), "flat": np.exp(-LAGS / 1e6)}[kind]
     return D.decay_class(LAGS, f)
 
 
@@ -330,6 +351,7 @@ def _decay(kind):
     ("power", 0.2, 1.5, 50, "unresolved"),   # wider than 1
     ("power", 0.3, 0.6, 5, "unresolved"),    # too few slow units
     ("power", None, None, None, "unresolved"),
+    ("tempered", 0.3, 0.6, 50, "intermediate"),  # neither exponential nor a decade of power law
     ("flat", 0.3, 0.6, 50, "unresolved"),    # nothing decays over the lags
 ])
 def test_phase_labels_on_constructed_cases(kind, low, high, n_tail, expected):
@@ -361,7 +383,8 @@ def test_diagnose_broad_spectrum_and_collapsed_control():
     x = torch.zeros(1, 1280, 2)
     taus = sample_pareto_timescales(0.5, 256, rng=13)
     broad = D.diagnose(FixedLeaks(taus), x, rng=0, n_boot=100)
-    np.testing.assert_allclose(broad.taus, np.minimum(taus, 1e6), rtol=1e-6)
+    np.testing.assert_allclose(broad.taus, taus, rtol=1e-6)  # no cap: the largest τ is kept
+    assert broad.beta.n_nondecaying == 0 and broad.beta.n_unresolved == 0
     assert broad.phase == "broad", broad.summary()
     assert broad.beta.low < 0.5 < broad.beta.high
     control = D.diagnose(FixedLeaks(np.full(64, 200.0)), x, rng=0, n_boot=100)
@@ -377,7 +400,7 @@ def test_diagnose_runs_real_models():
         result = D.diagnose(cls(4, 8, seed=0), x, window=D.scaled_window(96), rng=0, n_boot=50)
         assert result.phase in D.PHASES
         assert result.envelope[0] == pytest.approx(1.0) and np.isfinite(result.envelope).all()
-        assert result.taus.shape == (8,) and np.all(result.taus > 0), name
+        assert result.taus.shape == (8,) and not np.any(result.taus <= 0), name
 
 
 def test_scaled_window_and_default_lags():
@@ -444,8 +467,10 @@ def test_bad_inputs_raise():
         D.decay_class([0, 1, 2, 3], [1, 0.5, 0.3, 0.2])
     with pytest.raises(ValueError, match="criterion"):
         D.decay_class(LAGS, LAGS ** -1.0, criterion="hqic")
-    with pytest.raises(ValueError, match="taus"):
-        D.beta_interval([1.0, np.inf] * 10)
+    with pytest.raises(ValueError, match="at least 10 finite.*20 not decaying"):
+        D.beta_interval([1.0, 2.0, 3.0, 4.0, 5.0] + [np.inf] * 20)
+    with pytest.raises(ValueError, match="taus must be > 0"):
+        D.beta_interval(np.r_[np.arange(1.0, 30.0), -1.0])
     with pytest.raises(ValueError, match="at least 10"):
         D.beta_interval([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="level"):
@@ -482,3 +507,178 @@ def test_forcing_tail_index_takes_training_log_shape():
     assert D.forcing_tail_index(x, units=mask) == pytest.approx(D.forcing_tail_index(pooled), abs=1e-12)
     with pytest.raises(ValueError, match="mask"):
         D.forcing_tail_index(x, units=[0, 1])
+
+
+# ------------------------------------------- ground truth beyond the first-order range
+
+@pytest.mark.parametrize("lam, r, expected", [
+    (0.5, 0.3, -1 / math.log(0.8)),        # |ϱ| = 0.6: the exact product is still (λ + r)^ℓ
+    (0.9, 0.9, math.inf),                  # ϱ = 1: factor 1.8 > 1, the unit does not decay
+    (0.995, 0.005, math.inf),              # factor exactly 1: not decaying, never a finite τ
+    (0.995, -0.0145, -1 / math.log(0.9805)),  # U_qq ≈ −2.9 in a ConstGate: faster than its carry
+    (0.5, -1.4, -1 / math.log(0.9)),       # factor −0.9: an oscillating unit, |μ| = 0.9^ℓ
+])
+def test_exact_transport_is_right_where_first_order_fails(lam, r, expected):
+    leak, rdiag = constant_gates([lam], batch=2, length=400, r=[r])
+    fit = D.unit_timescale_fit(leak, rdiag, (64, 384))
+    if math.isinf(expected):
+        assert fit.taus[0] == math.inf and fit.status[0] == "nondecaying"
+    else:
+        assert fit.taus[0] == pytest.approx(expected, rel=1e-9) and fit.status[0] == "ok"
+    # the first-order expansion is far outside its range here (|Σ ϱ| ≥ 5): flagged, not reported
+    first = D.unit_timescale_fit(leak, rdiag, (64, 384), order="first")
+    assert first.status[0] == "invalid" and math.isnan(first.taus[0])
+    assert first.max_correction[0] == pytest.approx(abs(r / lam) * 384, rel=1e-9)
+
+
+def test_constgate_artefact_of_the_first_order_rate_is_gone():
+    # The issue behind this test: units with U_qq ≈ −2.9, s = 0.005 forget faster than their
+    # carry, yet the first-order rate (capped) reported them at 1e6 steps.
+    s = 0.005
+    u_diag = np.array([-2.9, -1.0, 0.0, 0.5, 1.0, 1.5])
+    leak, rdiag = constant_gates(np.full(6, 1 - s), batch=2, length=400, r=s * u_diag)
+    taus = D.unit_timescales(leak, rdiag, (64, 384))
+    carry = -1 / math.log(1 - s)
+    factor = 1 - s + s * u_diag
+    assert np.all(taus[:2] < carry)                         # faster than the carry
+    np.testing.assert_allclose(taus[:4], -1 / np.log(factor[:4]), rtol=1e-9)
+    assert taus[4] == math.inf and taus[5] == math.inf      # factor 1 and 1.0025: not decaying
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), shrink=st.floats(0.0, 1.0))
+def test_a_unit_faster_than_its_carry_never_gets_a_longer_time_scale(seed, shrink):
+    # |leak + rdiag| ≤ leak at every step ⇒ exact τ ≤ the carry's τ (zeroth order), unit by unit
+    rng = np.random.default_rng(seed)
+    leak = rng.uniform(0.9, 0.999, size=(2, 200, 5))
+    rdiag = -shrink * leak * rng.uniform(0.0, 1.0, size=leak.shape)   # factor in [0, leak]
+    exact = D.unit_timescale_fit(leak, rdiag, (20, 120))
+    carry = D.unit_timescale_fit(leak, rdiag, (20, 120), order="zeroth")
+    ok = (exact.status == "ok") & (carry.status == "ok")
+    assert np.all(exact.taus[ok] <= carry.taus[ok] * (1 + 1e-9))
+    assert not np.any(exact.status == "nondecaying")
+
+
+@pytest.mark.parametrize("lam", [0.9, 0.99, 0.995, 0.999, 0.9999])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_first_order_slope_error_at_the_edge_of_its_range(lam, sign):
+    # max |Σ ϱ| just inside L = 0.1 over ℓ_hi = 384: |slope_first − slope_exact| ≤ L²/ℓ_hi
+    rho = sign * 0.0999 / 384
+    leak, rdiag = constant_gates([lam], batch=1, length=400, r=[rho * lam])
+    first = D.unit_timescale_fit(leak, rdiag, (64, 384), order="first")
+    exact = D.unit_timescale_fit(leak, rdiag, (64, 384))
+    assert first.max_correction[0] <= D.FIRST_ORDER_LIMIT
+    assert first.status[0] == exact.status[0]
+    assert abs(first.slopes[0] - exact.slopes[0]) <= D.FIRST_ORDER_LIMIT ** 2 / 384
+    # just outside the range the unit is flagged
+    leak2, rdiag2 = constant_gates([lam], batch=1, length=400, r=[sign * 0.1001 / 384 * lam])
+    assert D.unit_timescale_fit(leak2, rdiag2, (64, 384), order="first").status[0] == "invalid"
+
+
+def test_decay_within_the_noise_is_unresolved():
+    # two sequences whose units decay at −1/τ = ±5e-4: the mean slope is 0 ± 5e-4 → unresolved;
+    # with the same two sequences both decaying the unit is resolved
+    leak = np.empty((2, 300, 2))
+    leak[0, :, 0], leak[1, :, 0] = math.exp(-5e-4 - 1e-6), math.exp(5e-4)
+    leak[:, :, 1] = math.exp(-2e-3)
+    leak[1, :, 1] = math.exp(-3e-3)
+    fit = D.unit_timescale_fit(leak, np.zeros_like(leak), (20, 200))
+    assert list(fit.status) == ["unresolved", "ok"] and math.isnan(fit.taus[0])
+    assert fit.taus[1] == pytest.approx(1 / 2.5e-3, rel=1e-9)
+    # per-sequence slopes −2e-3 and −3e-3: sd (ddof 1) = 1e-3/√2, standard error sd/√2 = 5e-4
+    assert fit.standard_errors[1] == pytest.approx(5e-4, rel=1e-6)
+
+
+def test_beta_interval_leaves_out_and_counts_unit_without_resolved_decay():
+    taus = sample_pareto_timescales(0.7, 200, rng=21)
+    with_flags = np.concatenate([taus, [np.inf] * 7, [np.nan] * 5])
+    a = D.beta_interval(taus, n_boot=50, rng=3)
+    b = D.beta_interval(with_flags, n_boot=50, rng=3)
+    assert (b.n_nondecaying, b.n_unresolved) == (7, 5)
+    assert b.beta == a.beta and b.low == a.low and b.high == a.high  # no cap value enters the fit
+
+
+# ------------------------------------------------------- the full-Jacobian ground truth
+
+def test_jacobian_envelope_equals_exact_transport_for_diagonal_networks():
+    from mlmath.models import ConstGate, DiagGate
+
+    x = torch.randn(3, 120, 4, generator=torch.Generator().manual_seed(2))
+    for model in (ConstGate(4, 6, s=0.05, seed=1), DiagGate(4, 6, seed=1)):
+        with torch.no_grad():
+            model.U.copy_(torch.diag(torch.linspace(-1.5, 1.5, 6)))
+            if hasattr(model, "U_s"):
+                model.U_s.copy_(torch.diag(torch.linspace(-3.0, 3.0, 6)))
+        lags = [0, 1, 5, 20, 60]
+        starts = [0, 13, 40]
+        truth = D.jacobian_envelope(model.step_jacobians(x), lags, starts)
+        _, trace = model(x)
+        env = D.network_envelope(trace.leak, trace.rdiag, lags, starts=starts, window=(5, 50))
+        np.testing.assert_allclose(truth.diagonal, env.envelope, rtol=1e-5)
+        np.testing.assert_allclose(truth.column, truth.diagonal, rtol=1e-12)  # diagonal J: same thing
+
+
+def test_jacobian_envelope_of_a_rotation_keeps_column_norm():
+    # J = orthogonal matrix at every step: columns keep norm 1; the diagonal of the powers does not
+    angle = 0.3
+    rotation = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]],
+                            dtype=torch.float64)
+    J = rotation.expand(1, 50, 2, 2)
+    out = D.jacobian_envelope(J, [0, 1, 5, 10], starts=[0])
+    np.testing.assert_allclose(out.column, 1.0, rtol=1e-12)
+    np.testing.assert_allclose(out.diagonal, np.abs(np.cos(angle * np.array([0, 1, 5, 10]))), atol=1e-12)
+
+
+# ------------------------------------------------------- two phase rules on ground truth
+
+def _pareto_mixture(beta, H=512, tau_min=5.0, lags=None):
+    quantiles = (np.arange(H) + 0.5) / H
+    taus = tau_min * (1 - quantiles) ** (-1 / beta)
+    lags = np.unique(np.round(np.linspace(4, 384, 128))) if lags is None else lags
+    return lags, np.exp(-np.outer(lags, 1 / taus)).mean(axis=1)
+
+
+@pytest.mark.parametrize("beta", [0.3, 0.5, 0.8])
+def test_runs_test_gate_calls_ideal_pareto_spectra_collapsed_decay_class_does_not(beta):
+    # The author's gate on the author's lag grid (4…384, 128 lags): a noise-free Pareto mixture
+    # fails (the residuals of any straight line through a smooth curve form few long runs).
+    lags, f = _pareto_mixture(beta)
+    assert not D.runs_test_gate(lags, f).passes
+    # This book's rule sees a power-law window with the right exponent on log-spaced lags
+    grid = np.unique(np.round(np.geomspace(1, 3000, 60)))
+    lags, f = _pareto_mixture(beta, H=4096, tau_min=1.0, lags=grid)
+    fit = D.decay_class(lags, f)
+    assert fit.has_power_window and abs(fit.window_beta - beta) < 0.1
+
+
+def test_runs_test_gate_passes_an_exact_power_law_and_rejects_exponential():
+    lags = np.arange(4.0, 385.0, 3.0)
+    assert D.runs_test_gate(lags, lags ** -0.5).passes
+    gate = D.runs_test_gate(lags, np.exp(-lags / 50))
+    assert not gate.passes and gate.winner == "exponential"
+
+
+def test_runs_test_counts_runs_correctly():
+    from mlmath.diagnostics._decay import _runs_test
+
+    # alternating signs: n1 = n2 = 10, 20 runs; mean 11, variance 4.737 → z = 4.14
+    alternating = np.array([1.0, -1.0] * 10)
+    z = (20 - 11) / math.sqrt(2 * 10 * 10 * (200 - 20) / (400 * 19))
+    assert _runs_test(alternating) == pytest.approx(math.erfc(z / math.sqrt(2)), rel=1e-12)
+    assert math.isnan(_runs_test(np.ones(10)))
+    assert _runs_test(np.zeros(10)) == 1.0
+
+
+@pytest.mark.parametrize("taus, expected", [
+    ([200.0], "collapsed"),
+    (np.linspace(150, 250, 64), "collapsed"),                       # narrow: exponential forgetting
+    (np.geomspace(100, 400, 64), "collapsed"),
+    (np.geomspace(1, 512, 64), "intermediate"),                     # log-uniform: curved, no window
+    ([10.0, 300.0], "intermediate"),                                # two scales over 1…256
+])
+def test_collapsed_is_reserved_for_exponential_forgetting(taus, expected):
+    lags = D.default_lags(512)[1:].astype(float)
+    f = np.exp(-np.outer(lags, 1 / np.asarray(taus))).mean(axis=1)
+    decay = D.decay_class(lags, f)
+    assert not decay.has_power_window
+    assert D.phase_label(decay, None, None) == expected

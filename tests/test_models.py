@@ -102,25 +102,26 @@ def test_constgate_trace_with_offdiagonal_u_is_first_order():
     torch.testing.assert_close(diag, trace.leak[0, 4] + trace.rdiag[0, 4], rtol=1e-5, atol=1e-6)
 
 
-def test_diaggate_one_step_diagonal_matches_autograd_when_gate_ignores_state():
-    """DiagGate with U_s = 0 (gate independent of h): one-step diag Jacobian = leak + rdiag."""
+def test_diaggate_one_step_diagonal_matches_autograd():
+    """DiagGate with a gate that reads the state: one-step diag Jacobian = leak + rdiag exactly
+    (rdiag carries the gate-derivative term (g − h) s (1 − s) U_s,qq)."""
     model = DiagGate(3, 5, seed=4)
     with torch.no_grad():
-        model.U_s.zero_()
+        model.U_s.mul_(20.0)  # make the gate-derivative term large enough to matter
     x = torch.randn(1, 6, 3, generator=torch.Generator().manual_seed(2))
     diag, trace = _jacobian_diagonal(model, x, 5, 4)
     torch.testing.assert_close(diag, trace.leak[0, 5] + trace.rdiag[0, 5], rtol=1e-5, atol=1e-6)
 
 
-def test_gru_one_step_diagonal_matches_autograd_when_gates_ignore_state():
+def test_gru_one_step_diagonal_matches_autograd():
     model = GRUReference(3, 4, seed=5)
     with torch.no_grad():
-        model.U_g.zero_()
+        model.U_g.mul_(20.0)  # gates that read the state: their derivatives enter the diagonal
     x = torch.randn(1, 5, 3, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         _, trace = model(x)
     h_prev = trace.hidden[:, 3, :].clone().requires_grad_(True)
-    gates = torch.sigmoid(x[:, 4] @ model.W_g.T + torch.cat([model.b_z, model.b_r]))
+    gates = torch.sigmoid(x[:, 4] @ model.W_g.T + h_prev @ model.U_g.T + torch.cat([model.b_z, model.b_r]))
     z, r = gates[:, :4], gates[:, 4:]
     n = torch.tanh(x[:, 4] @ model.W.T + r * (h_prev @ model.U.T) + model.b)
     h = h_prev + z * (n - h_prev)
@@ -223,3 +224,116 @@ def test_bad_inputs():
         model.select(0)
     with pytest.raises(ValueError, match="taus"):
         gate_bias_for_timescales([0.0])
+
+
+# --- exact one-step Jacobians ---------------------------------------------------------------
+
+LEAKY = ("ConstGate", "SharedGate", "DiagGate")
+
+
+@pytest.mark.parametrize("name", LEAKY)
+def test_step_jacobians_match_autograd(name):
+    """J_t = ∂h_t/∂h_{t−1} from step_jacobians equals autograd's Jacobian of one step run from
+    h_{t−1} (via h0), and its diagonal is leak + rdiag of the trace."""
+    torch.manual_seed(0)
+    model = build_model(name, 3, 5, seed=7, s=0.3)
+    with torch.no_grad():
+        for param in ("U_s", "u_s"):
+            if hasattr(model, param):
+                getattr(model, param).mul_(15.0)
+    x = torch.randn(2, 6, 3, generator=torch.Generator().manual_seed(8))
+    jacobians = model.step_jacobians(x)
+    assert jacobians.shape == (2, 6, 5, 5)
+    with torch.no_grad():
+        _, trace = model(x)
+    torch.testing.assert_close(torch.diagonal(jacobians, dim1=-2, dim2=-1), trace.leak + trace.rdiag,
+                               rtol=1e-5, atol=1e-6)
+    t = 4
+    for b in range(2):
+        def one_step(h_prev):
+            _, tr = model(x[b:b + 1, t:t + 1], h0=h_prev.unsqueeze(0))
+            return tr.hidden[0, 0]
+        truth = torch.autograd.functional.jacobian(one_step, trace.hidden[b, t - 1])
+        torch.testing.assert_close(jacobians[b, t], truth, rtol=1e-5, atol=1e-6)
+
+
+def test_step_jacobians_batched_models_match_selected():
+    model = build_model("DiagGate", 3, 4, n_models=3, seed=2)
+    x = torch.randn(2, 5, 3, generator=torch.Generator().manual_seed(1))
+    batched = model.step_jacobians(x)
+    assert batched.shape == (3, 2, 5, 4, 4)
+    torch.testing.assert_close(model.select(1).step_jacobians(x), batched[1], rtol=1e-5, atol=1e-6)
+
+
+def test_h0_is_validated_and_used():
+    model = DiagGate(3, 4, seed=0)
+    x = torch.randn(2, 5, 3)
+    with pytest.raises(ValueError, match="h0 must be"):
+        model(x, h0=torch.zeros(3, 4))
+    h0 = torch.randn(2, 4)
+    _, trace = model(x[:, 1:], h0=None)
+    _, trace_full = model(x)
+    _, trace_h0 = model(x[:, 1:], h0=trace_full.hidden[:, 0])
+    torch.testing.assert_close(trace_h0.hidden, trace_full.hidden[:, 1:], rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(trace.hidden, trace_h0.hidden)
+    assert model(x, h0=h0)[1].hidden.shape == (2, 5, 4)
+
+
+# --- linear time ------------------------------------------------------------------------------
+
+def _indexed_diaggate_loss(model, x, y):
+    """The old formulation: per-step indexing of precomputed drives inside the time loop."""
+    drive = x @ model.W.T + model.b
+    gate_drive = x @ model.W_s.T + model.b_s
+    h = x.new_zeros(x.shape[0], model.hidden_size)
+    outputs = []
+    for t in range(x.shape[1]):
+        a = drive[:, t, :] + h @ model.U.T
+        s = torch.sigmoid(gate_drive[:, t, :] + h @ model.U_s.T)
+        h = h + s * (torch.tanh(a) - h)
+        outputs.append(h @ model.V.T + model.c)
+    return ((torch.stack(outputs, 1) - y) ** 2).mean()
+
+
+def test_unbind_recurrence_matches_indexed_formulation():
+    model = DiagGate(4, 8, seed=3)
+    x = torch.randn(3, 40, 4, generator=torch.Generator().manual_seed(4))
+    y = torch.randn(3, 40, 1, generator=torch.Generator().manual_seed(5))
+    loss_new = ((model(x, trace=False)[0] - y) ** 2).mean()
+    grads_new = torch.autograd.grad(loss_new, list(model.parameters()))
+    loss_old = _indexed_diaggate_loss(model, x, y)
+    grads_old = torch.autograd.grad(loss_old, list(model.parameters()))
+    torch.testing.assert_close(loss_new, loss_old, rtol=0, atol=1e-6)
+    for new, old in zip(grads_new, grads_old):
+        torch.testing.assert_close(new, old, rtol=0, atol=1e-6)
+
+
+def _forward_backward_seconds(model, x, repeats):
+    import time
+
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        y, _ = model(x, trace=False)
+        y.pow(2).mean().backward()
+        best = min(best, time.perf_counter() - start)
+        model.zero_grad(set_to_none=True)
+    return best
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_forward_backward_is_linear_in_length(name):
+    """Forward + backward at 2T costs at most 2.6× T (linear: about 2; the per-step indexing bug
+    gave 6× at T = 256 vs 128). Both lengths are timed in one run, best of several repeats,
+    interleaved, so machine load cancels in the ratio; a second attempt absorbs one slow start."""
+    model = build_model(name, 8, 64, n_models=3, seed=0)
+    T = 256
+    x_short = torch.randn(3, 16, T, 8, generator=torch.Generator().manual_seed(0))
+    x_long = torch.randn(3, 16, 2 * T, 8, generator=torch.Generator().manual_seed(1))
+    _forward_backward_seconds(model, x_short, 1)  # warm-up
+    for attempt in range(2):
+        short = _forward_backward_seconds(model, x_short, 3)
+        long = _forward_backward_seconds(model, x_long, 3)
+        if long / short <= 2.6:
+            break
+    assert long / short <= 2.6, f"{name}: forward+backward at 2T took {long / short:.2f}× the time at T"
