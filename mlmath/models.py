@@ -53,7 +53,7 @@ from ._validate import check_range, positive, positive_int
 
 __all__ = [
     "GateTrace", "ConstGate", "SharedGate", "DiagGate", "GRUReference", "LSTMReference",
-    "MODELS", "build_model", "gate_bias_for_timescales", "orthogonal_",
+    "MODELS", "GATE_INITS", "build_model", "gate_bias_for_timescales", "orthogonal_",
 ]
 
 
@@ -436,8 +436,8 @@ class _TrainableGate(_LeakyGate):
                  tau_init: float = 1.0 / math.log(2.0)):
         super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
                          nonlinearity=nonlinearity)
-        if gate_init not in ("spread", "constant"):
-            raise ValueError(f"gate_init must be 'spread' or 'constant'; got {gate_init!r}")
+        if gate_init not in GATE_INITS:
+            raise ValueError(f"gate_init must be one of {GATE_INITS}; got {gate_init!r}")
         self.gate_init = gate_init
         self.tau_max = check_range("tau_max", tau_max, 1.0, math.inf, high_open=True)
         self.tau_init = check_range("tau_init", tau_init, 0.0, math.inf, low_open=True, high_open=True)
@@ -445,7 +445,7 @@ class _TrainableGate(_LeakyGate):
     def _initial_taus(self, n_units: int) -> np.ndarray:
         """Per-model initial time scales ``(S or 1, n_units)``."""
         count = self.n_models or 1
-        if self.gate_init == "constant":
+        if self.gate_init in ("constant", "paper"):
             return np.full((count, n_units), self.tau_init)
         if n_units == 1:  # one shared gate: the geometric middle of [1, tau_max]
             return np.full((count, 1), math.sqrt(self.tau_max))
@@ -456,6 +456,13 @@ class _TrainableGate(_LeakyGate):
         if self.n_models is None:
             bias = bias[0]
         return nn.Parameter(bias)
+
+    def _paper_gate_weights(self, *weights):
+        """``gate_init='paper'``: the gate's input and recurrent weights start at zero."""
+        if self.gate_init == "paper":
+            with torch.no_grad():
+                for weight in weights:
+                    weight.zero_()
 
 
 class SharedGate(_TrainableGate):
@@ -479,6 +486,7 @@ class SharedGate(_TrainableGate):
                          nonlinearity=nonlinearity, gate_init=gate_init, tau_max=tau_max, tau_init=tau_init)
         self.w_s = self._param(1, input_size, scale=0.1 / math.sqrt(input_size))
         self.u_s = self._param(1, hidden_size, scale=0.1 / math.sqrt(hidden_size))
+        self._paper_gate_weights(self.w_s, self.u_s)
         self.b_s = nn.Parameter(self._gate_bias(1).squeeze(-1))
         self._init_readout()
 
@@ -524,10 +532,12 @@ class DiagGate(_TrainableGate):
         Seeds batched on a leading axis.
     seed : int, torch.Generator or None
     nonlinearity : {'tanh', 'identity'}
-    gate_init : {'spread', 'constant'}
+    gate_init : {'spread', 'constant', 'paper'}
         'spread': ``b_s`` from time scales log-uniform on ``[1, tau_max]`` (quantile grid,
         permuted), via :func:`gate_bias_for_timescales`; 'constant': every unit at ``tau_init``
-        (default ``1/ln 2``, i.e. ``b_s = 0``, the usual zero bias).
+        (default ``1/ln 2``, i.e. ``b_s = 0``, the usual zero bias); 'paper': every unit at
+        ``tau_init`` and ``W_s = U_s = 0``, so that every gate starts at the same value for
+        every input (the paper's initialisation, with ``tau_init ≈ 200`` at length 1280).
     tau_max, tau_init : float
         Time scales in steps.
     """
@@ -540,6 +550,7 @@ class DiagGate(_TrainableGate):
                          nonlinearity=nonlinearity, gate_init=gate_init, tau_max=tau_max, tau_init=tau_init)
         self.W_s = self._param(hidden_size, input_size, scale=0.1 / math.sqrt(input_size))
         self.U_s = self._param(hidden_size, hidden_size, scale=0.1 / math.sqrt(hidden_size))
+        self._paper_gate_weights(self.W_s, self.U_s)
         self.b_s = self._gate_bias(hidden_size)
         self._init_readout()
 
@@ -714,6 +725,9 @@ class LSTMReference(_TrainableGate):
         return LSTMReference(self.input_size, self.hidden_size, self.output_size,
                              gate_init=self.gate_init, tau_max=self.tau_max, tau_init=self.tau_init)
 
+
+#: Gate initialisations of the trainable gates (GRU and LSTM read 'paper' as 'constant').
+GATE_INITS = ("spread", "constant", "paper")
 
 #: The model classes by name (configurations refer to models by these names).
 MODELS = {cls.kind: cls for cls in (ConstGate, SharedGate, DiagGate, GRUReference, LSTMReference)}

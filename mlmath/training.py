@@ -25,12 +25,38 @@ with the knobs Chapter 11 turns:
 parameters), the optimizer's increments of them and the injected increments, so that
 :mod:`mlmath.diagnostics` can estimate the restoring drift and the tail index of the
 increments (Chapters 5, 8, 11).
+
+Long runs survive interruption: with ``checkpoint=PATH``, :func:`train` saves its whole
+state every ``checkpoint_every`` steps (and after the last one) and, when started again
+with the same path, model, task, configuration and seed, resumes from the last checkpoint
+and ends bit-for-bit where an uninterrupted run ends (on the CPU). A checkpoint is one
+``torch.save`` file written atomically (temporary file, then ``os.replace``) that holds
+only tensors, numbers, strings, lists and dicts, so it loads with
+``torch.load(..., weights_only=True)``: nothing is unpickled. Its keys:
+
+* ``format`` (:data:`CHECKPOINT_FORMAT`), ``fingerprint`` (a hash of the configuration,
+  seed, task, device type, model class, initial parameters and the caller's
+  ``checkpoint_stamp``: a checkpoint of anything else is ignored), ``step`` (steps done);
+* ``model``, ``optimizer``: the two ``state_dict`` s; ``generator``: the data
+  ``torch.Generator`` state; ``numpy_rng``: the forcing generator's ``bit_generator.state``;
+* ``target_square``, ``winsor_square``: the moving averages of squared increments;
+* ``log``: the :class:`TrainLog` arrays of the steps done; ``segments``: one record per
+  invocation that trained (see :attr:`TrainLog.segments`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import io
+import json
 import math
+import os
+import tempfile
+import time
+import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -39,7 +65,13 @@ from ._validate import check_range, positive, positive_int, rng_from
 from .tasks import LagTask, sample_lag_tensors
 
 __all__ = ["TrainConfig", "TrainLog", "train", "inject_forcing", "clip_per_model",
-           "lag_recovery", "learnable_horizon", "evaluate_mse"]
+           "lag_recovery", "learnable_horizon", "evaluate_mse", "atomic_write_bytes", "load_checkpoint",
+           "CHECKPOINT_EVERY", "CHECKPOINT_FORMAT"]
+
+#: Default number of optimizer steps between two checkpoints of :func:`train`.
+CHECKPOINT_EVERY = 200
+#: Version tag of the checkpoint layout written by :func:`train`.
+CHECKPOINT_FORMAT = "mlmath-train-checkpoint-1"
 
 
 @dataclass(frozen=True)
@@ -129,6 +161,18 @@ class TrainLog:
         Injected forcing at each step (zero for units that received none).
     slow : ndarray (steps, S, units) of bool
         Which units were treated as slow (received forcing) at each step.
+    config : TrainConfig
+    segments : list of dict
+        One record per invocation of :func:`train` that worked on this run, in order:
+        ``{"steps": [first, last], "seconds": wall seconds, **run_info}`` (steps
+        ``first ≤ k < last`` were computed by that invocation and kept). An uninterrupted
+        run has one segment ``[0, steps]``; a run killed and resumed has one per
+        invocation, the killed ones ending at their last checkpoint (the steps they did
+        after it were redone, and their time is not counted).
+    monitor : ndarray (points, m) or None
+        What ``train``'s ``monitor`` returned at each of ``monitor_steps`` (None without one).
+    monitor_steps : ndarray of int or None
+        Steps done when the monitor was evaluated (0: before training).
 
     Chapters 8 and 11 (training and its logs).
     """
@@ -139,6 +183,9 @@ class TrainLog:
     injected: np.ndarray
     slow: np.ndarray
     config: TrainConfig = field(default=None)
+    segments: list = field(default_factory=list)
+    monitor: np.ndarray | None = None
+    monitor_steps: np.ndarray | None = None
 
     def arrays(self, prefix: str = "") -> dict:
         """The arrays as a flat ``{prefix + name: ndarray}`` dict (for ``numpy.savez``)."""
@@ -243,13 +290,101 @@ def _batch(task, model, config, generator, device, fixed):
     return x_set[rows, index], y_set[rows, index]
 
 
-def train(model, task: LagTask, config: TrainConfig, *, seed=0, device=None, progress=None) -> TrainLog:
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+
+    A reader sees either the old file or the complete new one, never a partial write.
+
+    Chapters 8–11 (the experiment engine; checkpoints of :func:`train`).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are meant to be shared
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def load_checkpoint(path) -> dict:
+    """Read a checkpoint written by :func:`train` (``torch.load(..., weights_only=True)``, on the CPU).
+
+    Returns the dict described in the module docstring; raises ``ValueError`` naming the
+    file when it is unreadable or not a checkpoint of this format, ``FileNotFoundError``
+    when it does not exist. Chapters 8–11.
+    """
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # truncated or corrupt file, or a pickle that is not plain data
+        raise ValueError(f"{path}: not a readable training checkpoint ({type(error).__name__}: {error})") from error
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a training checkpoint of format {CHECKPOINT_FORMAT!r}")
+    return state
+
+
+def _fingerprint(model, task, config, seed, device, stamp) -> str:
+    """Hash of everything that determines a training run (initial parameters included)."""
+    digest = hashlib.sha256()
+    meta = {"format": CHECKPOINT_FORMAT, "config": dataclasses.asdict(config), "seed": seed,
+            "task": dataclasses.asdict(task), "device": device.type, "model": type(model).__name__,
+            "n_models": model.n_models, "stamp": stamp}
+    digest.update(json.dumps(meta, sort_keys=True, default=str).encode())
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(str(tuple(tensor.shape)).encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def _check_run_info(run_info) -> dict:
+    if run_info is None:
+        return {}
+    if not isinstance(run_info, dict):
+        raise TypeError(f"run_info must be a dict or None; got {type(run_info).__name__}")
+    clean = {}
+    for key, value in run_info.items():
+        if not isinstance(key, str) or key in ("steps", "seconds") or not (
+                value is None or isinstance(value, (str, int, float, bool, np.integer, np.floating))):
+            raise ValueError(f"run_info must map str keys (other than 'steps', 'seconds') to str, number, "
+                             f"bool or None; got {key!r}: {value!r}")
+        # plain built-in types only (e.g. torch.__version__ is a str subclass that weights_only refuses)
+        for kind in (bool, str, int, float):
+            if isinstance(value, kind) or (kind is int and isinstance(value, np.integer)) or (
+                    kind is float and isinstance(value, np.floating)):
+                value = kind(value)
+                break
+        clean[key] = value
+    return clean
+
+
+def train(model, task: LagTask, config: TrainConfig, *, seed=0, device=None, progress=None,
+          checkpoint=None, checkpoint_every: int = CHECKPOINT_EVERY, checkpoint_stamp: str = "",
+          run_info: dict | None = None, monitor=None, monitor_every: int | None = None) -> TrainLog:
     """Train ``model`` on ``task`` with ``config``; return the :class:`TrainLog` (Chapter 8, 11).
 
     Each step draws ``batch_size`` sequences per model (fresh, or from a fixed training set
     of ``n_train`` sequences), computes each model's mean squared error over all steps and
     outputs, back-propagates the sum over models (so each model gets its own gradient),
     clips per model, takes the optimizer step, winsorises the update, then injects forcing.
+
+    With ``checkpoint``, the run saves its state there every ``checkpoint_every`` steps and
+    after the last step, and a call that finds a checkpoint of the same run (same
+    fingerprint: configuration, seed, task, device type, model class and initial
+    parameters, and ``checkpoint_stamp``) resumes from it; the result is bit-identical to
+    an uninterrupted run on the CPU. A checkpoint of another run, or an unreadable one, is
+    ignored with a ``RuntimeWarning`` and overwritten. The file is left in place at the
+    end (the caller deletes it once it has stored what it needs).
 
     Parameters
     ----------
@@ -261,7 +396,27 @@ def train(model, task: LagTask, config: TrainConfig, *, seed=0, device=None, pro
     device : str, torch.device or None
         Where to train; default the model's device.
     progress : callable or None
-        Called as ``progress(step)`` after each step (e.g. a tqdm ``update``).
+        Called as ``progress(step)`` after each step (e.g. a tqdm ``update``); on resuming,
+        first once for each restored step.
+    checkpoint : str, path or None
+        File of the in-run checkpoint (``torch.save`` format, see the module docstring);
+        None: no checkpoints.
+    checkpoint_every : int >= 1
+        Optimizer steps between two checkpoints.
+    checkpoint_stamp : str
+        The caller's own tag of the run (e.g. a hash of the experiment's configuration),
+        part of the fingerprint.
+    run_info : dict or None
+        Plain facts about this invocation (e.g. device, commit, date) copied into its
+        record in :attr:`TrainLog.segments` (and into the checkpoint).
+    monitor : callable or None
+        ``monitor(model)`` returns a 1-D array of finite numbers (always of the same
+        length), evaluated before the first step and after every ``monitor_every`` steps
+        and the last one; the values land in :attr:`TrainLog.monitor` (and in the
+        checkpoint, so a resumed run keeps them). Chapter 10 records the lag recovery this
+        way, to plot the learnable horizon against the number of sequences seen.
+    monitor_every : int or None
+        Steps between two evaluations (default ``max(1, steps // 10)``).
     """
     if not isinstance(task, LagTask):
         raise TypeError(f"task must be a LagTask; got {type(task).__name__}")
@@ -270,8 +425,19 @@ def train(model, task: LagTask, config: TrainConfig, *, seed=0, device=None, pro
     if model.input_size != task.input_dim:
         raise ValueError(f"model.input_size={model.input_size} differs from the task's input_dim={task.input_dim}")
     seed = positive_int("seed", seed, minimum=0)
+    checkpoint_every = positive_int("checkpoint_every", checkpoint_every)
+    if not isinstance(checkpoint_stamp, str):
+        raise TypeError(f"checkpoint_stamp must be a str; got {type(checkpoint_stamp).__name__}")
+    run_info = _check_run_info(run_info)
+    if monitor is not None and not callable(monitor):
+        raise TypeError(f"monitor must be callable (model -> 1-D array) or None; got {type(monitor).__name__}")
+    monitor_every = max(1, config.steps // 10) if monitor_every is None else positive_int("monitor_every", monitor_every)
+    monitor_steps = np.unique(np.r_[0, np.arange(monitor_every, config.steps, monitor_every), config.steps])
+    checkpoint = Path(checkpoint) if checkpoint is not None else None
+    started = time.perf_counter()
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
+    fingerprint = _fingerprint(model, task, config, seed, device, checkpoint_stamp) if checkpoint else None
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
     rng = np.random.default_rng(seed + 7919)
@@ -287,16 +453,58 @@ def train(model, task: LagTask, config: TrainConfig, *, seed=0, device=None, pro
     S = model.n_models or 1
     target = model.forcing_target()
     units = target.shape[-1]
-    losses = np.zeros((config.steps, S))
-    targets = np.zeros((config.steps + 1, S, units))
-    increments = np.zeros((config.steps, S, units))
-    injected_log = np.zeros((config.steps, S, units))
-    slow_log = np.zeros((config.steps, S, units), dtype=bool)
+    log = {"loss": np.zeros((config.steps, S)), "target": np.zeros((config.steps + 1, S, units)),
+           "increments": np.zeros((config.steps, S, units)), "injected": np.zeros((config.steps, S, units)),
+           "slow": np.zeros((config.steps, S, units), dtype=bool)}
+    losses, targets, increments = log["loss"], log["target"], log["increments"]
+    injected_log, slow_log = log["injected"], log["slow"]
     targets[0] = target.detach().cpu().numpy().reshape(S, units)
     target_square = torch.zeros_like(target)   # EMA of squared optimizer increments, per unit
     winsor_square = None
     gamma = config.rms_decay
-    for step in range(config.steps):
+    first, segments = 0, []
+    state = _read_checkpoint(checkpoint, fingerprint, config.steps) if checkpoint else None
+    if monitor is not None:
+        if state is not None and "monitor" in state["log"]:
+            log["monitor"] = np.zeros(tuple(state["log"]["monitor"].shape))
+        else:
+            values = _monitor_values(monitor, model)
+            log["monitor"] = np.zeros((monitor_steps.size, values.size))
+            log["monitor"][0] = values
+    if state is not None:
+        first, segments = state["step"], list(state["segments"])
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        rng.bit_generator.state = state["numpy_rng"]
+        target_square = state["target_square"].to(device)
+        if state["winsor_square"] is not None:
+            winsor_square = [square.to(device) for square in state["winsor_square"]]
+        for name, array in log.items():
+            stored = state["log"][name].numpy()
+            array[: stored.shape[0]] = stored
+        target = model.forcing_target()
+        if progress is not None:
+            for step in range(first):
+                progress(step)
+
+    def record(done):
+        return dict(run_info, steps=[first, done], seconds=round(time.perf_counter() - started, 3))
+
+    def save(done):
+        payload = {"format": CHECKPOINT_FORMAT, "fingerprint": fingerprint, "step": done,
+                   "segments": segments + [record(done)], "model": model.state_dict(),
+                   "optimizer": optimizer.state_dict(), "generator": generator.get_state(),
+                   "numpy_rng": rng.bit_generator.state, "target_square": target_square,
+                   "winsor_square": winsor_square,
+                   "log": {name: torch.from_numpy(array[: done + (name == "target")].copy() if name != "monitor"
+                                                  else array.copy())
+                           for name, array in log.items()}}
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        atomic_write_bytes(checkpoint, buffer.getvalue())
+
+    for step in range(first, config.steps):
         x, y = _batch(task, model, config, generator, device, fixed)
         prediction, _ = model(x, trace=False)
         per_model = ((prediction - y) ** 2).reshape(_lead(model) + (-1,)).mean(-1)
@@ -332,9 +540,45 @@ def train(model, task: LagTask, config: TrainConfig, *, seed=0, device=None, pro
         targets[step + 1] = model.forcing_target().detach().cpu().numpy().reshape(S, units)
         if not np.isfinite(losses[step]).all():
             raise FloatingPointError(f"training diverged at step {step} (non-finite loss); lower lr or forcing_scale")
+        done = step + 1
+        if monitor is not None and done in monitor_steps:
+            log["monitor"][int(np.searchsorted(monitor_steps, done))] = _monitor_values(monitor, model)
+        if checkpoint is not None and (done % checkpoint_every == 0 or done == config.steps):
+            save(done)
         if progress is not None:
             progress(step)
-    return TrainLog(losses, targets, increments, injected_log, slow_log, config)
+    return TrainLog(losses, targets, increments, injected_log, slow_log, config,
+                    segments=segments + [record(config.steps)],
+                    monitor=log.get("monitor"), monitor_steps=monitor_steps if monitor is not None else None)
+
+
+def _monitor_values(monitor, model) -> np.ndarray:
+    """``monitor(model)`` as a finite 1-D float array (ValueError otherwise)."""
+    values = np.asarray(monitor(model), dtype=float).ravel()
+    if values.size == 0 or not np.isfinite(values).all():
+        raise ValueError("monitor(model) must return a non-empty array of finite numbers")
+    return values
+
+
+def _read_checkpoint(path: Path, fingerprint: str, steps: int):
+    """The checkpoint at ``path`` if it belongs to this run (else None, with a warning if one exists)."""
+    try:
+        state = load_checkpoint(path)
+    except FileNotFoundError:
+        return None
+    except ValueError as error:
+        warnings.warn(f"ignoring checkpoint: {error}; training starts from step 0", RuntimeWarning, stacklevel=3)
+        return None
+    if state.get("fingerprint") != fingerprint:
+        warnings.warn(f"ignoring checkpoint {path}: it belongs to another run (configuration, seed, task, "
+                      f"device or initial parameters differ); training starts from step 0",
+                      RuntimeWarning, stacklevel=3)
+        return None
+    step = state.get("step")
+    if not isinstance(step, int) or not 0 < step <= steps:
+        warnings.warn(f"ignoring checkpoint {path}: step {step!r} outside 1..{steps}", RuntimeWarning, stacklevel=3)
+        return None
+    return state
 
 
 @torch.no_grad()

@@ -1,8 +1,11 @@
-"""Tests of mlmath.experiments: CLI, result schema and provenance, resume, atomic writes, errors."""
+"""Tests of mlmath.experiments: CLI, result schema and provenance, resume (also after a kill
+mid-arm), determinism, atomic writes, errors."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +17,9 @@ from mlmath.experiments import engine
 from mlmath.experiments.__main__ import main
 from mlmath.experiments.analysis import log_timescale_from_target, predicted_beta, push_statistics
 from mlmath.experiments.registry import PAPER_SCALE
-from mlmath.experiments.results import PROVENANCE_KEYS, validate_result
+from mlmath.experiments.registry import TIERS
+from mlmath.experiments.results import ARM_KEYS, PROVENANCE_KEYS, validate_result
+from mlmath.diagnostics import PHASES
 from mlmath.models import build_model
 from mlmath.process import beta_exponential_pushes
 
@@ -59,16 +64,27 @@ def test_run_writes_exact_schema_and_provenance(tmp_path):
     assert p["torch"] == torch.__version__ and p["device"].startswith("cpu") and p["seeds"] == [0, 1]
     assert p["wall_seconds"] > 0 and p["date"].startswith("20")
     assert set(result["summary"]["phases"]) == {"const", "const_forced"}
-    assert all(label in ("collapsed", "broad", "concentrated", "boundary", "unresolved")
-               for label in result["summary"]["phases"].values())
+    assert all(label in PHASES for label in result["summary"]["phases"].values())
     assert result["config"]["arms"][1]["train"]["forcing_alpha"] == 1.5
+    for arm in result["summary"]["arms"].values():
+        assert set(ARM_KEYS) <= set(arm)
+        q = arm["provenance"]
+        assert q["device"] == p["device"] and q["torch"] == p["torch"] and q["commit"] == p["commit"]
+        assert q["wall_seconds"] == arm["seconds"] > 0 and q["date"].startswith("20")
+        assert [s["steps"] for s in q["segments"]] == [[0, 3]]  # one invocation trained all 3 steps
+    assert p["wall_seconds"] == pytest.approx(sum(a["seconds"] for a in result["summary"]["arms"].values()), abs=0.011)
     validate_result(result)
+    assert load_result("negative_control", tmp_path, tier="tiny").summary == result["summary"]
     with np.load(tmp_path / "negative_control.npz", allow_pickle=False) as arrays:
         assert arrays["const__taus"].shape == (2, 32)
         assert arrays["const__loss"].shape == (3, 2)
     # strict JSON: no NaN/Infinity tokens
     json.loads((tmp_path / "negative_control.json").read_text(), parse_constant=lambda c: pytest.fail(c))
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+    # finished arms are checkpointed; their in-arm checkpoints are gone
+    folder = tmp_path / ".checkpoints" / "negative_control-tiny"
+    assert sorted(p.name for p in folder.iterdir()) == ["const.json", "const.npz", "const_forced.json",
+                                                         "const_forced.npz"]
 
 
 def test_resume_after_interruption_does_not_recompute_finished_arms(tmp_path, monkeypatch):
@@ -101,6 +117,14 @@ def test_resume_after_interruption_does_not_recompute_finished_arms(tmp_path, mo
     run_experiment("negative_control", "ci", "cpu", tmp_path, progress=False, config=changed)
     assert calls == ["const", "const_forced"]
 
+    # --no-resume recomputes every arm, and drops a stale in-arm checkpoint
+    calls.clear()
+    stale = tmp_path / ".checkpoints" / "negative_control-tiny" / "const.partial.pt"
+    stale.write_bytes(b"stale")
+    assert main(["run", "negative_control", "--tier", "ci", "--tiny", "--device", "cpu", "--out", str(tmp_path),
+                 "--no-progress", "--no-resume", "--checkpoint-every", "1"]) == 0
+    assert calls == ["const", "const_forced"] and not stale.exists()
+
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path):
     path = tmp_path / "x.json"
@@ -125,8 +149,27 @@ def test_bad_inputs_give_clear_errors(capsys):
         assert "cuda" in capsys.readouterr().err
     with pytest.raises(ValueError, match="tier"):
         run_experiment("forcing", "medium")
+    assert main(["run", "forcing", "--tier", "ci", "--checkpoint-every", "-1"]) == 2
+    assert "--checkpoint-every must be >= 0" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        run_experiment("forcing", "ci", checkpoint_every=0)
     with pytest.raises(ValueError, match="unknown experiment"):
         load_result("nope")
+
+
+def _stored_payload(tier="full"):
+    arm = {"label": "AdamW", "phase": "broad", "init": {"phase": "collapsed"}, "trained": {"phase": "broad"},
+           "provenance": {"device": "NVIDIA H100 80GB HBM3", "torch": "2.x", "commit": "abc", "date": "2026",
+                          "wall_seconds": 200.0, "segments": []}}
+    return {"experiment": "forcing", "tier": tier,
+            "provenance": {"device": "NVIDIA H100 80GB HBM3", "torch": "2.x", "commit": "abc", "date": "2026",
+                           "wall_seconds": 200.0, "seeds": [0, 1, 2, 3, 4]},
+            "config": {}, "summary": {"phases": {"adamw": "broad"}, "arms": {"adamw": arm}}}
+
+
+def _store(folder, payload, arrays=None):
+    engine.atomic_write_json(folder / "forcing.json", payload)
+    engine.atomic_savez(folder / "forcing.npz", {"adamw__loss": np.zeros((3, 5))} if arrays is None else arrays)
 
 
 def test_load_result_and_provenance_box(tmp_path, capsys):
@@ -135,22 +178,101 @@ def test_load_result_and_provenance_box(tmp_path, capsys):
     assert "not yet run" in capsys.readouterr().err
     text = provenance_markdown("forcing", results_dir=tmp_path)
     assert "Full-tier results not yet run" in text and "--tier full --device cuda" in text
-    payload = {"experiment": "forcing", "tier": "full",
-               "provenance": {"device": "NVIDIA H100 80GB HBM3", "torch": "2.x", "commit": "abc", "date": "2026",
-                              "wall_seconds": 200.0, "seeds": [0, 1, 2, 3, 4]},
-               "config": {}, "summary": {"phases": {"adamw": "broad"}}}
-    engine.atomic_write_json(tmp_path / "forcing.json", payload)
+    _store(tmp_path, _stored_payload())
     stored = load_result("forcing", tmp_path)
     assert stored.summary["phases"] == {"adamw": "broad"}
+    assert stored.arrays()["adamw__loss"].shape == (3, 5)
     assert main(["report", "forcing", "--out", str(tmp_path)]) == 0
     assert '"adamw": "broad"' in capsys.readouterr().out
     text = provenance_markdown("forcing", results_dir=tmp_path)
     assert "H100" in text and "Stored full-tier result" in text
-    # a ci-tier file is not shown as a full-tier result
-    engine.atomic_write_json(tmp_path / "forcing.json", dict(payload, tier="ci"))
-    assert load_result("forcing", tmp_path) is None
+    # a result of another tier is not shown as a full-tier result
+    for tier in [t for t in TIERS if t != "full"] + ["tiny"]:
+        _store(tmp_path, _stored_payload(tier))
+        assert load_result("forcing", tmp_path) is None
+        assert load_result("forcing", tmp_path, tier=None).tier == tier
     with pytest.raises(ValueError, match="missing"):
         validate_result({"experiment": "x"})
+
+
+def _corrupt(payload, path, value):
+    """A copy of ``payload`` with the item at ``path`` (a tuple of keys) replaced, or deleted if value is None."""
+    payload = json.loads(json.dumps(payload))
+    block = payload
+    for key in path[:-1]:
+        block = block[key]
+    if value is None:
+        del block[path[-1]]
+    else:
+        block[path[-1]] = value
+    return payload
+
+
+SCHEMA_BREAKS = [
+    (("summary",), None, "missing keys"),
+    (("experiment",), 3, "experiment must be a string"),
+    (("tier",), "medium", "tier must be one of"),
+    (("provenance", "device"), None, "provenance is missing"),
+    (("provenance", "wall_seconds"), "200 s", "wall_seconds"),
+    (("provenance", "wall_seconds"), -1.0, "wall_seconds"),
+    (("provenance", "seeds"), ["0"], "seeds"),
+    (("provenance", "commit"), 5, "commit must be a string"),
+    (("provenance",), "H100", "provenance must be an object"),
+    (("config",), [], "config must be an object"),
+    (("summary", "phases"), None, "phases"),
+    (("summary", "arms"), None, "arms"),
+    (("summary", "arms", "adamw", "trained"), None, "missing ['trained']"),
+    (("summary", "arms", "adamw", "init"), {"beta": 1.0}, "init must be an object with a string 'phase'"),
+    (("summary", "arms", "adamw", "label"), None, "missing ['label']"),
+    (("summary", "arms", "adamw", "phase"), 1, "phase must be a string"),
+    (("summary", "arms", "adamw", "provenance", "date"), None, "provenance is missing ['date']"),
+    (("summary", "phases", "sgd"), "broad", "phases names runs"),
+]
+
+
+@pytest.mark.parametrize("path, value, message", SCHEMA_BREAKS)
+def test_load_result_rejects_a_file_that_breaks_the_schema(tmp_path, path, value, message):
+    _store(tmp_path, _corrupt(_stored_payload(), path, value))
+    with pytest.raises(ValueError) as error:
+        load_result("forcing", tmp_path, tier=None)
+    assert str(tmp_path / "forcing.json") in str(error.value) and message in str(error.value)
+
+
+def test_load_result_rejects_corrupt_truncated_and_partial_files(tmp_path, capsys):
+    """Every way a result file can be damaged gives a ValueError naming the file, never a result."""
+    good = json.dumps(_stored_payload(), indent=1)
+    json_path, npz_path = tmp_path / "forcing.json", tmp_path / "forcing.npz"
+    cases = {"truncated JSON": good[: len(good) // 2], "empty file": "", "not JSON": "phases: broad\n",
+             "a list": "[1, 2]"}
+    for case, text in cases.items():
+        _store(tmp_path, _stored_payload())
+        json_path.write_text(text)
+        with pytest.raises(ValueError, match=str(json_path)):
+            load_result("forcing", tmp_path, tier=None)
+    json_path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ValueError, match="not a valid JSON"):
+        load_result("forcing", tmp_path)
+    # the result of another experiment under this name
+    _store(tmp_path, dict(_stored_payload(), experiment="apparatus"))
+    with pytest.raises(ValueError, match="apparatus"):
+        load_result("forcing", tmp_path)
+    # arrays: missing (a partial result), truncated, or lacking an arm
+    _store(tmp_path, _stored_payload())
+    npz_path.unlink()
+    with pytest.raises(ValueError, match="forcing.npz are missing"):
+        load_result("forcing", tmp_path)
+    _store(tmp_path, _stored_payload(), {"adamw__loss": np.arange(5000.0)})
+    npz_path.write_bytes(npz_path.read_bytes()[:-200])
+    with pytest.raises(ValueError, match=str(npz_path)):
+        load_result("forcing", tmp_path)
+    _store(tmp_path, _stored_payload(), {"sgd__loss": np.zeros(3)})
+    with pytest.raises(ValueError, match=r"no arrays for runs \['adamw'\]"):
+        load_result("forcing", tmp_path)
+    # the chapters' box and the CLI report the damage instead of a wrong figure
+    with pytest.raises(ValueError, match="forcing.npz"):
+        provenance_markdown("forcing", results_dir=tmp_path)
+    assert main(["report", "forcing", "--out", str(tmp_path)]) == 2
+    assert "forcing.npz" in capsys.readouterr().err
 
 
 def test_batched_model_members_equal_seeded_single_models():
@@ -198,16 +320,138 @@ def test_log_timescale_from_target():
         log_timescale_from_target("MLP", [0.0])
 
 
-def test_run_all_tiny_exercises_every_experiment(tmp_path):
+def _stable(summary):
+    """The summary without what legitimately differs between runs: times and provenance."""
+    summary = json.loads(json.dumps(summary))
+    for arm in summary["arms"].values():
+        arm.pop("seconds")
+        arm.pop("provenance")
+    return summary
+
+
+def _arrays(path):
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def _assert_same_result(folder, other, name):
+    first = json.loads((folder / f"{name}.json").read_text())
+    second = json.loads((other / f"{name}.json").read_text())
+    assert first["config"] == second["config"]
+    assert _stable(first["summary"]) == _stable(second["summary"])
+    a, b = _arrays(folder / f"{name}.npz"), _arrays(other / f"{name}.npz")
+    assert sorted(a) == sorted(b)
+    for key in a:  # bit-identical (NaN where both are NaN)
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key, strict=True)
+
+
+def test_run_all_tiny_exercises_every_experiment_deterministically(tmp_path):
     """`run all` at a tiny scale: every registered experiment's code path (GRU/LSTM, fixed
-    training sets, SGD, winsorising, injected forcing) runs and writes a valid result."""
-    assert main(["run", "all", "--tier", "ci", "--tiny", "--device", "cpu", "--out", str(tmp_path),
+    training sets, SGD, winsorising, injected forcing) runs and writes a valid result; run
+    a second time in this process (from the ci configuration, made tiny), every
+    experiment gives a bit-identical result on the CPU: the same summary numbers and
+    arrays."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["run", "all", "--tier", "ci", "--tiny", "--device", "cpu", "--out", str(first),
                  "--no-progress"]) == 0
     for name in EXPERIMENTS:
-        result = validate_result(json.loads((tmp_path / f"{name}.json").read_text()))
+        result = validate_result(json.loads((first / f"{name}.json").read_text()))
         config = get_config(name, "ci")
         assert set(result["summary"]["phases"]) == {arm.name for arm in config.arms}
-    access = json.loads((tmp_path / "access_route.json").read_text())["summary"]
-    assert set(access["horizon_vs_n"]) == {"SharedGate", "DiagGate"}
-    forcing = json.loads((tmp_path / "forcing.json").read_text())["summary"]
+        run_experiment(name, "ci", "cpu", second, progress=False, config=config.tiny())
+        _assert_same_result(first, second, name)
+    access = json.loads((first / "access_route.json").read_text())["summary"]
+    config = get_config("access_route", "ci")
+    assert set(access["horizon_vs_n"]) == {arm.name for arm in config.arms}
+    for curve in access["horizon_vs_n"].values():  # sequences seen: 0, then every monitored step
+        seen = [int(n) for n in curve]
+        assert seen[0] == 0 and seen == sorted(seen) and seen[-1] == 3 * 4  # tiny: 3 steps, batch 4
+    forcing = json.loads((first / "forcing.json").read_text())["summary"]
     assert len(forcing["beta_pairs"]) == 2 * len(get_config("forcing", "ci").arms)
+
+
+#: Runs negative_control (tiny, STEPS steps per arm, in-arm checkpoints every EVERY steps)
+#: and, in arm PAUSE_ARM, stands still after PAUSE_AT steps, to be killed by the test at
+#: some point after that arm's first checkpoint and before it finishes.
+KILLED_RUN = """
+import sys, time
+import torch
+torch.set_num_threads(1)
+from mlmath.experiments import engine, get_config, run_experiment
+out, steps, every, pause_arm, pause_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+real_train = engine.train
+
+def train(*args, checkpoint=None, progress=None, **options):
+    def hold(step):
+        if checkpoint.name == pause_arm + ".partial.pt" and step + 1 >= pause_at:
+            time.sleep(600)
+    return real_train(*args, checkpoint=checkpoint, progress=hold, **options)
+
+engine.train = train
+config = get_config("negative_control", "ci").tiny(steps=steps)
+run_experiment("negative_control", "ci", "cpu", out, progress=False, config=config, checkpoint_every=every)
+"""
+
+
+def test_run_killed_mid_arm_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
+    """SIGKILL a run in the middle of its second arm (after that arm's first in-arm
+    checkpoint), resume it in this process: it reuses the finished arm, continues the
+    second from its last checkpoint, and ends with exactly the result of a run never
+    interrupted (summary numbers and arrays, among them the losses and the forcing
+    target's parameters); its wall time includes the killed run's recorded time, and the
+    resumed arm's provenance lists both invocations."""
+    steps, every = 12, 4
+    config = get_config("negative_control", "ci").tiny(steps=steps)
+    killed, fresh = tmp_path / "killed", tmp_path / "fresh"
+    folder = killed / ".checkpoints" / "negative_control-tiny"
+    partial = folder / "const_forced.partial.pt"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(killed), str(steps), str(every), "const_forced",
+                              "10"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not partial.exists():
+            assert child.poll() is None, f"the run ended before it was killed: {child.communicate()}"
+            assert time.monotonic() < deadline, "no in-arm checkpoint appeared within 240 s"
+            time.sleep(0.02)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    assert not (killed / "negative_control.json").exists()
+    assert (folder / "const.json").exists() and not (folder / "const.partial.pt").exists()
+    state = torch.load(partial, weights_only=True)  # plain data, nothing unpickled
+    assert state["step"] in (4, 8)
+    killed_seconds = (json.loads((folder / "const.json").read_text())["summary"]["provenance"]["wall_seconds"]
+                      + sum(segment["seconds"] for segment in state["segments"]))
+
+    calls, real = [], engine.run_arm
+    monkeypatch.setattr(engine, "run_arm", lambda *a, **k: (calls.append(a[1].name), real(*a, **k))[1])
+    result = run_experiment("negative_control", "ci", "cpu", killed, progress=False, config=config,
+                            checkpoint_every=every)
+    assert calls == ["const_forced"]
+    assert not partial.exists()  # superseded by the finished arm's checkpoint
+    arm = result["summary"]["arms"]["const_forced"]["provenance"]
+    assert [segment["steps"] for segment in arm["segments"]] == [[0, state["step"]], [state["step"], steps]]
+    assert result["provenance"]["wall_seconds"] >= killed_seconds - 0.01  # rounding to 0.01 s
+
+    run_experiment("negative_control", "ci", "cpu", fresh, progress=False, config=config, checkpoint_every=None)
+    assert not (fresh / ".checkpoints" / "negative_control-tiny" / "const_forced.partial.pt").exists()
+    _assert_same_result(killed, fresh, "negative_control")
+    assert np.isfinite(_arrays(fresh / "negative_control.npz")["const_forced__loss"]).all()
+
+
+def test_parallel_arms_give_the_serial_result(tmp_path):
+    """jobs=2 trains arms in two worker processes; every arm's result is what the serial run gives."""
+    config = get_config("access_route", "ci").tiny()
+    serial = run_experiment("access_route", "ci", "cpu", tmp_path / "serial", progress=False, config=config)
+    parallel = run_experiment("access_route", "ci", "cpu", tmp_path / "parallel", progress=False, config=config,
+                              jobs=2)
+
+    def strip(result):
+        return {name: {key: value for key, value in arm.items() if key not in ("seconds", "provenance")}
+                for name, arm in result["summary"]["arms"].items()}
+
+    assert strip(parallel) == strip(serial)
+    assert parallel["summary"]["horizon_vs_n"] == serial["summary"]["horizon_vs_n"]
+    with pytest.raises(ValueError, match="jobs"):
+        run_experiment("access_route", "ci", "cpu", tmp_path / "bad", progress=False, config=config, jobs=0)

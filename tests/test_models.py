@@ -337,3 +337,13 @@ def test_forward_backward_is_linear_in_length(name):
         if long / short <= 2.6:
             break
     assert long / short <= 2.6, f"{name}: forward+backward at 2T took {long / short:.2f}× the time at T"
+
+
+def test_paper_initialisation_starts_every_gate_at_one_value():
+    # W_s = U_s = 0 and b_s from tau_init: s_t = 1 − e^{−1/τ} for every unit, input and step
+    for name in ("SharedGate", "DiagGate"):
+        model = build_model(name, 4, 6, gate_init="paper", tau_init=80.0, seed=3)
+        _, trace = model(torch.randn(2, 9, 4))
+        torch.testing.assert_close(trace.leak, torch.full_like(trace.leak, math.exp(-1 / 80.0)), rtol=1e-6, atol=0)
+    with pytest.raises(ValueError, match="gate_init"):
+        build_model("DiagGate", 4, 6, gate_init="zero")

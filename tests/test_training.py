@@ -1,4 +1,4 @@
-"""Tests of mlmath.training: learning, per-model clipping, winsorising, injected forcing."""
+"""Tests of mlmath.training: learning, per-model clipping, winsorising, injected forcing, checkpoints."""
 
 import math
 
@@ -9,8 +9,8 @@ import torch
 from mlmath.models import ConstGate, DiagGate, SharedGate
 from mlmath.stable import sample_symmetric_stable
 from mlmath.tasks import LagTask, sample_lag_tensors
-from mlmath.training import (TrainConfig, clip_per_model, evaluate_mse, inject_forcing, lag_recovery,
-                             learnable_horizon, train)
+from mlmath.training import (CHECKPOINT_FORMAT, TrainConfig, atomic_write_bytes, clip_per_model, evaluate_mse,
+                             inject_forcing, lag_recovery, learnable_horizon, load_checkpoint, train)
 
 torch.set_num_threads(1)
 TASK = LagTask(lags=(1, 3, 6), coefs=(0.6, 0.51, 0.43), u=(0.6, 0.8, 0.0, 0.0), noise=0.0)
@@ -156,6 +156,108 @@ def test_learnable_horizon():
         learnable_horizon(recovery, [1, 2])
 
 
+LOG_ARRAYS = ("loss", "target", "increments", "injected", "slow")
+
+
+class Interrupt(Exception):
+    """Stands for a kill: raised from the progress callback in the middle of a run."""
+
+
+def _stop_after(n_steps):
+    def progress(step):
+        if step + 1 == n_steps:
+            raise Interrupt
+    return progress
+
+
+def _assert_same_run(log, reference, model, reference_model):
+    for name in LOG_ARRAYS:  # bit-identical, NaN-free
+        assert np.array_equal(getattr(log, name), getattr(reference, name)), name
+    for (name, value), (_, expected) in zip(model.state_dict().items(), reference_model.state_dict().items()):
+        assert torch.equal(value, expected), name
+
+
+@pytest.mark.parametrize("options", [
+    {"winsorize": 1.0, "forcing_alpha": 1.5, "n_train": 8},          # AdamW, every stateful knob
+    {"optimizer": "sgd", "lr": 0.05, "momentum": 0.5, "forcing_alpha": 1.2, "clip": None},
+])
+def test_resumed_training_is_bit_identical_to_an_uninterrupted_run(tmp_path, options):
+    """Interrupted after 13 of 23 steps with checkpoints every 5, a second call resumes at
+    step 10 and ends with exactly the losses, logs and parameters of a run never stopped:
+    model, optimizer (moments, momentum), data generator, forcing RNG and RMS buffers are
+    all restored. The checkpoint is plain data: torch.load(weights_only=True) reads it."""
+    config = TrainConfig(steps=23, batch_size=4, length=12, **{"lr": 1e-2, **options})
+    reference_model = DiagGate(4, 6, n_models=2, seed=0)
+    reference = train(reference_model, TASK, config, seed=3)
+    path = tmp_path / "run.pt"
+    with pytest.raises(Interrupt):
+        train(DiagGate(4, 6, n_models=2, seed=0), TASK, config, seed=3, checkpoint=path, checkpoint_every=5,
+              progress=_stop_after(13), run_info={"device": "first", "torch": torch.__version__})
+    state = torch.load(path, weights_only=True)
+    assert state["format"] == CHECKPOINT_FORMAT and state["step"] == 10
+    assert state["log"]["loss"].shape == (10, 2) and state["log"]["target"].shape == (11, 2, 6)
+    np.testing.assert_array_equal(state["log"]["loss"].numpy(), reference.loss[:10])
+    assert [segment["steps"] for segment in state["segments"]] == [[0, 10]]
+
+    seen = []
+    model = DiagGate(4, 6, n_models=2, seed=0)
+    log = train(model, TASK, config, seed=3, checkpoint=path, checkpoint_every=5, progress=seen.append,
+                run_info={"device": "second"})
+    _assert_same_run(log, reference, model, reference_model)
+    assert seen == list(range(23))  # restored steps are reported first, then the new ones
+    assert [(s["device"], s["steps"]) for s in log.segments] == [("first", [0, 10]), ("second", [10, 23])]
+    assert all(s["seconds"] >= 0 for s in log.segments)
+    assert load_checkpoint(path)["step"] == 23  # the last step is checkpointed too
+    # a third call finds the finished run and trains nothing
+    again = DiagGate(4, 6, n_models=2, seed=0)
+    log = train(again, TASK, config, seed=3, checkpoint=path, checkpoint_every=5)
+    _assert_same_run(log, reference, again, reference_model)
+    assert log.segments[-1]["steps"] == [23, 23]
+
+
+def test_checkpoint_of_another_run_or_unreadable_is_ignored(tmp_path):
+    """A checkpoint whose fingerprint differs (other seed, other configuration, other
+    initial parameters) or that is corrupt is ignored with a warning: the run starts from
+    step 0 and equals a run without checkpoint."""
+    config = TrainConfig(steps=6, batch_size=4, length=12, lr=1e-2)
+    path = tmp_path / "run.pt"
+    path.touch()
+    reference_model = DiagGate(4, 6, seed=0)
+    reference = train(reference_model, TASK, config, seed=2)
+    for change in ({"seed": 2}, {"stamp": "other"}, {"model_seed": 5}, {"config": TrainConfig(steps=6, batch_size=4,
+                                                                                                length=12, lr=2e-2)}):
+        path.unlink()
+        train(DiagGate(4, 6, seed=0), TASK, config, seed=1, checkpoint=path, checkpoint_every=2)  # run A's checkpoint
+        model = DiagGate(4, 6, seed=change.get("model_seed", 0))
+        with pytest.warns(RuntimeWarning, match="another run"):
+            log = train(model, TASK, change.get("config", config), seed=change.get("seed", 1), checkpoint=path,
+                        checkpoint_stamp=change.get("stamp", ""), checkpoint_every=2)
+        assert log.segments[0]["steps"] == [0, 6]
+    model = DiagGate(4, 6, seed=0)
+    atomic_write_bytes(path, path.read_bytes()[:100])  # truncated
+    with pytest.warns(RuntimeWarning, match="not a readable training checkpoint"):
+        train(model, TASK, config, seed=2, checkpoint=path, checkpoint_every=2)
+    model = DiagGate(4, 6, seed=0)
+    log = train(model, TASK, config, seed=2, checkpoint=path, checkpoint_every=2)  # resumes at the end: same run
+    _assert_same_run(log, reference, model, reference_model)
+
+
+class _Payload:
+    """An arbitrary class: pickling it into a checkpoint must not make it loadable."""
+
+
+def test_checkpoints_are_never_unpickled(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": CHECKPOINT_FORMAT, "payload": _Payload()}, path)
+    with pytest.raises(ValueError, match="evil.pt"):
+        load_checkpoint(path)
+    torch.save({"format": "something else"}, path)
+    with pytest.raises(ValueError, match="format"):
+        load_checkpoint(path)
+    with pytest.raises(FileNotFoundError):
+        load_checkpoint(tmp_path / "none.pt")
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="optimizer"):
         TrainConfig(optimizer="lion")
@@ -180,4 +282,39 @@ def test_bad_inputs():
         inject_forcing(DiagGate(4, 4), 1.5, torch.ones(3))
     with pytest.raises(ValueError, match="alpha"):
         inject_forcing(DiagGate(4, 4), 0.0, torch.ones(4))
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        train(DiagGate(4, 4), TASK, TrainConfig(steps=1, length=12), checkpoint_every=0)
+    with pytest.raises(TypeError, match="run_info"):
+        train(DiagGate(4, 4), TASK, TrainConfig(steps=1, length=12), run_info=["cpu"])
+    with pytest.raises(ValueError, match="run_info"):
+        train(DiagGate(4, 4), TASK, TrainConfig(steps=1, length=12), run_info={"steps": 3})
     assert math.isfinite(TrainConfig().lr)
+
+
+def test_monitor_is_recorded_and_survives_resumption(tmp_path):
+    """monitor(model) runs before training, every monitor_every steps and at the end; its
+    values are those of the model at that step (checked against a run stopped there) and a
+    resumed run keeps the values computed before the interruption."""
+    config = TrainConfig(steps=23, batch_size=4, length=12, lr=1e-2)
+    x = TASK.sample(3, 12, rng=5).x
+
+    def monitor(model):
+        return lag_recovery(model, TASK, x)
+
+    reference = train(DiagGate(4, 6, n_models=2, seed=0), TASK, config, seed=3, monitor=monitor, monitor_every=5)
+    np.testing.assert_array_equal(reference.monitor_steps, [0, 5, 10, 15, 20, 23])
+    assert reference.monitor.shape == (6, 2 * len(TASK.lags))
+    untrained = DiagGate(4, 6, n_models=2, seed=0)
+    np.testing.assert_array_equal(reference.monitor[0], monitor(untrained).ravel())
+    ten = DiagGate(4, 6, n_models=2, seed=0)  # the first 10 steps of the same run, then stopped
+    train(ten, TASK, TrainConfig(steps=10, batch_size=4, length=12, lr=1e-2), seed=3)
+    np.testing.assert_array_equal(reference.monitor[2], monitor(ten).ravel())
+    path = tmp_path / "run.pt"
+    with pytest.raises(Interrupt):
+        train(DiagGate(4, 6, n_models=2, seed=0), TASK, config, seed=3, checkpoint=path, checkpoint_every=5,
+              progress=_stop_after(13), monitor=monitor, monitor_every=5)
+    resumed = train(DiagGate(4, 6, n_models=2, seed=0), TASK, config, seed=3, checkpoint=path,
+                    checkpoint_every=5, monitor=monitor, monitor_every=5)
+    np.testing.assert_array_equal(resumed.monitor, reference.monitor)
+    with pytest.raises(TypeError, match="monitor"):
+        train(DiagGate(4, 6, seed=0), TASK, config, monitor=3)

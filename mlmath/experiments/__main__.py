@@ -5,11 +5,15 @@ Examples::
     python -m mlmath.experiments list
     python -m mlmath.experiments run negative_control --tier ci --device cpu --out /tmp/results
     python -m mlmath.experiments run all --tier full --device cuda      # make experiments
+    python -m mlmath.experiments run forcing --tier full --checkpoint-every 100   # in-arm checkpoints
     python -m mlmath.experiments report negative_control
     python -m mlmath.experiments time all --tier ci --device cpu
 
 Errors (unknown experiment, bad tier or device, no GPU for ``--device cuda``) print one
-clear line to stderr and exit with status 2.
+clear line to stderr and exit with status 2. An interrupted ``run`` resumes where it stopped
+when started again with the same arguments (finished arms are reused, an unfinished arm
+continues from its last checkpoint, every ``--checkpoint-every`` optimizer steps);
+``--no-resume`` starts afresh.
 """
 
 from __future__ import annotations
@@ -18,24 +22,33 @@ import argparse
 import json
 import sys
 
+from ..training import CHECKPOINT_EVERY
 from .registry import EXPERIMENTS, TIERS, get_experiment
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mlmath.experiments",
-                                     description="Part IV experiments: two tiers (ci on CPU, full on one GPU).")
+                                     description="Part IV experiments, one configuration per tier ("
+                                                 + ", ".join(TIERS) + ").")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the registered experiments")
     for name, text in (("run", "run an experiment (or 'all') and write results/NAME.json"),
                        ("time", "measure seconds per step and estimate a run's time")):
         command = sub.add_parser(name, help=text)
         command.add_argument("name", help="experiment name or 'all'")
-        command.add_argument("--tier", default="ci", help="ci (CPU, < 1 min) or full (one GPU, <= 4 min)")
+        command.add_argument("--tier", default="ci", help="one of " + ", ".join(TIERS)
+                             + " (ci: CPU, < 1 min; the others are sized for one GPU)")
         command.add_argument("--device", default="auto", help="auto, cpu or cuda")
         command.add_argument("--out", default=None, help="output folder (default: results/ at the repository root)")
         if name == "run":
             command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-            command.add_argument("--no-resume", action="store_true", help="ignore checkpoints of finished runs")
+            command.add_argument("--no-resume", action="store_true",
+                                 help="ignore checkpoints (finished arms and in-arm checkpoints) and start afresh")
+            command.add_argument("--checkpoint-every", type=int, default=CHECKPOINT_EVERY, metavar="N",
+                                 help=f"save each arm's training state every N optimizer steps "
+                                      f"(default {CHECKPOINT_EVERY}; 0: only finished arms)")
+            command.add_argument("--jobs", type=int, default=1, metavar="N",
+                                 help="arms trained at once, one process and one torch thread each (default 1)")
             command.add_argument("--tiny", action="store_true",
                                  help="a tiny version of the tier's configuration (for tests of the engine)")
         else:
@@ -47,9 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _names(name: str) -> list[str]:
+def _names(name: str, tier: str | None = None) -> list[str]:
     if name == "all":
-        return list(EXPERIMENTS)
+        return [n for n, experiment in EXPERIMENTS.items() if tier is None or tier in experiment.tiers]
     get_experiment(name)
     return [name]
 
@@ -57,6 +70,8 @@ def _names(name: str) -> list[str]:
 def _check(args) -> None:
     if args.tier not in TIERS:
         raise ValueError(f"--tier must be one of {TIERS}; got {args.tier!r}")
+    if getattr(args, "checkpoint_every", 0) < 0:
+        raise ValueError(f"--checkpoint-every must be >= 0 (0: only finished arms); got {args.checkpoint_every}")
     from .engine import resolve_device
 
     resolve_device(args.device)
@@ -81,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"experiment": result.payload["experiment"], "tier": result.tier,
                               "provenance": result.provenance, "phases": result.summary["phases"]}, indent=1))
             return 0
-        names = _names(args.name)
         _check(args)
+        names = _names(args.name, args.tier)
         if args.command == "time":
             from .registry import get_config
             from .timing import estimate_experiment
@@ -103,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.tiny:
                 config = config.tiny()
             result = run_experiment(name, args.tier, args.device, args.out, progress=not args.no_progress,
-                                    config=config, resume=not args.no_resume)
+                                    config=config, resume=not args.no_resume,
+                                    checkpoint_every=args.checkpoint_every or None, jobs=args.jobs)
             print(f"{name}: phases {result['summary']['phases']} "
                   f"({result['provenance']['wall_seconds']} s on {result['provenance']['device']})")
         return 0

@@ -1,19 +1,34 @@
 """Running an experiment: train each arm, diagnose, checkpoint, write results with provenance.
 
 The unit of work is an *arm* (:class:`mlmath.experiments.registry.Arm`): one batched model
-holding every seed, trained once, then evaluated and diagnosed seed by seed. After each arm
-the engine writes ``<out>/.checkpoints/<name>-<tier>/<arm>.json`` (summary) and ``.npz``
-(arrays), each atomically (temporary file, then ``os.replace``), stamped with a hash of
-the configuration. A rerun after an interruption loads the finished arms whose stamp
-matches and computes only the rest. At the end it writes ``<out>/<name>.json``::
+holding every seed, trained once, then evaluated and diagnosed seed by seed. Checkpoints
+live in ``<out>/.checkpoints/<name>-<tier>/`` (git-ignored under ``results/``):
+
+* ``<arm>.partial.pt`` — the arm's training state, written by :func:`mlmath.training.train`
+  every ``checkpoint_every`` optimizer steps and after the last step (model, optimizer,
+  data generator, forcing RNG, moving averages, step and the partial training log; a
+  ``torch.save`` file of plain tensors and numbers that loads with
+  ``torch.load(..., weights_only=True)``), stamped with the configuration hash and the arm;
+* ``<arm>.json`` (summary, with ``config_hash``) and ``<arm>.npz`` (arrays) once the arm is
+  finished; the arm's ``.partial.pt`` is then deleted.
+
+Every file is written atomically (temporary file, then ``os.replace``). A rerun after an
+interruption loads the finished arms whose stamp matches, resumes an unfinished arm from
+its last in-arm checkpoint (ending bit-for-bit where an uninterrupted run ends, on the
+CPU), and computes only the rest. Each arm records its own provenance (devices, torch,
+commits, date, wall seconds summed over every invocation that worked on it, and one
+``segments`` record per invocation that trained it). At the end it writes
+``<out>/<name>.json``::
 
     {"experiment", "tier",
      "provenance": {"device", "torch", "commit", "date", "wall_seconds", "seeds"},
-     "config", "summary": {"phases": {run_name: label}, ...}}
+     "config", "summary": {"phases": {run_name: label}, "arms": {run_name: {..., "provenance"}}, ...}}
 
-and ``<out>/<name>.npz`` (plain arrays, ``allow_pickle=False``), both atomically.
-``<out>`` defaults to the repository's ``results/`` folder, which holds full-tier outputs
-only; tests and chapters pass a temporary ``out``.
+and ``<out>/<name>.npz`` (plain arrays, ``allow_pickle=False``), both atomically; the
+top-level ``wall_seconds`` is the sum of the arms'. ``<out>`` defaults to the repository's
+``results/`` folder, which holds full-tier outputs only; tests and chapters pass a
+temporary ``out``. The schema is checked on reading by
+:func:`mlmath.experiments.results.validate_result`.
 """
 
 from __future__ import annotations
@@ -24,11 +39,10 @@ import hashlib
 import io
 import json
 import math
-import os
 import platform
 import subprocess
-import tempfile
 import time
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -37,13 +51,13 @@ import torch
 
 from ..models import build_model
 from ..tasks import LagTask, heavy_tailed_lag_task
-from ..training import evaluate_mse, lag_recovery, learnable_horizon, train
+from ..training import CHECKPOINT_EVERY, atomic_write_bytes, evaluate_mse, lag_recovery, learnable_horizon, train
 from .analysis import log_timescale_from_target, push_statistics
 from .registry import TIERS, ExperimentConfig, get_experiment
 
 __all__ = ["RESULTS_DIR", "ROOT", "resolve_device", "config_hash", "atomic_write_bytes", "atomic_write_json",
            "atomic_savez", "make_task", "batched_model", "run_arm", "run_experiment", "provenance",
-           "majority_phase", "jsonable"]
+           "majority_phase", "jsonable", "CHECKPOINT_EVERY", "invocation_info"]
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Where full-tier results live (``results/`` at the repository root).
@@ -102,30 +116,6 @@ def config_hash(config: ExperimentConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
-
-    A reader sees either the old file or the complete new one, never a partial write.
-
-    Chapters 8–11 (the experiment engine).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path
-
-
 def atomic_write_json(path: Path, payload: dict) -> Path:
     """``atomic_write_bytes`` of strict JSON (NaN/inf rejected: convert with :func:`jsonable`).
 
@@ -175,9 +165,32 @@ def provenance(device: torch.device, wall_seconds: float, seeds) -> dict:
 
     Chapters 8–11 (the experiment engine).
     """
-    return {"device": device_name(device), "torch": torch.__version__, "commit": _git_commit(),
+    return dict(invocation_info(device), wall_seconds=round(float(wall_seconds), 2), seeds=[int(s) for s in seeds])
+
+
+def invocation_info(device: torch.device) -> dict:
+    """Where and when this process runs: ``{"device", "torch", "commit", "date"}`` (UTC, to the second).
+
+    Chapters 8–11 (the experiment engine).
+    """
+    return {"device": device_name(device), "torch": str(torch.__version__), "commit": _git_commit(),
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+
+
+def _merged(values) -> str:
+    """Distinct values in order of first appearance, joined by ' + ' (one value: itself; merged values are split)."""
+    return " + ".join(dict.fromkeys(part for value in values for part in str(value).split(" + ")))
+
+
+def _arm_provenance(info: dict, segments: list, wall_seconds: float) -> dict:
+    """An arm's provenance: where its training segments and its final diagnosis ran, and the total time."""
+    ran = [*segments, info]
+    return {"device": _merged(r["device"] for r in ran), "torch": _merged(r["torch"] for r in ran),
+            "commit": _merged(r["commit"] for r in ran),
             "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "wall_seconds": round(float(wall_seconds), 2), "seeds": [int(s) for s in seeds]}
+            "wall_seconds": round(float(wall_seconds), 2),
+            "segments": [{key: segment.get(key) for key in ("steps", "seconds", "device", "torch", "commit", "date")}
+                         for segment in segments]}
 
 
 def make_task(config: ExperimentConfig) -> LagTask:
@@ -232,16 +245,34 @@ def _diagnose_all(model, x, config, rng_seed):
     return results
 
 
+def _finite_stat(values, reduce):
+    finite = values[np.isfinite(values)]
+    return float(reduce(finite)) if finite.size else None
+
+
 def _diagnosis_summary(diagnoses) -> dict:
+    """Per-seed headline numbers of a list of :class:`mlmath.diagnostics.Diagnosis` (JSON-ready).
+
+    Time scales are summarised over the units with a resolved decay (``median_tau``,
+    ``max_tau``, ``log_tau_sd``: the spread of ``ln τ``); units that do not decay and units
+    whose decay is not resolvable are counted, never given a value.
+    """
     out = {"phase": majority_phase([d.phase for d in diagnoses]),
            "phases": [d.phase for d in diagnoses],
            "decay_best": [d.decay.best for d in diagnoses],
            "window_decades": [float(d.decay.window_decades) for d in diagnoses],
-           "median_tau": [float(np.median(d.taus)) for d in diagnoses],
-           "max_tau": [float(np.max(d.taus)) for d in diagnoses]}
+           "window_beta": [float(d.decay.window_beta) for d in diagnoses],
+           "median_tau": [_finite_stat(d.taus, np.median) for d in diagnoses],
+           "max_tau": [_finite_stat(d.taus, np.max) for d in diagnoses],
+           "log_tau_sd": [_finite_stat(np.log(d.taus), np.std) for d in diagnoses],
+           "n_units": [int(d.taus.size) for d in diagnoses],
+           "n_nondecaying": [int(d.timescales.counts()["nondecaying"]) for d in diagnoses],
+           "n_unresolved": [int(d.timescales.counts()["unresolved"] + d.timescales.counts()["invalid"])
+                            for d in diagnoses]}
     for key in ("beta", "low", "high"):
         out["beta" if key == "beta" else f"beta_{key}"] = [None if d.beta is None else float(getattr(d.beta, key))
                                                            for d in diagnoses]
+    out["n_tail"] = [None if d.beta is None else int(d.beta.n_tail) for d in diagnoses]
     return out
 
 
@@ -258,16 +289,22 @@ def _forcing_alpha(log, index):
 
 
 def run_arm(config: ExperimentConfig, arm, device: torch.device, progress=None,
-            init_cache: dict | None = None) -> tuple[dict, dict]:
+            init_cache: dict | None = None, *, checkpoint=None, checkpoint_every: int = CHECKPOINT_EVERY,
+            stamp: str = "") -> tuple[dict, dict]:
     """Train one arm (all seeds batched), evaluate and diagnose each seed.
 
     ``init_cache`` (a dict shared across the arms of one run) holds the diagnoses at
     initialisation per (model, options): arms that start from the same models (same
-    family, options and seeds) are diagnosed at initialisation once. Returns ``(summary, arrays)``: a JSON-ready dict (phases, β intervals, time scales,
-    test error, lag recovery, learnable horizon, pull and pushes, forcing index) and a dict
-    of numpy arrays (losses, time scales, envelopes, log-time-scale paths). Chapters 8–11.
+    family, options and seeds) are diagnosed at initialisation once. With ``checkpoint``
+    (a file path), training saves its state there every ``checkpoint_every`` steps and
+    resumes from it (see :func:`mlmath.training.train`; ``stamp`` tags the run). Returns
+    ``(summary, arrays)``: a JSON-ready dict (phases, β intervals, time scales, test error,
+    lag recovery, learnable horizon, pull and pushes, forcing index, ``seconds`` and
+    ``provenance`` of the arm over every invocation that trained it) and a dict of numpy
+    arrays (losses, time scales, envelopes, log-time-scale paths). Chapters 8–11.
     """
     start = time.perf_counter()
+    info = invocation_info(device)
     task = make_task(config)
     torch.manual_seed(config.seeds[0])
     model = batched_model(arm.model, config, arm.options()).to(device)
@@ -281,19 +318,35 @@ def run_arm(config: ExperimentConfig, arm, device: torch.device, progress=None,
         before = _diagnose_all(model, x_diag, config, rng_seed=1000)
         if init_cache is not None:
             init_cache[key] = before
-    log = train(model, task, arm.train, seed=int(sum(config.seeds)) + 17, device=device, progress=progress)
+    x_monitor = x_eval[: config.diag_batch]
+
+    def monitor(trained):  # lag recovery along training: the horizon against sequences seen
+        return lag_recovery(trained, task, x_monitor)
+
+    log = train(model, task, arm.train, seed=int(sum(config.seeds)) + 17, device=device, progress=progress,
+                checkpoint=checkpoint, checkpoint_every=checkpoint_every, checkpoint_stamp=f"{stamp}:{arm.name}",
+                run_info=info, monitor=monitor)
+    earlier = log.segments[:-1]  # the invocations before this one (their time up to their last checkpoint)
+    start -= sum(segment["seconds"] for segment in earlier)
     after = _diagnose_all(model, x_diag, config, rng_seed=2000)
     mse = evaluate_mse(model, x_eval, evaluation.y)
     recovery = lag_recovery(model, task, x_eval)
     horizon = learnable_horizon(recovery, task.lags, config.recovery_threshold)
+    recovery_path = log.monitor.reshape(log.monitor.shape[0], model.n_models, len(task.lags))
+    horizon_path = np.stack([learnable_horizon(r, task.lags, config.recovery_threshold) for r in recovery_path])
+    sequences_seen = log.monitor_steps * arm.train.batch_size
     options = arm.options()
     y_path = log_timescale_from_target(arm.model, log.target, s=options.get("s", 0.005))
-    pushes = []
+    pushes, push_sizes, push_seed = [], [], []
     for i in range(model.n_models):
         try:
-            pushes.append(push_statistics(y_path[:, i, :]).as_dict())
+            statistics = push_statistics(y_path[:, i, :])
         except ValueError as error:
             pushes.append({"beta_predicted": None, "reason": str(error)})
+            continue
+        pushes.append(statistics.as_dict())
+        push_sizes.append(statistics.sizes)  # kept, so that a prediction can be recomputed later
+        push_seed.append(np.full(statistics.sizes.size, i))
     summary = {
         "label": arm.label or arm.name, "model": arm.model,
         "phase": None, "init": _diagnosis_summary(before), "trained": _diagnosis_summary(after),
@@ -301,37 +354,44 @@ def run_arm(config: ExperimentConfig, arm, device: torch.device, progress=None,
         "loss_last": log.loss[-max(1, len(log.loss) // 10):].mean(0).tolist(),
         "test_mse": mse.tolist(), "target_variance": task.signal_variance + task.noise ** 2,
         "recovery": recovery.tolist(), "horizon": horizon.tolist(), "lags": list(task.lags),
+        "sequences_seen": sequences_seen.tolist(), "horizon_path": horizon_path.tolist(),
         "pushes": pushes, "forcing_alpha": [_forcing_alpha(log, i) for i in range(model.n_models)],
-        "seconds": round(time.perf_counter() - start, 2),
     }
     summary["phase"] = summary["trained"]["phase"]
+    seconds = time.perf_counter() - start
+    summary["seconds"] = round(seconds, 2)
+    summary["provenance"] = _arm_provenance(info, log.segments, seconds)
     keep = np.unique(np.linspace(0, log.target.shape[0] - 1, min(201, log.target.shape[0])).astype(int))
     arrays = {"loss": log.loss, "y_path": y_path[keep], "y_path_steps": keep,
               "taus": np.stack([d.taus for d in after]), "taus_init": np.stack([d.taus for d in before]),
               "envelope_lags": after[0].lags, "envelope": np.stack([d.envelope for d in after]),
               "mixture": np.stack([d.mixture for d in after]),
               "envelope_init": np.stack([d.envelope for d in before]),
-              "recovery": recovery, "injected": log.injected[log.slow].ravel(),
+              "recovery": recovery, "recovery_path": recovery_path, "sequences_seen": sequences_seen,
+              "push_sizes": np.concatenate(push_sizes) if push_sizes else np.zeros(0),
+              "push_seed": np.concatenate(push_seed).astype(int) if push_seed else np.zeros(0, dtype=int),
+              "injected": log.injected[log.slow].ravel(),
               "target_first": log.target[0], "target_last": log.target[-1]}
     return jsonable(summary), arrays
 
 
 def _checkpoint_paths(out: Path, config: ExperimentConfig, arm_name: str):
+    """``(summary .json, arrays .npz, in-progress .partial.pt)`` of an arm's checkpoints."""
     folder = out / ".checkpoints" / f"{config.name}-{config.tier}"
-    return folder / f"{arm_name}.json", folder / f"{arm_name}.npz"
+    return folder / f"{arm_name}.json", folder / f"{arm_name}.npz", folder / f"{arm_name}.partial.pt"
 
 
 def _load_checkpoint(out, config, arm_name, stamp):
-    json_path, npz_path = _checkpoint_paths(out, config, arm_name)
+    json_path, npz_path, _ = _checkpoint_paths(out, config, arm_name)
     if not (json_path.exists() and npz_path.exists()):
         return None
     try:
         stored = json.loads(json_path.read_text())
-        if stored.get("config_hash") != stamp:
+        if stored.get("config_hash") != stamp or "provenance" not in stored.get("summary", {}):
             return None
         with np.load(npz_path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, json.JSONDecodeError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, json.JSONDecodeError):
         return None
     return stored["summary"], arrays
 
@@ -342,12 +402,10 @@ def summarise(config: ExperimentConfig, arms: dict) -> dict:
     if config.name == "negative_control":
         summary["expected"] = {name: "collapsed" for name in arms}
         summary["agrees_with_expectation"] = all(r["phase"] == "collapsed" for r in arms.values())
-    elif config.name == "access_route":
-        horizon = {}
-        for name, result in arms.items():
-            arm = config.arm(name)
-            horizon.setdefault(arm.model, {})[str(arm.train.n_train)] = float(np.mean(result["horizon"]))
-        summary["horizon_vs_n"] = horizon
+    elif config.name == "access_route":  # mean horizon over seeds against sequences seen
+        summary["horizon_vs_n"] = {name: {str(n): float(np.mean(h)) for n, h in
+                                          zip(result["sequences_seen"], result["horizon_path"])}
+                                   for name, result in arms.items()}
     elif config.name == "forcing":
         pairs = []
         for name, result in arms.items():
@@ -361,15 +419,35 @@ def summarise(config: ExperimentConfig, arms: dict) -> dict:
     return summary
 
 
+def _finish_arm(config, arm, device, out, stamp, checkpoint_every, progress=None, init_cache=None):
+    """Train and diagnose one arm and store its finished checkpoint (summary, arrays)."""
+    json_path, npz_path, partial_path = _checkpoint_paths(out, config, arm.name)
+    summary, arm_arrays = run_arm(config, arm, device, progress=progress, init_cache=init_cache,
+                                  checkpoint=partial_path if checkpoint_every else None,
+                                  checkpoint_every=checkpoint_every or CHECKPOINT_EVERY, stamp=stamp)
+    atomic_savez(npz_path, arm_arrays)
+    atomic_write_json(json_path, {"config_hash": stamp, "arm": arm.name, "summary": summary})
+    return summary, arm_arrays
+
+
+def _arm_job(config, arm_name, device, out, stamp, checkpoint_every):
+    """One arm in a worker process (one torch thread: the workers share the machine's cores)."""
+    torch.set_num_threads(1)
+    _finish_arm(config, config.arm(arm_name), resolve_device(device), Path(out), stamp, checkpoint_every)
+    return arm_name
+
+
 def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, *, progress: bool = True,
-                   config: ExperimentConfig | None = None, resume: bool = True) -> dict:
+                   config: ExperimentConfig | None = None, resume: bool = True,
+                   checkpoint_every: int | None = CHECKPOINT_EVERY, jobs: int = 1) -> dict:
     """Run experiment ``name`` at ``tier`` on ``device``; write and return its result dict.
 
     Parameters
     ----------
     name : str
         A registered experiment (:data:`mlmath.experiments.registry.EXPERIMENTS`).
-    tier : {'ci', 'full'}
+    tier : str
+        One of :data:`mlmath.experiments.registry.TIERS`.
     device : {'auto', 'cpu', 'cuda'}
     out : path or None
         Output folder (default the repository's ``results/``).
@@ -378,26 +456,54 @@ def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, 
     config : ExperimentConfig, optional
         Override the registered configuration (e.g. ``get_config(name, 'ci').tiny()`` in tests).
     resume : bool
-        Reuse finished arms from checkpoints with a matching configuration hash.
+        Reuse finished arms from checkpoints with a matching configuration hash, and
+        resume an unfinished arm from its last in-arm checkpoint. False: start every arm
+        afresh (stale in-arm checkpoints are deleted).
+    checkpoint_every : int >= 1 or None
+        Optimizer steps between two in-arm checkpoints (None: none inside arms; finished
+        arms are always checkpointed).
+    jobs : int >= 1
+        Arms trained at once, each in its own process with one torch thread (CPU: up to
+        the number of cores). An arm's result does not depend on which process ran it; each
+        arm's checkpoints are its own, so an interrupted parallel run resumes like a serial one.
 
     Returns
     -------
     dict
-        Exactly what was written to ``<out>/<name>.json``.
+        Exactly what was written to ``<out>/<name>.json``; its ``provenance.wall_seconds``
+        is the time spent on the arms over every invocation (up to each interrupted
+        invocation's last checkpoint).
 
     Chapters 8–11 (the experiment engine).
     """
     experiment = get_experiment(name)
     if tier not in TIERS:
         raise ValueError(f"tier must be one of {TIERS}; got {tier!r}")
+    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
+                                         or checkpoint_every < 1):
+        raise ValueError(f"checkpoint_every must be an integer >= 1 or None; got {checkpoint_every!r}")
     torch_device = resolve_device(device)
     if config is None:
         config = experiment.config(tier)
     elif not isinstance(config, ExperimentConfig) or config.name != name:
         raise ValueError(f"config must be an ExperimentConfig for {name!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
     out = Path(out) if out is not None else RESULTS_DIR
     stamp = config_hash(config)
-    start = time.perf_counter()
+    if resume and jobs > 1:
+        pending = [arm.name for arm in config.arms if _load_checkpoint(out, config, arm.name, stamp) is None]
+        if len(pending) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited threads
+            with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context) as pool:
+                for finished in pool.map(_arm_job, [config] * len(pending), pending,
+                                         [str(device)] * len(pending), [str(out)] * len(pending),
+                                         [stamp] * len(pending), [checkpoint_every] * len(pending)):
+                    if progress:
+                        print(f"{name} [{config.tier}]: arm {finished} finished", flush=True)
     arms, arrays, init_cache = {}, {}, {}
     bar = None
     if progress:
@@ -406,25 +512,29 @@ def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, 
         bar = tqdm(total=sum(a.train.steps for a in config.arms), desc=f"{name} [{config.tier}]", unit="step")
     try:
         for arm in config.arms:
+            json_path, npz_path, partial_path = _checkpoint_paths(out, config, arm.name)
             loaded = _load_checkpoint(out, config, arm.name, stamp) if resume else None
             if loaded is None:
-                summary, arm_arrays = run_arm(config, arm, torch_device,
-                                              progress=(lambda _step: bar.update(1)) if bar else None,
-                                              init_cache=init_cache)
-                json_path, npz_path = _checkpoint_paths(out, config, arm.name)
-                atomic_savez(npz_path, arm_arrays)
-                atomic_write_json(json_path, {"config_hash": stamp, "arm": arm.name, "summary": summary})
+                if not resume:
+                    partial_path.unlink(missing_ok=True)
+                summary, arm_arrays = _finish_arm(config, arm, torch_device, out, stamp, checkpoint_every,
+                                                  progress=(lambda _step: bar.update(1)) if bar else None,
+                                                  init_cache=init_cache)
             else:
                 summary, arm_arrays = loaded
                 if bar:
                     bar.update(arm.train.steps)
+            partial_path.unlink(missing_ok=True)  # the finished checkpoint supersedes it
             arms[arm.name] = summary
             arrays.update({f"{arm.name}__{key}": value for key, value in arm_arrays.items()})
     finally:
         if bar:
             bar.close()
-    result = {"experiment": name, "tier": config.tier,
-              "provenance": provenance(torch_device, time.perf_counter() - start, config.seeds),
+    wall_seconds = sum(summary["provenance"]["wall_seconds"] for summary in arms.values())
+    block = provenance(torch_device, wall_seconds, config.seeds)
+    for key in ("device", "torch", "commit"):  # every place an arm ran, this invocation's if all agree
+        block[key] = _merged(summary["provenance"][key] for summary in arms.values())
+    result = {"experiment": name, "tier": config.tier, "provenance": block,
               "config": config_dict(config), "summary": jsonable(summarise(config, arms))}
     atomic_savez(out / f"{name}.npz", arrays)
     atomic_write_json(out / f"{name}.json", result)

@@ -1,36 +1,43 @@
-"""The named experiments of Part IV, each with a ``ci`` and a ``full`` configuration.
+"""The named experiments of Part IV, each with a configuration per tier.
 
 Configuration is data: an experiment is an :class:`ExperimentConfig` (a frozen
 dataclass) holding the task, the scale and a tuple of :class:`Arm` s — one arm is one
 training run of one model family, with all seeds batched as a tensor dimension. The
 engine (:mod:`mlmath.experiments.engine`) reads only the config.
 
-Two tiers (Book design, "Two tiers for every experiment"):
+Three tiers (Book design, "Three tiers for every experiment"):
 
 * **ci** — CPU, 32 units, sequences of 256 steps, 3 seeds, tens of optimizer steps; runs
-  in the chapters and tests in well under a minute on two cores. It shows that the code
-  works and what such a short run shows; it is not the paper's experiment.
-* **full** — one GPU, 128 units, sequences of 640 steps, 5 seeds batched, hundreds of
-  steps; sized (by estimate, see :mod:`mlmath.experiments.timing`) to fit in 4 minutes per
-  experiment on one H100. The paper's scale is 512 units, length 1280, 10 seeds: the full
-  tier is a reduced replica, with lags, lag window and the frozen gate scaled with the
-  sequence length (``scale = length / 1280``): lags in ``[8, 640]·scale``, window
-  ``(64, 384)·scale``, ConstGate ``s = 0.005 / scale`` (so ``τ ≈ 200·scale``).
+  in the chapters and tests in well under a minute. It shows that the code works, not
+  the science.
+* **reference** — CPU, 64 units, sequences of 512 steps, 5 seeds batched, 3000 AdamW
+  steps per arm at learning rate 1e-2; each experiment at most 20 minutes on a 2-core
+  machine (arms run two at a time, one core each). Its results are committed to
+  ``results/`` and are the evidence of Part IV until a GPU run exists. Against the
+  paper's run (512 units, length 1280, 10 seeds, batch 380, 30,800 AdamW steps at 1e-3):
+  an eighth of the width, 0.4 of the length, half the seeds, batch 16, a tenth of the
+  steps — but the same product of learning rate and steps (30 against 30.8), which is
+  what sets how far Adam can move a gate logit (each Adam step moves a parameter by
+  about the learning rate).
+* **full** — one GPU, 256 units, length 512, 10 seeds batched, sized by ESTIMATE to at
+  most 4 minutes per experiment on one H100 (see below).
 
-Learning rates: the paper's 1e-3 would barely move the gates in the few steps a tier can
-afford, so the ci tier uses 1e-2 and the full tier 3e-3 (stated deviations).
+Lags, the lag window and the frozen gate scale with the sequence length
+(``scale = length / 1280``): lags in ``[8, 640]·scale``, window ``(64, 384)·scale``,
+ConstGate ``s = 0.005 / scale`` and the paper's initial gate time scale ``200·scale``.
 
-Full-tier budget (an ESTIMATE, not a measurement: no GPU was available when the tiers were
-sized). Training is launch- and Python-bound at these sizes: about 25 small kernels per
-time step forward and backward, roughly 0.25 ms per time step, so about 0.16 s per
-optimizer step at length 640. The β bootstrap of each diagnosis runs on the CPU, about
-2 s per seed at 128 units and ``n_boot = 60``; diagnoses at initialisation are shared by
-arms that start from the same models. Estimated totals: apparatus 5 × 120 steps ≈ 100 s
-+ 100 s diagnostics; negative_control 2 × 500 steps ≈ 160 s + 30 s; access_route 6 × 120
-steps ≈ 115 s + 80 s; forcing 8 × 100 steps ≈ 130 s + 90 s — each about 3–3.5 minutes.
-Check on the GPU before a full run with
-``python -m mlmath.experiments time all --tier full --device cuda`` (it times a few steps
-and one diagnosis per arm and prints its own estimate).
+Measured step times (one thread, after the linear-time fix; forward + backward + AdamW,
+5 seeds batched, batch 16): at 64 units and length 512, 0.125 s (ConstGate), 0.13 s
+(SharedGate), 0.17–0.18 s (DiagGate) per optimizer step; the ci tier (32 units, length
+256, 3 seeds) about 0.05 s. ``python -m mlmath.bench`` re-measures them.
+
+Full-tier budget (an ESTIMATE: no GPU was available when it was sized). At these widths
+a step is bound by kernel launches, not arithmetic: about 30 small kernels per time step
+forward and backward, roughly 0.25 ms per time step, 0.13 s per optimizer step at length
+512, whatever the width. Four minutes then hold about 1800 optimizer steps per
+experiment, fewer than the reference tier's 3000 per arm: the GPU buys width (256 units)
+and seeds (10), not steps. Measure before a full run with
+``python -m mlmath.experiments time all --tier full --device cuda``.
 """
 
 from __future__ import annotations
@@ -40,14 +47,14 @@ from typing import Callable
 
 from ..training import TrainConfig
 
-__all__ = ["Arm", "ExperimentConfig", "Experiment", "EXPERIMENTS", "TIERS", "get_experiment",
-           "get_config", "PAPER_SCALE"]
+__all__ = ["Arm", "ExperimentConfig", "Experiment", "EXPERIMENTS", "TIERS", "SCALES", "STEPS", "get_experiment",
+           "get_config", "experiments_with_tier", "PAPER_SCALE"]
 
-TIERS = ("ci", "full")
+TIERS = ("ci", "reference", "full")
 
 #: The paper's run (Chapter 8), for comparison with the tiers.
 PAPER_SCALE = {"hidden_size": 512, "length": 1280, "seeds": 10, "batch_size": 380,
-               "lag_range": (8, 640), "window": (64, 384), "s": 0.005}
+               "lag_range": (8, 640), "window": (64, 384), "s": 0.005, "steps": 30_800, "lr": 1e-3}
 
 
 @dataclass(frozen=True)
@@ -196,17 +203,25 @@ class Scale:
 
 
 SCALES = {
-    # ci: CPU, small; about 0.1–0.3 s per optimizer step on one core.
-    # The paper's learning rate is 1e-3; the ci tier has only tens of steps, so it uses 1e-2
-    # to let training move the gates at all (a stated deviation).
+    # ci: CPU, small; about 0.05 s per optimizer step. The paper's learning rate is 1e-3; the
+    # ci tier has only tens of steps, so it uses 1e-2 to let training move the gates at all.
     "ci": Scale(hidden_size=32, length=256, seeds=(0, 1, 2), batch_size=16, eval_batch=48,
                 diag_batch=16, n_boot=100, lr=1e-2),
-    # full: one H100; sized by estimate (mlmath.experiments.timing) to <= 4 min each.
-    # The full tier has hundreds of steps; it uses 3e-3 (a stated deviation from 1e-3).
-    # n_boot = 60: the bootstrap of beta runs on the CPU (about 30 ms per replicate at 128
-    # units) and would otherwise dominate the four-minute budget.
-    "full": Scale(hidden_size=128, length=640, seeds=(0, 1, 2, 3, 4), batch_size=64, eval_batch=128,
-                  diag_batch=32, n_boot=60, lr=3e-3),
+    # reference: CPU, 20 minutes per experiment at most; lr 1e-2 × 3000 steps ≈ the paper's
+    # 1e-3 × 30,800 (a stated deviation: fewer, larger steps).
+    "reference": Scale(hidden_size=64, length=512, seeds=(0, 1, 2, 3, 4), batch_size=16, eval_batch=64,
+                       diag_batch=32, n_boot=200, lr=1e-2),
+    # full: one H100, sized by estimate; learning rate as the reference tier.
+    "full": Scale(hidden_size=256, length=512, seeds=tuple(range(10)), batch_size=32, eval_batch=128,
+                  diag_batch=32, n_boot=200, lr=1e-2),
+}
+
+#: Optimizer steps per arm, by experiment and tier (full: by estimate, about 1800 per experiment).
+STEPS = {
+    "apparatus": {"ci": 25, "reference": 3000, "full": 360},
+    "negative_control": {"ci": 60, "reference": 3000, "full": 900},
+    "access_route": {"ci": 40, "reference": 3000, "full": 600},
+    "forcing": {"ci": 36, "reference": 3000, "full": 300},
 }
 
 
@@ -223,15 +238,18 @@ def _base(name: str, chapter: int, tier: str, scale: Scale, arms: tuple) -> Expe
                             diag_batch=scale.diag_batch, window=scale.window, n_boot=scale.n_boot)
 
 
-def _gate_options(scale: Scale) -> tuple:
-    """Trainable gates start with time scales log-uniform on ``[1, length]``."""
+def _gate_options(scale: Scale, init: str = "spread") -> tuple:
+    """Trainable gates: 'spread' starts time scales log-uniform on ``[1, length]``; 'paper' starts
+    every gate at the paper's ``τ = 200·scale`` with ``W_s = U_s = 0`` (no spread)."""
+    if init == "paper":
+        return (("gate_init", "paper"), ("tau_init", 200.0 * scale.factor))
     return (("gate_init", "spread"), ("tau_max", float(scale.length)))
 
 
 def apparatus(tier: str) -> ExperimentConfig:
     """Chapter 8: every model trained briefly with the paper's recipe, then diagnosed."""
     scale = SCALES[tier]
-    steps = 25 if tier == "ci" else 120
+    steps = STEPS["apparatus"][tier]
     arms = tuple(
         Arm(name, name, _train(scale, steps), (("s", scale.const_s),) if name == "ConstGate" else _gate_options(scale),
             label=name)
@@ -242,7 +260,7 @@ def apparatus(tier: str) -> ExperimentConfig:
 def negative_control(tier: str) -> ExperimentConfig:
     """Chapter 9: ConstGate without and with injected α = 1.5 forcing on its slow units."""
     scale = SCALES[tier]
-    steps = 60 if tier == "ci" else 500
+    steps = STEPS["negative_control"][tier]
     options = (("s", scale.const_s),)
     arms = (
         Arm("const", "ConstGate", _train(scale, steps), options, label="ConstGate"),
@@ -254,35 +272,42 @@ def negative_control(tier: str) -> ExperimentConfig:
 
 
 def access_route(tier: str) -> ExperimentConfig:
-    """Chapter 10: SharedGate vs DiagGate, at several training-set sizes N."""
+    """Chapter 10: SharedGate vs DiagGate from the paper's initialisation (does a spread emerge?)
+    and DiagGate from a log-uniform spread (does it survive?); fresh data every step, so the
+    learnable horizon is recorded against the number of sequences seen."""
     scale = SCALES[tier]
-    sizes = (16, 128) if tier == "ci" else (64, 512, 4096)
-    steps = 32 if tier == "ci" else 120
-    arms = tuple(
-        Arm(f"{kind.lower()}_N{n}", kind, _train(scale, steps, n_train=n), _gate_options(scale),
-            label=f"{kind}, N = {n}")
-        for kind in ("SharedGate", "DiagGate") for n in sizes)
+    steps = STEPS["access_route"][tier]
+    arms = (
+        Arm("shared_paper", "SharedGate", _train(scale, steps), _gate_options(scale, "paper"),
+            label="SharedGate, paper init"),
+        Arm("diag_paper", "DiagGate", _train(scale, steps), _gate_options(scale, "paper"),
+            label="DiagGate, paper init"),
+        Arm("diag_spread", "DiagGate", _train(scale, steps), _gate_options(scale, "spread"),
+            label="DiagGate, spread init"),
+    )
     return _base("access_route", 10, tier, scale, arms)
 
 
 def forcing(tier: str) -> ExperimentConfig:
-    """Chapter 11: DiagGate under varied forcing; predicted (ψ root) vs measured β."""
+    """Chapter 11: DiagGate from the paper's initialisation under AdamW and plain SGD, each with
+    and without injected α = 1.5 forcing on its gate logits (more variants on the full tier)."""
     scale = SCALES[tier]
-    steps = 36 if tier == "ci" else 100
+    steps = STEPS["forcing"][tier]
+    inject = {"forcing_alpha": 1.5, "forcing_scale": 3.0}
     variants = [
         ("adamw", "AdamW, clip 1", {}),
+        ("adamw_inject", "AdamW + SαS forcing α = 1.5", inject),
         ("sgd", "SGD (lr 0.1)", {"optimizer": "sgd", "lr": 0.1}),
-        ("winsorised", "AdamW, winsorised updates", {"winsorize": 1.0}),
-        ("inject_a1.5", "AdamW + SαS forcing α = 1.5", {"forcing_alpha": 1.5, "forcing_scale": 3.0}),
+        ("sgd_inject", "SGD (lr 0.1) + SαS forcing α = 1.5", {"optimizer": "sgd", "lr": 0.1, **inject}),
     ]
     if tier == "full":
         variants += [
-            ("no_clip", "AdamW, no clipping", {"clip": None}),
-            ("batch_small", "AdamW, batch 8", {"batch_size": 8}),
-            ("inject_a1.2", "AdamW + SαS forcing α = 1.2", {"forcing_alpha": 1.2, "forcing_scale": 3.0}),
-            ("inject_a1.8", "AdamW + SαS forcing α = 1.8", {"forcing_alpha": 1.8, "forcing_scale": 3.0}),
+            ("sgd_inject_a1.2", "SGD (lr 0.1) + SαS forcing α = 1.2",
+             {"optimizer": "sgd", "lr": 0.1, "forcing_alpha": 1.2, "forcing_scale": 3.0}),
+            ("sgd_inject_a1.8", "SGD (lr 0.1) + SαS forcing α = 1.8",
+             {"optimizer": "sgd", "lr": 0.1, "forcing_alpha": 1.8, "forcing_scale": 3.0}),
         ]
-    arms = tuple(Arm(name, "DiagGate", _train(scale, steps, **options), _gate_options(scale), label=label)
+    arms = tuple(Arm(name, "DiagGate", _train(scale, steps, **options), _gate_options(scale, "paper"), label=label)
                  for name, label, options in variants)
     return _base("forcing", 11, tier, scale, arms)
 
@@ -298,22 +323,28 @@ class Experiment:
     chapter: int
     description: str
     make: Callable[[str], ExperimentConfig]
+    tiers: tuple = TIERS
 
     def config(self, tier: str) -> ExperimentConfig:
-        """The configuration of ``tier`` ('ci' or 'full')."""
+        """The configuration of ``tier`` (one of :data:`TIERS` that this experiment has)."""
         if tier not in TIERS:
             raise ValueError(f"tier must be one of {TIERS}; got {tier!r}")
+        if tier not in self.tiers:
+            raise ValueError(f"experiment {self.name!r} has no {tier!r} tier; it has {self.tiers}")
         return self.make(tier)
 
 
 EXPERIMENTS = {
-    "apparatus": Experiment("apparatus", 8, "every model trained briefly, then diagnosed", apparatus),
+    "apparatus": Experiment("apparatus", 8, "every model trained briefly, then diagnosed", apparatus,
+                            tiers=("ci", "full")),
     "negative_control": Experiment("negative_control", 9,
                                    "ConstGate with and without injected alpha-stable forcing", negative_control),
     "access_route": Experiment("access_route", 10,
-                               "SharedGate vs DiagGate: beta, envelope window, horizon vs N", access_route),
+                               "SharedGate vs DiagGate: does a spread emerge, does it survive; horizon vs N",
+                               access_route),
     "forcing": Experiment("forcing", 11,
-                          "DiagGate under varied forcing: predicted vs measured beta", forcing),
+                          "DiagGate under AdamW/SGD with and without injected forcing: predicted vs measured beta",
+                          forcing),
 }
 
 
@@ -338,3 +369,10 @@ def get_config(name: str, tier: str) -> ExperimentConfig:
 def estimated_full_steps() -> dict:
     """Optimizer steps per full-tier experiment (sum over arms), for the time estimate."""
     return {name: sum(arm.train.steps for arm in get_config(name, "full").arms) for name in EXPERIMENTS}
+
+
+def experiments_with_tier(tier: str) -> list[str]:
+    """Names of the registered experiments that have ``tier`` (``make reference`` runs these)."""
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {TIERS}; got {tier!r}")
+    return [name for name, experiment in EXPERIMENTS.items() if tier in experiment.tiers]

@@ -1,7 +1,9 @@
 """Reading stored results and saying which tier a number comes from (Chapters 8–12).
 
 Chapters show a stored full-tier result only when ``results/<name>.json`` exists, with its
-provenance in a box, and say plainly when it does not. :func:`load_result` reads a result;
+provenance in a box, and say plainly when it does not. :func:`load_result` reads a result
+and checks it against the schema (:func:`validate_result`; a corrupt, truncated or partial
+file raises ``ValueError`` naming the file, so a chapter never draws a wrong figure);
 :func:`provenance_markdown` renders the box's text (plain Markdown, to be glued with
 ``mlmath.book.glue`` and shown with ``{glue:md}`` inside an admonition).
 """
@@ -9,39 +11,119 @@ provenance in a box, and say plainly when it does not. :func:`load_result` reads
 from __future__ import annotations
 
 import json
+import math
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import registry
 from .engine import RESULTS_DIR
 from .registry import get_experiment
 
 __all__ = ["StoredResult", "load_result", "provenance_markdown", "REQUIRED_KEYS", "PROVENANCE_KEYS",
-           "validate_result"]
+           "ARM_KEYS", "validate_result"]
 
 #: Top-level keys of every result file.
 REQUIRED_KEYS = ("experiment", "tier", "provenance", "config", "summary")
 #: Keys of the provenance block.
 PROVENANCE_KEYS = ("device", "torch", "commit", "date", "wall_seconds", "seeds")
+#: Keys every arm's summary (``summary.arms[run]``) carries: what the chapters read.
+ARM_KEYS = ("label", "phase", "init", "trained", "provenance")
 
 
-def validate_result(payload: dict) -> dict:
-    """Check that ``payload`` has the result schema; return it (ValueError naming what is missing).
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_provenance(block, where: str, problems: list, keys=PROVENANCE_KEYS) -> None:
+    if not isinstance(block, dict):
+        problems.append(f"{where} must be an object; got {type(block).__name__}")
+        return
+    missing = [key for key in keys if key not in block]
+    if missing:
+        problems.append(f"{where} is missing {missing}; required {list(keys)}")
+    for key in ("device", "torch", "commit", "date"):
+        if key in block and not isinstance(block[key], str):
+            problems.append(f"{where}.{key} must be a string; got {block[key]!r}")
+    if "wall_seconds" in block and not (_is_number(block["wall_seconds"]) and block["wall_seconds"] >= 0):
+        problems.append(f"{where}.wall_seconds must be a finite number >= 0; got {block['wall_seconds']!r}")
+    if "seeds" in block and not (isinstance(block["seeds"], list) and block["seeds"] and all(
+            isinstance(seed, int) and not isinstance(seed, bool) for seed in block["seeds"])):
+        problems.append(f"{where}.seeds must be a non-empty list of integers; got {block['seeds']!r}")
+
+
+def _check_arm(name: str, arm, problems: list) -> None:
+    where = f"summary.arms[{name!r}]"
+    if not isinstance(arm, dict):
+        problems.append(f"{where} must be an object; got {type(arm).__name__}")
+        return
+    missing = [key for key in ARM_KEYS if key not in arm]
+    if missing:
+        problems.append(f"{where} is missing {missing}; required {list(ARM_KEYS)}")
+    for key in ("label", "phase"):
+        if key in arm and not isinstance(arm[key], str):
+            problems.append(f"{where}.{key} must be a string; got {arm[key]!r}")
+    for key in ("init", "trained"):
+        if key in arm and not (isinstance(arm[key], dict) and isinstance(arm[key].get("phase"), str)):
+            problems.append(f"{where}.{key} must be an object with a string 'phase'")
+    if "provenance" in arm:
+        _check_provenance(arm["provenance"], f"{where}.provenance", problems,
+                          keys=tuple(key for key in PROVENANCE_KEYS if key != "seeds"))
+
+
+def validate_result(payload: dict, source=None) -> dict:
+    """Check that ``payload`` has the result schema; return it.
+
+    The schema (``results/README.md``): ``experiment`` (str), ``tier`` (one of
+    :data:`mlmath.experiments.registry.TIERS` or ``'tiny'``), ``provenance`` (device,
+    torch, commit, date: str; wall_seconds: number >= 0; seeds: list of int), ``config``
+    (object), ``summary`` with ``phases`` (run → label) and ``arms`` (run → object with
+    :data:`ARM_KEYS`, the same runs as ``phases``; each arm's ``provenance`` has the keys
+    of the top-level one but ``seeds``). Raises ``TypeError`` if ``payload`` is not a
+    dict, ``ValueError`` listing every problem otherwise, prefixed with ``source`` (the
+    file) when given.
 
     Chapters 8–12 (stored results and provenance).
     """
+    prefix = f"{source}: " if source is not None else ""
     if not isinstance(payload, dict):
-        raise TypeError(f"a result must be a JSON object; got {type(payload).__name__}")
+        raise TypeError(f"{prefix}a result must be a JSON object; got {type(payload).__name__}")
     missing = [key for key in REQUIRED_KEYS if key not in payload]
     if missing:
-        raise ValueError(f"result is missing keys {missing}; required {list(REQUIRED_KEYS)}")
-    missing = [key for key in PROVENANCE_KEYS if key not in payload["provenance"]]
-    if missing:
-        raise ValueError(f"result provenance is missing {missing}; required {list(PROVENANCE_KEYS)}")
-    if "phases" not in payload["summary"]:
-        raise ValueError("result summary must hold 'phases' (run name → phase label)")
+        raise ValueError(f"{prefix}result is missing keys {missing}; required {list(REQUIRED_KEYS)}")
+    problems = []
+    if not isinstance(payload["experiment"], str):
+        problems.append(f"experiment must be a string; got {payload['experiment']!r}")
+    tiers = tuple(registry.TIERS) + ("tiny",)
+    if payload["tier"] not in tiers:
+        problems.append(f"tier must be one of {list(tiers)}; got {payload['tier']!r}")
+    _check_provenance(payload["provenance"], "provenance", problems)
+    if not isinstance(payload["config"], dict):
+        problems.append(f"config must be an object; got {type(payload['config']).__name__}")
+    summary = payload["summary"]
+    if not isinstance(summary, dict):
+        problems.append(f"summary must be an object; got {type(summary).__name__}")
+    else:
+        phases, arms = summary.get("phases"), summary.get("arms")
+        if not isinstance(phases, dict) or not all(isinstance(v, str) for v in phases.values()):
+            problems.append("summary must hold 'phases' (run name → phase label)")
+        if not isinstance(arms, dict):
+            problems.append("summary must hold 'arms' (run name → the arm's summary)")
+        else:
+            if isinstance(phases, dict) and set(phases) != set(arms):
+                problems.append(f"summary.phases names runs {sorted(phases)} but summary.arms {sorted(arms)}")
+            for name, arm in arms.items():
+                _check_arm(name, arm, problems)
+    if problems:
+        raise ValueError(f"{prefix}result does not match the schema: " + "; ".join(problems))
     return payload
+
+
+def _read_arrays(npz: Path) -> dict:
+    with np.load(npz, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
 
 
 @dataclass(frozen=True)
@@ -66,16 +148,12 @@ class StoredResult:
 
     @property
     def tier(self) -> str:
-        """'ci' or 'full' (or 'tiny' for test runs)."""
+        """A tier of :data:`mlmath.experiments.registry.TIERS` (or 'tiny' for test runs)."""
         return self.payload["tier"]
 
     def arrays(self) -> dict:
         """The arrays stored beside the JSON (``<name>.npz``), as a dict of ndarrays."""
-        npz = self.path.with_suffix(".npz")
-        if not npz.exists():
-            return {}
-        with np.load(npz, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
+        return _read_arrays(self.path.with_suffix(".npz"))
 
 
 def load_result(name: str, results_dir=None, *, tier: str | None = "full") -> StoredResult | None:
@@ -96,13 +174,42 @@ def load_result(name: str, results_dir=None, *, tier: str | None = "full") -> St
         None when the file does not exist (the chapter then says "full-tier results not
         yet run").
 
+    Raises
+    ------
+    ValueError
+        Naming the file, when ``<name>.json`` is not valid JSON (corrupt, truncated,
+        empty), does not match the schema (:func:`validate_result`), is the result of
+        another experiment, or when ``<name>.npz`` beside it is missing, unreadable or
+        lacks an arm's arrays (a partial result): never a wrong figure.
+
     Chapters 8–12 (stored results and provenance).
     """
     get_experiment(name)
     path = Path(results_dir if results_dir is not None else RESULTS_DIR) / f"{name}.json"
     if not path.exists():
         return None
-    payload = validate_result(json.loads(path.read_text()))
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a valid JSON result file (corrupt or truncated: {error}); "
+                         f"rerun the experiment or restore the file") from error
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path}: a result must be a JSON object; got {type(payload).__name__}")
+    validate_result(payload, source=path)
+    if payload["experiment"] != name:
+        raise ValueError(f"{path}: holds the result of experiment {payload['experiment']!r}, not {name!r}")
+    npz = path.with_suffix(".npz")
+    if not npz.exists():
+        raise ValueError(f"{path}: its arrays {npz.name} are missing (a partial result); rerun the experiment")
+    try:
+        keys = set(_read_arrays(npz))  # reads every array: a truncated file fails here
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{npz}: unreadable arrays of {path.name} ({type(error).__name__}: {error}); "
+                         f"rerun the experiment") from error
+    missing = [run for run in payload["summary"]["arms"] if f"{run}__loss" not in keys]
+    if missing:
+        raise ValueError(f"{npz}: no arrays for runs {missing} of {path.name} (a partial result); "
+                         f"rerun the experiment")
     if tier is not None and payload["tier"] != tier:
         return None
     return StoredResult(payload, path)
@@ -112,7 +219,7 @@ def provenance_markdown(name: str, result: StoredResult | None = None, results_d
     """Plain-Markdown text for the chapter's provenance box of experiment ``name``.
 
     With a stored full-tier result: device, torch version, commit, date, wall time and
-    seeds. Without one: the sentence "Full-tier results not yet run", the command that
+    seeds (where arms ran on different devices or commits, all of them, joined by " + "). Without one: the sentence "Full-tier results not yet run", the command that
     produces them, and the reminder that every number in the chapter is from the ci tier.
 
     Chapters 8–12 (stored results and provenance).
