@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from mlmath.experiments import EXPERIMENTS, get_config, load_result, provenance_markdown, run_experiment
+from mlmath.experiments import (EXPERIMENTS, best_result, get_config, load_result, provenance_markdown,
+                                run_experiment)
 from mlmath.experiments import engine
 from mlmath.experiments.__main__ import main
 from mlmath.experiments.analysis import log_timescale_from_target, predicted_beta, push_statistics
@@ -175,22 +176,32 @@ def _store(folder, payload, arrays=None):
 def test_load_result_and_provenance_box(tmp_path, capsys):
     assert load_result("forcing", tmp_path) is None
     assert main(["report", "forcing", "--out", str(tmp_path)]) == 1
-    assert "not yet run" in capsys.readouterr().err
+    assert "no stored result" in capsys.readouterr().err
     text = provenance_markdown("forcing", results_dir=tmp_path)
-    assert "Full-tier results not yet run" in text and "--tier full --device cuda" in text
-    _store(tmp_path, _stored_payload())
-    stored = load_result("forcing", tmp_path)
+    assert "No stored result" in text and "--tier full --device cuda" in text and "--tier reference" in text
+    _store(tmp_path / "full", _stored_payload())  # results/<tier>/NAME.json
+    stored = load_result("forcing", tmp_path / "full")
     assert stored.summary["phases"] == {"adamw": "broad"}
     assert stored.arrays()["adamw__loss"].shape == (3, 5)
-    assert main(["report", "forcing", "--out", str(tmp_path)]) == 0
+    assert main(["report", "forcing", "--out", str(tmp_path / "full")]) == 0
     assert '"adamw": "broad"' in capsys.readouterr().out
     text = provenance_markdown("forcing", results_dir=tmp_path)
-    assert "H100" in text and "Stored full-tier result" in text
+    assert "H100" in text and "Stored full-tier result" in text and "not yet run" not in text
+    # a reference-tier result alone is shown as such, with the full tier said to be missing
+    _store(tmp_path / "reference", _stored_payload("reference"))
+    assert best_result("forcing", tmp_path).tier == "full"  # the highest tier present wins
+    only_reference = tmp_path / "cpu"
+    _store(only_reference / "reference", _stored_payload("reference"))
+    assert best_result("forcing", only_reference).tier == "reference"
+    text = provenance_markdown("forcing", results_dir=only_reference)
+    assert "Stored reference-tier result" in text and "Full-tier (GPU) results not yet run" in text
     # a result of another tier is not shown as a full-tier result
     for tier in [t for t in TIERS if t != "full"] + ["tiny"]:
         _store(tmp_path, _stored_payload(tier))
         assert load_result("forcing", tmp_path) is None
         assert load_result("forcing", tmp_path, tier=None).tier == tier
+    with pytest.raises(ValueError, match="tier must be given"):
+        load_result("forcing", tier=None)
     with pytest.raises(ValueError, match="missing"):
         validate_result({"experiment": "x"})
 
@@ -269,8 +280,10 @@ def test_load_result_rejects_corrupt_truncated_and_partial_files(tmp_path, capsy
     with pytest.raises(ValueError, match=r"no arrays for runs \['adamw'\]"):
         load_result("forcing", tmp_path)
     # the chapters' box and the CLI report the damage instead of a wrong figure
+    damaged = tmp_path / "tiers"
+    _store(damaged / "reference", _stored_payload("reference"), {"sgd__loss": np.zeros(3)})
     with pytest.raises(ValueError, match="forcing.npz"):
-        provenance_markdown("forcing", results_dir=tmp_path)
+        provenance_markdown("forcing", results_dir=damaged)
     assert main(["report", "forcing", "--out", str(tmp_path)]) == 2
     assert "forcing.npz" in capsys.readouterr().err
 

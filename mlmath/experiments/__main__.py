@@ -4,7 +4,8 @@ Examples::
 
     python -m mlmath.experiments list
     python -m mlmath.experiments run negative_control --tier ci --device cpu --out /tmp/results
-    python -m mlmath.experiments run all --tier full --device cuda      # make experiments
+    python -m mlmath.experiments run all --tier reference --jobs 2      # make reference (CPU)
+    python -m mlmath.experiments run all --tier full --device cuda      # make experiments (GPU)
     python -m mlmath.experiments run forcing --tier full --checkpoint-every 100   # in-arm checkpoints
     python -m mlmath.experiments report negative_control
     python -m mlmath.experiments time all --tier ci --device cpu
@@ -86,12 +87,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{experiment.name:18s} chapter {experiment.chapter:2d}  {experiment.description}")
             return 0
         if args.command == "report":
-            from .results import load_result
+            from .results import best_result, load_result
 
-            result = load_result(args.name, args.out, tier=args.tier)
+            if args.out is None and args.tier is None:  # the highest stored tier
+                result = best_result(args.name)
+            else:
+                result = load_result(args.name, args.out, tier=args.tier)
             if result is None:
                 print(f"no stored result for {args.name!r}" + (f" at tier {args.tier}" if args.tier else "")
-                      + "; full-tier results not yet run", file=sys.stderr)
+                      + " (results/<tier>/NAME.json); run it first", file=sys.stderr)
                 return 1
             print(json.dumps({"experiment": result.payload["experiment"], "tier": result.tier,
                               "provenance": result.provenance, "phases": result.summary["phases"]}, indent=1))

@@ -450,7 +450,7 @@ def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, 
         One of :data:`mlmath.experiments.registry.TIERS`.
     device : {'auto', 'cpu', 'cuda'}
     out : path or None
-        Output folder (default the repository's ``results/``).
+        Output folder (default the repository's ``results/<tier>/``).
     progress : bool
         Show a tqdm bar over optimizer steps (stderr).
     config : ExperimentConfig, optional
@@ -489,7 +489,7 @@ def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, 
         raise ValueError(f"config must be an ExperimentConfig for {name!r}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
-    out = Path(out) if out is not None else RESULTS_DIR
+    out = Path(out) if out is not None else RESULTS_DIR / config.tier
     stamp = config_hash(config)
     if resume and jobs > 1:
         pending = [arm.name for arm in config.arms if _load_checkpoint(out, config, arm.name, stamp) is None]

@@ -22,7 +22,7 @@ from . import registry
 from .engine import RESULTS_DIR
 from .registry import get_experiment
 
-__all__ = ["StoredResult", "load_result", "provenance_markdown", "REQUIRED_KEYS", "PROVENANCE_KEYS",
+__all__ = ["StoredResult", "load_result", "best_result", "STORED_TIERS", "provenance_markdown", "REQUIRED_KEYS", "PROVENANCE_KEYS",
            "ARM_KEYS", "validate_result"]
 
 #: Top-level keys of every result file.
@@ -164,15 +164,16 @@ def load_result(name: str, results_dir=None, *, tier: str | None = "full") -> St
     name : str
         A registered experiment.
     results_dir : path, optional
+        Folder holding ``<name>.json`` (default the repository's ``results/<tier>/``).
     tier : str or None, default 'full'
-        Return the result only if it has this tier (None: any tier). ``results/`` holds
-        full-tier results only, so a chapter asks for 'full'.
+        Return the result only if it has this tier (None: any tier; then ``results_dir``
+        must be given). Stored results live in ``results/reference/`` (CPU) and
+        ``results/full/`` (GPU).
 
     Returns
     -------
     StoredResult or None
-        None when the file does not exist (the chapter then says "full-tier results not
-        yet run").
+        None when the file does not exist (the chapter then says that tier is not yet run).
 
     Raises
     ------
@@ -185,7 +186,11 @@ def load_result(name: str, results_dir=None, *, tier: str | None = "full") -> St
     Chapters 8–12 (stored results and provenance).
     """
     get_experiment(name)
-    path = Path(results_dir if results_dir is not None else RESULTS_DIR) / f"{name}.json"
+    if results_dir is None:
+        if tier is None:
+            raise ValueError("tier must be given when results_dir is not (results/<tier>/ holds each tier)")
+        results_dir = RESULTS_DIR / tier
+    path = Path(results_dir) / f"{name}.json"
     if not path.exists():
         return None
     try:
@@ -215,25 +220,50 @@ def load_result(name: str, results_dir=None, *, tier: str | None = "full") -> St
     return StoredResult(payload, path)
 
 
+#: Stored tiers, best first: a chapter shows the highest one present.
+STORED_TIERS = ("full", "reference")
+
+
+def best_result(name: str, results_dir=None) -> StoredResult | None:
+    """The stored result of ``name`` from the highest tier present (full, then reference), or None.
+
+    ``results_dir`` (default the repository's ``results/``) holds one folder per tier.
+    Chapters 9–12 show this, say which tier it is, and show the live ci tier beside it.
+    """
+    base = Path(results_dir) if results_dir is not None else RESULTS_DIR
+    for tier in STORED_TIERS:
+        result = load_result(name, base / tier, tier=tier)
+        if result is not None:
+            return result
+    return None
+
+
 def provenance_markdown(name: str, result: StoredResult | None = None, results_dir=None) -> str:
     """Plain-Markdown text for the chapter's provenance box of experiment ``name``.
 
-    With a stored full-tier result: device, torch version, commit, date, wall time and
-    seeds (where arms ran on different devices or commits, all of them, joined by " + "). Without one: the sentence "Full-tier results not yet run", the command that
-    produces them, and the reminder that every number in the chapter is from the ci tier.
+    With a stored result (default: :func:`best_result`): its tier, device, torch version,
+    commit, date, wall time and seeds (where arms ran on different devices or commits, all
+    of them, joined by " + "), and whether the full (GPU) tier exists. Without one: which
+    tiers are missing, the commands that produce them, and the reminder that every number
+    in the chapter is then from the ci tier.
 
     Chapters 8–12 (stored results and provenance).
     """
     experiment = get_experiment(name)
     if result is None:
-        result = load_result(name, results_dir)
-    command = f"`python -m mlmath.experiments run {name} --tier full --device cuda`"
+        result = best_result(name, results_dir)
+    full = f"`python -m mlmath.experiments run {name} --tier full --device cuda`"
+    reference = f"`python -m mlmath.experiments run {name} --tier reference --device cpu --jobs 2`"
     if result is None:
-        return (f"**Full-tier results not yet run.** `results/{name}.json` does not exist, so this "
-                f"chapter shows only the ci tier, computed live on the CPU. To produce the full tier "
-                f"on one GPU run {command}; the chapter then shows it here with its provenance.")
+        return (f"**No stored result.** Neither `results/reference/{name}.json` nor `results/full/{name}.json` "
+                f"exists, so this chapter shows only the ci tier, computed live on the CPU. Produce the "
+                f"reference tier with {reference} (`make reference`) and the full tier on one GPU with {full}.")
     p = result.provenance
     seeds = ", ".join(str(s) for s in p["seeds"])
-    return (f"**Stored full-tier result** of `{experiment.name}` (Chapter {experiment.chapter}): "
+    command = full if result.tier == "full" else reference
+    text = (f"**Stored {result.tier}-tier result** of `{experiment.name}` (Chapter {experiment.chapter}): "
             f"device {p['device']}; torch {p['torch']}; commit `{p['commit']}`; date {p['date']}; "
             f"wall time {p['wall_seconds']} s; seeds {seeds}. Reproduce with {command}.")
+    if result.tier != "full":
+        text += f" **Full-tier (GPU) results not yet run**: {full} produces them."
+    return text
