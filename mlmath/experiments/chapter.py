@@ -1,10 +1,11 @@
-"""Small helpers the chapters of Part IV use to run the ci tier live and tabulate it (Chapters 9–11).
+"""Small helpers the chapters of Part IV use to run the ci tier live and tabulate results (Chapters 9–11).
 
 :func:`run_ci` runs an experiment's ci tier on the CPU into a temporary folder (never
-``results/``, which holds full-tier outputs only) and returns the result with its arrays;
-:func:`arm_rows` reduces each run to medians over seeds; :func:`markdown_table` renders
-rows for a glued table. Every number a chapter quotes comes from these, so the prose can
-say which tier it came from.
+``results/``, which holds the stored reference and full tiers) and returns the result with
+its arrays; :func:`arm_rows` reduces each run of a live run or of a stored result
+(:func:`mlmath.experiments.best_result`) to medians over seeds; :func:`markdown_table`
+renders rows for a glued table. Every number a chapter quotes comes from these, so the
+prose can say which tier it came from.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from .engine import run_experiment
 
-__all__ = ["CIRun", "run_ci", "median", "arm_rows", "markdown_table"]
+__all__ = ["CIRun", "run_ci", "median", "phase_count", "arm_rows", "markdown_table"]
 
 
 @dataclass(frozen=True)
@@ -69,24 +70,39 @@ def median(values) -> float:
     return float(np.median(finite)) if finite else math.nan
 
 
-def arm_rows(run: CIRun) -> list[dict]:
-    """One row per run: phase (trained, at init), β (median over seeds) and its interval,
-    median and max time scale, power-law window (decades), loss first → last, horizon,
-    predicted β (ψ root), seeds with a root and seeds without pushes (predicted β = ∞),
-    forcing index α.
+def phase_count(labels, phase: str) -> str:
+    """``'k/n'``: how many of the seeds' labels equal ``phase`` (Chapters 9–12 quote these)."""
+    labels = list(labels)
+    return f"{sum(label == phase for label in labels)}/{len(labels)}"
 
-    Chapters 9–11 (live ci-tier runs).
+
+def arm_rows(run) -> list[dict]:
+    """One row per run of a live ci run or a stored result (anything with a ``summary``).
+
+    Columns: phase (trained, at initialisation; majority over seeds, and per seed), β
+    (median over seeds) and its interval, median and max resolved time scale, the spread
+    of ``ln τ`` (standard deviation over units), units that do not decay and units whose
+    decay is not resolvable (totals over seeds, out of ``n_units``), power-law window
+    (decades), loss first → last, horizon, predicted β (ψ root) with the seeds that have
+    one and the seeds without pushes, the forcing index α.
+
+    Chapters 9–11 (live ci-tier runs and stored results).
     """
     rows = []
     for name, arm in run.summary["arms"].items():
         trained, init = arm["trained"], arm["init"]
         rows.append({
             "name": name, "label": arm["label"], "phase": arm["phase"], "phase_init": init["phase"],
-            "phases": trained["phases"],
+            "phases": trained["phases"], "phases_init": init["phases"],
             "beta": median(trained["beta"]), "beta_low": median(trained["beta_low"]),
             "beta_high": median(trained["beta_high"]), "beta_init": median(init["beta"]),
             "median_tau": median(trained["median_tau"]), "max_tau": median(trained["max_tau"]),
             "max_tau_init": median(init["max_tau"]),
+            "log_tau_sd": median(trained.get("log_tau_sd", [])),
+            "log_tau_sd_init": median(init.get("log_tau_sd", [])),
+            "n_units": sum(trained.get("n_units", [])),
+            "n_nondecaying": sum(trained.get("n_nondecaying", [])),
+            "n_unresolved": sum(trained.get("n_unresolved", [])),
             "window_decades": median(trained["window_decades"]),
             "window_decades_init": median(init["window_decades"]),
             "loss_first": median(arm["loss_first"]), "loss_last": median(arm["loss_last"]),

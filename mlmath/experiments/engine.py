@@ -153,11 +153,23 @@ def _git_commit() -> str:
     return commit + ("+dirty" if dirty else "")
 
 
+def _cpu_model() -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``), or the architecture where it is unknown."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as stream:
+            for line in stream:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def device_name(device: torch.device) -> str:
-    """Human name of ``device``: the GPU's name, or the CPU's architecture and thread count."""
+    """Human name of ``device``: the GPU's name, or the CPU's model and torch's thread count."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.machine()}, {torch.get_num_threads()} torch threads)"
+    return f"cpu ({_cpu_model()}, {torch.get_num_threads()} torch threads)"
 
 
 def provenance(device: torch.device, wall_seconds: float, seeds) -> dict:
@@ -491,7 +503,11 @@ def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, 
         raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
     out = Path(out) if out is not None else RESULTS_DIR / config.tier
     stamp = config_hash(config)
-    if resume and jobs > 1:
+    if not resume:  # start afresh: no finished arm is reused, no arm resumes
+        for arm in config.arms:
+            for path in _checkpoint_paths(out, config, arm.name):
+                path.unlink(missing_ok=True)
+    if jobs > 1:
         pending = [arm.name for arm in config.arms if _load_checkpoint(out, config, arm.name, stamp) is None]
         if len(pending) > 1:
             import multiprocessing
@@ -513,10 +529,8 @@ def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, 
     try:
         for arm in config.arms:
             json_path, npz_path, partial_path = _checkpoint_paths(out, config, arm.name)
-            loaded = _load_checkpoint(out, config, arm.name, stamp) if resume else None
+            loaded = _load_checkpoint(out, config, arm.name, stamp)
             if loaded is None:
-                if not resume:
-                    partial_path.unlink(missing_ok=True)
                 summary, arm_arrays = _finish_arm(config, arm, torch_device, out, stamp, checkpoint_every,
                                                   progress=(lambda _step: bar.update(1)) if bar else None,
                                                   init_cache=init_cache)
