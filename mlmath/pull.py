@@ -1,19 +1,19 @@
 """The pull: why training drives time scales short, and how to measure it (Chapter 5).
 
-A leaky unit ``h_t = (1 − s) h_{t−1} + s φ(·)`` with a sigmoid gate ``s = σ(a)`` carries
-its past with the factor ``1 − s = e^(−1/τ)``, so
+A leaky unit ``h_t = (1 − g) h_{t−1} + g φ(·)`` with a sigmoid gate ``g = sigmoid(a)`` carries
+its past with the factor ``1 − g = e^(−1/τ)``, so
 
-    τ = −1/ln(1 − σ(a)) = 1/softplus(a),    ζ = −ln τ = ln softplus(a) ≈ a  (a → −∞),
+    τ = −1/ln(1 − sigmoid(a)) = 1/softplus(a),    ζ = −ln τ = ln softplus(a) ≈ a  (a → −∞),
 
 the log-rate ``ζ`` of the book is (for slow units) just the gate's pre-activation.
-Under plain SGD ``∂L/∂a = s(1 − s) ∂L/∂s``: every update of a slow unit is multiplied by
-``s(1 − s) ≈ 1/τ``, so drift and noise both vanish for slow units. Adam divides each
+Under plain SGD ``∂L/∂a = g(1 − g) ∂L/∂g``: every update of a slow unit is multiplied by
+``g(1 − g) ≈ 1/τ``, so drift and noise both vanish for slow units. Adam divides each
 coordinate's update by a running root-mean-square of its gradients, which removes that
 factor: the step in ``ζ`` is of order the learning rate whatever ``τ``.
 
 The restoring drift ``F(ζ) = E[Δζ | ζ]`` (per step) is estimated by binning; its plateau
 for slow units (small ``ζ``) is the pull of the coarse-grained process of Chapter 6, net of
-the mean push: ``plateau = −ψ'(0) = κ − λ E[Z]``. The median drift estimates the pull
+the mean push: ``plateau = −ψ'(0) = κ − ν E[Z]``. The median drift estimates the pull
 ``κ`` without the rare pushes.
 
 References: Bengio, Simard & Frasconi (1994); Li, Han, E & Li (2022); Kingma & Ba (2015);
@@ -40,6 +40,8 @@ __all__ = [
     "leaky_unit_loss_gradient",
     "pull_field",
     "optimizer_log_rate_steps",
+    "AdamStepBound",
+    "adam_step_bound",
     "RestoringDrift",
     "restoring_drift",
     "synthetic_log_rate_step",
@@ -56,16 +58,16 @@ def _numpy(value, name):
 
 
 def gate_from_logit(a) -> np.ndarray:
-    """``s = σ(a) = 1/(1 + e^(−a))`` (Chapter 5)."""
+    """``g = sigmoid(a) = 1/(1 + e^(−a))`` (Chapter 5)."""
     a = _numpy(a, "a")
     return 0.5 * (1.0 + np.tanh(0.5 * a))
 
 
 def timescale_from_logit(a) -> np.ndarray:
-    """``τ = −1/ln(1 − σ(a)) = 1/softplus(a)`` in steps (Chapter 5).
+    """``τ = −1/ln(1 − sigmoid(a)) = 1/softplus(a)`` in steps (Chapter 5).
 
-    ``1 − σ(a) = 1/(1 + e^a)``, so ``−ln(1 − σ(a)) = ln(1 + e^a) = softplus(a)``. For
-    ``a → −∞``, ``τ ≈ e^(−a) ≈ 1/s``.
+    ``1 − sigmoid(a) = 1/(1 + e^a)``, so ``−ln(1 − sigmoid(a)) = ln(1 + e^a) = softplus(a)``. For
+    ``a → −∞``, ``τ ≈ e^(−a) ≈ 1/g``.
     """
     a = _numpy(a, "a")
     return 1.0 / np.logaddexp(0.0, a)
@@ -80,7 +82,7 @@ def log_rate_from_logit(a) -> np.ndarray:
 def logit_from_timescale(taus) -> np.ndarray:
     """Inverse of :func:`timescale_from_logit`: ``a = ln(e^(1/τ) − 1)`` (Chapter 5).
 
-    The same map as :func:`mlmath.models.gate_bias_for_timescales` (``s = 1 − e^(−1/τ)``).
+    The same map as :func:`mlmath.models.gate_bias_for_timescales` (``g = 1 − e^(−1/τ)``).
     """
     taus = _numpy(taus, "taus")
     if not np.isfinite(taus).all() or (taus <= 0).any():
@@ -89,13 +91,13 @@ def logit_from_timescale(taus) -> np.ndarray:
 
 
 def sgd_gate_factor(a) -> np.ndarray:
-    """``s(1 − s) = ∂σ/∂a``: the factor SGD puts on every gate update; ``≈ 1/τ`` for slow units (Chapter 5)."""
+    """``g(1 − g) = d sigmoid(a)/da``: the factor SGD puts on every gate update; ``≈ 1/τ`` for slow units (Chapter 5)."""
     s = gate_from_logit(a)
     return s * (1.0 - s)
 
 
 def log_rate_jacobian(a) -> np.ndarray:
-    """``dζ/da = σ(a)/softplus(a)``: ``→ 1`` for slow units, so ``Δζ ≈ Δa`` (Chapter 5)."""
+    """``dζ/da = sigmoid(a)/softplus(a)``: ``→ 1`` for slow units, so ``Δζ ≈ Δa`` (Chapter 5)."""
     a = _numpy(a, "a")
     return gate_from_logit(a) / np.logaddexp(0.0, a)
 
@@ -115,14 +117,14 @@ def _check_lags_coefs(lags, coefs):
 def leaky_unit_explained_variance(s, lags, coefs) -> np.ndarray:
     """Variance of ``y_t = Σ_k c_k x_{t−ℓ_k}`` explained by one leaky linear unit (Chapter 5).
 
-    For i.i.d. unit-variance inputs and ``h_t = (1 − s) h_{t−1} + s x_t`` (stationary),
-    ``Cov(h_t, y_t) = s Σ_k c_k (1 − s)^ℓ_k`` and ``Var h_t = s/(2 − s)``; with the best
+    For i.i.d. unit-variance inputs and ``h_t = (1 − g) h_{t−1} + g x_t`` (stationary; the gate ``g`` is the argument ``s``),
+    ``Cov(h_t, y_t) = g Σ_k c_k (1 − g)^ℓ_k`` and ``Var h_t = g/(2 − g)``; with the best
     readout weight the explained variance is
 
-        EV(s) = s (2 − s) (Σ_k c_k (1 − s)^ℓ_k)².
+        EV(g) = g (2 − g) (Σ_k c_k (1 − g)^ℓ_k)².
 
-    The loss is ``Var y − EV(s)``. For one lag ``ℓ`` the best gate is ``s ≈ 1/(2ℓ)``
-    (``τ ≈ 2ℓ``); a unit slower than every lag loses ``EV`` linearly in ``s``.
+    The loss is ``Var y − EV(g)``. For one lag ``ℓ`` the best gate is ``g ≈ 1/(2ℓ)``
+    (``τ ≈ 2ℓ``); a unit slower than every lag loses ``EV`` linearly in ``g``.
     """
     s = _numpy(s, "s")
     if ((s <= 0) | (s > 1)).any():
@@ -133,10 +135,10 @@ def leaky_unit_explained_variance(s, lags, coefs) -> np.ndarray:
 
 
 def leaky_unit_loss_gradient(a, lags, coefs) -> np.ndarray:
-    """``∂L/∂a`` for the profile loss ``L = Var y − EV(σ(a))`` of one leaky unit (Chapter 5).
+    """``∂L/∂a`` for the profile loss ``L = Var y − EV(sigmoid(a))`` of one leaky unit (Chapter 5).
 
-    ``∂L/∂a = s(1 − s) ∂L/∂s`` with ``∂L/∂s = −[(2 − 2s) S² + 2 s (2 − s) S S']``,
-    ``S = Σ c_k (1 − s)^ℓ_k``, ``S' = −Σ c_k ℓ_k (1 − s)^(ℓ_k − 1)``. A negative ``∂L/∂a``
+    ``∂L/∂a = g(1 − g) ∂L/∂g`` with ``∂L/∂g = −[(2 − 2g) S² + 2 g (2 − g) S S']``,
+    ``S = Σ c_k (1 − g)^ℓ_k``, ``S' = −Σ c_k ℓ_k (1 − g)^(ℓ_k − 1)``. A negative ``∂L/∂a``
     makes gradient descent increase ``a``, i.e. shorten ``τ``: the pull. It is negative
     for every unit slower than about twice the longest lag (Chapter 5, the proposition on
     the pull on a slow unit).
@@ -154,7 +156,7 @@ def leaky_unit_loss_gradient(a, lags, coefs) -> np.ndarray:
 def pull_field(zeta, lags, coefs, *, optimizer="sgd", lr=1e-2) -> np.ndarray:
     """Deterministic drift per step of the log-rate ``ζ`` of one leaky unit (Chapter 5).
 
-    SGD: ``Δζ = −lr (dζ/da) ∂L/∂a`` — carries the factor ``s(1 − s) ≈ e^ζ`` and vanishes
+    SGD: ``Δζ = −lr (dζ/da) ∂L/∂a`` — carries the factor ``g(1 − g) ≈ e^ζ`` and vanishes
     for slow units. Adam with a deterministic gradient takes steps ``−lr · sign(∂L/∂a)``
     (its ratio ``m̂/√v̂`` is ±1), so ``Δζ = −lr (dζ/da) sign(∂L/∂a)``: a constant pull ``lr``
     for every unit slower than the lags.
@@ -187,10 +189,10 @@ def optimizer_log_rate_steps(a0, grads_s, *, optimizer="sgd", lr=1e-2, betas=(0.
                              eps=1e-8) -> np.ndarray:
     """Trajectories of ``ζ`` when gate logits follow SGD or Adam on given ``∂L/∂s`` (Chapter 5).
 
-    Each column is one unit with logit ``a0[q]``; row ``k`` of ``grads_s`` is ``∂L/∂s`` at step
-    ``k``. SGD: ``a ← a − lr s(1−s) g``. Adam (Kingma & Ba 2015, bias-corrected) on the
-    gradient ``s(1−s) g``: the per-coordinate rescaling by ``√v̂`` cancels the factor
-    ``s(1−s)``, so units at every time scale move at the same speed in ``ζ``.
+    Each column is one unit with logit ``a0[q]``; row ``k`` of ``grads_s`` is ``∂L/∂g`` at step
+    ``k``. SGD: ``a ← a − lr g(1−g) G``. Adam (Kingma & Ba 2015, bias-corrected) on the
+    gradient ``g(1−g) G``: the per-coordinate rescaling by ``√v̂`` cancels the factor
+    ``g(1−g)``, so units at every time scale move at the same speed in ``ζ``.
 
     Returns
     -------
@@ -228,6 +230,62 @@ def optimizer_log_rate_steps(a0, grads_s, *, optimizer="sgd", lr=1e-2, betas=(0.
     return out
 
 
+class AdamStepBound(NamedTuple):
+    """Largest ``|Δa|/η`` that one Adam step can take (Chapter 6, what Adam changes)."""
+
+    spike: float   #: one non-zero gradient after a long run of zeros: (1 − d₁)/√(1 − d₂) (Kingma & Ba)
+    worst: float   #: supremum over all gradient sequences (Cauchy–Schwarz; attained by a geometric ramp)
+
+
+def adam_step_bound(betas=(0.9, 0.999), steps=None) -> AdamStepBound:
+    """Bounds on one Adam update ``|Δa| = η |m̂_k|/√v̂_k`` of a parameter, in units of the learning rate (Chapter 6).
+
+    With decay rates ``d₁, d₂`` (PyTorch's ``betas``), ``ε = 0`` and bias correction,
+    ``m_k = (1 − d₁) Σ_{j≤k} d₁^(k−j) G_j`` and ``v_k = (1 − d₂) Σ_{j≤k} d₂^(k−j) G_j²``.
+    Cauchy–Schwarz, with ``d₁^i = (d₁/√d₂)^i · √d₂^i``, gives for every gradient sequence
+
+        |m̂_k|/√v̂_k ≤ (1 − d₁)/(1 − d₁^k) · √((1 − d₂^k)/(1 − d₂)) · √((1 − r^k)/(1 − r)),  r = d₁²/d₂ < 1,
+
+    with equality for ``G_j ∝ (d₂/d₁)^j`` (a gradient growing by the factor ``d₂/d₁`` per
+    step). As ``k → ∞`` the bound increases to ``worst = (1 − d₁)/√((1 − d₂)(1 − d₁²/d₂))``,
+    about 7.27 at the default ``(0.9, 0.999)``. A single spike after ``k − 1`` zero
+    gradients gives ``(1 − d₁)/(1 − d₁^k) · √((1 − d₂^k)/(1 − d₂))``, which tends to
+    ``spike = (1 − d₁)/√(1 − d₂) ≈ 3.16``, the bound Kingma & Ba (2015, §2.1) state.
+    Either way one step moves a gate logit by ``O(η)``: a push of one neper needs at least
+    ``1/(worst·η)`` steps (137 at ``η = 10⁻³``). Weight decay and ``ε > 0`` only shrink
+    the ratio (AdamW's decoupled weight decay adds ``η·wd·|a|`` separately).
+
+    Parameters
+    ----------
+    betas : (float, float)
+        ``0 ≤ d₁ < 1``, ``0 ≤ d₂ < 1``; ``worst`` is ``inf`` when ``d₁² ≥ d₂``.
+    steps : int or None
+        The step count ``k ≥ 1`` at which to evaluate (bias corrections included), or
+        ``None`` for the limit ``k → ∞``.
+
+    Returns
+    -------
+    AdamStepBound
+        ``(spike, worst)``.
+    """
+    d1 = check_range("betas[0]", betas[0], 0.0, 1.0, high_open=True)
+    d2 = check_range("betas[1]", betas[1], 0.0, 1.0, high_open=True)
+    ratio = d1 * d1 / d2 if d2 > 0 else math.inf
+    if steps is None:
+        spike = (1.0 - d1) / math.sqrt(1.0 - d2)
+        worst = (1.0 - d1) / math.sqrt((1.0 - d2) * (1.0 - ratio)) if ratio < 1.0 else math.inf
+        return AdamStepBound(spike, worst)
+    k = positive_int("steps", steps)
+    correction = (1.0 - d1) / (1.0 - d1 ** k) * math.sqrt((1.0 - d2 ** k) / (1.0 - d2))
+    if ratio == 1.0:
+        geometric = float(k)
+    elif math.isinf(ratio):
+        geometric = 1.0   # d₂ = 0: v̂ sees only the current gradient
+    else:
+        geometric = (1.0 - ratio ** k) / (1.0 - ratio)
+    return AdamStepBound(correction, correction * math.sqrt(geometric))
+
+
 # --------------------------------------------------------------------------------------
 # The restoring drift
 # --------------------------------------------------------------------------------------
@@ -237,7 +295,7 @@ class RestoringDrift(NamedTuple):
 
     Fields ``centers``, ``drift``, ``counts`` describe the non-empty bins (in increasing
     ``ζ``); ``kappa`` is the plateau for slow units (the mean of ``Δζ`` over the slowest
-    ``slow_fraction`` of the samples, i.e. ``−ψ'(0) = κ − λE[Z]``); ``kappa_median`` is their
+    ``slow_fraction`` of the samples, i.e. ``−ψ'(0) = κ − νE[Z]``); ``kappa_median`` is their
     median (the pull without the rare pushes).
     """
 
@@ -273,7 +331,7 @@ def restoring_drift(zeta_before, zeta_after, bins=12, *, slow_fraction=0.25, ste
     RestoringDrift
         ``(centers, drift, counts, kappa, stderr, median, kappa_stderr, kappa_median,
         slow_edge)``. In the coarse-grained process of Chapter 6, ``dY = −κ dt + dL``
-        with ``Y = −ζ``, the mean drift of ``ζ`` on the plateau is ``κ − λE[Z] = −ψ'(0)``:
+        with ``Y = −ζ``, the mean drift of ``ζ`` on the plateau is ``κ − νE[Z] = −ψ'(0)``:
         positive iff a stationary law exists.
 
     Notes

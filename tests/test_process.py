@@ -327,9 +327,13 @@ def test_no_pushes_law_is_collapsed():
 
 
 def test_empirical_pushes_with_overflowing_moment():
-    # one huge push makes E[e^{θZ}] overflow for moderate θ: the root must still be found
+    # one huge push makes E[e^{θZ}] overflow for moderate θ: when the plug-in is trusted at every θ
+    # (theta_max=inf) the root must still be found. By default the tail test flags this sample: its
+    # largest push is far heavier than an exponential tail allows, and the root would be set by it alone.
     sizes = np.concatenate([np.full(999, 0.1), [800.0]])
-    law = P.empirical_pushes(sizes)
+    assert P.empirical_pushes(sizes).theta_max == 0.0
+    assert P.tail_exponent(1.0, 0.5, P.empirical_pushes(sizes)) == 0.0
+    law = P.empirical_pushes(sizes, theta_max=math.inf)
     beta = P.tail_exponent(1.0, 0.5, law)
     assert 0 < beta < 1 and abs(float(P.laplace_exponent(beta, 1.0, 0.5, law))) < 1e-8
     # independent oracle: solve ψ(θ)/θ = 0 with mpmath-free log-sum-exp and brentq
@@ -349,3 +353,377 @@ def test_pareto_tail_mle_against_powerlaw_package():
     assert ours.beta == pytest.approx(fit.power_law.alpha - 1.0, rel=1e-6)
     # and the exact sampler's tail is Pareto(β): 4 standard errors
     assert abs(ours.beta - 0.5) < 4 * ours.stderr
+
+
+# ----------------------------------------------------------------------------- Lomax pushes, Veraverbeke
+
+
+def test_pareto_pushes_law_against_closed_forms_and_quadrature():
+    law = P.pareto_pushes(2.5, 0.7)
+    assert law.mean == pytest.approx(0.7 / 1.5)
+    assert law.theta_max == 0.0
+    # survival and integrated tail against the formula and scipy quadrature (independent)
+    z = np.array([0.0, 0.3, 2.0, 40.0])
+    assert np.allclose(law.survival(z), (1 + z / 0.7) ** -2.5, rtol=1e-12)
+    for y in [0.0, 1.0, 5.0, 60.0]:
+        quad = integrate.quad(lambda u: (1 + u / 0.7) ** -2.5, y, np.inf, epsabs=0, epsrel=1e-12)[0]
+        assert float(law.integrated_tail(y)) == pytest.approx(quad, rel=1e-8)
+    # m.g.f.: infinite for every θ > 0, 1 at 0, and the Laplace transform for θ < 0 by quadrature of the density
+    assert np.all(np.isinf(law.mgf([1e-6, 0.5, 3.0])))
+    assert float(law.mgf(0.0)) == 1.0
+    for th in [-0.1, -1.0, -20.0]:
+        quad = integrate.quad(lambda u: math.exp(th * u) * 2.5 / 0.7 * (1 + u / 0.7) ** -3.5, 0, np.inf)[0]
+        assert float(law.mgf(th)) == pytest.approx(quad, rel=1e-7)
+    # the sampler against the exact CDF: KS statistic below the 0.1% critical value 1.95/sqrt(n)
+    sample = law.sample(50_000, 9)
+    ks = stats.kstest(sample, lambda x: 1 - (1 + np.maximum(x, 0) / 0.7) ** -2.5).statistic
+    assert ks < 1.95 / math.sqrt(sample.size)
+    # index <= 1: infinite mean, hence no stationary law for any push rate
+    heavy = P.pareto_pushes(0.8, 1.0)
+    assert heavy.mean == math.inf and np.isinf(heavy.integrated_tail(1.0))
+    with pytest.raises(ValueError, match="stationary"):
+        P.tail_exponent(1.0, 0.1, heavy)
+    assert P.classify_phase(1.0, 0.1, heavy) == "no stationary law"
+    for bad in [dict(tail_index=0.0, scale=1.0), dict(tail_index=2.0, scale=-1.0)]:
+        with pytest.raises(ValueError):
+            P.pareto_pushes(**bad)
+
+
+def test_pareto_pushes_have_no_root_and_tail_exponent_zero():
+    law = P.pareto_pushes(3.0, 1.0)                 # E Z = 0.5
+    assert np.all(np.isinf(P.laplace_exponent([0.01, 1.0], 1.0, 1.0, law)))
+    assert P.mean_drift(1.0, 1.0, law) == pytest.approx(-0.5)
+    assert P.tail_exponent(1.0, 1.0, law) == 0.0
+    assert P.tail_exponent(1.0, 1.0, law, sigma=0.5) == 0.0          # a Brownian part does not create a root
+    assert P.classify_phase(1.0, 1.0, law) == "broad"                 # β = 0 < 1: infinite mean time scale
+    with pytest.raises(ValueError, match="stationary"):
+        P.tail_exponent(1.0, 2.0, law)                                # ν E Z = 1 = κ
+
+
+def test_veraverbeke_tail_closed_form_and_errors():
+    law = P.pareto_pushes(2.5, 0.7)
+    # rate/(pull − rate E Z) · ∫_y^∞ (1 + z/b)^(−a) dz, the integral by quadrature (independent)
+    for y in [0.0, 3.0, 50.0]:
+        quad = integrate.quad(lambda u: (1 + u / 0.7) ** -2.5, y, np.inf, epsabs=0, epsrel=1e-12)[0]
+        assert P.veraverbeke_tail(y, 1.0, 0.8, law) == pytest.approx(0.8 / (1 - 0.8 * 0.7 / 1.5) * quad, rel=1e-8)
+    arr = P.veraverbeke_tail(np.array([1.0, 2.0]), 1.0, 0.8, law)
+    assert arr.shape == (2,) and arr[0] > arr[1]
+    with pytest.raises(ValueError, match="stationary"):
+        P.veraverbeke_tail(1.0, 1.0, 3.0, law)                       # ν E Z = 1.4 > κ
+    with pytest.raises(ValueError, match="stationary"):
+        P.veraverbeke_tail(1.0, 0.5, 1.0, P.exponential_pushes(0.5))  # ν E Z = κ
+    with pytest.raises(ValueError, match="y"):
+        P.veraverbeke_tail(-1.0, 1.0, 0.5, law)
+    with pytest.raises(ValueError, match="rate"):
+        P.veraverbeke_tail(1.0, 1.0, 0.0, law)
+    with pytest.raises(TypeError):
+        P.veraverbeke_tail(1.0, 1.0, 0.5, "pareto")
+
+
+def test_integrated_tail_of_every_law_against_quadrature():
+    laws = [P.exponential_pushes(0.8), P.gamma_pushes(2.0, 0.3), P.gamma_pushes(0.5, 1.0),
+            P.tempered_pareto_pushes(1.5, 0.3, 1.0), P.tempered_pareto_pushes(0.5, 0.2, 0.8)]
+    for law in laws:
+        for y in [0.0, 0.25, 1.0, 4.0]:
+            # ∫_y^∞ P(Z > z) dz with P(Z > z) itself from a density integral: two independent quadratures
+            if law.kind == "exponential":
+                surv = lambda z: math.exp(-z / 0.8)                                   # noqa: E731
+            elif law.kind == "gamma":
+                surv = lambda z, k=law.params[0], b=law.params[1]: stats.gamma.sf(z, k, scale=b)  # noqa: E731
+            else:
+                a, xm, c = law.params
+                norm = integrate.quad(lambda u: u ** (-1 - a) * math.exp(-u / c), xm, np.inf)[0]
+                surv = lambda z, a=a, xm=xm, c=c, norm=norm: integrate.quad(          # noqa: E731
+                    lambda u: u ** (-1 - a) * math.exp(-u / c), max(z, xm), np.inf)[0] / norm
+            quad = integrate.quad(surv, y, np.inf, limit=200)[0]
+            assert float(law.integrated_tail(y)) == pytest.approx(quad, rel=1e-6, abs=1e-12), (law.kind, y)
+            assert float(law.survival(y)) == pytest.approx(surv(y), rel=1e-8, abs=1e-14)
+    emp = P.empirical_pushes([0.5, 1.0, 3.0], theta_max=math.inf)
+    assert float(emp.integrated_tail(0.75)) == pytest.approx((0.25 + 2.25) / 3)
+    assert float(emp.survival(1.0)) == pytest.approx(1 / 3)
+
+
+# ----------------------------------------------------------------------------- Pollaczek–Khinchine sampler
+
+
+def test_stationary_sample_matches_the_solvable_law():
+    # 200 000 exact draws: binomial standard error <= 0.0012; 4 standard errors.
+    n = 200_000
+    y = P.stationary_sample(1.0, 0.5, P.exponential_pushes(1.0), n, 3)
+    law = P.stationary_law_exponential_pushes(1.0, 0.5, 1.0)
+    assert abs(np.mean(y == 0) - law.atom) < 4 * math.sqrt(0.25 / n)
+    for s in [1.5, 10.0, 300.0]:
+        p = float(law.survival(s))
+        assert abs(np.mean(np.exp(y) > s) - p) < 4 * math.sqrt(p * (1 - p) / n)
+
+
+def test_stationary_sample_against_the_dynamics_for_lomax_and_gamma_pushes():
+    # The event-driven simulation (exact dynamics) against the Pollaczek–Khinchine sampler
+    # (exact stationary law): two independent samples of 20 000; the standard error of a
+    # difference of two proportions is sqrt(2p(1-p)/n). The simulation starts at the wall
+    # and approaches stationarity from below (Loynes); its remaining gap is measured on the
+    # same paths with the coupled supremum at t_end/2 and t_end (non-decreasing in t), and
+    # allowed on top of 4 standard errors. The forward dynamics is checked, and the coupled
+    # supremum is checked against it.
+    n = 20_000
+    for law, rate in [(P.pareto_pushes(3.0, 1.0), 1.0), (P.gamma_pushes(2.0, 0.3), 1.0)]:
+        y_pk = P.stationary_sample(1.0, rate, law, n, 21)
+        y_dyn = P.simulate_process(1.0, rate, law, n_units=n, t_end=200.0, seed=22)
+        sup = P.simulate_process(1.0, rate, law, n_units=n, t_end=200.0, times=[100.0, 200.0], coupled=True,
+                                 seed=23)
+        assert np.all(sup[1] >= sup[0])
+        for level in [0.25, 1.0, 3.0]:
+            p = np.mean(y_pk > level)
+            se = math.sqrt(2 * p * (1 - p) / n)
+            gap = np.mean(sup[1] > level) - np.mean(sup[0] > level)
+            assert 0 <= gap < se
+            assert abs(np.mean(y_dyn > level) - p) < 4 * se + gap, (law.kind, level)
+            assert abs(np.mean(sup[1] > level) - p) < 4 * se + gap, (law.kind, level)
+    with pytest.raises(ValueError, match="load"):
+        P.stationary_sample(1.0, 2.0, P.pareto_pushes(3.0, 1.0), 10)
+    assert np.all(P.stationary_sample(1.0, 0.0, None, 5, 0) == 0.0)
+
+
+def test_veraverbeke_asymptotic_against_the_exact_sampler():
+    # Lomax pushes of index 1.5 (E Z = 2), κ = 1, ν = 0.25: load 1/2, and the ladder heights are
+    # Lomax of index 0.5, so P(Y > y) ~ (1 + y)^(−1/2) (Veraverbeke). At y = 1e6 the exact law is
+    # within about 1e-3 (relative) of that; 2e6 exact draws give ~2000 exceedances: 4 standard
+    # errors of the binomial proportion, relative 4/sqrt(2000) ~ 9%.
+    n = 2_000_000
+    y = P.stationary_sample(1.0, 0.25, P.pareto_pushes(1.5, 1.0), n, 5)
+    for level in [1e4, 1e6]:
+        pred = P.veraverbeke_tail(level, 1.0, 0.25, P.pareto_pushes(1.5, 1.0))
+        got = np.mean(y > level)
+        assert abs(got - pred) < 4 * math.sqrt(pred / n) + 2 * pred / math.sqrt(level), level
+
+
+# ----------------------------------------------------------------------------- heavy-tailed empirical pushes
+
+
+def test_push_tail_test_calibration_and_power():
+    rng = np.random.default_rng(17)
+    # Under an exponential tail the p-value is (asymptotically) uniform on (0, 1/2] plus an atom at 1:
+    # at level 0.05 about 5% of 400 samples reject; binomial sd sqrt(400·0.05·0.95) = 4.4, so 20 ± 18.
+    rejections = sum(P.push_tail_test(rng.exponential(2.0, 1000), level=0.05).heavy for _ in range(400))
+    assert 2 <= rejections <= 38
+    # Lomax pushes of index 1.2 (ξ = 0.83) with 5000 draws: k = 70, LR ≈ k ξ² ≈ 48 on average against the
+    # critical value 9.5 at level 1e-3: power about 0.99 (measured over 200 samples), so >= 36 of 40.
+    lomax = P.pareto_pushes(1.2, 1.0)
+    assert sum(P.push_tail_test(lomax.sample(5000, rng)).heavy for _ in range(40)) >= 36
+    # the shape estimate: Lomax excesses are exactly generalised Pareto with ξ = 1/a; sd ~ (1 + ξ)/sqrt(k)
+    res = P.push_tail_test(P.pareto_pushes(2.0, 1.0).sample(100_000, rng))
+    assert res.k == 316 and abs(res.xi - 0.5) < 4 * 1.5 / math.sqrt(res.k)
+    with pytest.raises(ValueError, match="50"):
+        P.push_tail_test(np.ones(20))
+    with pytest.raises(ValueError, match="sizes"):
+        P.push_tail_test(-np.ones(100))
+
+
+def test_empirical_pushes_flag_heavy_samples():
+    rng = np.random.default_rng(2)
+    heavy = P.empirical_pushes(P.pareto_pushes(1.5, 1.0).sample(20_000, rng))
+    assert heavy.theta_max == 0.0
+    assert P.tail_exponent(1.0, 0.1, heavy) == 0.0                    # no β: heavier than every power law
+    assert np.isinf(heavy.mgf(0.01)) and float(heavy.mgf(0.0)) == 1.0
+    light = P.empirical_pushes(rng.exponential(1.0, 20_000))
+    assert light.theta_max == math.inf
+    assert P.empirical_pushes([1.0, 2.0, 3.0]).theta_max == math.inf  # fewer than 50: not tested
+    forced = P.empirical_pushes(P.pareto_pushes(1.5, 1.0).sample(2000, rng), theta_max=math.inf)
+    assert forced.theta_max == math.inf
+    with pytest.raises(ValueError, match="theta_max"):
+        P.empirical_pushes([1.0, 2.0], theta_max=-1.0)
+
+
+# ----------------------------------------------------------------------------- capacity against a horizon
+
+
+@pytest.mark.parametrize("rate,cap,horizon,phase", [
+    (3.0, None, None, "no stationary law"),      # load 1.5 without a cap
+    (3.0, 50.0, None, "collapsed"),              # asymptotic question: every cap collapses
+    (3.0, 1e5, 1e3, "capped"),                   # cap far beyond the horizon, overloaded: held by the cap
+    (3.0, 1e5, 1e4, "capped"),                   # cap exactly margin·horizon
+    (3.0, 1e5, 1e5, "capped"),                   # cap at the horizon
+    (3.0, 1e5, 1e6, "collapsed"),                # cap = horizon/margin
+    (0.5, 1e5, 1e3, "concentrated"),             # load 0.25, β = 1.5: the free label over the horizon
+    (1.5, 1e5, 1e3, "broad"),                    # load 0.75, β = 0.5
+    (1.5, 1e3, 1e3, "capped"),
+    (1.5, 10.0, 1e3, "collapsed"),
+])
+def test_classify_phase_relative_to_a_horizon(rate, cap, horizon, phase):
+    pushes = P.exponential_pushes(0.5)
+    assert P.classify_phase(1.0, rate, pushes, cap=cap, horizon=horizon) == phase
+    assert phase in P.PHASES
+    if cap is not None and horizon is not None:
+        law = P.stationary_law_exponential_pushes(1.0, rate, 0.5, cap=cap)
+        f_h = float(law.envelope(horizon))
+        if phase == "collapsed":            # Theorem B: f(ℓ) <= e^(−ℓ/τ_cap) <= e^(−10) at the horizon
+            assert f_h <= math.exp(-horizon / cap) + 1e-15
+        if phase == "capped" and cap >= 10 * horizon:   # memory at the horizon beats the free law at load 1/2
+            free = P.stationary_law_exponential_pushes(1.0, 1.0, 0.5)
+            assert f_h > 100 * float(free.envelope(horizon))
+
+
+def test_capped_envelope_numbers_of_the_review():
+    # load 1.5 (κ = 1, ν = 3, m = 0.5), cap 1e5: f(1e3) = 0.95, f(1e4) = 0.72, f(1e5) = 0.15,
+    # against f(1e4) = ρΓ(1 + β)/ℓ (1 − O(e^−ℓ)) = 5.0e-5 for the uncapped load 1/2 (β = 1; the
+    # review quoted 4.5e-5); the closed forms are checked by quadrature in
+    # test_capped_envelope_against_quadrature_and_theorem_b and test_stationary_law_formulae.
+    law = P.stationary_law_exponential_pushes(1.0, 3.0, 0.5, cap=1e5)
+    assert np.allclose(law.envelope([1e3, 1e4, 1e5]), [0.95, 0.72, 0.15], atol=0.006)
+    free = P.stationary_law_exponential_pushes(1.0, 1.0, 0.5)
+    assert float(free.envelope(1e4)) == pytest.approx(5.0e-5, rel=1e-6)
+
+
+def test_classify_phase_bad_inputs():
+    with pytest.raises(ValueError, match="horizon"):
+        P.classify_phase(1.0, 0.5, P.exponential_pushes(1.0), cap=10.0, horizon=0.0)
+    with pytest.raises(ValueError, match="margin"):
+        P.classify_phase(1.0, 0.5, P.exponential_pushes(1.0), cap=10.0, horizon=5.0, margin=1.0)
+    with pytest.raises(ValueError, match="cap"):
+        P.classify_phase(1.0, 0.5, P.exponential_pushes(1.0), cap=0.5, horizon=5.0)
+    # chapter 6's call with boundary_tol still works
+    assert P.classify_phase(1.0, 0.5, P.exponential_pushes(0.665), boundary_tol=0.02) == "boundary"
+
+
+# ----------------------------------------------------------------------------- the SGD forcing model
+
+
+def test_sgd_forcing_beta():
+    for alpha in [1.01, 1.5, 1.9]:
+        assert P.sgd_forcing_beta(alpha) == pytest.approx(alpha - 1.0)
+    for bad, match in [(2.0, "Gaussian"), (1.0, "1, 2"), (0.7, "1, 2"), (2.5, "stable")]:
+        with pytest.raises(ValueError, match=match):
+            P.sgd_forcing_beta(bad)
+    with pytest.raises(TypeError):
+        P.sgd_forcing_beta("1.5")
+
+
+def test_timescale_walk_reflected_and_coupled_agree_in_law():
+    # Loynes: the reflected walk started at the wall and 1 + the running maximum of the free walk
+    # have the same law at each step. Two independent samples of 20 000: 4 standard errors of a
+    # difference of proportions.
+    n = 20_000
+    for noise in ["stable", "pareto"]:
+        a = P.simulate_timescale_walk(1.0, 1.6, noise=noise, n_units=n, n_steps=300, seed=1)
+        b = P.simulate_timescale_walk(1.0, 1.6, noise=noise, n_units=n, n_steps=300, coupled=True, seed=2)
+        assert a.min() >= 1.0 and b.min() >= 1.0
+        for level in [1.0, 3.0, 20.0]:
+            p = 0.5 * (np.mean(a > level) + np.mean(b > level))
+            assert abs(np.mean(a > level) - np.mean(b > level)) < 4 * math.sqrt(2 * p * (1 - p) / n) + 1e-12
+    c = P.simulate_timescale_walk(1.0, 1.6, n_units=50, n_steps=40, checkpoints=[10, 40], coupled=True, seed=3)
+    assert c.shape == (2, 50) and np.all(c[1] >= c[0])               # the running maximum only grows
+    d1 = P.simulate_timescale_walk(1.0, 1.6, n_units=50, n_steps=40, seed=4)
+    d2 = P.simulate_timescale_walk(1.0, 1.6, n_units=50, n_steps=40, seed=4)
+    assert np.array_equal(d1, d2)
+
+
+def _spitzer_atom(alpha, drift, scale, n_exact=300):
+    """P(M = 0) = exp(−Σ_n P(S_n > 0)/n) (Spitzer; Feller vol. 2, XII.7) for SαS steps −d + scale·X:
+    P(S_n > 0) = P(X > n^(1−1/α) d/scale), exact (Gil-Pelaez, mlmath.stable) for n <= n_exact and
+    by the tail C_α x^(−α) beyond (summed in closed form with the Hurwitz zeta function)."""
+    from mlmath import stable
+    n = np.arange(1, n_exact + 1)
+    x = n ** (1 - 1 / alpha) * drift / scale
+    head = np.sum((1 - stable.symmetric_stable_cdf(x, alpha)) / n)
+    if alpha == 2.0:
+        tail = 0.0
+        x_more = np.arange(n_exact + 1, 20 * n_exact) ** 0.5 * drift / scale
+        tail = np.sum(stats.norm.sf(x_more, scale=math.sqrt(2.0)) / np.arange(n_exact + 1, 20 * n_exact))
+    else:
+        c = stable.stable_tail_constant(alpha) * (drift / scale) ** -alpha
+        tail = c * special.zeta(alpha, n_exact + 1)             # Σ_{n > n_exact} n^(−α)
+    return math.exp(-(head + tail))
+
+
+@pytest.mark.parametrize("alpha", [1.5, 2.0])
+def test_timescale_walk_atom_against_spitzer(alpha):
+    # The fraction of units at the wall against Spitzer's exact P(M = 0). 10 000 units: binomial sd
+    # <= 0.005; the walk started at the wall after 2000 steps is above stationarity's atom by
+    # P(M_n = 0 < M), measured on the same paths (checkpoints 1000 and 2000) and added. The exact
+    # sum truncated at n = 300 with the tail C_α x^(−α) beyond: at x = 300^(1/3) ≈ 6.7 the tail
+    # constant is accurate to a few per cent of a term of size 3e-3, well below the sd.
+    n = 10_000
+    w = P.simulate_timescale_walk(1.0, alpha, n_units=n, n_steps=2000, checkpoints=[1000, 2000], coupled=True,
+                                  seed=8)
+    atom = _spitzer_atom(alpha, 1.0, 1.0)
+    got = np.mean(w[1] == 1.0)
+    gap = np.mean(w[0] == 1.0) - got
+    assert abs(got - atom) < 4 * math.sqrt(atom * (1 - atom) / n) + gap
+
+
+def test_gaussian_timescale_walk_has_an_exponential_tail():
+    # α = 2: N(0, 2 scale²) steps with drift −d; Cramér's root of E e^(γξ) = 1 is γ = d/scale²,
+    # and P(τ − 1 > s) ~ C e^(−γ s): the excesses over a high level are Exp(γ). With d = 0.5,
+    # scale = 1: γ = 0.5; about 900 units lie above τ − 1 = 4: the rate MLE has sd γ/sqrt(n_exc); 4 sd
+    # plus the truncation measured on the same paths (checkpoint 500 against 1000).
+    w = P.simulate_timescale_walk(0.5, 2.0, n_units=10_000, n_steps=1000, checkpoints=[500, 1000],
+                                  coupled=True, seed=12)
+    rates = [1 / (v[v - 1 > 4.0] - 5.0).mean() for v in w]
+    n_exc = int(np.sum(w[1] - 1 > 4.0))
+    assert n_exc > 500
+    assert abs(rates[1] - 0.5) < 4 * 0.5 / math.sqrt(n_exc) + abs(rates[1] - rates[0])
+
+
+def test_timescale_walk_bad_inputs():
+    base = dict(n_units=10, n_steps=10)
+    with pytest.raises(ValueError, match="drift"):
+        P.simulate_timescale_walk(0.0, 1.5, **base)
+    with pytest.raises(ValueError, match="alpha"):
+        P.simulate_timescale_walk(1.0, 2.5, **base)
+    with pytest.raises(ValueError, match="alpha"):
+        P.simulate_timescale_walk(1.0, 1.0, noise="pareto", **base)
+    with pytest.raises(ValueError, match="noise"):
+        P.simulate_timescale_walk(1.0, 1.5, noise="cauchy", **base)
+    with pytest.raises(ValueError, match="checkpoints"):
+        P.simulate_timescale_walk(1.0, 1.5, checkpoints=[5, 3], **base)
+    with pytest.raises(ValueError, match="checkpoints"):
+        P.simulate_timescale_walk(1.0, 1.5, checkpoints=[11], **base)
+
+
+# ----------------------------------------------------------------------------- recording times, Kesten without a root
+
+
+def test_simulate_process_records_on_the_same_paths():
+    a = P.simulate_process(1.0, 0.5, P.exponential_pushes(1.0), n_units=500, t_end=20.0, seed=4)
+    rec = P.simulate_process(1.0, 0.5, P.exponential_pushes(1.0), n_units=500, t_end=20.0, times=[5.0, 20.0],
+                             seed=4)
+    assert rec.shape == (2, 500) and np.array_equal(rec[1], a)
+    # a unit's value at t = 5 is consistent with its path: between pushes Y only slides down
+    grid = P.simulate_process(1.0, 0.5, P.exponential_pushes(1.0), sigma=0.3, n_units=200, t_end=2.0, dt=0.01,
+                              times=[1.0, 2.0], seed=5)
+    last = P.simulate_process(1.0, 0.5, P.exponential_pushes(1.0), sigma=0.3, n_units=200, t_end=2.0, dt=0.01,
+                              seed=5)
+    assert np.array_equal(grid[1], last)
+    zero = P.simulate_process(1.0, 0.0, None, n_units=3, t_end=4.0, y0=3.0, times=[1.0, 4.0])
+    assert np.allclose(zero, [[2.0] * 3, [0.0] * 3])
+    with pytest.raises(ValueError, match="times"):
+        P.simulate_process(1.0, 0.5, P.exponential_pushes(1.0), n_units=5, t_end=2.0, times=[3.0])
+
+
+def test_kesten_without_a_root_raises():
+    # ln A with a Pareto (Lomax) right tail: E[A^θ] = ∞ for every θ > 0, no Cramér root.
+    with pytest.raises(ValueError, match="no exponential moment"):
+        P.kesten_exponent(lambda k: math.inf)
+
+
+def test_lindley_just_before_pushes_is_the_solvable_law():
+    # Just before the push times the solvable process is Lindley's recursion with ln A = Z − κE,
+    # Z ~ Exp(mean m), E ~ Exp(rate ν); its stationary law is the law of M: P(τ > s) = ρ s^(−β)
+    # exactly (Chapter 6). 20 000 chains, coupled at 150 and 300 steps (the gap is added to 4 sd).
+    pull, rate, m, n = 1.0, 0.5, 1.0, 20_000
+    law = P.stationary_law_exponential_pushes(pull, rate, m)
+
+    def multiplier(rng, size):
+        return np.exp(rng.exponential(m, size) - pull * rng.exponential(1 / rate, size))
+    assert P.kesten_exponent(lambda b: (1 / (1 - m * b) if b < 1 / m else math.inf) * rate / (rate + pull * b)) \
+        == pytest.approx(law.beta, rel=1e-9)
+    w = P.simulate_kesten_lindley(multiplier, n_units=n, n_steps=300, checkpoints=[150, 300], coupled=True, seed=4)
+    plain = P.simulate_kesten_lindley(multiplier, n_units=n, n_steps=300, seed=5)
+    assert np.all(w[1] >= w[0])
+    for s in [1.0, 3.0, 30.0]:
+        p = float(law.survival(s + 1e-12))
+        gap = np.mean(w[1] > s) - np.mean(w[0] > s)
+        for sample in (w[1], plain):
+            assert abs(np.mean(sample > s) - p) < 4 * math.sqrt(p * (1 - p) / n) + gap
+    with pytest.raises(ValueError, match="coupled"):
+        P.simulate_kesten_lindley(multiplier, n_units=5, n_steps=5, cap=10.0, coupled=True)

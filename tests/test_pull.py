@@ -139,3 +139,55 @@ def test_train_gate_drift_small_run_is_deterministic_and_adam_pulls():
     assert np.abs(sgd.zeta[-1, slow] - sgd.zeta[0, slow]).max() < np.abs(run1.zeta[-1, slow] - run1.zeta[0, slow]).max()
     with pytest.raises(ValueError, match="optimizer"):
         PL.train_gate_drift("lbfgs", steps=1)
+
+
+def _torch_adam_steps(grads, betas):
+    """Updates of one float64 parameter under torch.optim.Adam (lr = 1) fed these gradients.
+
+    eps = 1e-300 instead of 0 only to make the update after zero gradients 0 instead of 0/0;
+    against the O(1) or larger √v̂ of the steps compared it changes nothing at double precision."""
+    p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=1.0, betas=betas, eps=1e-300)
+    out = []
+    for g in grads:
+        before = p.detach().clone()
+        p.grad = torch.tensor([float(g)], dtype=torch.float64)
+        opt.step()
+        out.append(float((p.detach() - before)[0]))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("betas", [(0.9, 0.999), (0.8, 0.99)])
+def test_adam_step_bound_against_torch(betas):
+    d1, d2 = betas
+    k = 1000
+    bound_k = PL.adam_step_bound(betas, steps=k)
+    limit = PL.adam_step_bound(betas)
+    # the worst case: gradients growing by d2/d1 per step attain the Cauchy–Schwarz bound (torch as oracle)
+    ramp = (d2 / d1) ** np.arange(1, k + 1)          # any positive multiple works; this one stays in range
+    assert abs(_torch_adam_steps(ramp, betas)[-1]) == pytest.approx(bound_k.worst, rel=1e-9)
+    # a single spike after k − 1 zeros attains the spike value at step k
+    spike = np.zeros(k)
+    spike[-1] = 5.0
+    assert abs(_torch_adam_steps(spike, betas)[-1]) == pytest.approx(bound_k.spike, rel=1e-9)
+    # no sequence does better: heavy-tailed random gradients stay below the bound at every step
+    rng = np.random.default_rng(0)
+    g = rng.standard_cauchy(k) * np.exp(rng.normal(0, 3, k))
+    steps = np.abs(_torch_adam_steps(g, betas))
+    bounds = np.array([PL.adam_step_bound(betas, steps=j).worst for j in range(1, k + 1)])
+    assert np.all(steps <= bounds * (1 + 1e-12))
+    # limits: Kingma & Ba's (1 − d1)/sqrt(1 − d2) and the Cauchy–Schwarz supremum
+    assert limit.spike == pytest.approx((1 - d1) / math.sqrt(1 - d2))
+    assert limit.worst == pytest.approx((1 - d1) / math.sqrt((1 - d2) * (1 - d1 ** 2 / d2)))
+    assert bound_k.worst < limit.worst
+
+
+def test_adam_step_bound_default_values_and_inputs():
+    b = PL.adam_step_bound()
+    assert b.spike == pytest.approx(3.1623, abs=1e-4) and b.worst == pytest.approx(7.2703, abs=1e-4)
+    assert PL.adam_step_bound((0.9, 0.999), steps=1) == (1.0, 1.0)
+    assert PL.adam_step_bound((0.99, 0.9)).worst == math.inf           # d1² >= d2: no finite supremum
+    with pytest.raises(ValueError, match="betas"):
+        PL.adam_step_bound((1.0, 0.999))
+    with pytest.raises(ValueError, match="steps"):
+        PL.adam_step_bound(steps=0)

@@ -11,11 +11,13 @@ import numpy as np
 from . import COLORS
 
 __all__ = ["empirical_survival", "survival_plot", "laplace_exponent_plot", "sample_paths_plot",
-           "phase_diagram_plot", "beta_scatter_plot", "drift_plot", "window_map_plot", "PHASE_COLORS"]
+           "phase_diagram_plot", "beta_scatter_plot", "drift_plot", "window_map_plot", "horizon_map_plot",
+           "PHASE_COLORS"]
 
 #: One colour per phase label (theory and diagnostics share them).
 PHASE_COLORS = {
     "collapsed": "#1f77b4",
+    "capped": "#17becf",
     "concentrated": "#9467bd",
     "boundary": "#bbbbbb",
     "broad": "#d62728",
@@ -81,11 +83,11 @@ def sample_paths_plot(ax, times, paths, *, ylabel=r"$Y = \ln\tau$"):
 
 
 def phase_diagram_plot(ax, rates, jumps, phases, *, pull=1.0, boundaries=True, cap=None):
-    """Colour map of phase labels on a (push rate λ, mean push m) grid, with the theory boundaries.
+    """Colour map of phase labels on a (push rate ν, mean push m) grid, with the theory boundaries.
 
     ``phases[i, j]`` is the label at ``rates[j]``, ``jumps[i]``. Boundaries (exponential
-    pushes, pull ``κ``): ``λm = κ`` (existence of a stationary law) and ``β = 1``, i.e.
-    ``λ = κ(1/m − 1)``.
+    pushes, pull ``κ``): ``νm = κ`` (existence of a stationary law) and ``β = 1``, i.e.
+    ``ν = κ(1/m − 1)``.
     """
     labels = list(PHASE_COLORS)
     index = np.vectorize(labels.index)(np.asarray(phases))
@@ -95,12 +97,12 @@ def phase_diagram_plot(ax, rates, jumps, phases, *, pull=1.0, boundaries=True, c
                   alpha=0.55)
     if boundaries:
         m = np.linspace(min(jumps), max(jumps), 400)
-        ax.plot(pull / m, m, color=COLORS["theory"], lw=1.5, label=r"$\lambda m = \kappa$")
+        ax.plot(pull / m, m, color=COLORS["theory"], lw=1.5, label=r"$\nu m = \kappa$")
         mm = m[m < 1]
         ax.plot(pull * (1 / mm - 1), mm, "--", color=COLORS["theory"], lw=1.2, label=r"$\beta = 1$")
     ax.set_xlim(min(rates), max(rates))
     ax.set_ylim(min(jumps), max(jumps))
-    ax.set_xlabel(r"push rate $\lambda$")
+    ax.set_xlabel(r"push rate $\nu$")
     ax.set_ylabel(r"mean push size $m$ (nepers)")
     from matplotlib.patches import Patch
     present = [k for k in labels if k in set(np.asarray(phases).ravel())]
@@ -147,7 +149,7 @@ def drift_plot(ax, estimate, *, label=None, color=None, scale=1.0):
 
 
 def window_map_plot(ax, loads, caps, decades, *, min_decades=1.0):
-    """Heat map of the power-law window (decades of lag) over (load ρ = λm/κ, cap τ_cap), Chapter 7.
+    """Heat map of the power-law window (decades of lag) over (load ρ = νm/κ, cap τ_cap), Chapter 7.
 
     ``decades[i, j]`` belongs to ``caps[i]`` (the last row may be ``inf``: no cap) and
     ``loads[j]``; NaN cells (no stationary law) are left blank. The contour marks
@@ -162,7 +164,39 @@ def window_map_plot(ax, loads, caps, decades, *, min_decades=1.0):
     ax.axvline(1.0, color="k", lw=1.2, ls="-")
     ax.set_yticks(list(rows[finite][::2]) + [top])
     ax.set_yticklabels([f"$10^{{{r:.0f}}}$" for r in rows[finite][::2]] + [r"$\infty$"])
-    ax.set_xlabel(r"load $\rho = \lambda m / \kappa$")
+    ax.set_xlabel(r"load $\rho = \nu m / \kappa$")
     ax.set_ylabel(r"cap $\tau_{\mathrm{cap}}$ (steps)")
     ax.figure.colorbar(mesh, ax=ax, label="power-law window (decades)")
+    return ax
+
+
+def horizon_map_plot(ax, loads, cap_ratios, values, *, margin=10.0, label=r"$\log_{10} f(\ell_{\max})$",
+                     vmin=None, vmax=None):
+    """Heat map of memory at the horizon over (load ρ = νm/κ, cap relative to the horizon), Chapter 7.
+
+    ``values[i, j]`` (e.g. ``log10 f(ℓ_max)``, the envelope at the longest lag the task needs)
+    belongs to ``cap_ratios[i] = τ_cap/ℓ_max`` (the last row may be ``inf``: no cap) and
+    ``loads[j]``; NaN cells (no stationary law) are left blank. Dashed lines mark
+    ``τ_cap/ℓ_max = 1/margin`` and ``margin``, where :func:`mlmath.process.classify_phase`
+    changes label (collapsed below, capped between, the free label above); the solid line
+    is ``ρ = 1``.
+    """
+    ratios = np.asarray(cap_ratios, dtype=float)
+    finite = np.isfinite(ratios)
+    logs = np.log10(np.where(finite, ratios, 1.0))
+    step = np.diff(logs[finite]).mean() if finite.sum() > 1 else 1.0
+    top = logs[finite].max() + 2 * step
+    rows = np.where(finite, logs, top)
+    mesh = ax.pcolormesh(loads, rows, np.ma.masked_invalid(values), shading="nearest", cmap="viridis",
+                         vmin=vmin, vmax=vmax)
+    for level in (-np.log10(margin), np.log10(margin)):
+        ax.axhline(level, color="w", lw=1.2, ls="--")
+    ax.axhline(0.5 * (logs[finite].max() + top), color="k", lw=0.8)
+    ax.axvline(1.0, color="k", lw=1.2, ls="-")
+    ticks = [r for r in rows[finite] if float(r).is_integer()]
+    ax.set_yticks(ticks + [top])
+    ax.set_yticklabels([f"$10^{{{r:.0f}}}$" for r in ticks] + ["no cap"])
+    ax.set_xlabel(r"load $\rho = \nu m / \kappa$")
+    ax.set_ylabel(r"cap / horizon  $\tau_{\mathrm{cap}}/\ell_{\max}$")
+    ax.figure.colorbar(mesh, ax=ax, label=label)
     return ax
