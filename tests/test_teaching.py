@@ -1,15 +1,29 @@
-"""Tests for mlmath.teaching: student versions and answer checks."""
+"""Tests for mlmath.teaching: student chapters, quiz and flashcard decks, their offline rendering."""
 
+import csv
+import io
+import json
 import math
+import os
+import random
+import re
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from mlmath import teaching
+from mlmath import envelope as env
+from mlmath import learnability as lr
+from mlmath import process, pull, stable, teaching
 
 ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted(path.stem for path in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 
+
+# --------------------------------------------------------------------------------------------
+# Student versions of chapters
+# --------------------------------------------------------------------------------------------
 
 def test_strip_markdown_removes_solutions_and_dropdowns_only():
     source = (
@@ -42,23 +56,277 @@ def test_student_chapters_keep_exercises_and_lose_solutions():
         assert any(c.outputs for c in notebook.cells if c.cell_type == "code")
 
 
-def test_check_accepts_reference_and_rejects_wrong(capsys):
-    tau = -1 / math.log(0.98)
-    assert teaching.check("ex-01-1-tau", round(tau, 2))
-    assert not teaching.check("ex-01-1-tau", 1 / 0.02)  # the 1/s shortcut is off by half a step
-    assert "hint" in capsys.readouterr().out
-    assert teaching.check("ex-02-1-lag100", math.exp(10))
-
-
-def test_check_validates():
-    with pytest.raises(ValueError, match="label"):
-        teaching.check("ex-99", 1.0)
-    with pytest.raises(ValueError, match="answer"):
-        teaching.check("ex-01-1-tau", float("nan"))
-
-
 def test_cli_writes_student_versions(tmp_path):
     chapter = ROOT / "book" / "01_memory_envelopes.ipynb"
     assert teaching.main(["student", str(chapter), "--out", str(tmp_path)]) == 0
     student = nbformat.read(tmp_path / chapter.name, as_version=4)
     assert all("{solution}" not in c.source for c in student.cells)
+
+
+def test_cli_rejects_unknown_command():
+    assert teaching.main(["grade"]) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Decks: one quiz and one flashcard deck per chapter, in the libraries' formats
+# --------------------------------------------------------------------------------------------
+
+def test_every_chapter_has_a_quiz_and_a_flashcard_deck():
+    assert len(CHAPTERS) == 12
+    assert teaching.chapters("quizzes") == CHAPTERS
+    assert teaching.chapters("cards") == CHAPTERS
+    for chapter in CHAPTERS:
+        questions = teaching.load_quiz(chapter)
+        assert len(questions) >= 4, chapter
+        assert any(q["type"] == "multiple_choice" for q in questions), chapter
+        cards = teaching.load_cards(chapter)
+        assert len(cards) >= 6, chapter
+        # cards come from definitions/theorems and from the key takeaways
+        assert {"takeaway"} <= {card.get("topic") for card in cards}, chapter
+        assert {"definition", "theorem"} & {card.get("topic") for card in cards}, chapter
+
+
+def _question(**changes):
+    question = {"question": "Q?", "type": "multiple_choice", "answers": [
+        {"answer": "a", "correct": True, "feedback": "yes"},
+        {"answer": "b", "correct": False, "feedback": "no"}]}
+    question.update(changes)
+    return question
+
+
+@pytest.mark.parametrize("deck, message", [
+    ([], "non-empty list"),
+    ([_question(question="")], "non-empty 'question'"),
+    ([_question(type="essay")], "'type' must be one of"),
+    ([_question(answers=[{"answer": "a", "correct": True, "feedback": "yes"}])], "two or more"),
+    ([_question(answers=[{"answer": "a", "correct": True, "feedback": ""},
+                         {"answer": "b", "correct": False, "feedback": "no"}])], "feedback"),
+    ([_question(answers=[{"answer": "a", "correct": True, "feedback": "y"},
+                         {"answer": "b", "correct": True, "feedback": "y"}])], "exactly one"),
+    ([_question(type="numeric", answers=[{"type": "range", "range": [2, 1], "correct": True, "feedback": "y"}])],
+     "low < high"),
+    ([_question(type="numeric", answers=[{"type": "default", "feedback": "n"}])], "at least one correct"),
+])
+def test_validate_quiz_rejects_malformed_decks(deck, message):
+    with pytest.raises(ValueError, match=message):
+        teaching.validate_quiz(deck)
+
+
+@pytest.mark.parametrize("deck, message", [
+    ([], "non-empty list"),
+    ([{"front": "f"}], "'back'"),
+    ([{"front": "f", "back": "b", "colour": "red"}], "'front', 'back'"),
+])
+def test_validate_cards_rejects_malformed_decks(deck, message):
+    with pytest.raises(ValueError, match=message):
+        teaching.validate_cards(deck)
+
+
+def test_deck_lookup_validates_and_names_the_known_decks():
+    with pytest.raises(ValueError, match="chapter"):
+        teaching.deck_path("quizzes", "pull")
+    with pytest.raises(ValueError, match="kind"):
+        teaching.deck_path("answers", "05_pull")
+    with pytest.raises(FileNotFoundError, match="05_pull"):
+        teaching.deck_path("quizzes", "99_missing")
+
+
+# Every numeric quiz answer is checked against mlmath (or, where mlmath has no function, the
+# closed form the chapter derives): (chapter, question index) -> the exact value.
+ORACLES = {
+    ("01_memory_envelopes", 0): lambda: float(env.timescale(-0.9)),
+    ("01_memory_envelopes", 3): lambda: math.log(100) * float(env.timescale(0.98)),
+    ("02_decay_class", 0): lambda: float(lr.data_cost(0.5) / lr.data_cost(1.0)),
+    ("02_decay_class", 3): lambda: lr.kappa_alpha(1.2),
+    ("02_decay_class", 5): lambda: float(lr.data_cost(math.exp(-100 / 20))),
+    ("03_spectra", 3): lambda: env.typical_max_timescale(1000, 0.5),
+    ("03_spectra", 4): lambda: float(env.gamma_rate_envelope(100.0, 0.8, 5.0)),
+    ("04_heavy_tails", 1): lambda: 100 ** (1 / 1.5),  # the generalised CLT's n^(1/α)
+    ("04_heavy_tails", 5): lambda: stable.stable_tail_constant(1.5),
+    ("04_heavy_tails", 6): lambda: 2 * 6 / (6 + 2),  # and sgd_tail_index gives 2 there (below)
+    ("05_pull", 1): lambda: float(pull.log_rate_from_logit(-8.0)),
+    ("05_pull", 4): lambda: float(pull.timescale_from_logit(-6.0)),
+    ("06_coarse_grained_process", 1): lambda: process.stationary_law_exponential_pushes(2, 1, 0.5).atom,
+    ("06_coarse_grained_process", 2): lambda: process.stationary_law_exponential_pushes(2, 1, 0.5).beta,
+    ("06_coarse_grained_process", 6): lambda: process.sgd_forcing_beta(1.6),
+    ("06_coarse_grained_process", 7): lambda: process.gaussian_exponent(0.5, 0.8),
+    ("07_capacity", 4): lambda: math.log(1000) * float(env.timescale(0.995)),
+    ("07_capacity", 6): lambda: lr.horizon_power_law(2e6, 0.5, alpha=1.5) / lr.horizon_power_law(1e6, 0.5, alpha=1.5),
+    ("08_apparatus", 6): lambda: float(env.timescale(0.995)),
+    ("08_apparatus", 7): lambda: (1 - 0.005) / (0.005 * 2.9),  # the zero of 1 + ℓϱ, ϱ = s·U_qq/(1 − s)
+    ("09_negative_control", 4): lambda: float(env.timescale(1 - 0.005 * (1 - 0.5))),
+    ("10_access_route", 3): lambda: (1 + 0.5) / ((1 - 0.5) * (1 - 0.1 * (1 + 0.5))),  # Proposition 10.1
+    ("11_forcing", 3): lambda: process.beta_exponential_pushes(0.01, 0.02, 0.35),
+    ("12_synthesis", 3): lambda: process.beta_exponential_pushes(1, 0.25, 1),
+    ("12_synthesis", 5): lambda: math.log(lr.data_cost(1000.0 ** -0.6, alpha=1.5) / lr.data_cost(10.0 ** -0.6, alpha=1.5))
+    / math.log(100),
+}
+
+
+def test_numeric_quiz_answers_are_the_values_mlmath_computes():
+    numeric = {(chapter, i) for chapter in CHAPTERS for i, q in enumerate(teaching.load_quiz(chapter))
+               if q["type"] == "numeric"}
+    assert numeric == set(ORACLES), "every numeric question needs an oracle here, and only those"
+    for (chapter, index), oracle in ORACLES.items():
+        value = oracle()
+        answers = teaching.load_quiz(chapter)[index]["answers"]
+        correct = [a["range"] for a in answers if a.get("correct")]
+        wrong = [a["range"] for a in answers if a.get("type") == "range" and not a["correct"]]
+        assert any(low <= value < high for low, high in correct), (chapter, index, value, correct)
+        # the accepted range is tight (at most 2 % of the value wide) and no mistake's range holds the value
+        assert all(high - low <= 0.02 * abs(value) for low, high in correct), (chapter, index)
+        assert not any(low <= value < high for low, high in wrong), (chapter, index)
+    assert stable.sgd_tail_index(1.5, 6) == pytest.approx(2.0, abs=1e-6)
+
+
+def test_cards_csv_is_the_deck_and_the_committed_export_is_current(tmp_path):
+    for chapter in CHAPTERS:
+        rows = list(csv.reader(io.StringIO(teaching.cards_csv(chapter))))
+        assert rows == [[card["front"], card["back"]] for card in teaching.load_cards(chapter)]
+        committed = ROOT / "book" / "cards" / f"{chapter}.csv"
+        assert committed.read_text(encoding="utf-8") == teaching.cards_csv(chapter), \
+            f"{committed.name} is stale: run `make cards`"
+    assert teaching.main(["cards", "--out", str(tmp_path)]) == 0
+    assert sorted(p.stem for p in tmp_path.glob("*.csv")) == CHAPTERS
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering: deterministic, self-contained (no network), and the widgets work in a browser
+# --------------------------------------------------------------------------------------------
+
+# Addresses that may appear in the output because nothing is fetched from them: XML namespaces
+# of inline SVG, schema.org identifiers of jupytercards' structured data, and the credits in the
+# comment heading swiped-events.min.js.
+NOT_FETCHED = {
+    "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "https://schema.org/",
+    "https://github.com/john-doherty/swiped-events",
+    "https://stackoverflow.com/questions/16348031/disable-scrolling-when-touch-moving-certain-element",
+}
+
+
+def _text(bundles):
+    return "\n".join(value for bundle in bundles for mime, value in bundle.items() if mime != "text/plain")
+
+
+def test_rendering_is_deterministic_and_keeps_the_global_random_state():
+    random.seed(2024)
+    expected = random.random()
+    random.seed(2024)
+    first = teaching.quiz_outputs("05_pull"), teaching.cards_outputs("05_pull")
+    second = teaching.quiz_outputs("05_pull"), teaching.cards_outputs("05_pull")
+    assert first == second
+    assert random.random() == expected
+    # a second display of the same deck in one kernel gets other element ids
+    assert teaching.quiz_outputs("05_pull", 2) != first[0]
+    assert [list(bundle) for bundle in first[0]] == [["text/html", "text/plain"],
+                                                     ["application/javascript", "text/plain"]]
+    assert [list(bundle) for bundle in first[1]] == [["text/html", "text/plain"],
+                                                     ["application/javascript", "text/plain"]]
+
+
+def test_rendered_output_is_self_contained():
+    for chapter in CHAPTERS:
+        for outputs, deck in ((teaching.quiz_outputs(chapter), teaching.load_quiz(chapter)),
+                              (teaching.cards_outputs(chapter), teaching.load_cards(chapter))):
+            text = _text(outputs)
+            assert teaching.MATHJAX_CDN not in text
+            urls = set(re.findall(r"https?://[^\s\"'<>)\\]+", text))
+            assert urls <= NOT_FETCHED, (chapter, urls - NOT_FETCHED)
+            assert not re.search(r"(src|href)\s*=\s*[\"']?https?:", text)
+            assert "@import" not in text and "url(http" not in text
+            # the deck itself is embedded (JSON-encoded in the script), never loaded
+            first = deck[0]["question"] if "question" in deck[0] else deck[0]["front"]
+            assert json.dumps(first) in text, chapter
+
+
+def test_show_quiz_and_show_cards_display_the_bundles(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append((obj, raw)))
+    monkeypatch.setattr(teaching, "_SHOWN", type(teaching._SHOWN)())
+    teaching.show_quiz("03_spectra")
+    teaching.show_cards("03_spectra")
+    teaching.show_quiz("03_spectra")
+    assert all(raw for _, raw in shown)
+    bundles = [obj for obj, _ in shown]
+    quiz, cards, again = bundles[:2], bundles[2:4], bundles[4:]
+    assert quiz == teaching.quiz_outputs("03_spectra", 1)
+    assert cards == teaching.cards_outputs("03_spectra", 1)
+    assert again == teaching.quiz_outputs("03_spectra", 2)
+
+
+def chromium() -> str:
+    """Path of Chromium; CI installs it (.ci/run), locally the browser test needs it too."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    if os.environ.get("CI"):
+        pytest.fail("CI must have Chromium for the browser test (.ci/run installs the Debian package)")
+    pytest.skip("Chromium is not installed (apt-get install chromium); CI always runs this test")
+
+
+def _page(chapter: str) -> str:
+    """The chapter's quiz and cards as Jupyter Book renders them (myst-nb: raw HTML, script tags)."""
+    from myst_nb.core.render import sanitize_script_content
+
+    parts = []
+    for bundle in teaching.quiz_outputs(chapter) + teaching.cards_outputs(chapter):
+        if "application/javascript" in bundle:
+            script = sanitize_script_content(bundle["application/javascript"])
+            parts.append(f'<script type="application/javascript">{script}</script>')
+        else:
+            parts.append(bundle["text/html"])
+    return "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>" + "\n".join(parts) + "</body></html>"
+
+
+def test_widgets_work_in_a_browser_with_the_network_off(tmp_path):
+    # Every chapter's quiz and deck, on a static page as the book renders it: the questions and
+    # cards appear, a click on an answer shows that answer's feedback, a numeric answer is
+    # checked, a card flips, no script fails, and nothing outside the page is requested.
+    from playwright.sync_api import sync_playwright
+
+    browser_path = chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+        try:
+            for chapter in CHAPTERS:
+                page_file = tmp_path / f"{chapter}.html"
+                page_file.write_text(_page(chapter), encoding="utf-8")
+                page = browser.new_page()
+                outside, errors = [], []
+                page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                           else (outside.append(route.request.url), route.abort()))
+                page.on("pageerror", lambda error: errors.append(str(error)))
+                page.goto(page_file.as_uri())
+                questions = teaching.load_quiz(chapter)
+                page.wait_for_function(f"document.querySelectorAll('.Quiz').length === {len(questions)}",
+                                       timeout=10_000)
+                # multiple choice: click the correct answer of the first choice question
+                index = next(i for i, q in enumerate(questions) if q["type"] == "multiple_choice")
+                answer = next(a for a in questions[index]["answers"] if a["correct"])
+                quiz = page.locator(".Quiz").nth(index)
+                quiz.locator(".MCButton", has_text=re.compile(re.escape(
+                    re.sub("<[^>]+>", "", answer["answer"]).strip()))).first.click()
+                feedback = quiz.locator(".Feedback")
+                assert re.sub("<[^>]+>", "", answer["feedback"]) in feedback.inner_text(), chapter
+                assert "correct" in feedback.get_attribute("class").split(), chapter
+                # numeric: type the mlmath value of the first numeric question
+                numeric = [i for i, q in enumerate(questions) if q["type"] == "numeric"]
+                if numeric:
+                    box = page.locator(".Quiz").nth(numeric[0]).locator("input.Input-text")
+                    box.click()
+                    box.type(f"{ORACLES[chapter, numeric[0]]():.6g}")
+                    box.press("Enter")
+                    assert "correct" in page.locator(".Quiz").nth(numeric[0]).locator(".Feedback") \
+                        .get_attribute("class").split(), chapter
+                # flashcards: the first card shows, and flips on a click
+                card = page.locator(".flip-container").first
+                assert re.sub("<[^>]+>", "", teaching.load_cards(chapter)[0]["front"]) in card.inner_text()
+                card.click()
+                page.wait_for_function("document.querySelector('.flip-container').classList.contains('flip')",
+                                       timeout=5_000)
+                assert not outside, (chapter, outside)
+                assert not errors, (chapter, errors)
+                page.close()
+        finally:
+            browser.close()
