@@ -66,7 +66,8 @@ class GateTrace(NamedTuple):
         Carry factor, shape ``(batch, T, hidden)`` (leading ``S`` for batched models);
         ``leak[:, t, q]`` multiplies ``h_{t−1,q}`` in ``h_{t,q}``.
     rdiag : torch.Tensor
-        First-order diagonal Jacobian correction, same shape as ``leak``.
+        The rest of the one-step diagonal of ``∂h_t/∂h_{t−1}`` (exactly, for the leaky gates
+        and the GRU: ``leak + rdiag`` is that diagonal), same shape as ``leak``.
     hidden : torch.Tensor
         Hidden states ``h_t`` after each step, same shape as ``leak``.
     """
@@ -471,11 +472,13 @@ class SharedGate(_TrainableGate):
     ``s_t = σ(w_sᵀ x_t + u_sᵀ h_{t−1} + b_s)`` (a scalar per sequence and step),
     ``h_t = (1 − s_t) h_{t−1} + s_t tanh(W x_t + U h_{t−1} + b)``. All units share one carry
     ``1 − s_t``, so they cannot hold a spread of carry time scales. Trace:
-    ``leak = 1 − s_t`` (the same for every unit), ``rdiag = s_t tanh'(a_t) U_qq``.
+    ``leak = 1 − s_t`` (the same for every unit), ``rdiag = s_t tanh'(a_t) U_qq +
+    (tanh(a_t) − h_{t−1,q}) s_t (1 − s_t) u_s[q]`` (the gate-derivative term).
 
     Parameters are as for :class:`DiagGate`; ``b_s`` is a scalar (shape ``()`` or ``(S,)``),
     initialised from ``τ = sqrt(tau_max)`` for ``gate_init='spread'`` (one gate cannot spread)
-    or ``tau_init`` for ``'constant'``. Forcing acts on ``b_s``.
+    or ``tau_init`` for ``'constant'`` and ``'paper'`` (``'paper'`` also zeroes ``w_s``, ``u_s``).
+    Forcing acts on ``b_s``.
     """
 
     kind = "SharedGate"
@@ -523,7 +526,8 @@ class DiagGate(_TrainableGate):
     ``s_t = σ(W_s x_t + U_s h_{t−1} + b_s)`` (a vector), ``h_t = (1 − s_t) ⊙ h_{t−1} +
     s_t ⊙ tanh(W x_t + U h_{t−1} + b)``, ``y_t = V h_t + c``. For a slow unit (small
     ``s``) the log-rate is ``ζ_q = −ln τ_q ≈ ln s_q ≈ b_s[q]``. Trace:
-    ``leak = 1 − s_t``, ``rdiag = s_t ⊙ tanh'(a_t) ⊙ diag(U)``.
+    ``leak = 1 − s_t``, ``rdiag = s_t ⊙ tanh'(a_t) ⊙ diag(U) + (tanh(a_t) − h_{t−1}) ⊙ s_t ⊙
+    (1 − s_t) ⊙ diag(U_s)`` (the gate-derivative term).
 
     Parameters
     ----------

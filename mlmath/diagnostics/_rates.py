@@ -242,7 +242,8 @@ def unit_timescale_fit(leak, rdiag, window=PAPER_WINDOW, n_lags: int = 8, *, ord
     z : float > 0, default 2
         Resolution threshold in standard errors.
     first_order_limit : float > 0, default 0.1
-        Validity range of the first-order expansion (:data:`FIRST_ORDER_LIMIT`).
+        Validity range of the first-order expansion (:data:`FIRST_ORDER_LIMIT`); ``inf``
+        switches the flag off (for demonstrations of what the expansion does outside it).
     rate_floor, leak_floor : see :func:`log_effective_rates`
 
     Returns
@@ -264,7 +265,8 @@ def unit_timescale_fit(leak, rdiag, window=PAPER_WINDOW, n_lags: int = 8, *, ord
     else:
         tau_cap = _v.check_range("tau_cap", tau_cap, 1.0, math.inf)
     z = _v.positive("z", z)
-    first_order_limit = _v.positive("first_order_limit", first_order_limit)
+    if not (isinstance(first_order_limit, (float, np.floating)) and first_order_limit == math.inf):
+        first_order_limit = _v.positive("first_order_limit", first_order_limit)
     n_lags = _v.positive_int("n_lags", n_lags, minimum=2)
     rate_floor, leak_floor = floors(rate_floor, leak_floor)
     leak_t, rdiag_t, _, n_models = gate_tensors(leak, rdiag)

@@ -101,7 +101,10 @@ def predicted_beta(pull: float, rate: float, sizes) -> tuple[float | None, str]:
     Calls :func:`mlmath.process.tail_exponent` with :func:`mlmath.process.empirical_pushes`.
     Returns ``(inf, 'no pushes')`` when there are no pushes (every unit collapses),
     ``(None, reason)`` when the pull is not positive or the mean push beats the pull (no
-    stationary law). Chapter 11.
+    stationary law), and ``(0.0, reason)`` when the largest pushes are heavier than
+    exponential (:func:`mlmath.process.push_tail_test`): then ψ has no positive root and
+    the stationary tail is heavier than every power law (Chapter 6, Veraverbeke's case).
+    Chapter 11.
     """
     from ..process import empirical_pushes, tail_exponent
 
@@ -112,9 +115,12 @@ def predicted_beta(pull: float, rate: float, sizes) -> tuple[float | None, str]:
     if rate == 0 or sizes.size == 0:
         return math.inf, "no pushes"
     try:
-        return float(tail_exponent(pull, rate, empirical_pushes(sizes))), ""
+        beta = float(tail_exponent(pull, rate, empirical_pushes(sizes)))
     except ValueError as error:
         return None, f"no root of psi: {error}"
+    if beta == 0.0:  # pushes heavier than exponential in ln τ: Veraverbeke's regime
+        return 0.0, "heavy-tailed pushes: the tail is heavier than every power law (no β)"
+    return beta, ""
 
 
 def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float = 4.0) -> PushStatistics:

@@ -19,7 +19,7 @@ import numpy as np
 
 from .engine import run_experiment
 
-__all__ = ["CIRun", "run_ci", "median", "phase_count", "arm_rows", "markdown_table"]
+__all__ = ["CIRun", "run_ci", "median", "phase_count", "arm_rows", "elapsed_seconds", "markdown_table"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,28 @@ def arm_rows(run) -> list[dict]:
             "forcing_alpha": median(arm["forcing_alpha"]),
         })
     return rows
+
+
+def elapsed_seconds(result) -> float:
+    """Wall-clock seconds from the first arm's start to the last arm's end of a stored result.
+
+    ``provenance.wall_seconds`` is the sum of the arms' times; with arms trained in parallel
+    (``jobs > 1``) the experiment took less than that. Each arm's ``segments`` record when
+    each invocation started (``date``, UTC, to the second) and how long it trained, so the
+    elapsed time is ``max(start + seconds) − min(start)`` over the segments (training only;
+    the diagnoses after training add a little). Chapters 9–11 quote it beside the budget.
+    """
+    import datetime as _dt
+
+    starts, ends = [], []
+    for arm in result.summary["arms"].values():
+        for segment in arm["provenance"]["segments"]:
+            start = _dt.datetime.fromisoformat(segment["date"]).timestamp()
+            starts.append(start)
+            ends.append(start + float(segment["seconds"]))
+    if not starts:
+        raise ValueError("the result's arms record no training segments")
+    return max(ends) - min(starts)
 
 
 def _format(value) -> str:

@@ -255,9 +255,13 @@ def provenance_markdown(name: str, result: StoredResult | None = None, results_d
     full = f"`python -m mlmath.experiments run {name} --tier full --device cuda`"
     reference = f"`python -m mlmath.experiments run {name} --tier reference --device cpu --jobs 2`"
     if result is None:
-        return (f"**No stored result.** Neither `results/reference/{name}.json` nor `results/full/{name}.json` "
-                f"exists, so this chapter shows only the ci tier, computed live on the CPU. Produce the "
-                f"reference tier with {reference} (`make reference`) and the full tier on one GPU with {full}.")
+        stored = [tier for tier in STORED_TIERS[::-1] if tier in experiment.tiers]
+        paths = " nor ".join(f"`results/{tier}/{name}.json`" for tier in stored)
+        how = {"reference": f"the reference tier with {reference} (`make reference`)",
+               "full": f"the full tier on one GPU with {full}"}
+        missing = f"Neither {paths} exists" if len(stored) > 1 else f"{paths} does not exist"
+        return (f"**No stored result.** {missing}, so this chapter shows only the ci tier, computed live "
+                f"on the CPU. Produce {' and '.join(how[tier] for tier in stored)}.")
     p = result.provenance
     seeds = ", ".join(str(s) for s in p["seeds"])
     command = full if result.tier == "full" else reference
