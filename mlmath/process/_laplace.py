@@ -1,0 +1,213 @@
+"""The Laplace exponent ψ and its root, Theorem A (Chapter 6)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import optimize
+
+from .._validate import as_float_array, check_range, positive
+from ._pushes import PushLaw
+
+
+def _check_pushes(rate, pushes):
+    rate = check_range("rate", rate, 0.0)
+    if pushes is None:
+        if rate > 0:
+            raise ValueError("pushes must be a PushLaw when rate > 0")
+    elif not isinstance(pushes, PushLaw):
+        raise TypeError(f"pushes must be a PushLaw (see exponential_pushes); got {type(pushes).__name__}")
+    return rate
+
+
+def laplace_exponent(theta, pull, rate=0.0, pushes=None, sigma=0.0) -> np.ndarray:
+    """Laplace exponent ``ψ(θ) = −κθ + σ²θ²/2 + ν(E[e^(θZ)] − 1)`` of the free process (Chapter 6).
+
+    Parameters
+    ----------
+    theta : array_like
+        Real arguments ``θ``.
+    pull : float
+        ``κ > 0``, the constant pull (nepers of ``ln τ`` per unit time).
+    rate : float
+        ``ν ≥ 0``, push rate (jumps per unit time).
+    pushes : PushLaw or None
+        Law of one push; required when ``rate > 0``.
+    sigma : float
+        ``σ ≥ 0``, Brownian part.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``ψ(θ)``; ``+inf`` where the push moment generating function diverges (for a
+        Lomax push law, every ``θ > 0``).
+        ``E[e^(θ(Y_t − Y_0))] = e^(tψ(θ))`` for the free (unreflected) process.
+    """
+    theta = as_float_array("theta", theta)
+    pull = positive("pull", pull)
+    rate = _check_pushes(rate, pushes)
+    sigma = check_range("sigma", sigma, 0.0)
+    value = -pull * theta + 0.5 * sigma ** 2 * theta ** 2
+    if rate > 0:
+        value = value + rate * (pushes.mgf(theta) - 1.0)
+    return value
+
+
+def mean_drift(pull, rate=0.0, pushes=None) -> float:
+    """``ψ'(0) = E X_1 = −κ + ν E[Z]``: the mean drift of ``ln τ`` away from the wall (Chapter 6).
+
+    Theorem A: a stationary law exists iff this is ``< 0`` (the pull beats the mean push).
+    It is defined as ``E X_1`` even when ``ψ(θ) = ∞`` for every ``θ > 0`` (Lomax pushes),
+    and is ``inf`` when ``E[Z] = ∞``. The restoring drift measured in Chapter 5
+    (:func:`mlmath.pull.restoring_drift`) estimates ``−ψ'(0)`` in the log-rate coordinate
+    ``ζ = −ln τ``.
+    """
+    pull = positive("pull", pull)
+    rate = _check_pushes(rate, pushes)
+    return -pull + (rate * pushes.mean if rate > 0 else 0.0)
+
+
+def tail_exponent(pull, rate=0.0, pushes=None, sigma=0.0) -> float:
+    """Tail exponent ``β ≥ 0`` of the stationary time scales: the positive root of ``ψ(β) = 0`` (Theorem A, Chapter 6).
+
+    ``P(τ > s) ~ C s^(−β)`` (survival exponent). ``ψ`` is convex with ``ψ(0) = 0``, so
+    when ``ψ'(0) < 0`` the positive root is unique if it exists; it is bracketed and found
+    with Brent's method.
+
+    Returns
+    -------
+    float
+        * ``β > 0`` in the Cramér case (a root of ``ψ``);
+        * ``0.0`` when the push law has no exponential moment (``pushes.theta_max == 0``:
+          :func:`pareto_pushes`, or an empirical law whose largest pushes test heavier than
+          exponential): then ``ψ(θ) = ∞`` for all ``θ > 0`` and, by Veraverbeke's theorem,
+          ``P(τ > s)`` is slowly varying — ``c (ln s)^(1−a)`` for Lomax pushes of index
+          ``a`` — heavier than every power law. ``0.0`` is the limit of ``s^(−β)`` as
+          ``β → 0``, *not* a fitted exponent: there is no ``β`` (see :func:`veraverbeke_tail`);
+        * ``math.inf`` when there is no forcing at all (``rate = 0`` and ``σ = 0``: every
+          unit collapses to ``τ = 1`` and the survival is zero beyond it).
+
+    Raises
+    ------
+    ValueError
+        If ``ψ'(0) ≥ 0`` (no stationary law), or if ``ψ`` stays negative up to the edge of
+        the push law's moment generating function (the Cramér condition fails; the tail is
+        then not a pure power law, see Chapter 6).
+    """
+    pull = positive("pull", pull)
+    rate = _check_pushes(rate, pushes)
+    sigma = check_range("sigma", sigma, 0.0)
+    if rate == 0.0 and sigma == 0.0:
+        return math.inf
+    drift = mean_drift(pull, rate, pushes)
+    if drift >= 0:
+        raise ValueError(f"no stationary law: the mean push rate·E[Z] = {drift + pull:.6g} is >= pull "
+                         f"= {pull:.6g} (psi'(0) >= 0); need rate·E[Z] < pull")
+    if rate > 0 and pushes.theta_max == 0.0:
+        return 0.0  # no exponential moment: Veraverbeke, a slowly varying tail of τ (no β)
+
+    def psi(th):
+        return float(laplace_exponent(th, pull, rate, pushes, sigma))
+
+    theta_max = pushes.theta_max if rate > 0 else math.inf
+    lo = min(1.0, 0.5 * theta_max)
+    while psi(lo) >= 0:
+        lo *= 0.5
+        if lo < 1e-300:
+            raise ValueError("could not find theta with psi(theta) < 0 (root too close to 0)")
+    if math.isfinite(theta_max):
+        edge = psi(theta_max)
+        if math.isfinite(edge) and edge < 0:  # finite moment at the edge, still negative
+            raise ValueError(f"psi stays negative up to theta_max = {theta_max:.6g}: the Cramér condition "
+                             "fails and no tail exponent solves psi(beta) = 0")
+        if math.isfinite(edge) and edge == 0:
+            return float(theta_max)
+        hi = theta_max
+        while not (math.isfinite(psi(hi)) and psi(hi) > 0):
+            gap = theta_max - lo
+            cand = theta_max - 0.5 * gap
+            value = psi(cand)
+            if math.isfinite(value) and value > 0:
+                hi = cand
+            else:
+                lo = cand
+                if gap < 1e-15 * theta_max:
+                    return float(theta_max)
+    else:
+        hi = max(2.0 * lo, 1.0)
+        while psi(hi) <= 0:
+            lo, hi = hi, 2.0 * hi
+            if hi > 1e12:
+                raise ValueError("psi stays <= 0: no positive root (no forcing reaches large tau)")
+        while not math.isfinite(psi(hi)):  # moment overflow: bisect to a finite positive value
+            mid = 0.5 * (lo + hi)
+            value = psi(mid)
+            if math.isfinite(value) and value <= 0:
+                lo = mid
+            else:
+                hi = mid
+    return float(optimize.brentq(psi, lo, hi, xtol=1e-14, rtol=1e-13, maxiter=500))
+
+
+def veraverbeke_tail(y, pull, rate, pushes):
+    """Veraverbeke's asymptotic ``P(Y > y) ≈ ν/(κ − ν E Z) · ∫_y^∞ P(Z > z) dz`` (Chapter 6, Theorem A.3).
+
+    For the coarse-grained process with constant pull ``κ``, pushes at rate ``ν`` and no
+    root of ``ψ`` because the push law is subexponential in the integrated sense (for
+    instance regularly varying, :func:`pareto_pushes`), the stationary
+    ``P(Y > y) = P(sup_t X_t > y)`` is asymptotically equivalent to this as ``y → ∞``
+    (Veraverbeke 1977 for random walks; Embrechts & Veraverbeke 1982 and Embrechts,
+    Klüppelberg & Mikosch 1997, Theorem 1.3.6, for the compound Poisson case). A Brownian
+    part does not change it. For Lomax pushes ``P(Z > z) = (1 + z/b)^(−a)``:
+    ``ν b /((a − 1)(κ − ν E Z)) (1 + y/b)^(1−a)``, so ``P(τ > s) ~ c (ln s)^(1−a)``.
+
+    For a push law *with* exponential moments the formula is only the "one big push"
+    heuristic: Theorem A's Cramér asymptotic ``C e^(−βy)`` is the true one, and it is
+    much larger at large ``y``.
+
+    Parameters
+    ----------
+    y : float or array_like
+        Levels ``y ≥ 0`` of ``ln τ`` (nepers).
+    pull, rate : float
+        ``κ > 0``, ``ν > 0``.
+    pushes : PushLaw
+
+    Returns
+    -------
+    float or numpy.ndarray
+        A float for a scalar ``y``.
+
+    Raises
+    ------
+    ValueError
+        If ``κ ≤ ν E Z`` (no stationary law) or a parameter is out of range.
+    """
+    pull = positive("pull", pull)
+    rate = positive("rate", rate)
+    _check_pushes(rate, pushes)
+    if pull <= rate * pushes.mean:
+        raise ValueError(f"no stationary law: pull = {pull:.6g} must exceed rate·E[Z] = {rate * pushes.mean:.6g}")
+    value = rate / (pull - rate * pushes.mean) * pushes.integrated_tail(y)
+    return float(value) if np.ndim(y) == 0 else value
+
+
+def beta_exponential_pushes(pull, rate, mean_jump) -> float:
+    """``β = 1/m − ν/κ`` for exponential pushes of mean ``m`` at rate ``ν``, pull ``κ`` (Chapter 6).
+
+    The positive root of ``ψ(θ) = −κθ + ν(1/(1 − mθ) − 1)``. The stationary survival is
+    exactly ``P(τ > s) = (νm/κ) s^(−β)`` (Chapter 6, the exactly solvable case). ``β < 1`` (the broad
+    regime) iff ``ψ(1) > 0``; the mean time scale is infinite iff ``β ≤ 1``, i.e. ``ψ(1) ≥ 0``.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is not positive, or if ``νm ≥ κ`` (no stationary law).
+    """
+    pull = positive("pull", pull)
+    rate = positive("rate", rate)
+    m = positive("mean_jump", mean_jump)
+    if rate * m >= pull:
+        raise ValueError(f"no stationary law: rate·mean_jump = {rate * m:.6g} must be < pull = {pull:.6g}")
+    return 1.0 / m - rate / pull

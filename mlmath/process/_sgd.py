@@ -1,0 +1,146 @@
+"""The SGD forcing model in the coordinate τ itself (Chapter 6, "A consistent forcing model")."""
+
+from __future__ import annotations
+
+
+import numpy as np
+
+from .._validate import check_range, positive, positive_int, real_scalar, rng_from
+
+
+def sgd_forcing_beta(alpha) -> float:
+    """Survival exponent ``β = α − 1`` predicted for plain SGD with gradient noise of stable index ``α`` (Chapter 6).
+
+    Under plain SGD every update of a slow gate's logit carries the factor ``g(1 − g) ≈ 1/τ``
+    (Chapter 5). When each step moves the logit by much less than one neper, ``τ = e^(−a)``
+    then changes by ``η`` times the gradient with respect to the gate value: in the coordinate
+    ``τ`` the dynamics is an additive walk reflected near ``τ = 1``, with a constant drift
+    ``−d`` (the pull) and increments whose right tail is ``P(ξ > x) ~ c x^(−α)``. By
+    Veraverbeke's theorem its stationary law has
+
+        P(τ > s) ~ (1/d) ∫_s^∞ P(ξ > x) dx ~ c s^(−(α−1)) / (d (α − 1)),
+
+    so ``β = α − 1`` (Chapter 6, Theorem D). This is the α → β link the book adopts for
+    plain SGD and that Chapter 11 tests; under Adam the steps are bounded and Theorem A's
+    root of ``ψ`` applies instead (Chapter 6).
+
+    Parameters
+    ----------
+    alpha : float
+        Stable index of the gradient noise, ``1 < α < 2``.
+
+    Returns
+    -------
+    float
+        ``α − 1``, in ``(0, 1)``: always the broad phase.
+
+    Raises
+    ------
+    ValueError
+        For ``α = 2``: Gaussian (light-tailed) noise has exponential moments, so the
+        ``τ``-walk has an *exponential* tail ``P(τ > s) ~ C e^(−γ s)`` (Cramér): no power law
+        and no ``β`` (the envelope decays faster than every power: collapse in the sense of
+        Theorem B). For ``α ≤ 1``: ``E|ξ| = ∞``, the pull cannot win on average and there is
+        no stationary law. For ``α > 2``: not a stable index (a regularly varying, non-stable
+        noise of index ``a > 1`` gives ``β = a − 1`` by the same theorem; see
+        :func:`veraverbeke_tail`).
+
+    References: Veraverbeke (1977); Embrechts, Klüppelberg & Mikosch (1997), §1.3; Asmussen (2003).
+    """
+    alpha = real_scalar("alpha", alpha)
+    if alpha == 2.0:
+        raise ValueError("alpha = 2 is Gaussian (light-tailed) gradient noise: the tau-walk has an exponential "
+                         "tail, no power law and no beta (collapse); need 1 < alpha < 2")
+    if alpha <= 1.0:
+        raise ValueError(f"alpha must lie in (1, 2); got {alpha}: for alpha <= 1 the noise has no mean and the "
+                         "pull cannot hold a stationary law")
+    if alpha > 2.0:
+        raise ValueError(f"alpha must lie in (1, 2); got {alpha}: a stable index cannot exceed 2")
+    return alpha - 1.0
+
+
+def simulate_timescale_walk(drift, alpha, *, scale=1.0, noise="stable", n_units, n_steps, checkpoints=None,
+                            coupled=False, seed=None) -> np.ndarray:
+    """The SGD forcing model in the coordinate ``τ``: ``τ_{k+1} = max(1, τ_k + ξ_k)`` (Chapter 6).
+
+    ``ξ_k = −d + X_k`` with ``d`` = ``drift`` and i.i.d. centred noise ``X_k``:
+
+    * ``noise="stable"``: ``X`` symmetric ``α``-stable with scale ``scale``
+      (:func:`mlmath.stable.sample_symmetric_stable`; ``α = 2`` is ``N(0, 2·scale²)``);
+      ``P(X > x) ~ C_α scale^α x^(−α)``;
+    * ``noise="pareto"``: ``X = Z − E Z`` with ``Z`` Lomax, ``P(Z > z) = (1 + z/scale)^(−α)``.
+
+    Every unit starts at the wall ``τ = 1``. Vectorised over units; the noise is drawn in
+    blocks of steps.
+
+    Parameters
+    ----------
+    drift : float
+        ``d > 0``, the pull per step (in steps of ``τ``).
+    alpha : float
+        Noise index: ``1 < α ≤ 2`` for ``"stable"``, ``α > 1`` for ``"pareto"``.
+    scale : float
+        ``> 0``.
+    noise : {"stable", "pareto"}
+    n_units, n_steps : int
+        Independent units, steps.
+    checkpoints : sequence of int or None
+        Increasing steps in ``[1, n_steps]`` at which to return the state (default: ``n_steps``).
+    coupled : bool
+        ``False``: the reflected walk itself (Lindley's recursion). ``True``: ``1 + max_{j ≤ k} S_j``
+        with ``S`` the free walk — by Loynes' lemma the same law at each checkpoint
+        (for i.i.d. steps started at the wall), but non-decreasing along each path, so the
+        difference between two checkpoints measures the distance to stationarity without the
+        noise of independent runs.
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    numpy.ndarray
+        ``τ ≥ 1``: shape ``(n_units,)``, or ``(len(checkpoints), n_units)`` with checkpoints.
+    """
+    from ..stable import sample_symmetric_stable
+
+    drift = positive("drift", drift)
+    if noise not in ("stable", "pareto"):
+        raise ValueError(f"noise must be 'stable' or 'pareto'; got {noise!r}")
+    alpha = (check_range("alpha", alpha, 1.0, 2.0, low_open=True) if noise == "stable"
+             else check_range("alpha", alpha, 1.0, low_open=True))
+    scale = positive("scale", scale)
+    n_units = positive_int("n_units", n_units)
+    n_steps = positive_int("n_steps", n_steps)
+    if checkpoints is None:
+        marks = np.array([n_steps])
+    else:
+        marks = np.asarray(checkpoints)
+        if (marks.ndim != 1 or marks.size == 0 or not np.issubdtype(marks.dtype, np.integer)
+                or (marks < 1).any() or (marks > n_steps).any() or (np.diff(marks) <= 0).any()):
+            raise ValueError(f"checkpoints must be increasing integers in [1, n_steps] = [1, {n_steps}]")
+    rng = rng_from(seed)
+    out = np.empty((marks.size, n_units))
+    level = np.zeros(n_units)          # τ − 1 (reflected) or the free walk S (coupled)
+    best = np.zeros(n_units)           # running maximum of S (coupled)
+    block = max(1, min(n_steps, 2_000_000 // n_units))
+    done, j = 0, 0
+    while done < n_steps:
+        b = min(block, n_steps - done)
+        if noise == "stable":
+            steps = sample_symmetric_stable(alpha, (b, n_units), scale=scale, rng=rng) - drift
+        else:
+            steps = scale * np.expm1(rng.standard_exponential((b, n_units)) / alpha) \
+                - scale / (alpha - 1.0) - drift
+        if coupled:
+            path = level + np.cumsum(steps, axis=0)
+            running = np.maximum(best, np.maximum.accumulate(path, axis=0))
+            while j < marks.size and marks[j] <= done + b:
+                out[j] = 1.0 + running[marks[j] - done - 1]
+                j += 1
+            level, best = path[-1], running[-1]
+        else:
+            for i in range(b):
+                level = np.maximum(level + steps[i], 0.0)
+                if j < marks.size and marks[j] == done + i + 1:
+                    out[j] = 1.0 + level
+                    j += 1
+        done += b
+    return out if checkpoints is not None else out[0]
