@@ -15,14 +15,16 @@ SOURCES := $(CHAPTERS:.ipynb=.md)
 PAGES := $(filter-out $(SOURCES),$(wildcard book/*.md))
 PACKAGE := $(shell find mlmath -name '*.py' 2>/dev/null)
 BIBS := $(wildcard book/*.bib book/bib/*.bib)
-RESULTS := $(wildcard results/*.json)
+RESULTS := $(wildcard results/*/*.json)
+# Quiz and flashcard decks the chapters render (a change re-executes every chapter)
+DECKS := $(wildcard book/quizzes/*.json book/cards/*.json)
 # One thread per numerical library: two notebooks or workers share the 2 CPU cores.
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book test sync execute student lab experiments clean
+.PHONY: help install book test sync execute student assignments cards lab reference experiments bench clean
 
 help:
 	@echo "make book         install into .venv, execute every chapter, render $(HTML)/index.html"
@@ -30,8 +32,12 @@ help:
 	@echo "make sync         bring each notebook and its MyST twin (book/NN_topic.md) in line"
 	@echo "make execute      sync, then re-execute chapters in place (refresh stored outputs for nbval)"
 	@echo "make student      student versions of the chapters (no solutions) in student/"
+	@echo "make assignments  otter assign: per assignment, student notebook + autograder zip in _build/assignments/"
+	@echo "make cards        export every flashcard deck as CSV (front,back) into book/cards/"
 	@echo "make lab          JupyterLab on the chapters"
-	@echo "make experiments  every full-tier (GPU) experiment, results into results/"
+	@echo "make reference    every reference-tier (CPU, ~20 min each) experiment, results into results/reference/"
+	@echo "make experiments  every full-tier (GPU) experiment, results into results/full/"
+	@echo "make bench        measured budgets (ratios, Monte Carlo throughput, chapter times) into _build/bench.json"
 	@echo "make clean        remove build outputs (keeps .venv)"
 
 install: $(INSTALLED)
@@ -49,7 +55,7 @@ book: $(BUILT)
 # configuration, the bibliography, stored results, the environment) can change any chapter's
 # output, so it forces a full re-execution (--all). A failed build leaves no stamp and drops
 # the saved environment, so the next build cannot pass by skipping the broken chapter.
-$(BUILT): $(INSTALLED) $(CHAPTERS) $(SOURCES) $(PAGES) $(PACKAGE) $(BIBS) $(RESULTS) _config.yml _toc.yml
+$(BUILT): $(INSTALLED) $(CHAPTERS) $(SOURCES) $(PAGES) $(PACKAGE) $(BIBS) $(RESULTS) $(DECKS) _config.yml _toc.yml
 	$(BIN)/jupytext --sync --quiet $(CHAPTERS)
 	$(BIN)/jupyter-book build . -W --keep-going \
 	  $(if $(filter-out $(CHAPTERS) $(SOURCES) $(PAGES),$?),--all,) \
@@ -73,11 +79,30 @@ execute: sync
 student: $(INSTALLED)
 	$(BIN)/python -m mlmath.teaching student $(CHAPTERS) --out student
 
+# otter-grader assignments (assignments/partN.ipynb): _build/assignments/partN/student/partN.ipynb to
+# hand out, _build/assignments/partN/autograder/partN-autograder_<time>.zip to grade with otter.
+assignments: $(INSTALLED)
+	$(BIN)/python -m mlmath.teaching assign $(sort $(wildcard assignments/part*.ipynb)) --out _build/assignments
+
+# Flashcard decks (book/cards/NN_topic.json) as CSV for spaced-repetition apps; the CSVs are committed.
+cards: $(INSTALLED)
+	$(BIN)/python -m mlmath.teaching cards --out book/cards
+
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab book
 
 experiments: $(INSTALLED)
 	$(BIN)/python -m mlmath.experiments run all --tier full --device cuda
+
+# Every reference-tier experiment on the CPU (about 20 minutes each on 2 cores, two arms at a
+# time); results into results/reference/, resumable after an interruption. Commit what it writes.
+reference: $(INSTALLED)
+	$(BIN)/python -m mlmath.experiments run all --tier reference --device cpu --jobs 2
+
+# Measured budgets: ratios (2T over T, batched over sequential seeds), Monte Carlo throughput and
+# chapter execution times, printed and written to _build/bench.json (mlmath/bench.py).
+bench: $(INSTALLED)
+	$(BIN)/python -m mlmath.bench
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -23,8 +23,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "book", "diagnostics", "envelope", "experiments", "increments", "learnability", "models",
-    "plots", "process", "pull", "reproducibility", "stable", "tails", "tasks", "training",
+    "bench", "book", "diagnostics", "envelope", "experiments", "increments", "learnability", "models",
+    "plots", "process", "pull", "reproducibility", "stable", "tails", "tasks", "teaching", "training",
 )
 
 __all__ = list(_SUBMODULES)

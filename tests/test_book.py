@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
@@ -128,24 +127,324 @@ def chromium() -> str | None:
                 "(apt-get install chromium); CI always runs it")
 
 
-def rendered_dom(browser: str, page: Path, profile: Path) -> str:
-    """The page's DOM after its scripts ran (MathJax typesetting included), from headless Chromium."""
-    command = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={profile}", "--virtual-time-budget=15000", "--dump-dom", page.as_uri()]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120).stdout
+# -- the browser test: every page of the table of contents in headless Chromium ----------------
+#
+# One pass over the built book (module fixture `browsed`) serves the HTML from 127.0.0.1, opens
+# every page of _toc.yml in headless Chromium (Chrome DevTools Protocol, tests/buildutil.py),
+# records what the page does (console, requests, images, formulas, toggles), saves a screenshot
+# to _build/screenshots/, then runs the built-in search; the tests below assert on the record.
+
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+# Waits (in the page) until MathJax has typeset, images have loaded and fonts are ready.
+PAGE_READY = """(async () => {
+  const until = async (test, ms) => {
+    const end = Date.now() + ms;
+    while (!test()) { if (Date.now() > end) return false; await new Promise(r => setTimeout(r, 20)); }
+    return true;
+  };
+  if (document.querySelector('script[src*="mathjax"]')) {
+    if (!await until(() => window.MathJax && MathJax.startup && MathJax.startup.promise, 20000))
+      return 'MathJax did not start';
+    await MathJax.startup.promise;
+  }
+  const images = Array.from(document.images);
+  images.forEach(img => { img.loading = 'eager'; });
+  if (!await until(() => images.every(img => img.complete), 20000)) return 'images still loading';
+  await document.fonts.ready;
+  return 'ready';
+})()"""
+
+# What the page shows before any click: images, typeset formulas, and the words of its body.
+PAGE_FACTS = """(() => {
+  const article = document.querySelector('article') || document.body;
+  const prose = article.cloneNode(true);
+  prose.querySelectorAll('mjx-container, .math, script, style, .cell, .highlight, nav')
+    .forEach(node => node.remove());
+  return {
+    images: Array.from(document.images).map(img =>
+      ({src: img.currentSrc || img.getAttribute('src'), width: img.naturalWidth})),
+    typeset: document.querySelectorAll('mjx-container').length,
+    merror: document.querySelectorAll('mjx-merror').length,
+    prose: prose.textContent,
+    text: article.textContent,
+  };
+})()"""
+
+# Every solution and quiz answer: sphinx-exercise solutions with class dropdown (made
+# collapsible by sphinx-togglebutton) and <details> (sphinx-design dropdowns). Each must be
+# hidden before a click on its title and visible after it.
+TOGGLES = """(async () => {
+  const shown = el => el.checkVisibility({opacityProperty: true, visibilityProperty: true,
+                                          checkOpacity: true, checkVisibilityCSS: true})
+                      && el.getBoundingClientRect().height > 0;
+  const toggles = Array.from(document.querySelectorAll(
+    'article .admonition.dropdown, article .admonition.toggle, article details'));
+  const items = toggles.map(el => {
+    const details = el.tagName === 'DETAILS';
+    return {
+      el: el,
+      handle: details ? el.querySelector(':scope > summary') : el.querySelector(':scope > .admonition-title'),
+      content: Array.from(el.querySelectorAll(details ? ':scope > :not(summary)' : ':scope > .admonition-title ~ *')),
+      label: (el.className + ': ' + (details ? el.querySelector(':scope > summary') :
+              el.querySelector(':scope > .admonition-title') || el).textContent.trim()).slice(0, 80),
+    };
+  });
+  const problems = [];
+  for (const item of items) {
+    if (!item.handle || !item.content.length) { problems.push(item.label + ': no title or no content'); continue; }
+    if (item.content.some(shown)) problems.push(item.label + ': visible before a click');
+    item.handle.click();
+  }
+  const end = Date.now() + 5000;
+  const hidden = () => items.filter(item => item.handle && item.content.length && !item.content.every(shown));
+  while (hidden().length && Date.now() < end) await new Promise(r => setTimeout(r, 25));
+  hidden().forEach(item => problems.push(item.label + ': still hidden after a click'));
+  return {count: items.length, problems: problems};
+})()"""
+
+SEARCH_DONE = """(async () => {
+  const end = Date.now() + 20000;
+  const title = () => document.querySelector('#search-results h2');
+  while (!(title() && title().textContent === 'Search Results') && Date.now() < end)
+    await new Promise(r => setTimeout(r, 20));
+  return {done: !!title() && title().textContent === 'Search Results',
+          found: Array.from(document.querySelectorAll('#search-results ul.search li a'))
+                 .map(a => new URL(a.href).pathname)};
+})()"""
 
 
-def test_math_is_typeset_in_a_browser(built_book, tmp_path):
-    # MathJax is vendored (_static/mathjax), so typesetting works offline: every chapter page,
-    # rendered by a real browser, must contain typeset formulas and no MathJax error nodes.
-    browser = chromium()
-    _, html = built_book
-    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
-        dom = rendered_dom(browser, html / "book" / f"{path.stem}.html", tmp_path / "profile")
-        typeset = dom.count("<mjx-container")
-        assert typeset >= 10, f"{path.stem}: only {typeset} typeset formulas"
-        assert "<mjx-merror" not in dom, f"{path.stem}: a formula failed to typeset"
+def toc_pages() -> list[str]:
+    """The HTML page of every _toc.yml entry, relative to the HTML root (e.g. ``book/preface.html``)."""
+    return [Path(f).with_suffix("").as_posix() + ".html" for f in toc_files()]
+
+
+def visit(browser, url: str, script: str, then=None) -> dict:
+    """Open ``url``, run ``PAGE_READY``, ``script`` and ``then(browser)``; return the values of
+    both, the console errors, failed responses and every URL the page requested meanwhile."""
+    mark = len(browser.events)
+    browser.call("Page.navigate", {"url": "about:blank"})   # the previous page is gone, with its events
+    browser.wait_for("Page.loadEventFired", since=mark, timeout=30)
+    start = len(browser.events)
+    navigation = browser.call("Page.navigate", {"url": url})
+    browser.wait_for("Page.loadEventFired", since=start, timeout=60)
+    errors, requests = [], []
+    if navigation.get("errorText"):
+        errors.append(f"navigation failed: {navigation['errorText']}")
+    ready = browser.evaluate(PAGE_READY)
+    value = browser.evaluate(script)
+    after = then(browser) if then else None
+    if ready != "ready":
+        errors.append(ready)
+    for method, params in browser.events[start:]:
+        # Chromium probes /favicon.ico by itself when a page names no icon: not the page's doing.
+        if params.get("response", params.get("entry", {})).get("url", "").endswith("/favicon.ico"):
+            continue
+        if method == "Network.requestWillBeSent":
+            requests.append(params["request"]["url"])
+        elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
+            errors.append(f"HTTP {params['response']['status']}: {params['response']['url']}")
+        elif method == "Network.loadingFailed":
+            errors.append(f"request failed ({params.get('errorText')}): {params.get('requestId')}")
+        elif method == "Runtime.exceptionThrown":
+            details = params["exceptionDetails"]
+            errors.append("exception: " + details.get("exception", {}).get("description", details.get("text", "")))
+        elif method == "Runtime.consoleAPICalled" and params["type"] in ("error", "assert"):
+            errors.append("console.error: " + " ".join(str(a.get("value", a.get("description", "")))
+                                                     for a in params["args"]))
+        elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+            errors.append(f"log ({params['entry']['source']}): {params['entry']['text']} {params['entry'].get('url', '')}")
+    return {"value": value, "then": after, "errors": errors, "requests": requests}
+
+
+def unique_words(texts: dict[str, str], prose: dict[str, str], page: str) -> list[str]:
+    """Words of ``page``'s prose found in no other page's text, most frequent first.
+
+    Letters only, at least 6 of them: words the search index must hold and that occur in
+    this page alone (the search may still list other pages that share the word's stem).
+    """
+    def words(text):
+        return re.findall(r"[a-z]+", text.lower())
+
+    elsewhere = set()
+    for other, text in texts.items():
+        if other != page:
+            elsewhere.update(words(text))
+    counts: dict[str, int] = {}
+    for word in words(prose[page]):
+        if len(word) >= 6 and word not in elsewhere:
+            counts[word] = counts.get(word, 0) + 1
+    return sorted(counts, key=lambda w: (-counts[w], w))
+
+
+#: Exercises a chapter's jupyterquiz quiz and jupytercards deck the way a reader would: clicks
+#: the correct answer of the first multiple-choice question (its text is the argument) and
+#: reads the feedback, then clicks the first flashcard and checks that it flips.
+WIDGETS = """
+(async (answer) => {
+  const pause = ms => new Promise(done => setTimeout(done, ms));
+  const clean = text => text.replace(/\\s+/g, ' ').trim();
+  const quizzes = [...document.querySelectorAll('.Quiz')];
+  const cards = [...document.querySelectorAll('.flip-container')];
+  const out = {quizzes: quizzes.length, cards: cards.length, feedback: null, flipped: null};
+  for (const quiz of quizzes) {
+    const button = [...quiz.querySelectorAll('.MCButton')].find(b => clean(b.innerText).includes(answer));
+    if (button) {
+      button.click();
+      await pause(200);
+      const feedback = quiz.querySelector('.Feedback');
+      out.feedback = feedback ? {text: clean(feedback.innerText),
+                                 correct: feedback.classList.contains('correct')} : {};
+      break;
+    }
+  }
+  if (cards.length) {
+    cards[0].click();
+    await pause(400);
+    out.flipped = cards[0].classList.contains('flip');
+  }
+  return out;
+})(%s)
+"""
+
+
+def _correct_answer(chapter: str) -> str:
+    """Text of the correct answer of the chapter's first multiple-choice question (tags stripped)."""
+    from mlmath import teaching
+
+    question = next(q for q in teaching.load_quiz(chapter) if q["type"] == "multiple_choice")
+    answer = next(a for a in question["answers"] if a["correct"])
+    return " ".join(re.sub("<[^>]+>", "", answer["answer"]).split())
+
+
+def browse_book(binary: str, html: Path, profile: Path) -> dict:
+    """Every _toc.yml page (and a search for each chapter) as headless Chromium saw it."""
+    from buildutil import Chromium, serve
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
+    pages, searches = {}, {}
+    with serve(html) as base, Chromium(binary, profile) as browser:
+        for domain in ("Page", "Network", "Runtime", "Log"):
+            browser.call(f"{domain}.enable")
+        for page in toc_pages():
+            def look(browser, page=page):
+                # the page as a reader first sees it, then every solution and answer clicked open,
+                # then (chapters) the quiz answered and a flashcard flipped
+                browser.screenshot(SCREENSHOTS / (page.removesuffix(".html").replace("/", "-") + ".png"))
+                toggles = browser.evaluate(TOGGLES)
+                chapter = Path(page).stem
+                if re.match(r"\d\d_", chapter):
+                    toggles["widgets"] = browser.evaluate(WIDGETS % json.dumps(_correct_answer(chapter)))
+                return toggles
+
+            seen = visit(browser, f"{base}/{page}", PAGE_FACTS, then=look)
+            pages[page] = {**seen["value"], "errors": seen["errors"], "requests": seen["requests"],
+                           "toggles": seen["then"]}
+        texts = {page: facts["text"] for page, facts in pages.items()}
+        prose = {page: facts["prose"] for page, facts in pages.items()}
+        for page in pages:
+            if re.match(r"book/\d\d_", page):
+                candidates = unique_words(texts, prose, page)
+                word = candidates[0] if candidates else None
+                seen = visit(browser, f"{base}/search.html?q={word}", SEARCH_DONE) if word else None
+                searches[page] = {"word": word, **(seen or {})}
+    return {"base": base, "pages": pages, "searches": searches}
+
+
+@pytest.fixture(scope="module")
+def browsed(built_book, tmp_path_factory):
+    binary = chromium()
+    result, html = built_book
+    if result.returncode != 0:
+        pytest.fail("the book did not build (test_full_strict_build_succeeds says why): nothing to browse")
+    return browse_book(binary, html, tmp_path_factory.mktemp("chromium-profile"))
+
+
+def test_browser_visits_every_page_of_the_toc(browsed):
+    # The list comes from _toc.yml, so a page added later is checked without editing this test.
+    pages = browsed["pages"]
+    assert list(pages) == toc_pages()
+    assert {"book/preface.html", "book/glossary.html", "book/bibliography.html"} <= set(pages)
+    for page in pages:
+        assert (SCREENSHOTS / (page.removesuffix(".html").replace("/", "-") + ".png")).stat().st_size > 10_000, page
+
+
+def test_no_javascript_errors(browsed):
+    for page, facts in browsed["pages"].items():
+        assert not facts["errors"], f"{page}: {facts['errors']}"
+    for page, search in browsed["searches"].items():
+        assert not search.get("errors"), f"search for {page}: {search.get('errors')}"
+
+
+def test_every_image_loads(browsed):
+    for page, facts in browsed["pages"].items():
+        broken = [image["src"] for image in facts["images"] if image["width"] <= 0]
+        assert not broken, f"{page}: images that did not load: {broken}"
+    # every chapter shows at least one figure, so the check above is not vacuous
+    for page, facts in browsed["pages"].items():
+        if re.match(r"book/\d\d_", page):
+            assert any("_images/" in image["src"] for image in facts["images"]), f"{page}: no figure"
+
+
+def test_no_request_leaves_the_site(browsed):
+    # Every request each page made (scripts, styles, fonts, images, fetches), as Chromium saw
+    # it: only the local server, or data:/blob: URLs that never touch the network.
+    base = browsed["base"]
+    visits = [(page, facts["requests"]) for page, facts in browsed["pages"].items()]
+    visits += [(f"search for {page}", search.get("requests", [])) for page, search in browsed["searches"].items()]
+    for page, requests in visits:
+        assert requests, f"{page}: no requests recorded at all"
+        outside = [url for url in requests
+                   if not (url == base or url.startswith(base + "/") or url.split(":", 1)[0] in ("data", "blob"))]
+        assert not outside, f"{page}: requests leave the site: {outside}"
+
+
+def test_solutions_and_quiz_answers_hidden_until_clicked(browsed):
+    for page, facts in browsed["pages"].items():
+        assert not facts["toggles"]["problems"], f"{page}: {facts['toggles']['problems']}"
+        if re.match(r"book/\d\d_", page):
+            # at least four exercises with solutions and a quiz in every chapter
+            assert facts["toggles"]["count"] >= 5, f"{page}: only {facts['toggles']['count']} dropdowns"
+
+
+def test_quiz_and_flashcards_work_on_every_chapter_page(browsed):
+    # jupyterquiz and jupytercards are JavaScript on the static page: every question of the
+    # chapter's deck renders, a click on the correct answer shows its feedback marked correct,
+    # and a flashcard flips (no request leaves the site: test_no_request_leaves_the_site).
+    from mlmath import teaching
+
+    for page, facts in browsed["pages"].items():
+        chapter = Path(page).stem
+        if not re.match(r"\d\d_", chapter):
+            continue
+        widgets = facts["toggles"]["widgets"]
+        assert widgets["quizzes"] == len(teaching.load_quiz(chapter)) >= 4, f"{page}: {widgets}"
+        assert widgets["feedback"] and widgets["feedback"]["correct"], f"{page}: {widgets}"
+        assert widgets["cards"] >= 1 and widgets["flipped"] is True, f"{page}: {widgets}"
+
+
+def test_math_is_typeset_in_a_browser(browsed):
+    # MathJax is vendored (mathjax_path in _config.yml), so typesetting works offline: every chapter page,
+    # rendered by a real browser, must contain typeset formulas and no MathJax error nodes;
+    # no page of the book may carry a formula that failed.
+    for page, facts in browsed["pages"].items():
+        assert facts["merror"] == 0, f"{page}: {facts['merror']} formulas failed to typeset"
+        if re.match(r"book/\d\d_", page):
+            assert facts["typeset"] >= 10, f"{page}: only {facts['typeset']} typeset formulas"
+
+
+def test_search_finds_a_chapter_from_a_word_in_its_body(browsed):
+    searches = browsed["searches"]
+    chapters = [page for page in browsed["pages"] if re.match(r"book/\d\d_", page)]
+    assert chapters and set(searches) == set(chapters)
+    for page, search in searches.items():
+        assert search["word"], f"{page}: no word of its body occurs on no other page"
+        assert search["value"]["done"], f"search for {search['word']!r} did not finish"
+        found = search["value"]["found"]
+        assert any(path.endswith("/" + page) for path in found), \
+            f"search for {search['word']!r} (only in {page}) found {found}"
 
 
 PLANTED = {
@@ -164,6 +463,8 @@ def mini_book(root: Path, source: str) -> Path:
     (root / "book").mkdir(parents=True)
     for name in ("_config.yml",):
         shutil.copy(ROOT / name, root / name)
+    for folder in ("_ext", "_vendor"):  # the local extension and the vendored MathJax _config.yml names
+        shutil.copytree(ROOT / folder, root / folder)
     shutil.copytree(ROOT / "book" / "bib", root / "book" / "bib")
     shutil.copy(ROOT / "book" / "references.bib", root / "book" / "references.bib")
     (root / "book" / "preface.md").write_text("# Preface\n")

@@ -4,10 +4,8 @@ import csv
 import io
 import json
 import math
-import os
 import random
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
@@ -254,79 +252,3 @@ def test_show_quiz_and_show_cards_display_the_bundles(monkeypatch):
     assert again == teaching.quiz_outputs("03_spectra", 2)
 
 
-def chromium() -> str:
-    """Path of Chromium; CI installs it (.ci/run), locally the browser test needs it too."""
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    if os.environ.get("CI"):
-        pytest.fail("CI must have Chromium for the browser test (.ci/run installs the Debian package)")
-    pytest.skip("Chromium is not installed (apt-get install chromium); CI always runs this test")
-
-
-def _page(chapter: str) -> str:
-    """The chapter's quiz and cards as Jupyter Book renders them (myst-nb: raw HTML, script tags)."""
-    from myst_nb.core.render import sanitize_script_content
-
-    parts = []
-    for bundle in teaching.quiz_outputs(chapter) + teaching.cards_outputs(chapter):
-        if "application/javascript" in bundle:
-            script = sanitize_script_content(bundle["application/javascript"])
-            parts.append(f'<script type="application/javascript">{script}</script>')
-        else:
-            parts.append(bundle["text/html"])
-    return "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>" + "\n".join(parts) + "</body></html>"
-
-
-def test_widgets_work_in_a_browser_with_the_network_off(tmp_path):
-    # Every chapter's quiz and deck, on a static page as the book renders it: the questions and
-    # cards appear, a click on an answer shows that answer's feedback, a numeric answer is
-    # checked, a card flips, no script fails, and nothing outside the page is requested.
-    from playwright.sync_api import sync_playwright
-
-    browser_path = chromium()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
-        try:
-            for chapter in CHAPTERS:
-                page_file = tmp_path / f"{chapter}.html"
-                page_file.write_text(_page(chapter), encoding="utf-8")
-                page = browser.new_page()
-                outside, errors = [], []
-                page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
-                           else (outside.append(route.request.url), route.abort()))
-                page.on("pageerror", lambda error: errors.append(str(error)))
-                page.goto(page_file.as_uri())
-                questions = teaching.load_quiz(chapter)
-                page.wait_for_function(f"document.querySelectorAll('.Quiz').length === {len(questions)}",
-                                       timeout=10_000)
-                # multiple choice: click the correct answer of the first choice question
-                index = next(i for i, q in enumerate(questions) if q["type"] == "multiple_choice")
-                answer = next(a for a in questions[index]["answers"] if a["correct"])
-                quiz = page.locator(".Quiz").nth(index)
-                quiz.locator(".MCButton", has_text=re.compile(re.escape(
-                    re.sub("<[^>]+>", "", answer["answer"]).strip()))).first.click()
-                feedback = quiz.locator(".Feedback")
-                assert re.sub("<[^>]+>", "", answer["feedback"]) in feedback.inner_text(), chapter
-                assert "correct" in feedback.get_attribute("class").split(), chapter
-                # numeric: type the mlmath value of the first numeric question
-                numeric = [i for i, q in enumerate(questions) if q["type"] == "numeric"]
-                if numeric:
-                    box = page.locator(".Quiz").nth(numeric[0]).locator("input.Input-text")
-                    box.click()
-                    box.type(f"{ORACLES[chapter, numeric[0]]():.6g}")
-                    box.press("Enter")
-                    assert "correct" in page.locator(".Quiz").nth(numeric[0]).locator(".Feedback") \
-                        .get_attribute("class").split(), chapter
-                # flashcards: the first card shows, and flips on a click
-                card = page.locator(".flip-container").first
-                assert re.sub("<[^>]+>", "", teaching.load_cards(chapter)[0]["front"]) in card.inner_text()
-                card.click()
-                page.wait_for_function("document.querySelector('.flip-container').classList.contains('flip')",
-                                       timeout=5_000)
-                assert not outside, (chapter, outside)
-                assert not errors, (chapter, errors)
-                page.close()
-        finally:
-            browser.close()
