@@ -213,6 +213,17 @@ def jacobian_envelope(jacobians, lags, starts=None) -> JacobianEnvelope:
 
 # --------------------------------------------------------------------------- decay class
 
+def _envelope_arrays(lags, f):
+    """Validate an envelope: 1-D ``lags`` and ``f`` of one length, ``f`` finite and > 0."""
+    lags = _v.lags_array(lags)
+    f = _v.as_float_array("f", f)
+    if lags.ndim != 1 or f.shape != lags.shape:
+        raise ValueError(f"lags and f must be 1-D arrays of the same length; got shapes {lags.shape} and {f.shape}")
+    if not np.isfinite(f).all() or (f <= 0).any():
+        raise ValueError("f must be finite and > 0 at every lag")
+    return lags, f
+
+
 @dataclass(frozen=True)
 class ModelFit:
     """Least-squares fit of one decay law to ``ln f``.
@@ -420,12 +431,7 @@ def decay_class(lags, f, *, criterion: str = "bic", min_decades: float = 1.0, re
     is weak evidence on its own; here the line must also be long and must beat the
     alternatives by an information criterion.
     """
-    lags = _v.lags_array(lags)
-    f = _v.as_float_array("f", f)
-    if lags.ndim != 1 or f.shape != lags.shape:
-        raise ValueError(f"lags and f must be 1-D arrays of the same length; got shapes {lags.shape} and {f.shape}")
-    if not np.isfinite(f).all() or (f <= 0).any():
-        raise ValueError("f must be finite and > 0 at every lag")
+    lags, f = _envelope_arrays(lags, f)
     if np.any(np.diff(lags) <= 0):
         raise ValueError("lags must be strictly increasing")
     if criterion not in ("bic", "aic"):
@@ -533,12 +539,7 @@ def runs_test_gate(lags, f, *, min_beta: float = 0.10, min_points: int = 8, leve
     -----
     Chapter 8, "Two phase rules on ground truth". Wald & Wolfowitz (1940).
     """
-    lags = _v.lags_array(lags)
-    f = _v.as_float_array("f", f)
-    if lags.ndim != 1 or f.shape != lags.shape:
-        raise ValueError(f"lags and f must be 1-D arrays of the same length; got shapes {lags.shape} and {f.shape}")
-    if not np.isfinite(f).all() or (f <= 0).any():
-        raise ValueError("f must be finite and > 0 at every lag")
+    lags, f = _envelope_arrays(lags, f)
     min_beta = _v.check_range("min_beta", min_beta, 0.0, math.inf, high_open=True)
     min_points = _v.positive_int("min_points", min_points, minimum=3)
     level = _v.check_range("level", level, 0.0, 1.0, low_open=True, high_open=True)

@@ -50,6 +50,16 @@ class _Transport:
         return out
 
 
+def _windows(leak, rdiag, lags, starts, order, rate_floor, leak_floor):
+    """Validated inputs of a window computation: the transport, lags, start times, torch flag, S."""
+    order = check_order(order)
+    rate_floor, leak_floor = floors(rate_floor, leak_floor)
+    leak_t, rdiag_t, is_torch, n_models = gate_tensors(leak, rdiag)
+    lags = integer_lags(lags, leak_t.shape[1])
+    start_t = start_times(starts, leak_t.shape[1], int(lags.max()), leak_t.device)
+    return _Transport(leak_t, rdiag_t, order, rate_floor, leak_floor), lags, start_t, is_torch, n_models
+
+
 def log_effective_rates(leak, rdiag, lags, starts=None, *, order: str = "exact",
                         rate_floor: float = DEFAULT_RATE_FLOOR, leak_floor: float = DEFAULT_LEAK_FLOOR):
     r"""Log effective rates ``ln|μ_q(t, ℓ)|`` of every unit, start time and requested lag.
@@ -103,12 +113,8 @@ def log_effective_rates(leak, rdiag, lags, starts=None, *, order: str = "exact",
     Chapter 8, "Effective rates and the prefix-sum trick". Prefix sums are formed in
     float64: the difference of two long sums would lose the digits that float32 lacks.
     """
-    order = check_order(order)
-    rate_floor, leak_floor = floors(rate_floor, leak_floor)
-    leak_t, rdiag_t, is_torch, n_models = gate_tensors(leak, rdiag)
-    lags = integer_lags(lags, leak_t.shape[1])
-    start_t = start_times(starts, leak_t.shape[1], int(lags.max()), leak_t.device)
-    transport = _Transport(leak_t, rdiag_t, order, rate_floor, leak_floor)
+    transport, lags, start_t, is_torch, n_models = _windows(leak, rdiag, lags, starts, order, rate_floor,
+                                                             leak_floor)
     out = torch.stack([transport.log_rate(start_t, lag) for lag in lags])
     if n_models is not None:
         out = unfold_units(out, n_models).permute(0, 3, 1, 2, 4)
@@ -135,12 +141,7 @@ def mean_log_rates(leak, rdiag, lags, starts=None, *, order: str = "exact",
     -----
     Chapter 8, "Per-unit time scales".
     """
-    order = check_order(order)
-    rate_floor, leak_floor = floors(rate_floor, leak_floor)
-    leak_t, rdiag_t, _, n_models = gate_tensors(leak, rdiag)
-    lags = integer_lags(lags, leak_t.shape[1])
-    start_t = start_times(starts, leak_t.shape[1], int(lags.max()), leak_t.device)
-    transport = _Transport(leak_t, rdiag_t, order, rate_floor, leak_floor)
+    transport, lags, start_t, _, n_models = _windows(leak, rdiag, lags, starts, order, rate_floor, leak_floor)
     return unfold_units(_per_sequence_means(transport, lags, start_t).mean(axis=1), n_models)
 
 
