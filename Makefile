@@ -92,7 +92,7 @@ lab: $(INSTALLED)
 	$(BIN)/jupyter lab book
 
 experiments: $(INSTALLED)
-	$(BIN)/python -m mlmath.experiments run all --tier full --device cuda
+	$(BIN)/python -m mlmath.experiments run all --tier full --device cuda --jobs 4
 
 # Every reference-tier experiment on the CPU (about 20 minutes each on 2 cores, two arms at a
 # time); results into results/reference/, resumable after an interruption. Commit what it writes.

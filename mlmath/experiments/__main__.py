@@ -5,7 +5,7 @@ Examples::
     python -m mlmath.experiments list
     python -m mlmath.experiments run negative_control --tier ci --device cpu --out /tmp/results
     python -m mlmath.experiments run all --tier reference --jobs 2      # make reference (CPU)
-    python -m mlmath.experiments run all --tier full --device cuda      # make experiments (GPU)
+    python -m mlmath.experiments run all --tier full --device cuda --jobs 4   # make experiments (GPU)
     python -m mlmath.experiments run forcing --tier full --checkpoint-every 100   # in-arm checkpoints
     python -m mlmath.experiments report negative_control
     python -m mlmath.experiments time all --tier ci --device cpu

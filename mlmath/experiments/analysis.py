@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import as_float_array, check_range, positive
+from .._validate import as_float_array, check_range, positive, positive_int, real_scalar
 
-__all__ = ["log_timescale_from_target", "PushStatistics", "push_statistics", "predicted_beta"]
+__all__ = ["log_timescale_from_target", "PushStatistics", "push_statistics", "predicted_beta",
+           "ResidualForcing", "zeta_residual_forcing", "Relaxation", "relaxation_check"]
 
 
 def log_timescale_from_target(kind: str, values, *, s: float = 0.005) -> np.ndarray:
@@ -176,3 +178,233 @@ def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float
     beta, reason = predicted_beta(pull, rate, pushes)
     return PushStatistics(pull=pull, rate=rate, sizes=pushes, threshold=float(threshold),
                           n_increments=int(increments.size), beta=beta, reason=reason)
+
+
+# --------------------------------------------------------------------------------------
+# Stored log-time-scale paths: conditional drift, residual forcing, approach to stationarity
+# --------------------------------------------------------------------------------------
+
+def _paths(y_path, steps) -> tuple[np.ndarray, np.ndarray]:
+    """``(y, steps)`` with ``y`` of shape (kept, models, units), finite; ``steps`` increasing."""
+    y = as_float_array("y_path", y_path)
+    if y.ndim == 2:
+        y = y[:, None, :]
+    if y.ndim != 3 or y.shape[0] < 3:
+        raise ValueError(f"y_path must have shape (kept steps >= 3, [models,] units); got {y.shape}")
+    if not np.isfinite(y).all():
+        raise ValueError("y_path must be finite")
+    steps = as_float_array("steps", steps).ravel()
+    if steps.shape != (y.shape[0],):
+        raise ValueError(f"steps must hold one step per kept row of y_path ({y.shape[0]}); got {steps.shape}")
+    if np.any(np.diff(steps) <= 0):
+        raise ValueError("steps must be strictly increasing")
+    return y, steps
+
+
+def _late_rows(n_kept: int, late_fraction: float, minimum: int) -> int:
+    """Index of the first kept row of the late window (at least ``minimum`` rows)."""
+    late_fraction = check_range("late_fraction", late_fraction, 0.0, 1.0, low_open=True)
+    rows = max(minimum, math.ceil(late_fraction * n_kept))
+    if rows > n_kept:
+        raise ValueError(f"the late window needs {rows} kept steps; y_path has {n_kept}")
+    return n_kept - rows
+
+
+class ResidualForcing(NamedTuple):
+    """Conditional drift and residual forcing of ``ζ = −ln τ`` over a late window (Chapter 11).
+
+    Fields: ``drift`` (a :class:`mlmath.pull.RestoringDrift`: ``F(ζ)`` per step in quantile
+    bins, ``drift.kappa`` its far-left plateau, the mean ``Δζ`` per step over the slice
+    ``ζ ≤`` the ``q_low`` quantile, with ``drift.kappa_stderr``); ``residuals`` (the
+    standardised residuals of the far-left slice); ``alpha`` (their calibrated tail index,
+    :func:`mlmath.tails.calibrated_tail_index`); ``interval`` (optimizer steps per
+    transition); ``n_transitions`` (all transitions of the late window, pooled).
+    """
+
+    drift: object
+    residuals: np.ndarray
+    alpha: float
+    interval: float
+    n_transitions: int
+
+
+def zeta_residual_forcing(y_path, steps, *, late_fraction: float = 0.35, bins: int = 24,
+                          q_low: float = 0.10) -> ResidualForcing:
+    """Conditional drift ``F(ζ) = E[Δζ | ζ]``, its far-left plateau, and the residual forcing's α.
+
+    An analogue, on the stored paths of :func:`mlmath.experiments.engine.run_arm`, of the
+    author's two late-window diagnostics (``run_restoring_drift.py`` and
+    ``run_zeta_residual_forcing.py``; Livi 2026, companion code), described in Chapter 11:
+
+    1. ``ζ = −Y = −ln τ``; the *late window* is the last ``ceil(late_fraction · kept)`` kept
+       steps (at least 4), and a *transition* is one unit's move between consecutive kept
+       steps, ``Δζ = (ζ_{j+1} − ζ_j)/(steps_{j+1} − steps_j)`` per optimizer step
+       (the spacing must be constant inside the window);
+    2. ``F(ζ)``: transitions of every model and unit pooled, ``bins`` equal-count bins of
+       the current ``ζ`` (:func:`mlmath.pull.restoring_drift`); the far-left plateau is the
+       mean ``Δζ`` over the slice ``ζ ≤ Q_{q_low}(ζ)`` (the slowest units). In Chapter 6's
+       process ``dY = −κ dt + dL``, that plateau estimates ``κ − νE[Z] = −ψ'(0)``: positive
+       iff a stationary law exists;
+    3. residual ``r = Δζ − median Δζ`` of the transition's bin, standardised per (model,
+       unit) by the median and ``1.4826 × MAD`` of that unit's residuals in the window (the
+       global scale where a unit's MAD is 0), so that units with different step sizes do
+       not mix scales;
+    4. ``α`` = :func:`mlmath.tails.calibrated_tail_index` of the standardised residuals of
+       the far-left slice (Hill calibrated on symmetric α-stable samples, Chapter 4).
+
+    Parameters
+    ----------
+    y_path : array (kept, units) or (kept, models, units)
+        ``Y = ln τ`` at the kept steps (``RUN__y_path`` of a stored result).
+    steps : array (kept,)
+        Optimizer step of each kept row (``RUN__y_path_steps``), strictly increasing.
+    late_fraction : float in (0, 1]
+        Share of the kept steps in the late window (the author's: 0.35).
+    bins : int >= 1
+        Quantile bins of ``F`` (the author's: 24).
+    q_low : float in (0, 1)
+        The far-left slice (the author's: 0.10).
+
+    Returns
+    -------
+    ResidualForcing
+
+    Notes
+    -----
+    Chapter 11, "The author's estimators". Differences from the author's scripts: the
+    residual is taken from the bin median (not a 10 %-trimmed mean), units are
+    standardised over the late window itself (not a wider reference window), the plateau
+    is a plain mean with an i.i.d. standard error (not a trimmed mean with a block
+    bootstrap), and α is Hill calibrated on stable samples (not the calibrated
+    Dekkers–Einmahl–de Haan moment estimator). Transitions of one unit are correlated, so
+    the standard error is optimistic.
+    """
+    from ..pull import restoring_drift
+    from ..tails import calibrated_tail_index
+
+    y, steps = _paths(y_path, steps)
+    bins = positive_int("bins", bins)
+    q_low = check_range("q_low", q_low, 0.0, 1.0, low_open=True, high_open=True)
+    first = _late_rows(y.shape[0], late_fraction, 4)
+    gaps = np.diff(steps[first:])
+    if not np.allclose(gaps, gaps[0]):
+        raise ValueError("steps must be evenly spaced inside the late window")
+    interval = float(gaps[0])
+    zeta = -y[first:]                                        # (rows, models, units)
+    before, delta = zeta[:-1], np.diff(zeta, axis=0) / interval
+    flat_before = before.ravel()
+    edges = np.quantile(flat_before, np.linspace(0.0, 1.0, bins + 1))
+    edges[-1] = np.nextafter(edges[-1], np.inf)
+    if np.any(np.diff(edges) <= 0):
+        raise ValueError("too many bins for the distinct values of zeta in the late window; lower bins")
+    per_transition = restoring_drift(flat_before, zeta[1:].ravel(), edges, slow_fraction=q_low)
+    drift = per_transition._replace(  # per transition -> per optimizer step
+        drift=per_transition.drift / interval, stderr=per_transition.stderr / interval,
+        median=per_transition.median / interval, kappa=per_transition.kappa / interval,
+        kappa_stderr=per_transition.kappa_stderr / interval, kappa_median=per_transition.kappa_median / interval)
+    index = np.clip(np.searchsorted(edges, before, side="right") - 1, 0, bins - 1)
+    centre = np.zeros(bins)
+    for b in np.unique(index):
+        centre[b] = np.median(delta[index == b])
+    residual = delta - centre[index]
+    med = np.median(residual, axis=0, keepdims=True)
+    mad = 1.4826 * np.median(np.abs(residual - med), axis=0, keepdims=True)
+    overall = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    if overall == 0.0:
+        raise ValueError("the residuals of the late window are all equal: no forcing to measure")
+    scale = np.where(mad > 0, mad, overall)
+    standard = (residual - med) / scale
+    far_left = standard[before <= drift.slow_edge]
+    if far_left.size < 40:
+        raise ValueError(f"the far-left slice holds {far_left.size} transitions; at least 40 are needed "
+                         "(raise late_fraction or q_low)")
+    alpha = float(calibrated_tail_index(far_left))
+    return ResidualForcing(drift, far_left, alpha, interval, int(delta.size))
+
+
+class Relaxation(NamedTuple):
+    """Has a run had time to approach a stationary law of ``Y = ln τ``? (Chapter 11.)
+
+    Fields (one model):
+
+    * ``steps``: optimizer steps of the run (the last kept step);
+    * ``relaxation``: ``1/κ``, the steps the pull needs to move ``Y`` by one neper
+      (``inf`` when the pull is not positive);
+    * ``travel``: the largest net move ``max_q |Y_q(end) − Y_q(0)|`` of a unit (nepers);
+    * ``spread``: the standard deviation of ``Y`` over units at the end (nepers);
+    * ``needed``: ``1/β``, the standard deviation of ``ln τ`` above the tail's start under
+      a stationary law ``P(τ > s) ∝ s^(−β)`` (``ln τ`` then has an exponential tail of rate
+      β); ``nan`` when no β is given;
+    * ``growth``: how much the spread grew over the late window (nepers; fitted slope ×
+      window length).
+    """
+
+    steps: float
+    relaxation: float
+    travel: float
+    spread: float
+    needed: float
+    growth: float
+
+    @property
+    def settled(self) -> bool:
+        """The chapter's three necessary conditions for comparing a stationary prediction:
+        the run lasted at least one relaxation time, the spread reached half of what the
+        predicted law needs, and it grew by less than a tenth of itself over the late window."""
+        return bool(self.steps >= self.relaxation and math.isfinite(self.needed)
+                    and self.spread >= 0.5 * self.needed and abs(self.growth) <= 0.1 * self.spread)
+
+
+def relaxation_check(y_path, steps, *, pull: float, beta: float | None = None,
+                     late_fraction: float = 0.35) -> Relaxation:
+    """Run length against the pull's relaxation time, and spread against what a β needs.
+
+    A stationary prediction (Theorem A's root of ψ, Theorem D's ``β = α − 1``) describes a
+    run only once its time scales have had time to reach the stationary law. Three
+    necessary conditions are measured on one model's stored path (Chapter 11):
+
+    * the run's length against ``1/κ`` (``pull`` in nepers per step): the pull moves ``Y``
+      by one neper in ``1/κ`` steps, so a shorter run has not relaxed;
+    * the spread of ``Y`` at the end against ``1/β``: a law ``P(τ > s) ∝ s^(−β)`` makes
+      ``ln τ`` exponential with rate β above the tail's start, of standard deviation
+      ``1/β``; a spread far below it means the tail has not been populated;
+    * the growth of the spread over the late window (the author's "moment stabilisation").
+
+    Parameters
+    ----------
+    y_path : array (kept, units)
+        One model's ``Y = ln τ`` at the kept steps.
+    steps : array (kept,)
+        Optimizer steps of the kept rows, strictly increasing.
+    pull : float
+        The measured pull κ (nepers per step), e.g. ``PushStatistics.pull``.
+    beta : float > 0 or None
+        The predicted survival exponent; ``None`` (or 0, "no β") leaves ``needed`` NaN.
+    late_fraction : float in (0, 1]
+        Share of the kept steps over which the growth of the spread is fitted (at least 3).
+
+    Returns
+    -------
+    Relaxation
+
+    Notes
+    -----
+    Chapter 11, "Where a prediction means something". Necessary, not sufficient: a run
+    that passes may still be transient.
+    """
+    y, steps = _paths(y_path, steps)
+    if y.shape[1] != 1:
+        raise ValueError(f"y_path must hold one model (kept, units); got {y.shape[1]} models")
+    y = y[:, 0, :]
+    if y.shape[1] < 2:
+        raise ValueError("y_path must hold at least 2 units (a spread needs two)")
+    pull = real_scalar("pull", pull)
+    if beta is not None:
+        beta = check_range("beta", beta, 0.0)
+    first = _late_rows(y.shape[0], late_fraction, 3)
+    spread_path = y.std(axis=1)
+    slope = float(np.polyfit(steps[first:], spread_path[first:], 1)[0])
+    return Relaxation(steps=float(steps[-1]), relaxation=1.0 / pull if pull > 0 else math.inf,
+                      travel=float(np.max(np.abs(y[-1] - y[0]))), spread=float(spread_path[-1]),
+                      needed=1.0 / beta if beta else math.nan,
+                      growth=slope * float(steps[-1] - steps[first]))

@@ -19,7 +19,8 @@ import numpy as np
 
 from .engine import run_experiment
 
-__all__ = ["CIRun", "run_ci", "median", "phase_count", "arm_rows", "elapsed_seconds", "markdown_table"]
+__all__ = ["CIRun", "run_ci", "median", "phase_count", "recomputed_predictions", "arm_rows", "elapsed_seconds",
+           "markdown_table"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,31 @@ def median(values) -> float:
     return float(np.median(finite)) if finite else math.nan
 
 
+def recomputed_predictions(arm: dict, arrays: dict, name: str) -> list[tuple]:
+    """Theorem A's β per seed, ``(beta, reason)``, recomputed from the stored pull, rate and push sizes.
+
+    A stored result keeps each seed's pull ``κ``, push rate ``ν`` and push sizes
+    (``NAME__push_sizes`` with ``NAME__push_seed``), so the prediction is made by today's
+    :func:`mlmath.experiments.analysis.predicted_beta`, not read from the ``beta_predicted``
+    the run stored (the heavy-tail test of the pushes, Chapter 6, came later). Without the
+    arrays (a run that stored none), the stored value is returned. ``beta`` is ``inf`` with
+    no pushes, ``0.0`` with pushes heavier than exponential (no β), None without a
+    stationary law. Chapters 11–12.
+    """
+    from .analysis import predicted_beta
+
+    sizes, seeds = arrays.get(f"{name}__push_sizes"), arrays.get(f"{name}__push_seed")
+    out = []
+    for i, push in enumerate(arm["pushes"]):
+        if "pull" not in push:
+            out.append((None, push.get("reason", "")))
+        elif sizes is None or seeds is None:
+            out.append((push.get("beta_predicted"), push.get("reason", "")))
+        else:
+            out.append(predicted_beta(push["pull"], push["rate"], sizes[seeds == i]))
+    return out
+
+
 def phase_count(labels, phase: str) -> str:
     """``'k/n'``: how many of the seeds' labels equal ``phase`` (Chapters 9–12 quote these)."""
     labels = list(labels)
@@ -83,14 +109,18 @@ def arm_rows(run) -> list[dict]:
     (median over seeds) and its interval, median and max resolved time scale, the spread
     of ``ln τ`` (standard deviation over units), units that do not decay and units whose
     decay is not resolvable (totals over seeds, out of ``n_units``), power-law window
-    (decades), loss first → last, horizon, predicted β (ψ root) with the seeds that have
-    one and the seeds without pushes, the forcing index α.
+    (decades), loss first → last, horizon, predicted β (ψ root, recomputed from the stored
+    pushes by :func:`recomputed_predictions`) with the seeds that have one, the seeds whose
+    pushes are heavy-tailed (no β), without a stationary law, or without pushes, the
+    forcing index α.
 
     Chapters 9–11 (live ci-tier runs and stored results).
     """
+    arrays = run.arrays() if callable(getattr(run, "arrays", None)) else getattr(run, "arrays", {})
     rows = []
     for name, arm in run.summary["arms"].items():
         trained, init = arm["trained"], arm["init"]
+        predictions = recomputed_predictions(arm, arrays, name)
         rows.append({
             "name": name, "label": arm["label"], "phase": arm["phase"], "phase_init": init["phase"],
             "phases": trained["phases"], "phases_init": init["phases"],
@@ -107,9 +137,11 @@ def arm_rows(run) -> list[dict]:
             "window_decades_init": median(init["window_decades"]),
             "loss_first": median(arm["loss_first"]), "loss_last": median(arm["loss_last"]),
             "horizon": median(arm["horizon"]),
-            "beta_predicted": median([p.get("beta_predicted") for p in arm["pushes"]]),
-            "n_predicted": sum(p.get("beta_predicted") is not None for p in arm["pushes"]),
-            "n_no_pushes": sum(p.get("reason") == "no pushes" for p in arm["pushes"]),
+            "beta_predicted": median([beta for beta, _ in predictions if beta]),
+            "n_predicted": sum(beta is not None and 0 < beta < math.inf for beta, _ in predictions),
+            "n_heavy_pushes": sum(beta == 0.0 for beta, _ in predictions),
+            "n_no_stationary": sum(beta is None for beta, _ in predictions),
+            "n_no_pushes": sum(beta == math.inf for beta, _ in predictions),
             "pull": median([p.get("pull") for p in arm["pushes"]]),
             "rate": median([p.get("rate") for p in arm["pushes"]]),
             "forcing_alpha": median(arm["forcing_alpha"]),

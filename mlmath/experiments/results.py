@@ -252,7 +252,7 @@ def provenance_markdown(name: str, result: StoredResult | None = None, results_d
     experiment = get_experiment(name)
     if result is None:
         result = best_result(name, results_dir)
-    full = f"`python -m mlmath.experiments run {name} --tier full --device cuda`"
+    full = f"`python -m mlmath.experiments run {name} --tier full --device cuda --jobs 4`"
     reference = f"`python -m mlmath.experiments run {name} --tier reference --device cpu --jobs 2`"
     if result is None:
         stored = [tier for tier in STORED_TIERS[::-1] if tier in experiment.tiers]
