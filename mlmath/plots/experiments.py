@@ -1,4 +1,4 @@
-"""Figures of Part IV's experiments (Chapters 9–11): one helper per kind of figure.
+"""Figures of Part IV's apparatus and experiments (Chapters 8–11): one helper per kind of figure.
 
 Every helper takes plain arrays or the ``summary``/arrays of a result written by
 :func:`mlmath.experiments.run_experiment`, draws on new axes with the book's style and
@@ -13,7 +13,9 @@ import numpy as np
 from . import COLORS, decay_axes
 
 __all__ = ["arm_colors", "plot_envelopes", "plot_timescale_survival", "plot_loss_curves",
-           "plot_beta_scatter", "plot_horizon_vs_n", "plot_log_timescale_paths"]
+           "plot_beta_scatter", "plot_horizon_vs_n", "plot_log_timescale_paths", "TRANSPORT_STYLES",
+           "plot_transport_orders", "plot_envelope_seeds", "plot_timescale_ccdf_seeds",
+           "plot_log_timescale_panels", "plot_horizon_paths", "plot_lag_recovery"]
 
 _CYCLE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
 
@@ -177,4 +179,411 @@ def plot_log_timescale_paths(y_path, steps, *, n_units: int = 12, title: str | N
     ax.set_ylabel(r"$Y = \ln\tau$ (nepers)")
     if title:
         ax.set_title(title)
+    return fig
+
+
+#: How Chapter 8 draws the three diagonal transports and the two ground-truth envelopes.
+TRANSPORT_STYLES = {
+    "diagonal": {"color": "#999999", "lw": 5.0, "alpha": 0.55, "label": r"truth: $|(J_{t+\ell-1}\cdots J_t)_{qq}|$"},
+    "column": {"color": "#000000", "lw": 1.2, "ls": "--", "label": r"truth: $\|(J_{t+\ell-1}\cdots J_t)\,e_q\|$"},
+    "exact": {"color": "#1f77b4", "lw": 1.6, "label": "exact diagonal"},
+    "first": {"color": "#d62728", "lw": 1.6, "ls": "-.", "label": "first order"},
+    "zeroth": {"color": "#2ca02c", "lw": 1.6, "ls": ":", "label": r"zeroth order $\mu_0$"},
+}
+
+
+def plot_transport_orders(lags, curves: dict, *, ax=None, kind: str = "semilogy", title: str | None = None,
+                          legend: bool = True, floor: float = 1e-12):
+    """Envelopes of the diagonal transport at each order against the full-Jacobian ground truth.
+
+    ``curves`` maps names of :data:`TRANSPORT_STYLES` — ``'exact'``, ``'first'``, ``'zeroth'``
+    (:func:`mlmath.diagnostics.network_envelope` with that ``order``) and ``'diagonal'``,
+    ``'column'`` (:func:`mlmath.diagnostics.jacobian_envelope`) — to arrays over ``lags``.
+    Truth is drawn first and wide, the diagonal transports on top, so that a transport that
+    equals the truth hides inside its grey band. Values are floored at ``floor`` for log
+    axes. ``kind='semilogy'`` makes an exponential straight; ``'loglog'`` drops ``ℓ = 0``.
+
+    Parameters
+    ----------
+    lags : array-like
+        Lags ``ℓ`` (steps), 1-D.
+    curves : dict of str to array-like
+        Keys from :data:`TRANSPORT_STYLES`, each value of the shape of ``lags``.
+    ax : matplotlib Axes, optional
+        Draw here (for panels); default a new figure.
+    kind : {'semilogy', 'loglog', 'linear'}
+    title : str, optional
+    legend : bool, default True
+    floor : float > 0, default 1e-12
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure that holds ``ax``.
+
+    Notes
+    -----
+    Chapter 8, "Three orders of the transport on ground truth".
+    """
+    lags = np.asarray(lags, dtype=float)
+    if lags.ndim != 1:
+        raise ValueError(f"lags must be 1-D; got shape {lags.shape}")
+    unknown = set(curves) - set(TRANSPORT_STYLES)
+    if unknown:
+        raise ValueError(f"curves keys must be among {sorted(TRANSPORT_STYLES)}; got {sorted(unknown)}")
+    if not curves:
+        raise ValueError("curves must hold at least one curve")
+    if not floor > 0:
+        raise ValueError(f"floor must be > 0; got {floor}")
+    if kind not in ("semilogy", "loglog", "linear"):
+        raise ValueError(f"kind must be 'semilogy', 'loglog' or 'linear'; got {kind!r}")
+    if ax is None:
+        fig, ax = plt.subplots()
+    else:
+        fig = ax.figure
+    keep = lags > 0 if kind == "loglog" else np.ones(lags.shape, dtype=bool)
+    for name in TRANSPORT_STYLES:  # fixed drawing order: truth below, transports above
+        if name not in curves:
+            continue
+        values = np.asarray(curves[name], dtype=float)
+        if values.shape != lags.shape:
+            raise ValueError(f"curves[{name!r}] must have the shape of lags {lags.shape}; got {values.shape}")
+        ax.plot(lags[keep], np.maximum(values[keep], floor), **TRANSPORT_STYLES[name])
+    decay_axes(ax, kind)
+    if legend:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+# ------------------------------------------------------------- per-seed figures of stored results
+
+def _run_names(arrays: dict, names, suffix: str) -> list:
+    """``names`` as a list, each checked to have ``<name>__<suffix>`` in ``arrays``."""
+    if not isinstance(arrays, dict):
+        raise TypeError(f"arrays must be a dict of ndarrays; got {type(arrays).__name__}")
+    names = list(names)
+    if not names:
+        raise ValueError("names must hold at least one run name")
+    missing = [name for name in names if f"{name}__{suffix}" not in arrays]
+    if missing:
+        raise ValueError(f"arrays has no '<name>__{suffix}' for runs {missing}")
+    return names
+
+
+def _panels(n: int, *, sharey: bool = True, width: float = 3.6, height: float = 3.4):
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), sharey=sharey, squeeze=False)
+    return fig, list(axes[0])
+
+
+def plot_envelope_seeds(arrays: dict, names, labels=None, *, reference=None, reference_label: str = "reference",
+                        kind: str = "loglog", floor: float = 1e-12):
+    """Envelope ``f(ℓ)`` of every seed after training, one panel per run, with the initial envelope.
+
+    Each panel draws ``<name>__envelope`` (seeds × lags; one thin line per seed, their mean
+    bold) and the mean of ``<name>__envelope_init`` (dashed grey: the same networks before
+    training), against ``<name>__envelope_lags``. ``reference`` (an array over the lags, or a
+    dict run → array) adds a dotted black curve, e.g. the zeroth-order envelope
+    ``(1 − s)^ℓ`` that the author's pipeline labels by. Values are floored at ``floor``.
+
+    Parameters
+    ----------
+    arrays : dict
+        Arrays of a result (:meth:`mlmath.experiments.StoredResult.arrays` or a live ci run).
+    names : iterable of str
+        Run names.
+    labels : dict, optional
+        Run name → panel title.
+    reference : array-like or dict, optional
+    reference_label : str, default 'reference'
+    kind : {'loglog', 'semilogy'}, default 'loglog'
+        Log-log (a power law is straight) or semi-log (an exponential is straight).
+    floor : float > 0
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Chapters 9–10, the stored envelopes.
+    """
+    names = _run_names(arrays, names, "envelope")
+    labels = labels or {}
+    if kind not in ("loglog", "semilogy"):
+        raise ValueError(f"kind must be 'loglog' or 'semilogy'; got {kind!r}")
+    if not floor > 0:
+        raise ValueError(f"floor must be > 0; got {floor}")
+    colors = arm_colors(names)
+    fig, axes = _panels(len(names))
+    for ax, name in zip(axes, names):
+        lags = np.asarray(arrays[f"{name}__envelope_lags"], dtype=float)
+        keep = lags > 0 if kind == "loglog" else np.ones(lags.shape, dtype=bool)
+        envelopes = np.atleast_2d(np.asarray(arrays[f"{name}__envelope"], dtype=float))
+        if envelopes.shape[-1] != lags.size:
+            raise ValueError(f"{name}__envelope has {envelopes.shape[-1]} lags; {name}__envelope_lags has {lags.size}")
+        for envelope in envelopes:
+            ax.plot(lags[keep], np.maximum(envelope[keep], floor), color=colors[name], lw=0.8, alpha=0.6)
+        ax.plot(lags[keep], np.maximum(envelopes.mean(0)[keep], floor), color=colors[name], lw=2.0,
+                label="trained (mean; thin: seeds)")
+        if f"{name}__envelope_init" in arrays:
+            init = np.atleast_2d(np.asarray(arrays[f"{name}__envelope_init"], dtype=float)).mean(0)
+            ax.plot(lags[keep], np.maximum(init[keep], floor), color="#777777", ls="--", lw=1.2,
+                    label="initialisation")
+        ref = reference.get(name) if isinstance(reference, dict) else reference
+        if ref is not None:
+            ref = np.asarray(ref, dtype=float)
+            if ref.shape != lags.shape:
+                raise ValueError(f"reference must have the shape of the lags {lags.shape}; got {ref.shape}")
+            ax.plot(lags[keep], np.maximum(ref[keep], floor), color="black", ls=":", lw=1.4, label=reference_label)
+        decay_axes(ax, kind)
+        ax.set_title(labels.get(name, name), fontsize=10)
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _survival(taus) -> tuple:
+    """Sorted finite time scales and ``P(τ > s)`` just after each, over the units with a status (NaN dropped)."""
+    taus = np.asarray(taus, dtype=float).ravel()
+    taus = taus[~np.isnan(taus)]
+    finite = np.sort(taus[np.isfinite(taus)])
+    n = taus.size
+    survival = (n - np.arange(1, finite.size + 1)) / n if n else np.zeros(0)
+    return finite, survival, int(np.sum(np.isinf(taus)))
+
+
+def plot_timescale_ccdf_seeds(arrays: dict, names, labels=None, *, marks=None):
+    """Survival ``P(τ > s)`` of the per-unit time scales of every seed, one panel per run, log-log.
+
+    Each seed's trained time scales (``<name>__taus``, seeds × units) are drawn as a step
+    line in the run's colour, its time scales at initialisation (``<name>__taus_init``) in
+    thin grey. Units that do not decay (``τ = inf``) stay in the denominator and hold the
+    curve up at their share (they exceed every ``s``); unresolved units (NaN) are dropped,
+    and the panel title counts both. A power-law tail is a straight line of slope ``−β``.
+    ``marks`` (dict label → time scale) adds vertical dotted lines, e.g. the carry time scale.
+
+    Parameters
+    ----------
+    arrays : dict
+    names : iterable of str
+    labels : dict, optional
+        Run name → panel title.
+    marks : dict of str to float, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Chapters 9–10, the stored spectra.
+    """
+    names = _run_names(arrays, names, "taus")
+    labels = labels or {}
+    marks = marks or {}
+    for label, value in marks.items():
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"marks[{label!r}] must be a finite time scale > 0; got {value!r}")
+    colors = arm_colors(names)
+    fig, axes = _panels(len(names))
+    for ax, name in zip(axes, names):
+        trained = np.atleast_2d(np.asarray(arrays[f"{name}__taus"], dtype=float))
+        init = arrays.get(f"{name}__taus_init")
+        if init is not None:
+            for row in np.atleast_2d(np.asarray(init, dtype=float)):
+                values, survival, _ = _survival(row)
+                ax.step(values, survival, where="post", color="#aaaaaa", lw=0.8)
+        n_inf = n_nan = 0
+        for i, row in enumerate(trained):
+            values, survival, inf = _survival(row)
+            n_inf += inf
+            n_nan += int(np.sum(np.isnan(row)))
+            ax.step(values, np.maximum(survival, 1e-3), where="post", color=colors[name], lw=1.1,
+                    label="trained (one line per seed)" if i == 0 else None)
+        if init is not None:
+            ax.plot([], [], color="#aaaaaa", lw=0.8, label="initialisation")
+        for j, (label, value) in enumerate(marks.items()):
+            ax.axvline(value, color="black", ls=":", lw=1.0)
+            ax.text(value, 1.0, f" {label}", fontsize=8, va="top", rotation=90)
+        decay_axes(ax, "loglog", xlabel=r"time scale $s$ (steps)", ylabel=r"$P(\tau > s)$")
+        ax.set_title(f"{labels.get(name, name)}\nnot decaying: {n_inf}, unresolved: {n_nan} "
+                     f"(of {trained.size})", fontsize=9)
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    axes[0].legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+#: ``Y`` at or above this is the 10¹² clip of :func:`mlmath.experiments.log_timescale_from_target`: a factor ≥ 1.
+_Y_NONDECAYING = float(np.log(1e12)) - 1e-6
+
+
+def plot_log_timescale_panels(arrays: dict, names, labels=None, *, seed: int = 0, y_max: float | None = None,
+                              reference: dict | None = None):
+    """The log time scale ``Y = ln τ`` of every unit's parameter along training, and its spread.
+
+    Top row, one panel per run: ``<name>__y_path`` (kept steps × seeds × units) of seed
+    ``seed``, one thin line per unit, against ``<name>__y_path_steps``. Bottom row: the
+    standard deviation of ``Y`` over units against the step, one line per seed (a spread
+    that emerges rises from 0; one that survives stays up), over the units whose parameter
+    gives a factor below 1 (those at the 10¹² clip are left out of it). ``y_max`` clips the top row for
+    display (a ConstGate unit whose factor reaches 1 has ``Y`` at the log of the 10¹² clip);
+    ``reference`` (dict label → ``Y``) adds dotted horizontal lines, e.g. the carry.
+
+    Parameters
+    ----------
+    arrays : dict
+    names : iterable of str
+    labels : dict, optional
+    seed : int, default 0
+        Index of the seed on the arrays' seed axis.
+    y_max : float, optional
+    reference : dict of str to float, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Chapters 9–10 (the pull and the pushes on the optimizer's clock; Chapter 11 measures them).
+    """
+    names = _run_names(arrays, names, "y_path")
+    labels = labels or {}
+    reference = reference or {}
+    colors = arm_colors(names)
+    fig, axes = plt.subplots(2, len(names), figsize=(3.6 * len(names), 5.6), sharex="col", squeeze=False,
+                             gridspec_kw={"height_ratios": [3, 2]})
+    for j, name in enumerate(names):
+        paths = np.asarray(arrays[f"{name}__y_path"], dtype=float)
+        if paths.ndim != 3:
+            raise ValueError(f"{name}__y_path must be (steps, seeds, units); got shape {paths.shape}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < paths.shape[1]:
+            raise ValueError(f"seed must be an index in [0, {paths.shape[1]}); got {seed!r}")
+        steps = np.asarray(arrays.get(f"{name}__y_path_steps", np.arange(paths.shape[0])), dtype=float)
+        top, bottom = axes[0, j], axes[1, j]
+        shown = paths[:, seed, :] if y_max is None else np.minimum(paths[:, seed, :], y_max)
+        top.plot(steps, shown, color=colors[name], lw=0.6, alpha=0.5)
+        for label, value in reference.items():
+            top.axhline(value, color="black", ls=":", lw=1.0)
+            top.text(steps[-1], value, f"{label} ", fontsize=8, ha="right", va="bottom")
+        top.set_title(f"{labels.get(name, name)} (seed index {seed})", fontsize=9)
+        decaying = np.where(paths < _Y_NONDECAYING, paths, np.nan)  # units whose factor reached 1 left out
+        counts = np.sum(np.isfinite(decaying), axis=-1)
+        spread = np.where(counts > 1, np.nanstd(np.where(counts[..., None] > 1, decaying, 0.0), axis=-1), np.nan)
+        bottom.plot(steps, spread, color=colors[name], lw=1.0)
+        if paths.shape[-1] == 1:
+            bottom.text(0.5, 0.5, "one shared gate:\nno spread over units", transform=bottom.transAxes,
+                        ha="center", va="center", fontsize=9)
+        bottom.set_xlabel("optimizer step")
+        if j == 0:
+            top.set_ylabel(r"$Y = \ln\tau$ of each unit (nepers)")
+            bottom.set_ylabel(r"spread of $Y$ over units (sd)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_horizon_paths(summary_arms: dict, names, labels=None, *, lags=None):
+    """Learnable horizon ``ℓ_N`` against sequences seen, one line per seed and their mean.
+
+    ``summary_arms`` is ``result.summary['arms']``: each run holds ``sequences_seen`` and
+    ``horizon_path`` (one list of per-seed horizons per monitored step). Seeds are drawn
+    thin (slightly offset so that equal values stay visible), the mean bold; ``lags`` (the
+    planted lags) are marked on the right axis, since a horizon can only take their values.
+    The first monitored point (0 sequences) is dropped on the logarithmic axis.
+
+    Parameters
+    ----------
+    summary_arms : dict
+    names : iterable of str
+    labels : dict, optional
+    lags : array-like, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Chapter 10 (Chapter 2's learnable horizon, measured along training).
+    """
+    if not isinstance(summary_arms, dict):
+        raise TypeError(f"summary_arms must be a dict (result.summary['arms']); got {type(summary_arms).__name__}")
+    names = list(names)
+    if not names:
+        raise ValueError("names must hold at least one run name")
+    labels = labels or {}
+    colors = arm_colors(names)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for k, name in enumerate(names):
+        if name not in summary_arms or "horizon_path" not in summary_arms[name]:
+            raise ValueError(f"summary_arms[{name!r}] must hold 'sequences_seen' and 'horizon_path'")
+        seen = np.asarray(summary_arms[name]["sequences_seen"], dtype=float)
+        path = np.asarray(summary_arms[name]["horizon_path"], dtype=float)
+        if path.shape[0] != seen.size:
+            raise ValueError(f"{name}: horizon_path has {path.shape[0]} points; sequences_seen {seen.size}")
+        keep = seen > 0
+        offset = 1.0 + 0.015 * (k - (len(names) - 1) / 2)
+        for column in path.T:
+            ax.plot(seen[keep] * offset, column[keep], color=colors[name], lw=0.7, alpha=0.45)
+        ax.plot(seen[keep] * offset, path[keep].mean(axis=1), "o-", color=colors[name], lw=2.0, ms=3,
+                label=labels.get(name, name))
+    if lags is not None:
+        for lag in np.asarray(lags, dtype=float):
+            ax.axhline(lag, color="#dddddd", lw=0.6, zorder=0)
+    ax.set_xscale("log")
+    ax.set_xlabel("training sequences seen $N$")
+    ax.set_ylabel(r"learnable horizon $\ell_N$ (steps)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_lag_recovery(arrays: dict, names, lags, labels=None, *, threshold: float = 0.5):
+    """How much of each planted lag the trained models reproduce: ``ĉ_k / c_k`` against the lag.
+
+    ``<name>__recovery`` is (seeds × lags) from :func:`mlmath.training.lag_recovery`; the
+    mean over seeds is drawn with the range over seeds as a band, on a logarithmic lag axis,
+    with the threshold at which a lag counts as learned.
+
+    Parameters
+    ----------
+    arrays : dict
+    names : iterable of str
+    lags : array-like
+        The planted lags (steps), in the order of the recovery columns.
+    labels : dict, optional
+    threshold : float, default 0.5
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Chapter 10 (the learnable horizon is the largest lag above the threshold).
+    """
+    names = _run_names(arrays, names, "recovery")
+    lags = np.asarray(lags, dtype=float)
+    if lags.ndim != 1 or not np.all(lags > 0):
+        raise ValueError("lags must be a 1-D array of positive lags")
+    labels = labels or {}
+    colors = arm_colors(names)
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for name in names:
+        recovery = np.atleast_2d(np.asarray(arrays[f"{name}__recovery"], dtype=float))
+        if recovery.shape[-1] != lags.size:
+            raise ValueError(f"{name}__recovery has {recovery.shape[-1]} lags; lags has {lags.size}")
+        ax.fill_between(lags, recovery.min(0), recovery.max(0), color=colors[name], alpha=0.15, lw=0)
+        ax.plot(lags, recovery.mean(0), "o-", color=colors[name], ms=3, label=labels.get(name, name))
+    ax.axhline(threshold, color="black", ls=":", lw=1.0, label=f"threshold {threshold:g}")
+    ax.axhline(0.0, color="#999999", lw=0.6)
+    ax.set_xscale("log")
+    ax.set_xlabel(r"planted lag $\ell_k$ (steps)")
+    ax.set_ylabel(r"recovered share $\hat c_k / c_k$")
+    ax.legend(fontsize=8)
     return fig

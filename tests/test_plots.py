@@ -1,0 +1,74 @@
+"""Tests for mlmath.plots: the figure helpers draw exactly the data they are given."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from mlmath.plots import decay_axes  # noqa: E402
+from mlmath.plots.experiments import TRANSPORT_STYLES, plot_transport_orders  # noqa: E402
+
+
+def test_plot_transport_orders_draws_each_curve_once_in_fixed_order():
+    lags = np.array([0.0, 1.0, 10.0, 100.0])
+    curves = {"zeroth": 0.99 ** lags, "exact": 0.98 ** lags, "diagonal": 0.98 ** lags,
+              "column": np.ones(4), "first": np.array([1.0, 0.9, 0.0, -0.5])}
+    fig = plot_transport_orders(lags, curves, floor=1e-9)
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == [TRANSPORT_STYLES[name]["label"] for name in TRANSPORT_STYLES]  # truth first
+    first = ax.get_lines()[3]
+    # non-positive values are floored for the log axis, positive ones are drawn unchanged
+    np.testing.assert_array_equal(first.get_ydata(), [1.0, 0.9, 1e-9, 1e-9])
+    np.testing.assert_array_equal(first.get_xdata(), lags)
+    assert ax.get_yscale() == "log" and ax.get_xscale() == "linear"
+    plt.close(fig)
+
+
+def test_plot_transport_orders_loglog_drops_lag_zero_and_uses_given_axes():
+    fig, (left, right) = plt.subplots(1, 2)
+    lags = np.array([0.0, 2.0, 8.0])
+    out = plot_transport_orders(lags, {"exact": np.array([1.0, 0.5, 0.1])}, ax=right, kind="loglog",
+                                legend=False, title="panel")
+    assert out is fig and not left.get_lines()
+    line, = right.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), [2.0, 8.0])
+    np.testing.assert_array_equal(line.get_ydata(), [0.5, 0.1])
+    assert right.get_xscale() == "log" and right.get_title() == "panel" and right.get_legend() is None
+    plt.close(fig)
+
+
+def test_plot_transport_orders_rejects_bad_inputs():
+    lags = np.arange(4.0)
+    with pytest.raises(ValueError, match="curves keys"):
+        plot_transport_orders(lags, {"second": lags})
+    with pytest.raises(ValueError, match="at least one"):
+        plot_transport_orders(lags, {})
+    with pytest.raises(ValueError, match="shape of lags"):
+        plot_transport_orders(lags, {"exact": lags[:3]})
+    with pytest.raises(ValueError, match="kind"):
+        plot_transport_orders(lags, {"exact": lags}, kind="polar")
+    with pytest.raises(ValueError, match="floor"):
+        plot_transport_orders(lags, {"exact": lags}, floor=0.0)
+    with pytest.raises(ValueError, match="1-D"):
+        plot_transport_orders(np.ones((2, 2)), {"exact": lags})
+    plt.close("all")
+
+
+def test_decay_axes_sets_scales_and_rejects_unknown_kind():
+    fig, ax = plt.subplots()
+    decay_axes(ax, "semilogy")
+    assert (ax.get_xscale(), ax.get_yscale()) == ("linear", "log")
+    with pytest.raises(ValueError, match="kind"):
+        decay_axes(ax, "loglin")
+    plt.close(fig)
+
+
+def test_transport_styles_cover_every_order_and_both_truths():
+    from mlmath.diagnostics import ORDERS
+
+    assert set(TRANSPORT_STYLES) == set(ORDERS) | {"diagonal", "column"}
+    assert len({style["label"] for style in TRANSPORT_STYLES.values()}) == len(TRANSPORT_STYLES)
