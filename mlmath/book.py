@@ -34,6 +34,15 @@ def significant(value: float, digits: int = 3) -> float:
     return round(value, digits - 1 - math.floor(math.log10(abs(value))))
 
 
+def rounded(value: float, digits: int = 2):
+    """``value`` to ``digits`` significant digits, as an ``int`` when that is whole (``12``, not ``12.0``).
+
+    For glued counts and step numbers that should read as integers (Chapters 9–11).
+    """
+    value = significant(value, digits)
+    return int(value) if float(value).is_integer() else value
+
+
 def glue(name: str, value, digits: int = 3):
     """Glue ``value`` under ``name`` for ``{glue:}`name``` in the prose; return the glued value.
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from .engine import run_experiment
 
-__all__ = ["CIRun", "run_ci", "median", "phase_count", "recomputed_predictions", "arm_rows", "elapsed_seconds",
-           "markdown_table"]
+__all__ = ["CIRun", "run_ci", "median", "phase_count", "phase_summary", "recomputed_predictions", "arm_rows",
+           "elapsed_seconds", "arms_at_once", "markdown_table"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,33 @@ def recomputed_predictions(arm: dict, arrays: dict, name: str) -> list[tuple]:
         else:
             out.append(predicted_beta(push["pull"], push["rate"], sizes[seeds == i]))
     return out
+
+
+def phase_summary(labels) -> str:
+    """``'label k/n'`` for every phase label present among the seeds, in the order of
+    :data:`mlmath.diagnostics.PHASES` (e.g. ``'intermediate 4/5, broad 1/5'``). Chapters 9–12."""
+    from ..diagnostics import PHASES
+
+    labels = list(labels)
+    return ", ".join(f"{p} {phase_count(labels, p)}" for p in PHASES if p in labels)
+
+
+def arms_at_once(result) -> int:
+    """The largest number of a stored result's arms that trained at the same time.
+
+    From the arms' training ``segments`` (start ``date`` and ``seconds``): 1 when the arms
+    ran one after another, 2 with ``--jobs 2``. Chapters 9–11 say how the run was done.
+    """
+    import datetime as _dt
+
+    spans = [(_dt.datetime.fromisoformat(segment["date"]).timestamp(), float(segment["seconds"]))
+             for arm in result.summary["arms"].values() for segment in arm["provenance"]["segments"]]
+    events = sorted([(start, 1) for start, _ in spans] + [(start + seconds, -1) for start, seconds in spans])
+    running = most = 0
+    for _, step in events:  # an end and a start in the same second: the end comes first
+        running += step
+        most = max(most, running)
+    return most
 
 
 def phase_count(labels, phase: str) -> str:
