@@ -468,3 +468,58 @@ def test_parallel_arms_give_the_serial_result(tmp_path):
     assert parallel["summary"]["horizon_vs_n"] == serial["summary"]["horizon_vs_n"]
     with pytest.raises(ValueError, match="jobs"):
         run_experiment("access_route", "ci", "cpu", tmp_path / "bad", progress=False, config=config, jobs=0)
+
+
+# --- chapter helpers on stored results ---------------------------------------------------------
+
+def _segmented(spans):
+    """A stand-in stored result whose arms trained over ``spans`` = [(start ISO date, seconds), ...]."""
+    from types import SimpleNamespace
+
+    arms = {f"arm{i}": {"provenance": {"segments": [{"date": date, "seconds": seconds}]}}
+            for i, (date, seconds) in enumerate(spans)}
+    return SimpleNamespace(summary={"arms": arms})
+
+
+def test_elapsed_seconds_and_arms_at_once_read_the_segments():
+    from mlmath.experiments.chapter import arms_at_once, elapsed_seconds
+
+    serial = _segmented([("2026-01-01T00:00:00+00:00", 100.0), ("2026-01-01T00:01:40+00:00", 50.0)])
+    assert elapsed_seconds(serial) == pytest.approx(150.0) and arms_at_once(serial) == 1
+    parallel = _segmented([("2026-01-01T00:00:00+00:00", 100.0), ("2026-01-01T00:00:00+00:00", 80.0),
+                           ("2026-01-01T00:01:20+00:00", 60.0)])
+    assert elapsed_seconds(parallel) == pytest.approx(140.0) and arms_at_once(parallel) == 2
+
+
+def test_phase_summary_counts_labels_in_phase_order():
+    from mlmath.diagnostics import PHASES
+    from mlmath.experiments.chapter import phase_count, phase_summary
+
+    labels = ["broad", "intermediate", "broad", "boundary", "broad"]
+    assert phase_count(labels, "broad") == "3/5"
+    text = phase_summary(labels)
+    assert text == ", ".join(f"{p} {phase_count(labels, p)}" for p in PHASES if p in labels)
+    assert text.index("intermediate") < text.index("broad") < text.index("boundary")
+
+
+def test_recomputed_predictions_use_the_stored_pushes():
+    from mlmath.experiments.analysis import predicted_beta
+    from mlmath.experiments.chapter import recomputed_predictions
+
+    sizes = np.random.default_rng(3).exponential(0.5, 40)        # light-tailed pushes, 40 of them
+    arm = {"pushes": [{"pull": 1.0, "rate": 0.5, "beta_predicted": 123.0},   # a stale stored value
+                      {"beta_predicted": None, "reason": "too few increments"}]}
+    arrays = {"x__push_sizes": sizes, "x__push_seed": np.zeros(sizes.size, dtype=int)}
+    fresh = recomputed_predictions(arm, arrays, "x")
+    assert fresh[0] == predicted_beta(1.0, 0.5, sizes) and fresh[0][0] != 123.0
+    assert fresh[1] == (None, "too few increments")
+    assert recomputed_predictions(arm, {}, "x")[0] == (123.0, "")  # no arrays: the stored value
+
+
+def test_rounded_glue_values():
+    from mlmath.book import rounded
+
+    assert rounded(12.04) == 12 and isinstance(rounded(12.04), int)
+    assert rounded(0.01234) == 0.012 and rounded(1234.5, 3) == 1230
+    with pytest.raises(ValueError, match="finite"):
+        rounded(float("nan"))

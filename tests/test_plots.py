@@ -72,3 +72,34 @@ def test_transport_styles_cover_every_order_and_both_truths():
 
     assert set(TRANSPORT_STYLES) == set(ORDERS) | {"diagonal", "column"}
     assert len({style["label"] for style in TRANSPORT_STYLES.values()}) == len(TRANSPORT_STYLES)
+
+
+def _stored_arrays(seeds=3, units=8, lags=12, steps=5, n_lags=4):
+    rng = np.random.default_rng(0)
+    grid = np.unique(np.round(np.geomspace(1, 100, lags)))
+    envelope = np.exp(-np.outer(np.ones(seeds), grid) / 30.0)
+    return {"run__envelope_lags": np.r_[0.0, grid], "run__envelope": np.c_[np.ones(seeds), envelope],
+            "run__envelope_init": np.c_[np.ones(seeds), envelope ** 2],
+            "run__taus": np.c_[rng.pareto(1.0, (seeds, units - 2)) + 1, np.full((seeds, 1), np.inf),
+                               np.full((seeds, 1), np.nan)],
+            "run__taus_init": rng.uniform(1, 50, (seeds, units)),
+            "run__y_path": rng.normal(3.0, 1.0, (steps, seeds, units)), "run__y_path_steps": np.arange(steps) * 10,
+            "run__recovery": rng.uniform(0, 1, (seeds, n_lags))}
+
+
+def test_stored_result_plots_draw_one_panel_per_run_and_every_seed():
+    from mlmath.plots import experiments as xp
+
+    arrays = _stored_arrays()
+    fig = xp.plot_envelope_seeds(arrays, ["run"])
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) >= 3 + 1  # three seeds, their mean
+    fig = xp.plot_timescale_ccdf_seeds(arrays, ["run"])
+    assert len(fig.axes) == 1 and len(fig.axes[0].lines) >= 3
+    fig = xp.plot_log_timescale_panels(arrays, ["run"])
+    assert len(fig.axes) == 2  # the paths, and the spread over units
+    summary_arms = {"run": {"sequences_seen": [0, 16, 32], "horizon_path": [[0, 0, 0], [3, 5, 5], [9, 9, 5]]}}
+    fig = xp.plot_horizon_paths(summary_arms, ["run"], lags=[3, 5, 9])
+    assert len(fig.axes[0].lines) >= 3
+    fig = xp.plot_lag_recovery(arrays, ["run"], [3, 5, 9, 20])
+    assert fig.axes[0].get_xscale() == "log"
+    plt.close("all")
