@@ -491,6 +491,27 @@ def test_elapsed_seconds_and_arms_at_once_read_the_segments():
     assert elapsed_seconds(parallel) == pytest.approx(140.0) and arms_at_once(parallel) == 2
 
 
+def test_run_time_text_states_the_share_of_the_tier_budget_and_flags_an_overrun():
+    from mlmath.experiments.chapter import run_time_text
+    from mlmath.experiments.registry import TIER_BUDGET_MINUTES
+
+    budget = TIER_BUDGET_MINUTES["reference"]
+    within = _segmented([("2026-01-01T00:00:00+00:00", 60.0 * budget / 2)] * 2)
+    within.tier = "reference"
+    text = run_time_text(within)
+    assert text.startswith("At most 2 arms trained at the same time")
+    assert f"took {budget / 2:.3g} minutes" in text and "50 % of the reference tier's" in text
+    assert "over" not in text
+    over = _segmented([("2026-01-01T00:00:00+00:00", 60.0 * budget * 1.1),
+                       ("2026-01-01T00:22:00+00:00", 60.0)])  # 23 minutes in all
+    over.tier = "reference"
+    text = run_time_text(over)
+    assert text.startswith("The arms trained one after the other.")
+    assert "**over** the reference tier's" in text and "(115 % of it)" in text
+    over.tier = "tiny"  # a tier without a budget: the time only
+    assert run_time_text(over).endswith("the last arm's end.")
+
+
 def test_phase_summary_counts_labels_in_phase_order():
     from mlmath.diagnostics import PHASES
     from mlmath.experiments.chapter import phase_count, phase_summary

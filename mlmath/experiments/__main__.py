@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=text)
         command.add_argument("name", help="experiment name or 'all'")
         command.add_argument("--tier", default="ci", help="one of " + ", ".join(TIERS)
-                             + " (ci: CPU, < 1 min; the others are sized for one GPU)")
+                             + " (ci: CPU, < 1 min; reference: CPU, <= 20 min per experiment on 2 cores;"
+                             " full: one GPU, about 4 min per experiment)")
         command.add_argument("--device", default="auto", help="auto, cpu or cuda")
         command.add_argument("--out", default=None, help="output folder (default: results/ at the repository root)")
         if name == "run":

@@ -19,7 +19,7 @@ import numpy as np
 
 from .engine import run_experiment
 
-__all__ = ["CIRun", "run_ci", "median", "phase_count", "phase_summary", "recomputed_predictions", "arm_rows",
+__all__ = ["CIRun", "run_ci", "run_time_text", "median", "phase_count", "phase_summary", "recomputed_predictions", "arm_rows",
            "elapsed_seconds", "arms_at_once", "markdown_table"]
 
 
@@ -32,7 +32,6 @@ class CIRun:
 
     result: dict
     arrays: dict
-    folder: Path
 
     @property
     def summary(self) -> dict:
@@ -50,15 +49,18 @@ class CIRun:
 
 
 def run_ci(name: str, out=None) -> CIRun:
-    """Run the ci tier of experiment ``name`` on the CPU into ``out`` (default a new temporary folder).
+    """Run the ci tier of experiment ``name`` on the CPU into ``out`` (default a temporary folder, removed after).
 
     Chapters 9–11 call this live; it takes 15–40 s of one CPU core.
     """
-    folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix=f"mlmath-{name}-ci-"))
+    if out is None:  # everything is read into memory, so the folder need not outlive the call
+        with tempfile.TemporaryDirectory(prefix=f"mlmath-{name}-ci-") as folder:
+            return run_ci(name, folder)
+    folder = Path(out)
     result = run_experiment(name, "ci", "cpu", folder, progress=False)
     with np.load(folder / f"{name}.npz", allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
-    return CIRun(result, arrays, folder)
+    return CIRun(result, arrays)
 
 
 def median(values) -> float:
@@ -121,6 +123,31 @@ def arms_at_once(result) -> int:
         running += step
         most = max(most, running)
     return most
+
+
+def run_time_text(result) -> str:
+    """One Markdown paragraph on how a stored result was run, against its tier's budget.
+
+    How many arms trained at once (:func:`arms_at_once`), the elapsed minutes from the first
+    arm's start to the last arm's end (:func:`elapsed_seconds`, three significant digits:
+    the dates are stored to the second), and the share of the tier's budget
+    (``registry.TIER_BUDGET_MINUTES``); a run over budget says so in bold. Chapters 9–11
+    glue it under their provenance box.
+    """
+    from .registry import TIER_BUDGET_MINUTES
+
+    n_at_once = arms_at_once(result)
+    how = ("The arms trained one after the other." if n_at_once == 1
+           else f"At most {n_at_once} arms trained at the same time, each in its own process.")
+    minutes = elapsed_seconds(result) / 60
+    text = f"{how} The experiment took {minutes:.3g} minutes from the first arm's start to the last arm's end"
+    budget = TIER_BUDGET_MINUTES.get(result.tier)
+    if budget is None:
+        return text + "."
+    share = round(100 * minutes / budget)  # whole per cent
+    if minutes <= budget:
+        return text + f", {share} % of the {result.tier} tier's {budget}-minute budget."
+    return text + f": **over** the {result.tier} tier's {budget}-minute budget ({share} % of it)."
 
 
 def phase_count(labels, phase: str) -> str:

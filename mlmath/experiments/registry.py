@@ -51,9 +51,13 @@ from typing import Callable
 from ..training import TrainConfig
 
 __all__ = ["Arm", "ExperimentConfig", "Experiment", "EXPERIMENTS", "TIERS", "SCALES", "STEPS", "get_experiment",
-           "get_config", "experiments_with_tier", "PAPER_SCALE"]
+           "get_config", "experiments_with_tier", "PAPER_SCALE", "TIER_BUDGET_MINUTES"]
 
 TIERS = ("ci", "reference", "full")
+
+#: Wall-clock budget per experiment (book design): the reference tier on a 2-core CPU,
+#: the full tier on one GPU. Chapters 9–11 quote a stored run's elapsed time against it.
+TIER_BUDGET_MINUTES = {"reference": 20, "full": 4}
 
 #: The paper's run (Chapter 8), for comparison with the tiers.
 PAPER_SCALE = {"hidden_size": 512, "length": 1280, "seeds": 10, "batch_size": 380,
