@@ -16,7 +16,7 @@ from mlmath.experiments import (EXPERIMENTS, best_result, get_config, load_resul
                                 run_experiment)
 from mlmath.experiments import engine
 from mlmath.experiments.__main__ import main
-from mlmath.experiments.analysis import log_timescale_from_target, predicted_beta, push_statistics
+from mlmath.experiments.analysis import log_timescale_from_target, predicted_beta, push_bound, push_statistics
 from mlmath.experiments.registry import PAPER_SCALE
 from mlmath.experiments.registry import TIERS
 from mlmath.experiments.results import ARM_KEYS, PROVENANCE_KEYS, validate_result
@@ -317,6 +317,31 @@ def test_push_statistics_recover_pull_rate_and_beta():
     assert predicted_beta(0.01, 0.1, [1.0])[0] is None  # mean push beats the pull
     with pytest.raises(ValueError, match="y_path"):
         push_statistics(np.zeros(5))
+
+
+@pytest.mark.parametrize("kind", ["DiagGate", "SharedGate"])
+def test_push_bound_holds_along_adamw_training(kind):
+    """Half the bound bounds every step of ln τ under AdamW (a push adds the pull, at most as much
+    again). At lr 0.3 the log time scales move by up to two nepers in 60 steps and the largest
+    step is 0.12–0.15 of the half-bound (the worst case needs a gradient that grows step after
+    step), so the check is not vacuous."""
+    from mlmath.tasks import LagTask
+    from mlmath.training import TrainConfig, train
+
+    torch.set_num_threads(1)
+    task = LagTask(lags=(1, 3, 6), coefs=(0.6, 0.51, 0.43), u=(0.6, 0.8, 0.0, 0.0), noise=0.0)
+    config = TrainConfig(steps=60, batch_size=8, length=16, lr=0.3, weight_decay=0.1)
+    model = build_model(kind, 4, 8, 1, n_models=2, seed=0)
+    log = train(model, task, config, seed=0)
+    steps = np.abs(np.diff(log_timescale_from_target(kind, log.target), axis=0))
+    half = push_bound(kind, config) / 2
+    assert steps.max() <= half and steps.max() > 0.1 * half
+    # no bound where a step has none: SGD, injected forcing, ConstGate's U_qq
+    assert push_bound(kind, TrainConfig(optimizer="sgd", lr=0.1)) is None
+    assert push_bound(kind, TrainConfig(forcing_alpha=1.5)) is None
+    assert push_bound("ConstGate", config) is None
+    assert push_bound(kind, {"optimizer": "adamw", "lr": 0.3, "weight_decay": 0.1,
+                             "forcing_alpha": None}) == 2 * half  # a stored config (dict)
 
 
 def test_log_timescale_from_target():

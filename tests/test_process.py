@@ -534,6 +534,25 @@ def test_empirical_pushes_flag_heavy_samples():
         P.empirical_pushes([1.0, 2.0], theta_max=-1.0)
 
 
+def test_a_known_bound_overrides_the_tail_test_on_a_pile_up():
+    # Adam-like pushes (Chapter 11's AdamW runs): most at the typical step 1 (a pile-up,
+    # relative jitter 1e-4), a few smaller, five up to 1.4; all below the bound 1.5. The
+    # excesses over the pile are nearly zero but for a few: the tail test reads them as heavy.
+    rng = np.random.default_rng(3)
+    sizes = np.concatenate([1.0 + 1e-4 * rng.random(3000), rng.uniform(1.01, 1.4, 5),
+                            rng.uniform(0.05, 1.0, 300)])
+    assert P.push_tail_test(sizes).heavy                                   # the artefact
+    bounded = P.empirical_pushes(sizes, bound=1.5)
+    assert bounded.theta_max == math.inf                                   # every moment exists
+    plug_in = P.tail_exponent(0.02, 0.01, P.empirical_pushes(sizes, theta_max=math.inf))
+    assert P.tail_exponent(0.02, 0.01, bounded) == pytest.approx(plug_in, rel=1e-12) and plug_in > 0
+    assert P.empirical_pushes(sizes, bound=1.5, theta_max=0.0).theta_max == 0.0  # explicit wins
+    with pytest.raises(ValueError, match="exceeds bound"):
+        P.empirical_pushes(sizes, bound=1.2)
+    with pytest.raises(ValueError, match="bound"):
+        P.empirical_pushes(sizes, bound=-1.0)
+
+
 # ----------------------------------------------------------------------------- capacity against a horizon
 
 

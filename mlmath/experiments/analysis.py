@@ -25,7 +25,7 @@ import numpy as np
 
 from .._validate import as_float_array, check_range, positive, positive_int, real_scalar
 
-__all__ = ["log_timescale_from_target", "PushStatistics", "push_statistics", "predicted_beta",
+__all__ = ["log_timescale_from_target", "PushStatistics", "push_statistics", "predicted_beta", "push_bound",
            "ResidualForcing", "zeta_residual_forcing", "Relaxation", "relaxation_check"]
 
 
@@ -97,7 +97,43 @@ class PushStatistics:
                 "reason": self.reason}
 
 
-def predicted_beta(pull: float, rate: float, sizes) -> tuple[float | None, str]:
+def push_bound(kind: str, train) -> float | None:
+    """An upper bound on one measured push of ``Y = ln τ``, or None where there is none (Chapter 11).
+
+    Under AdamW (PyTorch's default betas) one optimizer step moves a gate bias ``b`` by at
+    most ``η·worst`` through the Adam ratio (:func:`mlmath.pull.adam_step_bound`, ``worst ≈
+    7.27``) plus ``η·wd·|b|`` through the decoupled weight decay. For the gated models ``|dY/db|
+    = σ(b)/softplus(b) < 1`` (LSTM forget gate: ``(1 − σ(b))/softplus(−b) < 1``), and ``Y`` is
+    clipped to ``[0, ln 10¹²]`` (:func:`log_timescale_from_target`), where ``|b| < 28``; so
+    ``|ΔY| ≤ η (worst + 28·wd)``. A measured push is ``ΔY + κ``, with the pull ``κ`` a mean of
+    such increments (:func:`push_statistics`): at most twice that. The bound is loose on
+    purpose: it says that the pushes are bounded, so that every exponential moment exists and
+    Theorem A's root is the prediction whatever the tail test would say of a pile-up near
+    Adam's typical step (:func:`mlmath.process.empirical_pushes`).
+
+    Parameters
+    ----------
+    kind : str
+        The model family (``'DiagGate'``, ``'SharedGate'``, ``'GRUReference'``,
+        ``'LSTMReference'``, ``'ConstGate'``).
+    train : TrainConfig or dict
+        The arm's training configuration (a stored result keeps it as a dict).
+
+    Returns
+    -------
+    float or None
+        None for SGD (a gradient has no bound), with injected forcing (α-stable increments)
+        and for ConstGate (``|dY/dU_qq|`` grows without bound as ``U_qq → 1``).
+    """
+    from ..pull import adam_step_bound
+
+    get = train.get if isinstance(train, dict) else lambda key: getattr(train, key)
+    if kind == "ConstGate" or get("optimizer") != "adamw" or get("forcing_alpha") is not None:
+        return None
+    return 2.0 * get("lr") * (adam_step_bound().worst + 28.0 * get("weight_decay"))
+
+
+def predicted_beta(pull: float, rate: float, sizes, *, bound: float | None = None) -> tuple[float | None, str]:
     """Theorem A's β from a pull, a push rate and push sizes, with the reason if none.
 
     Calls :func:`mlmath.process.tail_exponent` with :func:`mlmath.process.empirical_pushes`.
@@ -106,7 +142,8 @@ def predicted_beta(pull: float, rate: float, sizes) -> tuple[float | None, str]:
     stationary law), and ``(0.0, reason)`` when the largest pushes are heavier than
     exponential (:func:`mlmath.process.push_tail_test`): then ψ has no positive root and
     the stationary tail is heavier than every power law (Chapter 6, Veraverbeke's case).
-    Chapter 11.
+    With a known ``bound`` on one push (:func:`push_bound`) the pushes have every
+    exponential moment and the tail test is skipped. Chapter 11.
     """
     from ..process import empirical_pushes, tail_exponent
 
@@ -116,8 +153,9 @@ def predicted_beta(pull: float, rate: float, sizes) -> tuple[float | None, str]:
         return None, "no pull: slow units drift towards long time scales on average"
     if rate == 0 or sizes.size == 0:
         return math.inf, "no pushes"
+    law = empirical_pushes(sizes, bound=bound)  # a size above the bound raises: never a silent answer
     try:
-        beta = float(tail_exponent(pull, rate, empirical_pushes(sizes)))
+        beta = float(tail_exponent(pull, rate, law))
     except ValueError as error:
         return None, f"no root of psi: {error}"
     if beta == 0.0:  # pushes heavier than exponential in ln τ: Veraverbeke's regime
@@ -125,7 +163,8 @@ def predicted_beta(pull: float, rate: float, sizes) -> tuple[float | None, str]:
     return beta, ""
 
 
-def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float = 4.0) -> PushStatistics:
+def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float = 4.0,
+                    bound: float | None = None) -> PushStatistics:
     """Pull κ, push rate λ and push sizes from log-time-scale paths; β predicted by ψ's root.
 
     Parameters
@@ -138,6 +177,8 @@ def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float
     threshold_mads : float > 0
         A slow unit's increment ``ΔY`` is a push if it exceeds the median increment by
         more than ``threshold_mads`` robust standard deviations (``1.4826 × MAD``).
+    bound : float or None
+        A known bound on one push (:func:`push_bound`), passed to :func:`predicted_beta`.
 
     Returns
     -------
@@ -175,7 +216,7 @@ def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float
     if math.isfinite(pull) and pull > 0:
         pushes = pushes + pull  # the pull acts during a push step too: Z = ΔY + κ
     rate = pushes.size / increments.size
-    beta, reason = predicted_beta(pull, rate, pushes)
+    beta, reason = predicted_beta(pull, rate, pushes, bound=bound)
     return PushStatistics(pull=pull, rate=rate, sizes=pushes, threshold=float(threshold),
                           n_increments=int(increments.size), beta=beta, reason=reason)
 

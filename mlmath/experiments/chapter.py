@@ -19,7 +19,7 @@ import numpy as np
 
 from .engine import run_experiment
 
-__all__ = ["CIRun", "run_ci", "run_time_text", "median", "phase_count", "phase_summary", "recomputed_predictions", "arm_rows",
+__all__ = ["CIRun", "run_ci", "run_time_text", "arm_push_bound", "median", "phase_count", "phase_summary", "recomputed_predictions", "arm_rows",
            "elapsed_seconds", "arms_at_once", "markdown_table"]
 
 
@@ -73,7 +73,19 @@ def median(values) -> float:
     return float(np.median(finite)) if finite else math.nan
 
 
-def recomputed_predictions(arm: dict, arrays: dict, name: str) -> list[tuple]:
+def arm_push_bound(run, name: str) -> float | None:
+    """The bound on one push of run ``name`` (:func:`mlmath.experiments.analysis.push_bound`), from its configuration.
+
+    ``run`` is a stored result or a live ci run (anything with the ``config`` it ran with).
+    Chapters 11–12.
+    """
+    from .analysis import push_bound
+
+    arm = next(arm for arm in run.config["arms"] if arm["name"] == name)
+    return push_bound(arm["model"], arm["train"])
+
+
+def recomputed_predictions(arm: dict, arrays: dict, name: str, *, bound: float | None = None) -> list[tuple]:
     """Theorem A's β per seed, ``(beta, reason)``, recomputed from the stored pull, rate and push sizes.
 
     A stored result keeps each seed's pull ``κ``, push rate ``ν`` and push sizes
@@ -82,7 +94,8 @@ def recomputed_predictions(arm: dict, arrays: dict, name: str) -> list[tuple]:
     the run stored (the heavy-tail test of the pushes, Chapter 6, came later). Without the
     arrays (a run that stored none), the stored value is returned. ``beta`` is ``inf`` with
     no pushes, ``0.0`` with pushes heavier than exponential (no β), None without a
-    stationary law. Chapters 11–12.
+    stationary law. ``bound``: a known bound on one push (:func:`arm_push_bound`), under
+    which the pushes count as light-tailed. Chapters 11–12.
     """
     from .analysis import predicted_beta
 
@@ -94,7 +107,7 @@ def recomputed_predictions(arm: dict, arrays: dict, name: str) -> list[tuple]:
         elif sizes is None or seeds is None:
             out.append((push.get("beta_predicted"), push.get("reason", "")))
         else:
-            out.append(predicted_beta(push["pull"], push["rate"], sizes[seeds == i]))
+            out.append(predicted_beta(push["pull"], push["rate"], sizes[seeds == i], bound=bound))
     return out
 
 
@@ -174,7 +187,7 @@ def arm_rows(run) -> list[dict]:
     rows = []
     for name, arm in run.summary["arms"].items():
         trained, init = arm["trained"], arm["init"]
-        predictions = recomputed_predictions(arm, arrays, name)
+        predictions = recomputed_predictions(arm, arrays, name, bound=arm_push_bound(run, name))
         rows.append({
             "name": name, "label": arm["label"], "phase": arm["phase"], "phase_init": init["phase"],
             "phases": trained["phases"], "phases_init": init["phases"],

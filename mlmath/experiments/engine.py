@@ -52,7 +52,7 @@ import torch
 from ..models import build_model
 from ..tasks import LagTask, heavy_tailed_lag_task
 from ..training import CHECKPOINT_EVERY, atomic_write_bytes, evaluate_mse, lag_recovery, learnable_horizon, train
-from .analysis import log_timescale_from_target, push_statistics
+from .analysis import log_timescale_from_target, push_bound, push_statistics
 from .registry import TIERS, ExperimentConfig, get_experiment
 
 __all__ = ["RESULTS_DIR", "ROOT", "resolve_device", "config_hash", "atomic_write_bytes", "atomic_write_json",
@@ -352,7 +352,7 @@ def run_arm(config: ExperimentConfig, arm, device: torch.device, progress=None,
     pushes, push_sizes, push_seed = [], [], []
     for i in range(model.n_models):
         try:
-            statistics = push_statistics(y_path[:, i, :])
+            statistics = push_statistics(y_path[:, i, :], bound=push_bound(arm.model, arm.train))
         except ValueError as error:
             pushes.append({"beta_predicted": None, "reason": str(error)})
             continue

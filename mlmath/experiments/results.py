@@ -147,6 +147,11 @@ class StoredResult:
         return self.payload["summary"]
 
     @property
+    def config(self) -> dict:
+        """The configuration (plain data) the run read."""
+        return self.payload["config"]
+
+    @property
     def tier(self) -> str:
         """A tier of :data:`mlmath.experiments.registry.TIERS` (or 'tiny' for test runs)."""
         return self.payload["tier"]

@@ -333,7 +333,7 @@ def push_tail_test(sizes, *, k=None, level=1e-3) -> PushTailTest:
     return PushTailTest(statistic, p_value, xi_hat, k, p_value < level)
 
 
-def empirical_pushes(sizes, *, theta_max=None, level=1e-3) -> PushLaw:
+def empirical_pushes(sizes, *, theta_max=None, level=1e-3, bound=None) -> PushLaw:
     """The empirical law of measured push sizes (nepers, ``> 0``), e.g. from a trained model (Chapters 6, 11).
 
     Its moment generating function is the plug-in ``mean(e^(θZ_i))``. That mean always
@@ -355,6 +355,13 @@ def empirical_pushes(sizes, *, theta_max=None, level=1e-3) -> PushLaw:
         (``math.inf``: trust the plug-in at every ``θ``, the behaviour before the test).
     level : float
         Level of the tail test.
+    bound : float or None
+        A known upper bound on one push (for instance Adam's step bound,
+        :func:`mlmath.experiments.analysis.push_bound`). A law below a bound has every
+        exponential moment, so the tail test is skipped (``theta_max = inf`` unless given):
+        on a bounded sample whose pushes pile up near a common size (Adam's typical step),
+        the test reads the pile-up as a heavy tail (Chapter 11). Any size above ``bound``
+        raises ``ValueError``: the bound was wrong.
 
     Notes
     -----
@@ -365,6 +372,12 @@ def empirical_pushes(sizes, *, theta_max=None, level=1e-3) -> PushLaw:
     sizes = as_float_array("sizes", sizes).ravel()
     if not np.isfinite(sizes).all() or (sizes <= 0).any():
         raise ValueError("sizes must be finite and > 0 (push sizes in nepers)")
+    if bound is not None:
+        bound = positive("bound", bound)
+        if sizes.max() > bound:
+            raise ValueError(f"a push of {sizes.max():.4g} exceeds bound = {bound:.4g}: the bound is wrong")
+        if theta_max is None:
+            theta_max = math.inf  # bounded: every exponential moment exists
     if theta_max is None:
         heavy = sizes.size >= 50 and push_tail_test(sizes, level=level).heavy
         theta_max = 0.0 if heavy else math.inf
