@@ -516,6 +516,17 @@ def test_elapsed_seconds_and_arms_at_once_read_the_segments():
     assert elapsed_seconds(parallel) == pytest.approx(140.0) and arms_at_once(parallel) == 2
 
 
+def test_arm_push_bound_reads_the_stored_configuration():
+    from mlmath.experiments.chapter import arm_push_bound
+
+    stored = load_result("forcing", tier="reference")
+    adamw = get_config("forcing", "reference").arm("adamw")
+    assert arm_push_bound(stored, "adamw") == push_bound(adamw.model, adamw.train)
+    assert arm_push_bound(stored, "adamw_inject") is None and arm_push_bound(stored, "sgd") is None
+    with pytest.raises(ValueError, match="arms"):
+        arm_push_bound(stored, "nope")
+
+
 def test_run_time_text_states_the_share_of_the_tier_budget_and_flags_an_overrun():
     from mlmath.experiments.chapter import run_time_text
     from mlmath.experiments.registry import TIER_BUDGET_MINUTES

@@ -19,8 +19,8 @@ import numpy as np
 
 from .engine import run_experiment
 
-__all__ = ["CIRun", "run_ci", "run_time_text", "arm_push_bound", "median", "phase_count", "phase_summary", "recomputed_predictions", "arm_rows",
-           "elapsed_seconds", "arms_at_once", "markdown_table"]
+__all__ = ["CIRun", "run_ci", "run_time_text", "arm_push_bound", "median", "phase_count", "phase_summary",
+           "recomputed_predictions", "arm_rows", "elapsed_seconds", "arms_at_once", "markdown_table"]
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,10 @@ def arm_push_bound(run, name: str) -> float | None:
     """
     from .analysis import push_bound
 
-    arm = next(arm for arm in run.config["arms"] if arm["name"] == name)
-    return push_bound(arm["model"], arm["train"])
+    arms = {arm["name"]: arm for arm in run.config["arms"]}
+    if name not in arms:
+        raise ValueError(f"name must be one of the run's arms {sorted(arms)}; got {name!r}")
+    return push_bound(arms[name]["model"], arms[name]["train"])
 
 
 def recomputed_predictions(arm: dict, arrays: dict, name: str, *, bound: float | None = None) -> list[tuple]:
