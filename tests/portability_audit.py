@@ -29,19 +29,22 @@ SKIP = {"metadata", "traceback", "prompt_number", "output_type", "name", "execut
         "image/png", "image/jpeg", "application/vnd.jupyter.widget-view+json"}  # as nbval
 
 
-def _rules() -> list[tuple[re.Pattern, str]]:
-    config = configparser.RawConfigParser()
+def sanitizer():
+    """The rules of ``nbval_sanitize.cfg`` as one function of a string (nbval applies them in file order)."""
+    config = configparser.RawConfigParser()  # nbval reads the file without interpolation too
     config.read(CONFIG)
-    return [(re.compile(config[s]["regex"]), config[s]["replace"]) for s in config.sections()]
+    rules = [(re.compile(config[s]["regex"]), config[s]["replace"]) for s in config.sections()]
 
-
-def _compared(outputs, rules) -> list[tuple[str, str]]:
-    """What nbval compares of a cell's outputs, sanitised, as sorted (key, text) pairs."""
-    def clean(text):
+    def clean(text: str) -> str:
         for pattern, replacement in rules:
             text = pattern.sub(replacement, text)
         return text
 
+    return clean
+
+
+def _compared(outputs, clean) -> list[tuple[str, str]]:
+    """What nbval compares of a cell's outputs, sanitised, as sorted (key, text) pairs."""
     items, streams = [], {}
     for output in outputs:
         if output.output_type == "stream":
@@ -55,7 +58,7 @@ def _compared(outputs, rules) -> list[tuple[str, str]]:
     return sorted(items + [(f"stream:{name}", clean(text)) for name, text in streams.items()])
 
 
-def audit(path: Path, rules) -> list[int]:
+def audit(path: Path, clean) -> list[int]:
     """Indices of the code cells of ``path`` whose fresh outputs differ from the stored ones."""
     stored = nbformat.read(path, as_version=4)
     fresh = nbformat.read(path, as_version=4)
@@ -65,7 +68,7 @@ def audit(path: Path, rules) -> list[int]:
     for index, (old, new) in enumerate(zip(stored.cells, fresh.cells)):
         if old.cell_type != "code" or "nbval-ignore-output" in old.metadata.get("tags", []):
             continue
-        before, after = _compared(old.outputs, rules), _compared(new.outputs, rules)
+        before, after = _compared(old.outputs, clean), _compared(new.outputs, clean)
         if before != after:
             differing.append(index)
             first = next((a, b) for a, b in zip(before + [("", "")] * len(after), after + [("", "")] * len(before))
@@ -75,9 +78,9 @@ def audit(path: Path, rules) -> list[int]:
 
 
 def main(paths: list[str]) -> int:
-    rules, failed = _rules(), False
+    clean, failed = sanitizer(), False
     for name in paths:
-        differing = audit(Path(name), rules)
+        differing = audit(Path(name), clean)
         failed |= bool(differing)
         print(f"{name}: {len(differing)} cells differ {differing or ''}", flush=True)
     return int(failed)

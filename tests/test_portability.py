@@ -9,24 +9,17 @@ matching every glued figure the chapters store.
 
 from __future__ import annotations
 
-import configparser
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from portability_audit import sanitizer
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 GLUED_PNG = "application/papermill.record/image/png"
-
-
-def _sanitize(text: str) -> str:
-    config = configparser.RawConfigParser()  # nbval reads the file without interpolation too
-    config.read(ROOT / "tests" / "nbval_sanitize.cfg")
-    for section in config.sections():
-        text = re.sub(config[section]["regex"], config[section]["replace"], text)
-    return text
+_sanitize = sanitizer()
 
 
 def test_the_png_rule_blanks_an_image_and_nothing_else():

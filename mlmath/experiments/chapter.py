@@ -122,16 +122,21 @@ def phase_summary(labels) -> str:
     return ", ".join(f"{p} {phase_count(labels, p)}" for p in PHASES if p in labels)
 
 
+def _segment_spans(result) -> list[tuple[float, float]]:
+    """``(start, seconds)`` of every training segment of every arm (start in POSIX seconds)."""
+    import datetime as _dt
+
+    return [(_dt.datetime.fromisoformat(segment["date"]).timestamp(), float(segment["seconds"]))
+            for arm in result.summary["arms"].values() for segment in arm["provenance"]["segments"]]
+
+
 def arms_at_once(result) -> int:
     """The largest number of a stored result's arms that trained at the same time.
 
     From the arms' training ``segments`` (start ``date`` and ``seconds``): 1 when the arms
     ran one after another, 2 with ``--jobs 2``. Chapters 9–11 say how the run was done.
     """
-    import datetime as _dt
-
-    spans = [(_dt.datetime.fromisoformat(segment["date"]).timestamp(), float(segment["seconds"]))
-             for arm in result.summary["arms"].values() for segment in arm["provenance"]["segments"]]
+    spans = _segment_spans(result)
     events = sorted([(start, 1) for start, _ in spans] + [(start + seconds, -1) for start, seconds in spans])
     running = most = 0
     for _, step in events:  # an end and a start in the same second: the end comes first
@@ -227,17 +232,10 @@ def elapsed_seconds(result) -> float:
     elapsed time is ``max(start + seconds) − min(start)`` over the segments (training only;
     the diagnoses after training add a little). Chapters 9–11 quote it beside the budget.
     """
-    import datetime as _dt
-
-    starts, ends = [], []
-    for arm in result.summary["arms"].values():
-        for segment in arm["provenance"]["segments"]:
-            start = _dt.datetime.fromisoformat(segment["date"]).timestamp()
-            starts.append(start)
-            ends.append(start + float(segment["seconds"]))
-    if not starts:
+    spans = _segment_spans(result)
+    if not spans:
         raise ValueError("the result's arms record no training segments")
-    return max(ends) - min(starts)
+    return max(start + seconds for start, seconds in spans) - min(start for start, _ in spans)
 
 
 def _format(value) -> str:

@@ -350,9 +350,10 @@ def run_arm(config: ExperimentConfig, arm, device: torch.device, progress=None,
     options = arm.options()
     y_path = log_timescale_from_target(arm.model, log.target, s=options.get("s", 0.005))
     pushes, push_sizes, push_seed = [], [], []
+    bound = push_bound(arm.model, arm.train)
     for i in range(model.n_models):
         try:
-            statistics = push_statistics(y_path[:, i, :], bound=push_bound(arm.model, arm.train))
+            statistics = push_statistics(y_path[:, i, :], bound=bound)
         except ValueError as error:
             pushes.append({"beta_predicted": None, "reason": str(error)})
             continue
