@@ -49,6 +49,22 @@ def build(output: Path, chapters: list[str] | None = None, root: Path = ROOT,
 
 
 
+def glued_values(notebook: Path) -> dict[str, str]:
+    """The values glued in ``notebook``'s stored outputs: name -> text (the markdown when glued as such)."""
+    import nbformat
+
+    values = {}
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            data = output.get("data", {})
+            text = (data.get("application/papermill.record/text/markdown")
+                    or data.get("application/papermill.record/text/plain"))
+            if name and text:
+                values[name] = text
+    return values
+
+
 @contextlib.contextmanager
 def serve(folder: Path):
     """Serve ``folder`` over http on 127.0.0.1 (a free port); yield its base URL, e.g. ``http://127.0.0.1:PORT``."""

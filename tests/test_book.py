@@ -16,7 +16,7 @@ import nbformat
 import pytest
 import yaml
 
-from buildutil import ROOT, build
+from buildutil import ROOT, build, glued_values
 
 
 def toc_files() -> list[str]:
@@ -111,15 +111,9 @@ def test_no_typed_numbers_next_to_glue_keys():
     # beside {glue:text}`ch1-tau-gate`). Round input parameters (s = 0.005) may be typed.
     for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
-        glued = {}
-        for cell in notebook.cells:
-            for output in cell.get("outputs", []):
-                name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-                value = output.get("data", {}).get("application/papermill.record/text/plain")
-                # three or more significant digits: a computed value, not a round input parameter
-                if name and value and re.fullmatch(r"-?\d+\.\d+", value) \
-                        and len(value.lstrip("-").replace(".", "").strip("0")) >= 3:
-                    glued[name] = value
+        # three or more significant digits: a computed value, not a round input parameter
+        glued = {name: value for name, value in glued_values(path).items()
+                 if re.fullmatch(r"-?\d+\.\d+", value) and len(value.lstrip("-").replace(".", "").strip("0")) >= 3}
         prose = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
         for name, value in glued.items():
             assert value not in prose, f"{path.name}: glued value {value} ({name}) typed in the prose"

@@ -15,6 +15,8 @@ from mlmath import envelope as env
 from mlmath import learnability as lr
 from mlmath import process, pull, stable, teaching
 
+from buildutil import glued_values
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(path.stem for path in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 
@@ -175,6 +177,59 @@ def test_numeric_quiz_answers_are_the_values_mlmath_computes():
         assert all(high - low <= 0.02 * abs(value) for low, high in correct), (chapter, index)
         assert not any(low <= value < high for low, high in wrong), (chapter, index)
     assert stable.sgd_tail_index(1.5, 6) == pytest.approx(2.0, abs=1e-6)
+
+
+# What a quiz or a flashcard deck says about a stored result, pinned to the chapter's glued
+# value, so that a re-run of an experiment (the full tier, say) cannot leave a deck quoting the
+# old numbers. "{name}" is the glued text; "{name:spec}" formats the glued number with spec.
+QUOTED_RESULTS = {
+    "09_negative_control": ["After {nc-ref-steps:.0f} reference-tier steps", "ends with U<sub>qq</sub> = {nc-u-nd}"],
+    "10_access_route": ["spread of ln τ of about {ar-sd-paper}", "spread of ln τ from {fo-init-sd@11_forcing} to about {ar-sd-paper}",
+                        "a lag of {ar-lag-32} steps", "Their spread grew from 0 to about {ar-gate-sd-paper:.0f} neper"],
+    "11_forcing": ["raw gate increments is about {fo-alpha-sgd}", "slowest gates about {fo-res-sgd}",
+                   "β ≈ {fo-d-res:.1f} instead of", "SGD here: {fo-alpha-sgd} raw against {fo-res-sgd} standardised"],
+    "12_synthesis": ["p ≈ {ch12-p-fisher}", "{ch12-inject-broad} against {ch12-plain-broad} broad seeds",
+                     "more seeds ({ch12-full-seeds})"],
+}
+
+
+def glued(chapter: str) -> dict[str, str]:
+    return glued_values(ROOT / "book" / f"{chapter}.ipynb")
+
+
+def _fill(template: str, chapter: str) -> str:
+    def value(match):
+        name, _, spec = match.group(1).partition(":")
+        name, _, source = name.partition("@")
+        text = glued(source or chapter)[name]
+        return format(float(text.replace(",", "")), spec) if spec else text
+    return re.sub(r"\{([^{}]+)\}", value, template)
+
+
+def test_decks_quote_the_stored_results_the_chapters_glue():
+    # every place a deck says a template's words, with whatever value, must say the glued one
+    for chapter, templates in QUOTED_RESULTS.items():
+        decks = json.dumps([teaching.load_quiz(chapter), teaching.load_cards(chapter)], ensure_ascii=False)
+        for template in templates:
+            quote = _fill(template, chapter)
+            pattern = r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?".join(re.escape(piece) for piece in re.split(r"\{[^{}]+\}", template))
+            said = re.findall(pattern, decks)
+            assert said, f"{chapter}: the decks no longer say {quote!r} (from {template!r})"
+            assert set(said) == {quote}, f"{chapter}: the decks say {sorted(set(said))}, the chapter {quote!r}"
+    # words, not digits: what the decks say in words about the same results
+    ch9, ch10, ch12 = glued("09_negative_control"), glued("10_access_route"), glued("12_synthesis")
+    assert int(ch9["nc-faster-share"]) > 50                      # "most units ... faster than its carry"
+    assert ch9["nc-nu-total"] == "0"                             # "here no unit is unresolved"
+    # "no seed of either arm is broad": chapter 12 counts them (all intermediate, or boundary)
+    nc = [ch12[f"ch12-nc-{name}"] for name in ("const-int", "forced-int", "forced-boundary")]
+    assert nc[0] == "5/5" and sum(int(c.split("/")[0]) for c in nc[1:]) == 5, nc
+    assert abs(float(ch10["ar-rec32-shared"]) - 0.5) <= 0.1      # "reproduces a lag of 32 steps about halfway"
+    intermediate = re.search(r"intermediate (\d+)/(\d+)", ch10["ar-phases-paper"])
+    assert intermediate and 2 * int(intermediate[1]) > int(intermediate[2])  # "intermediate in most seeds"
+    assert int(ch10["ar-gate-up-share"]) < 25                    # "few moved up"
+    steps = [int(n.replace(",", "")) for n in ch12["ch12-full-steps"].split(" / ")]
+    reference = [int(n.replace(",", "")) for n in ch12["ch12-ref-steps-arms"].split(" / ")]
+    assert all(f < r for f, r in zip(steps, reference))          # "it trains fewer optimizer steps per arm"
 
 
 def test_cards_csv_is_the_deck_and_the_committed_export_is_current(tmp_path):
