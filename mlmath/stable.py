@@ -64,13 +64,14 @@ def _size(size):
 def sample_symmetric_stable(alpha, size, scale=1.0, rng=None) -> np.ndarray:
     """Draw symmetric α-stable variables by the Chambers–Mallows–Stuck method.
 
-    With ``U ~ Uniform(−π/2, π/2)`` and ``W ~ Exp(1)`` independent,
+    With an angle ``Θ ~ Uniform(−π/2, π/2)`` and ``ξ ~ Exp(1)`` independent,
 
-    .. math::  X = \\sigma\\,\\frac{\\sin(\\alpha U)}{(\\cos U)^{1/\\alpha}}
-               \\left(\\frac{\\cos((1-\\alpha)U)}{W}\\right)^{(1-\\alpha)/\\alpha}
+    .. math::  X = \\sigma\\,\\frac{\\sin(\\alpha \\Theta)}{(\\cos \\Theta)^{1/\\alpha}}
+               \\left(\\frac{\\cos((1-\\alpha)\\Theta)}{\\xi}\\right)^{(1-\\alpha)/\\alpha}
 
-    has characteristic function ``exp(−|σ t|^α)``. ``α = 1`` reduces to ``σ tan U``
-    (Cauchy) and ``α = 2`` to ``2σ sin U √W``, which is ``N(0, 2σ²)``.
+    has characteristic function ``exp(−|σ t|^α)``. ``α = 1`` reduces to ``σ tan Θ``
+    (Cauchy) and ``α = 2`` to ``2σ sin Θ √ξ``, which is ``N(0, 2σ²)``. (The literature writes
+    ``V`` and ``W``; the book keeps ``U`` and ``W`` for weight matrices.)
 
     Parameters
     ----------
