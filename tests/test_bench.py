@@ -8,6 +8,7 @@ repeats (mlmath.bench), so that load common to both sides cancels.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -20,6 +21,19 @@ import pytest
 
 from mlmath import bench
 from mlmath.models import MODELS
+
+
+@contextlib.contextmanager
+def one_torch_thread():
+    """Torch on one thread, as the benchmark measures (a re-measurement in this process)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +86,15 @@ def test_batched_seeds_beat_sequential_seeds(quick):
     # 32 units nearly all of a step is per-kernel overhead, so the ratio approaches 3. It
     # measured 1.8-2.0 on 2 shared cores (1.77 with the machine's load average at 7), so 1.3
     # leaves a wide margin: below it, batching would have stopped paying for itself.
+    # Like the ratios below, a low value is measured again (up to twice) before it fails.
     _, by_name, _ = quick
-    speedup = by_name["seeds.ci.DiagGate.speedup"]["value"]
-    assert speedup > 1.3, f"batched seeds only {speedup:.2f}x faster than sequential seeds"
+    speedups = [by_name["seeds.ci.DiagGate.speedup"]["value"]]
+    with one_torch_thread():
+        while speedups[-1] <= 1.3 and len(speedups) < 3:
+            together, one_by_one = bench.seeds_batched_vs_sequential("DiagGate", bench.seed_scales()["ci"],
+                                                                     steps=2, repeats=2)
+            speedups.append(one_by_one / together)
+    assert speedups[-1] > 1.3, f"batched seeds only {', '.join(f'{v:.2f}' for v in speedups)}x faster than sequential seeds"
 
 
 def test_forward_backward_time_is_linear_in_sequence_length(quick):
@@ -87,21 +107,15 @@ def test_forward_backward_time_is_linear_in_sequence_length(quick):
     # the band is measured again, in this process, up to twice, and passes if one measurement
     # is inside. The exact check of the cause, with no timing, is
     # tests/test_models.py::test_no_per_step_view_of_a_sequence_tensor.
-    import torch
-
     _, by_name, _ = quick
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)                      # as the benchmark measures
-    try:
-        for kind in MODELS:
-            ratios = [by_name[f"scaling.{kind}.ratio_2T_over_T"]["value"]]
+    for kind in MODELS:
+        ratios = [by_name[f"scaling.{kind}.ratio_2T_over_T"]["value"]]
+        with one_torch_thread():
             while not 1.5 <= ratios[-1] <= 2.6 and len(ratios) < 3:
                 short, long = bench.model_scaling(kind, 256, repeats=5)
                 ratios.append(long / short)
-            assert 1.5 <= ratios[-1] <= 2.6, \
-                f"{kind}: forward+backward at 2T took {', '.join(f'{r:.2f}' for r in ratios)}x the time at T"
-    finally:
-        torch.set_num_threads(threads)
+        assert 1.5 <= ratios[-1] <= 2.6, \
+            f"{kind}: forward+backward at 2T took {', '.join(f'{r:.2f}' for r in ratios)}x the time at T"
 
 
 def test_interleaved_minimum_takes_the_least_disturbed_round():
