@@ -179,6 +179,35 @@ def test_numeric_quiz_answers_are_the_values_mlmath_computes():
     assert stable.sgd_tail_index(1.5, 6) == pytest.approx(2.0, abs=1e-6)
 
 
+def stated_numbers(text: str) -> list[tuple[float, float]]:
+    """Numbers a deck's text states, each with half a unit of its last shown digit: "9.49",
+    "−8.00", "2.20 × 10<sup>4</sup>", "10<sup>6</sup>" (HTML powers of ten, the decks' style)."""
+    def number(text):
+        return float(text.replace("−", "-").replace(",", ""))
+
+    found = []
+    pattern = r"(?:([−-]?[\d,]+(?:\.\d+)?) × )?10<sup>([−-]?\d+)</sup>|([−-]?[\d,]*\d(?:\.\d+)?)"
+    for mantissa, power, plain in re.findall(pattern, text):
+        digits = mantissa if power else plain
+        scale = 10.0 ** number(power) if power else 1.0
+        found.append(((number(digits) if digits else 1.0) * scale,
+                      0.5 * 10.0 ** -len(digits.partition(".")[2]) * scale))
+    return found
+
+
+def test_numeric_quiz_feedback_states_the_value_mlmath_computes():
+    # The feedback on the right answer works it out ("τ = −1/ln 0.9 ≈ 9.49"): one number in it,
+    # read with the digits it shows, is the oracle's value rounded to those digits.
+    assert stated_numbers("≈ 2.20 × 10<sup>4</sup> and 10<sup>6</sup>, −8.00") == [
+        (2.20e4, 50.0), (1e6, 0.5e6), (-8.0, 0.005)]
+    for (chapter, index), oracle in ORACLES.items():
+        value = oracle()
+        feedback = " ".join(a.get("feedback", "") for a in teaching.load_quiz(chapter)[index]["answers"]
+                            if a.get("correct"))
+        assert any(abs(x - value) <= half_unit + 1e-12 for x, half_unit in stated_numbers(feedback)), \
+            f"{chapter} question {index}: the feedback {feedback!r} never states {value:.6g}"
+
+
 # What a quiz or a flashcard deck says about a stored result, pinned to the chapter's glued
 # value, so that a re-run of an experiment (the full tier, say) cannot leave a deck quoting the
 # old numbers. "{name}" is the glued text; "{name:spec}" formats the glued number with spec.
