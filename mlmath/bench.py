@@ -123,19 +123,21 @@ def interleaved_minimum(functions: list[Callable[[], object]], repeats: int, war
 # -- models: cost of a forward and backward pass against sequence length -------------------
 
 def model_scaling(kind: str, length: int = 256, *, hidden_size: int = 32, batch_size: int = 16,
-                  input_dim: int = 16, repeats: int = 5) -> tuple[float, float]:
+                  input_dim: int = 16, n_models: int | None = None, repeats: int = 5) -> tuple[float, float]:
     """Forward+backward seconds of model ``kind`` at ``length`` and at ``2 · length`` steps.
 
-    One single model (``n_models=None``), ``trace=False`` as in training, loss the mean
-    square of the readout. Returns ``(seconds at T, seconds at 2T)``, interleaved minima.
+    One model (``n_models=None``, the default) or ``n_models`` batched ones, ``trace=False``
+    as in training, loss the mean square of the readout. Returns ``(seconds at T, seconds at
+    2T)``, interleaved minima.
     """
     import torch
 
     from .models import build_model
 
-    model = build_model(kind, input_dim, hidden_size, 1, seed=0)
+    model = build_model(kind, input_dim, hidden_size, 1, n_models=n_models, seed=0)
     generator = torch.Generator().manual_seed(0)
-    inputs = [torch.randn((batch_size, T, input_dim), generator=generator) for T in (length, 2 * length)]
+    lead = () if n_models is None else (n_models,)
+    inputs = [torch.randn((*lead, batch_size, T, input_dim), generator=generator) for T in (length, 2 * length)]
 
     def step(x):
         def run_once():

@@ -362,21 +362,9 @@ def test_forward_backward_is_linear_in_length(name):
     so load common to both cancels in the ratio. Load that hits one side only (the other pytest
     worker starting a notebook) can still push one attempt over: up to three attempts, and the
     exact check of the cause is test_no_per_step_view_of_a_sequence_tensor."""
-    model = build_model(name, 8, 64, n_models=3, seed=0)
-    T = 256
-    inputs = [torch.randn(3, 16, length, 8, generator=torch.Generator().manual_seed(length))
-              for length in (T, 2 * T)]
-
-    def forward_backward(x):
-        def once():
-            model.zero_grad(set_to_none=True)
-            y, _ = model(x, trace=False)
-            y.pow(2).mean().backward()
-        return once
-
     ratios = []
     for _ in range(3):
-        short, long = bench.interleaved_minimum([forward_backward(x) for x in inputs], repeats=3)
+        short, long = bench.model_scaling(name, 256, hidden_size=64, input_dim=8, n_models=3, repeats=3)
         ratios.append(long / short)
         if ratios[-1] <= 2.6:
             break
