@@ -102,10 +102,11 @@ def test_forward_backward_time_is_linear_in_sequence_length(quick):
     # at T (1.9-2.4 measured at T = 256 on 2 shared cores; at commit a1eb2fe, before the fix of
     # the per-step indexing bug of issue 8, 2.4-4.8). 2.6 leaves room for timing noise, not for
     # a cost that grows with t; the lower bound 1.5 catches a benchmark that stopped timing the
-    # longer sequence. Load that falls on one side only still moves a ratio: a CI run measured
-    # 2.86 for DiagGate while the other pytest worker executed notebooks. So a model outside
-    # the band is measured again, in this process, up to twice, and passes if one measurement
-    # is inside. The exact check of the cause, with no timing, is
+    # longer sequence. The times are CPU times of the process (bench.model_scaling): in wall
+    # time, load from other processes biased the ratio upwards (a CI run measured 2.86 for
+    # DiagGate while the other pytest worker executed notebooks). A model still outside the band
+    # is measured again, in this process, up to twice, and passes if one measurement is inside.
+    # The exact check of the cause, with no timing, is
     # tests/test_models.py::test_no_per_step_view_of_a_sequence_tensor.
     _, by_name, _ = quick
     for kind in MODELS:
