@@ -636,6 +636,47 @@ def test_timescale_walk_reflected_and_coupled_agree_in_law():
     assert np.array_equal(d1, d2)
 
 
+def test_sgd_logit_walk_is_the_additive_walk_while_steps_are_small():
+    # The lemma on plain SGD in τ: from τ0 = 10⁴ with Gaussian noise of scale 1 (|ξ| of a few
+    # steps of τ, so |ξ|/τ ~ 1e-4), a step changes τ by ξ(1 + r) with |r| <= C(1 + |ξ|)/τ. Over
+    # 1000 steps the accumulated error is at most about Σ|ξ|·C(1 + |ξ|)/τ ~ 0.4 C on τ ~ 10⁴, a
+    # relative 4e-5 C: 1e-3 leaves room for C up to 25. The oracle adds the same draws directly.
+    from mlmath._validate import rng_from
+    from mlmath.process._sgd import _walk_steps
+
+    log_tau = P.simulate_sgd_logit_walk(0.5, 2.0, n_units=200, n_steps=1000, tau0=1e4, seed=3)
+    steps = np.concatenate(list(_walk_steps(0.5, 2.0, 1.0, "stable", 200, 1000, rng_from(3))))
+    additive = 1e4 + steps.sum(axis=0)
+    assert np.max(np.abs(np.exp(log_tau) / additive - 1)) < 1e-3
+    # one step from the wall by hand: a' = min(a_wall, a − g(1 − g) ξ)
+    wall = math.log(math.e - 1)
+    (xi,) = next(_walk_steps(1.0, 1.5, 1.0, "stable", 1, 1, rng_from(7)))
+    g = 1 / (1 + math.exp(-wall))
+    a = min(wall, wall - g * (1 - g) * xi[0])
+    expected = -math.log(math.log1p(math.exp(a)))
+    assert P.simulate_sgd_logit_walk(1.0, 1.5, n_units=1, n_steps=1, seed=7)[0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_sgd_logit_walk_throws_units_out_with_heavy_tailed_noise():
+    # The remark on single large steps: with SαS noise (α = 1.5) plain SGD multiplies τ on big
+    # steps, and a growing share of units is thrown beyond τ = 10¹² (measured 4-8 % after 500 and
+    # 1000 steps over three seeds; no stationary law). The additive walk on the same draws puts
+    # none there (Veraverbeke: P(τ > 10¹²) ~ 4e-7, so 2000 units expect 0.001), and Gaussian noise
+    # throws none with either. The bounds (share > 2 %, growth) are far from the measured values:
+    # the binomial standard error of a 6 % share over 2000 units is 0.5 %.
+    sgd = P.simulate_sgd_logit_walk(1.0, 1.5, n_units=2000, n_steps=1000, checkpoints=[500, 1000], seed=1)
+    additive = P.simulate_timescale_walk(1.0, 1.5, n_units=2000, n_steps=1000, checkpoints=[500, 1000], seed=1)
+    thrown = (sgd > math.log(1e12)).mean(axis=1)
+    assert thrown[0] > 0.02 and thrown[1] > thrown[0]
+    assert not (additive > 1e12).any()
+    gaussian = P.simulate_sgd_logit_walk(1.0, 2.0, n_units=2000, n_steps=1000, seed=1)
+    assert gaussian.min() >= 0 and not (gaussian > math.log(1e6)).any()
+    with pytest.raises(ValueError, match="tau0"):
+        P.simulate_sgd_logit_walk(1.0, 1.5, n_units=2, n_steps=2, tau0=0.5)
+    with pytest.raises(ValueError, match="checkpoints"):
+        P.simulate_sgd_logit_walk(1.0, 1.5, n_units=2, n_steps=2, checkpoints=[3])
+
+
 def _spitzer_atom(alpha, drift, scale, n_exact=300):
     """P(M = 0) = exp(−Σ_n P(S_n > 0)/n) (Spitzer; Feller vol. 2, XII.7) for SαS steps −d + scale·X:
     P(S_n > 0) = P(X > n^(1−1/α) d/scale), exact (Gil-Pelaez, mlmath.stable) for n <= n_exact and

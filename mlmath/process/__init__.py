@@ -24,7 +24,7 @@ exponential pushes of mean ``m`` and no Brownian part everything is explicit:
 Chapter 6 also reads the same mathematics in the coordinate ``τ`` itself: under plain SGD
 (small steps of a sigmoid gate's logit) a slow unit's ``τ`` is an additive walk with a
 constant drift, and gradient noise of tail index ``α`` gives ``β = α − 1``
-(:func:`sgd_forcing_beta`, :func:`simulate_timescale_walk`).
+(:func:`sgd_forcing_beta`, :func:`simulate_timescale_walk`, :func:`simulate_sgd_logit_walk`).
 
 Conventions: ``β`` is the *survival* exponent of ``τ`` (the density exponent is ``1 + β``);
 time ``t`` is in units of the coarse-grained clock (the pull is a rate per unit time, the
@@ -46,7 +46,7 @@ from ._laplace import (beta_exponential_pushes, laplace_exponent, mean_drift, ta
 from ._solvable import (PHASES, StationaryLaw, classify_phase, stationary_law_exponential_pushes,
     stationary_sample)
 from ._simulate import (simulate_log_timescales, simulate_paths, simulate_process)
-from ._sgd import (sgd_forcing_beta, simulate_timescale_walk)
+from ._sgd import (sgd_forcing_beta, simulate_sgd_logit_walk, simulate_timescale_walk)
 from ._kesten import (kesten_exponent, moment_from_sample, simulate_kesten_lindley)
 from ._estimate import (TailMLE, gaussian_exponent, lognormal_scale_ou, pareto_tail_mle,
     vanishing_mobility_survival)
@@ -75,6 +75,7 @@ __all__ = [
     "simulate_paths",
     "sgd_forcing_beta",
     "simulate_timescale_walk",
+    "simulate_sgd_logit_walk",
     "kesten_exponent",
     "moment_from_sample",
     "simulate_kesten_lindley",

@@ -21,8 +21,10 @@ def sgd_forcing_beta(alpha) -> float:
         P(τ > s) ~ (1/d) ∫_s^∞ P(ξ > x) dx ~ c s^(−(α−1)) / (d (α − 1)),
 
     so ``β = α − 1`` (Chapter 6, Theorem D). This is the α → β link the book adopts for
-    plain SGD and that Chapter 11 tests; under Adam the steps are bounded and Theorem A's
-    root of ``ψ`` applies instead (Chapter 6).
+    plain SGD read as that additive walk, and that Chapter 11 tests. The tail is made by
+    single large steps, which the walk adds but discrete SGD multiplies
+    (:func:`simulate_sgd_logit_walk`: no stationary law with unbounded heavy-tailed noise);
+    under Adam the steps are bounded and Theorem A's root of ``ψ`` applies instead (Chapter 6).
 
     Parameters
     ----------
@@ -99,36 +101,14 @@ def simulate_timescale_walk(drift, alpha, *, scale=1.0, noise="stable", n_units,
     numpy.ndarray
         ``τ ≥ 1``: shape ``(n_units,)``, or ``(len(checkpoints), n_units)`` with checkpoints.
     """
-    from ..stable import sample_symmetric_stable
-
-    drift = positive("drift", drift)
-    if noise not in ("stable", "pareto"):
-        raise ValueError(f"noise must be 'stable' or 'pareto'; got {noise!r}")
-    alpha = (check_range("alpha", alpha, 1.0, 2.0, low_open=True) if noise == "stable"
-             else check_range("alpha", alpha, 1.0, low_open=True))
-    scale = positive("scale", scale)
-    n_units = positive_int("n_units", n_units)
-    n_steps = positive_int("n_steps", n_steps)
-    if checkpoints is None:
-        marks = np.array([n_steps])
-    else:
-        marks = np.asarray(checkpoints)
-        if (marks.ndim != 1 or marks.size == 0 or not np.issubdtype(marks.dtype, np.integer)
-                or (marks < 1).any() or (marks > n_steps).any() or (np.diff(marks) <= 0).any()):
-            raise ValueError(f"checkpoints must be increasing integers in [1, n_steps] = [1, {n_steps}]")
-    rng = rng_from(seed)
+    drift, alpha, scale, n_units, n_steps, marks = _walk_arguments(drift, alpha, scale, noise, n_units, n_steps,
+                                                                   checkpoints)
     out = np.empty((marks.size, n_units))
     level = np.zeros(n_units)          # τ − 1 (reflected) or the free walk S (coupled)
     best = np.zeros(n_units)           # running maximum of S (coupled)
-    block = max(1, min(n_steps, 2_000_000 // n_units))
     done, j = 0, 0
-    while done < n_steps:
-        b = min(block, n_steps - done)
-        if noise == "stable":
-            steps = sample_symmetric_stable(alpha, (b, n_units), scale=scale, rng=rng) - drift
-        else:
-            steps = scale * np.expm1(rng.standard_exponential((b, n_units)) / alpha) \
-                - scale / (alpha - 1.0) - drift
+    for steps in _walk_steps(drift, alpha, scale, noise, n_units, n_steps, rng_from(seed)):
+        b = steps.shape[0]
         if coupled:
             path = level + np.cumsum(steps, axis=0)
             running = np.maximum(best, np.maximum.accumulate(path, axis=0))
@@ -144,3 +124,85 @@ def simulate_timescale_walk(drift, alpha, *, scale=1.0, noise="stable", n_units,
                     j += 1
         done += b
     return out if checkpoints is not None else out[0]
+
+
+def simulate_sgd_logit_walk(drift, alpha, *, scale=1.0, noise="stable", n_units, n_steps, tau0=1.0,
+                            checkpoints=None, seed=None) -> np.ndarray:
+    """Discrete plain SGD on slow gates' logits: the chain Theorem D's walk idealises (Chapter 6).
+
+    ``a_{k+1} = min(a_wall, a_k − g_k (1 − g_k) ξ_k)`` with ``g_k = sigmoid(a_k)``, the same
+    increments ``ξ_k = −d + X_k`` as :func:`simulate_timescale_walk` (the same ``seed`` gives
+    the same draws), and ``a_wall = ln(e − 1)``, the logit whose time scale
+    ``τ = 1/softplus(a)`` is 1. Each step is one SGD step: ``g(1 − g)`` is evaluated at the
+    start of the step, not along it. While ``|ξ_k| ≪ τ_k`` the time scale follows the additive
+    walk ``τ_{k+1} ≈ τ_k + ξ_k`` (Chapter 6, the lemma on plain SGD in ``τ``); a step with
+    ``ξ_k`` of order ``τ_k`` or more multiplies it, ``τ_{k+1} ≈ τ_k e^(ξ_k/τ_k)`` (the remark on
+    single large steps), and with heavy-tailed noise some units are thrown so far that
+    ``g(1 − g)`` underflows and they never come back.
+
+    Parameters
+    ----------
+    drift, alpha, scale, noise, n_units, n_steps, checkpoints, seed
+        As in :func:`simulate_timescale_walk`.
+    tau0 : float
+        Starting time scale of every unit, ``≥ 1`` (default: the wall).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``ln τ ≥ 0`` (a logarithm: single steps can throw ``τ`` beyond the range of a float),
+        shape ``(n_units,)``, or ``(len(checkpoints), n_units)`` with checkpoints.
+    """
+    from scipy import special
+
+    drift, alpha, scale, n_units, n_steps, marks = _walk_arguments(drift, alpha, scale, noise, n_units, n_steps,
+                                                                   checkpoints)
+    tau0 = check_range("tau0", tau0, 1.0)
+    wall = float(np.log(np.e - 1.0))
+    a = np.full(n_units, min(wall, float(np.log(np.expm1(1.0 / tau0)))))   # 1/softplus(a) = tau0
+    out = np.empty((marks.size, n_units))
+    done, j = 0, 0
+    for steps in _walk_steps(drift, alpha, scale, noise, n_units, n_steps, rng_from(seed)):
+        for i in range(steps.shape[0]):
+            g = special.expit(a)
+            a = np.minimum(wall, a - g * (1.0 - g) * steps[i])
+            if j < marks.size and marks[j] == done + i + 1:
+                out[j] = -np.where(a < -30.0, a, np.log(np.log1p(np.exp(np.clip(a, -30.0, 30.0)))))
+                j += 1
+        done += steps.shape[0]
+    return out if checkpoints is not None else out[0]
+
+
+def _walk_arguments(drift, alpha, scale, noise, n_units, n_steps, checkpoints):
+    """Checked arguments of the two walks, and their checkpoints as an array (``[n_steps]`` by default)."""
+    drift = positive("drift", drift)
+    if noise not in ("stable", "pareto"):
+        raise ValueError(f"noise must be 'stable' or 'pareto'; got {noise!r}")
+    alpha = (check_range("alpha", alpha, 1.0, 2.0, low_open=True) if noise == "stable"
+             else check_range("alpha", alpha, 1.0, low_open=True))
+    scale = positive("scale", scale)
+    n_units = positive_int("n_units", n_units)
+    n_steps = positive_int("n_steps", n_steps)
+    if checkpoints is None:
+        marks = np.array([n_steps])
+    else:
+        marks = np.asarray(checkpoints)
+        if (marks.ndim != 1 or marks.size == 0 or not np.issubdtype(marks.dtype, np.integer)
+                or (marks < 1).any() or (marks > n_steps).any() or (np.diff(marks) <= 0).any()):
+            raise ValueError(f"checkpoints must be increasing integers in [1, n_steps] = [1, {n_steps}]")
+    return drift, alpha, scale, n_units, n_steps, marks
+
+
+def _walk_steps(drift, alpha, scale, noise, n_units, n_steps, rng):
+    """The increments ``ξ = −d + X`` of the walks, in blocks of steps (``(block, n_units)`` arrays)."""
+    from ..stable import sample_symmetric_stable
+
+    block = max(1, min(n_steps, 2_000_000 // n_units))
+    done = 0
+    while done < n_steps:
+        b = min(block, n_steps - done)
+        if noise == "stable":
+            yield sample_symmetric_stable(alpha, (b, n_units), scale=scale, rng=rng) - drift
+        else:
+            yield scale * np.expm1(rng.standard_exponential((b, n_units)) / alpha) - scale / (alpha - 1.0) - drift
+        done += b

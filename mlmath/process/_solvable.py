@@ -249,8 +249,10 @@ def classify_phase(pull, rate=0.0, pushes=None, sigma=0.0, cap=None, horizon=Non
 
     With a cap far beyond the horizon (``τ_cap ≥ margin·horizon``) and a stationary free
     process, the free label applies: below the cap the capped density of ``ln τ`` has the
-    same ``e^(−βy)`` shape (Chapter 7), so over the lags up to the horizon the envelope is
-    the free one. A push law whose ``ψ`` stays negative up to the edge ``θ_max`` of its
+    same ``e^(−βy)`` shape (Chapter 7), so over the lags up to the horizon the envelope decays
+    with the free exponent. Its level is lower than the free one's (the time scales beyond
+    the cap are missing), by a fraction that is small only when ``β ln(τ_cap/horizon)`` is
+    large. A push law whose ``ψ`` stays negative up to the edge ``θ_max`` of its
     moment generating function (a tempered law for which the Cramér condition fails) has a
     tail ``e^(−θ_max y)`` times a sub-exponential factor; it is classified with ``β = θ_max``.
 
