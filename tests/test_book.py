@@ -119,6 +119,19 @@ def test_no_typed_numbers_next_to_glue_keys():
             assert value not in prose, f"{path.name}: glued value {value} ({name}) typed in the prose"
 
 
+def test_preface_summary_matches_chapter_12():
+    # The preface states, in words, what chapter 12 computes from the stored results: most trained
+    # networks end intermediate, and long-range learning is not testable at this scale. A re-run
+    # (the full tier, say) that changes either must change the preface too.
+    preface = (ROOT / "book" / "preface.md").read_text()
+    verdicts = glued_values(ROOT / "book" / "12_synthesis.ipynb")
+    assert "most trained networks end\nin neither regime but in a curved, *intermediate* one" in preface
+    assert 2 * int(verdicts["ch12-n-intermediate"]) > int(verdicts["ch12-n-total"])
+    assert "whether heavy tails sustain long-range\nlearning is not testable at that scale" in preface
+    assert "sustain long-range learning" in verdicts["ch12-list-not-tested"]
+    assert "has not been run yet" in preface and not (ROOT / "results" / "full").exists()
+
+
 def chromium() -> str | None:
     """Path of a headless Chromium, or None. CI installs it (.ci/run); locally it is optional."""
     for name in ("chromium", "chromium-browser", "google-chrome"):
