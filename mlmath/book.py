@@ -46,8 +46,10 @@ def rounded(value: float, digits: int = 2):
 def glue(name: str, value, digits: int = 3):
     """Glue ``value`` under ``name`` for ``{glue:}`name``` in the prose; return the glued value.
 
-    Floats are rounded to ``digits`` significant digits first; integers and booleans are
-    glued as they are; strings are glued as Markdown (use ``{glue:md}`name```), so that
+    Floats are rounded to ``digits`` significant digits first, and a rounded value that is
+    whole is glued as an ``int`` (2048 at three digits reads 2050, not 2050.0: a trailing
+    ``.0`` would claim a digit the rounding dropped); integers and booleans are glued as
+    they are; strings are glued as Markdown (use ``{glue:md}`name```), so that
     they render without quotes; a matplotlib figure is glued for a ``{glue:figure}``
     directive with a caption, closed, and not returned, so that it is not shown twice.
     Write a cell's last ``glue`` of a number as ``_ = glue(...)`` for the same reason (a
@@ -69,7 +71,7 @@ def glue(name: str, value, digits: int = 3):
     if isinstance(value, (bool, numbers.Integral)):
         value = int(value) if not isinstance(value, bool) else value
     elif isinstance(value, numbers.Real):
-        value = significant(value, digits)
+        value = rounded(value, digits)
     else:
         raise TypeError(f"value for glue {name!r} must be a number or a string; got {type(value).__name__}")
     myst_glue(name, value, display=False)

@@ -580,3 +580,15 @@ def test_rounded_glue_values():
     assert rounded(0.01234) == 0.012 and rounded(1234.5, 3) == 1230
     with pytest.raises(ValueError, match="finite"):
         rounded(float("nan"))
+
+
+def test_glue_shows_whole_rounded_floats_as_integers():
+    # glue rounds a float to its digits and glues a whole result as an int: 2048 at three digits
+    # is 2050 (not 2050.0, which would claim a tenths digit), 0.5 stays 0.5, 1.0 reads 1
+    from mlmath.book import glue
+
+    assert glue("test-whole", 2048.0) == 2050 and isinstance(glue("test-whole", 2048.0), int)
+    assert glue("test-half", 0.5) == 0.5 and glue("test-one", 1.0) == 1
+    assert glue("test-sig", 268.1, digits=3) == 268 and glue("test-keep", 62.5, digits=3) == 62.5
+    with pytest.raises(ValueError, match="finite"):
+        glue("test-nan", float("nan"))
