@@ -333,31 +333,6 @@ def test_forcing_tail_index_drops_zeros_and_takes_torch():
     assert D.forcing_tail_index(torch.tensor(padded)) == pytest.approx(D.forcing_tail_index(x), abs=1e-12)
 
 
-# --------------------------------------------------------------------------- phases
-
-def _decay(kind):
-    f = {"power": LAGS ** -0.5, "exponential": np.exp(-LAGS / 30.0),
-         "tempered": LAGS ** -0.3 * np.exp(-LAGS / 30.0), "flat": np.exp(-LAGS / 1e6)}[kind]
-    return D.decay_class(LAGS, f)
-
-
-@pytest.mark.parametrize("kind, low, high, n_tail, expected", [
-    ("exponential", 0.3, 0.6, 50, "collapsed"),
-    ("exponential", None, None, None, "collapsed"),
-    ("power", 0.3, 0.6, 50, "broad"),
-    ("power", 1.2, 1.7, 50, "concentrated"),
-    ("power", 0.8, 1.3, 50, "boundary"),
-    ("power", 1.0, 1.3, 50, "boundary"),
-    ("power", 0.2, 1.5, 50, "unresolved"),   # wider than 1
-    ("power", 0.3, 0.6, 5, "unresolved"),    # too few slow units
-    ("power", None, None, None, "unresolved"),
-    ("tempered", 0.3, 0.6, 50, "intermediate"),  # neither exponential nor a decade of power law
-    ("flat", 0.3, 0.6, 50, "unresolved"),    # nothing decays over the lags
-])
-def test_phase_labels_on_constructed_cases(kind, low, high, n_tail, expected):
-    assert D.phase_label(_decay(kind), low, high, n_tail=n_tail) == expected
-
-
 # ------------------------------------------------------------------------- diagnose
 
 class _Trace(NamedTuple):
@@ -407,7 +382,7 @@ def test_scaled_window_and_default_lags():
     assert D.scaled_window(1280) == (64, 384)
     assert D.scaled_window(256) == (13, 77)
     lags = D.default_lags(1280)
-    assert lags[0] == 0 and lags[-1] == 640 and np.all(np.diff(lags) > 0)
+    assert lags[0] == 0 and lags[-1] == 1088 and np.all(np.diff(lags) > 0)  # 0.85 T
 
 
 def test_vectorised_speed():
@@ -485,12 +460,13 @@ def test_bad_inputs_raise():
         D.forcing_tail_index(np.full(100, np.inf))
     with pytest.raises(ValueError, match="units"):
         D.forcing_tail_index(np.ones((100, 2)), units=np.array([True]))
-    with pytest.raises(TypeError, match="DecayFit"):
+    extended = D.horizon_class(LAGS, LAGS ** -0.5)
+    with pytest.raises(TypeError, match="HorizonClass"):
         D.phase_label("power", 0.1, 0.2)
     with pytest.raises(ValueError, match="beta_low"):
-        D.phase_label(_decay("power"), 0.9, 0.5)
+        D.phase_label(extended, 0.9, 0.5)
     with pytest.raises(ValueError, match="both"):
-        D.phase_label(_decay("power"), 0.9, None)
+        D.phase_label(extended, 0.9, None)
     with pytest.raises(TypeError, match="Module"):
         D.diagnose(lambda x: x, torch.zeros(1, 20, 2))
     with pytest.raises(ValueError, match="shape"):
@@ -669,16 +645,3 @@ def test_runs_test_counts_runs_correctly():
     assert _runs_test(np.zeros(10)) == 1.0
 
 
-@pytest.mark.parametrize("taus, expected", [
-    ([200.0], "collapsed"),
-    (np.linspace(150, 250, 64), "collapsed"),                       # narrow: exponential forgetting
-    (np.geomspace(100, 400, 64), "collapsed"),
-    (np.geomspace(1, 512, 64), "intermediate"),                     # log-uniform: curved, no window
-    ([10.0, 300.0], "intermediate"),                                # two scales over 1…256
-])
-def test_collapsed_is_reserved_for_exponential_forgetting(taus, expected):
-    lags = D.default_lags(512)[1:].astype(float)
-    f = np.exp(-np.outer(lags, 1 / np.asarray(taus))).mean(axis=1)
-    decay = D.decay_class(lags, f)
-    assert not decay.has_power_window
-    assert D.phase_label(decay, None, None) == expected

@@ -552,11 +552,11 @@ def test_phase_summary_counts_labels_in_phase_order():
     from mlmath.diagnostics import PHASES
     from mlmath.experiments.chapter import phase_count, phase_summary
 
-    labels = ["broad", "intermediate", "broad", "boundary", "broad"]
+    labels = ["broad", "crossover", "broad", "boundary", "broad"]
     assert phase_count(labels, "broad") == "3/5"
     text = phase_summary(labels)
     assert text == ", ".join(f"{p} {phase_count(labels, p)}" for p in PHASES if p in labels)
-    assert text.index("intermediate") < text.index("broad") < text.index("boundary")
+    assert text.index("crossover") < text.index("broad") < text.index("boundary")
 
 
 def test_recomputed_predictions_use_the_stored_pushes():

@@ -19,10 +19,11 @@ so: a unit that does not decay gets ``τ = inf``, a unit whose decay is not reso
 ``τ = NaN``; both are left out of the β fit and counted beside it, and no cap value ever
 enters a fit.
 
-The package has three layers, each small enough to read in one sitting: ``_rates``
+The package has five layers, each small enough to read in one sitting: ``_rates``
 (transport and per-unit time scales), ``_decay`` (network envelope, its ground truth from
-step Jacobians, decay class, and the author's runs-test gate for comparison) and ``_phase``
-(β, α, phase labels, :func:`diagnose`).
+step Jacobians, whole-envelope fits, and the author's runs-test gate for comparison),
+``_horizon`` (the decay class read in the tail against a horizon), ``_beta`` (β, censored
+beyond the data) and ``_phase`` (α, phase labels, :func:`diagnose`).
 
 Design note on speed. On the full (GPU) tier the diagnostics, not the training, can
 dominate: a batch of 380 sequences of length 1280 with 128 units has tens of millions of
@@ -37,8 +38,10 @@ from ._common import (DEFAULT_LEAK_FLOOR, DEFAULT_RATE_FLOOR, FIRST_ORDER_LIMIT,
                       PAPER_WINDOW, default_lags, scaled_window)
 from ._decay import (DecayFit, JacobianEnvelope, ModelFit, NetworkEnvelope, RunsTestGate, decay_class,
                      jacobian_envelope, network_envelope, runs_test_gate)
-from ._phase import (PHASES, BetaInterval, Diagnosis, beta_interval, diagnose, exponential_adequate,
-                     forcing_tail_index, phase_label)
+from ._beta import CENSOR_LENGTHS, BetaInterval, CensoredPowerLawFit, beta_interval, censored_power_law_fit
+from ._horizon import HORIZON_CLASSES, HorizonClass, horizon_class
+from ._phase import (PHASES, Diagnosis, classify_envelope, diagnose, forcing_tail_index, horizon_summary,
+                     phase_label)
 from ._rates import (STATUSES, TimescaleFit, log_effective_rates, mean_log_rates, unit_timescale_fit,
                      unit_timescales)
 
@@ -47,6 +50,8 @@ __all__ = [
     "DEFAULT_RATE_FLOOR", "DEFAULT_LEAK_FLOOR", "scaled_window", "default_lags", "log_effective_rates",
     "mean_log_rates", "TimescaleFit", "unit_timescale_fit", "unit_timescales", "NetworkEnvelope",
     "network_envelope", "JacobianEnvelope", "jacobian_envelope", "ModelFit", "DecayFit", "decay_class",
-    "RunsTestGate", "runs_test_gate", "BetaInterval", "beta_interval", "forcing_tail_index",
-    "restoring_drift", "exponential_adequate", "phase_label", "Diagnosis", "diagnose",
+    "RunsTestGate", "runs_test_gate", "BetaInterval", "beta_interval", "CENSOR_LENGTHS",
+    "CensoredPowerLawFit", "censored_power_law_fit", "HORIZON_CLASSES", "HorizonClass", "horizon_class",
+    "forcing_tail_index", "restoring_drift", "phase_label", "classify_envelope", "horizon_summary",
+    "Diagnosis", "diagnose",
 ]

@@ -62,7 +62,7 @@ def scaled_window(length, reference_length: int = PAPER_LENGTH,
     return new_lo, new_hi
 
 
-def default_lags(length, n: int = 40, max_fraction: float = 0.5) -> np.ndarray:
+def default_lags(length, n: int = 40, max_fraction: float = 0.85) -> np.ndarray:
     """Log-spaced integer lags ``0, 1, …, ⌊max_fraction · length⌋`` for an envelope.
 
     Parameters
@@ -72,9 +72,10 @@ def default_lags(length, n: int = 40, max_fraction: float = 0.5) -> np.ndarray:
     n : int, default 40
         Number of log-spaced points between 1 and the largest lag before rounding
         (duplicates after rounding to integers are removed, so fewer may result).
-    max_fraction : float in (0, 1), default 0.5
-        Largest lag as a fraction of ``length``; the rest of the sequence supplies start
-        times to average over.
+    max_fraction : float in (0, 1), default 0.85
+        Largest lag as a fraction of ``length``: the horizon the phase is read at. The
+        remaining ``(1 − max_fraction) T`` steps supply the start times averaged over at the
+        longest lag, for every sequence of the batch (Chapter 8).
 
     Returns
     -------
