@@ -1,8 +1,8 @@
 """Symmetric α-stable laws and where heavy tails come from in SGD (Chapter 4).
 
-Conventions (BOOK.md): ``α`` is the tail index of the learning dynamics' fluctuations,
-``P(|X| > x) ~ C x^(−α)``, with ``α = 2`` the Gaussian case. A symmetric α-stable
-variable ``X`` of scale ``σ`` has characteristic function
+Conventions (Chapter 4 and the notation page): ``α`` is the tail index of the learning
+dynamics' fluctuations, ``P(|X| > x) ~ C x^(−α)``, with ``α = 2`` the Gaussian case. A
+symmetric α-stable variable ``X`` of scale ``σ`` has characteristic function
 
 .. math::  \\mathbb{E}\\, e^{itX} = \\exp(-|\\sigma t|^{\\alpha}),  \\qquad 0 < \\alpha \\le 2,
 

@@ -1,6 +1,6 @@
 """Estimating tail exponents: Hill, moment, Clauset–Shalizi–Newman, calibration (Chapters 3–4).
 
-Two exponents, one toolbox (BOOK.md):
+Two exponents, one toolbox (Chapter 3 for β, Chapter 4 for α; the notation page lists both):
 
 * ``β`` is the **survival** exponent of time scales, ``P(τ > s) ~ C s^(−β)``; the density
   exponent is ``1 + β``. :func:`fit_power_law` returns ``β`` (``.beta``), never the density
