@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from ._validate import as_float_array, check_range, positive, positive_int, rng_from
+from ._validate import as_float_array, check_range, positive, positive_int, rng_from, vector
 
 __all__ = [
     "sample_symmetric_stable",
@@ -170,8 +170,8 @@ def symmetric_stable_cdf(x, alpha, scale=1.0) -> np.ndarray:
 
     Parameters
     ----------
-    x : array_like
-        Points (same units as ``σ``).
+    x : array_like, any shape
+        Points (same units as ``σ``); evaluated elementwise.
     alpha : float
         Stability index in ``(0, 2]``.
     scale : float, default 1.0
@@ -275,8 +275,8 @@ def mcculloch_alpha(x) -> float:
 
     Parameters
     ----------
-    x : array_like
-        At least 20 finite real observations.
+    x : array_like, shape (n,)
+        At least 20 finite real observations (one sample; a 2-D array raises ``ValueError``).
 
     Returns
     -------
@@ -288,7 +288,7 @@ def mcculloch_alpha(x) -> float:
     McCulloch, J. H. (1986). Simple consistent estimators of stable distribution
     parameters. Chapter 4, "Estimating α from increments".
     """
-    x = as_float_array("x", x).ravel()
+    x = vector("x", x)
     if not np.isfinite(x).all():
         raise ValueError("x must be finite")
     if x.size < 20:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .._validate import as_float_array, positive_int, rng_from
+from .._validate import as_float_array, positive_int, rng_from, vector
 from ._data import _k
 
 
@@ -119,8 +119,10 @@ def calibrated_tail_index(x, k=None, rng=None) -> float:
 
     Parameters
     ----------
-    x : array_like
-        Signed increments (at least 40 finite values; not all equal).
+    x : array_like, shape (n,)
+        Signed increments (at least 40 finite values; not all equal). For several series
+        use :func:`calibrated_tail_indices`; pool them explicitly (``numpy.ravel``) if they
+        are one population.
     k : int, optional
         Number of upper order statistics of ``|x − med x|``.
     rng : None, int or numpy.random.Generator
@@ -135,7 +137,7 @@ def calibrated_tail_index(x, k=None, rng=None) -> float:
     Chapter 4, "Calibration against stable samples". Used by Part IV on the increments
     of slow units.
     """
-    x = as_float_array("x", x).ravel()
+    x = vector("x", x)
     return float(calibrated_tail_indices(x[:, None], k=k, rng=rng)[0])
 
 
@@ -144,7 +146,7 @@ def calibrated_tail_indices(x, k=None, rng=None) -> np.ndarray:
 
     Parameters
     ----------
-    x : array_like
+    x : array_like, shape (n, P)
         Shape ``(n, P)``: ``P`` series of ``n ≥ 40`` signed increments each.
     k, rng
         As in :func:`calibrated_tail_index` (one calibration curve serves all columns).

@@ -109,7 +109,7 @@ def fit_power_law(x, xmin=None, *, min_tail: int = 10, max_candidates: int = 500
 
     Parameters
     ----------
-    x : array_like
+    x : array_like, shape (n,)
         Positive, finite observations (e.g. time scales in steps).
     xmin : float, optional
         Fix the lower end of the power-law region instead of choosing it.
@@ -176,7 +176,7 @@ def power_law_gof(x, fit: PowerLawFit | None = None, n_boot: int = 100, rng=None
 
     Parameters
     ----------
-    x : array_like
+    x : array_like, shape (n,)
         Positive, finite observations.
     fit : PowerLawFit, optional
         The fit to test; default ``fit_power_law(x, min_tail=min_tail)``.
@@ -225,7 +225,7 @@ def bootstrap_beta_interval(x, n_boot: int = 200, level: float = 0.9, *, xmin=No
 
     Parameters
     ----------
-    x : array_like
+    x : array_like, shape (n,)
         Positive, finite observations.
     n_boot : int, default 200
         Bootstrap replicates.
@@ -376,7 +376,7 @@ def compare_tails(x, xmin, alternative: str = "exponential") -> tuple[float, flo
 
     Parameters
     ----------
-    x : array_like
+    x : array_like, shape (n,)
         Positive, finite observations.
     xmin : float
         Lower end of the tail (e.g. ``fit_power_law(x).xmin``).

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, positive
+from .._validate import positive, same_shape, vector
 
 
 def _envelope_pair(lags, f) -> tuple[np.ndarray, np.ndarray]:
-    lags = as_float_array("lags", lags).ravel()
-    f = as_float_array("f", f).ravel()
-    if lags.size != f.size:
-        raise ValueError(f"lags and f must have the same length; got {lags.size} and {f.size}")
+    lags = vector("lags", lags)
+    f = same_shape("f", vector("f", f), "lags", lags)
     if lags.size < 3:
         raise ValueError("lags must hold at least 3 points")
     if not (np.isfinite(lags).all() and (lags > 0).all() and (np.diff(lags) > 0).all()):
@@ -32,10 +30,10 @@ def envelope_local_exponent(lags, f) -> np.ndarray:
 
     Parameters
     ----------
-    lags : array_like
+    lags : array_like, shape (n,)
         Strictly increasing lags ``> 0`` (steps); a geometric grid is best.
-    f : array_like
-        Envelope values ``> 0`` at ``lags``.
+    f : array_like, shape (n,)
+        Envelope values ``> 0`` at ``lags`` (one envelope; call once per seed for several).
 
     Returns
     -------
@@ -60,7 +58,7 @@ def fit_envelope_exponent(lags, f, window) -> float:
 
     Parameters
     ----------
-    lags, f : array_like
+    lags, f : array_like, shape (n,)
         As in :func:`envelope_local_exponent`.
     window : (float, float)
         Lags ``(ℓ_lo, ℓ_hi)`` of the fit, with at least 3 lags inside.

@@ -23,7 +23,7 @@ def hill(x, k) -> float:
 
     Parameters
     ----------
-    x : array_like
+    x : array_like, shape (n,)
         Positive, finite observations (time scales, or ``|increments|``).
     k : int
         Number of upper order statistics, ``1 ≤ k ≤ n − 1``.
@@ -52,9 +52,9 @@ def hill_estimates(x, ks=None) -> tuple[np.ndarray, np.ndarray]:
 
     Parameters
     ----------
-    x : array_like
+    x : array_like, shape (n,)
         Positive, finite observations.
-    ks : array_like of int, optional
+    ks : array_like of int, shape (m,), optional
         Values of ``k`` in ``[1, n − 1]``; default ``2, …, n − 1``.
 
     Returns
@@ -70,6 +70,8 @@ def hill_estimates(x, ks=None) -> tuple[np.ndarray, np.ndarray]:
     if ks is None:
         ks = np.arange(2, n)
     ks = np.asarray(ks)
+    if ks.ndim != 1:
+        raise ValueError(f"ks must be 1-D, shape (m,); got shape {ks.shape}")
     if ks.size == 0 or not np.issubdtype(ks.dtype, np.integer):
         raise TypeError("ks must be a non-empty array of integers")
     if (ks < 1).any() or (ks > n - 1).any():
@@ -96,7 +98,7 @@ def moment_estimator(x, k) -> float:
 
     Parameters
     ----------
-    x : array_like
+    x : array_like, shape (n,)
         Positive, finite observations.
     k : int
         Number of upper order statistics, ``2 ≤ k ≤ n − 1``.

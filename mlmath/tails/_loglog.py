@@ -42,7 +42,7 @@ def loglog_ccdf_slope(x, xmin=None) -> LogLogFit:
 
     Parameters
     ----------
-    x : array_like
+    x : array_like, shape (n,)
         Positive, finite observations.
     xmin : float, optional
         Use only observations ``≥ xmin``.
