@@ -79,3 +79,24 @@ def rng_from(seed) -> np.random.Generator:
                         and seed >= 0):
         return np.random.default_rng(seed)
     raise TypeError(f"seed/rng must be None, a non-negative int or a numpy.random.Generator; got {seed!r}")
+
+
+def check_ndim(name: str, array: np.ndarray, ndims, accepted: str) -> np.ndarray:
+    """Require ``array.ndim`` in ``ndims``; the message names ``name``, the accepted shapes
+    (``accepted``, e.g. ``"1-D, shape (n,)"``) and the shape received."""
+    if array.ndim not in tuple(ndims):
+        raise ValueError(f"{name} must be {accepted}; got shape {array.shape}")
+    return array
+
+
+def vector(name: str, value, *, allow_empty: bool = False) -> np.ndarray:
+    """:func:`as_float_array`, then require a 1-D array, shape ``(n,)``."""
+    return check_ndim(name, as_float_array(name, value, allow_empty=allow_empty), (1,),
+                      "1-D, shape (n,)")
+
+
+def same_shape(name: str, array: np.ndarray, other_name: str, other: np.ndarray) -> np.ndarray:
+    """Require ``array.shape == other.shape``; the message names both arguments and shapes."""
+    if array.shape != other.shape:
+        raise ValueError(f"{name} must have the shape of {other_name} {other.shape}; got shape {array.shape}")
+    return array

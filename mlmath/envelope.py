@@ -10,6 +10,11 @@ so that for a random time scale ``τ`` with law ``P``, ``f(ℓ) = E[e^(−ℓ/τ
 transform, at ``ℓ``, of the law of the rate ``1/τ`` (Chapter 3). ``β`` is always the
 *survival* exponent of the time scales, ``P(τ > s) ~ C s^(−β)``; Karamata's Tauberian
 theorem then gives ``f(ℓ) ~ C Γ(1+β) ℓ^(−β)``.
+
+Shapes: every envelope here is elementwise in ``lags`` (any shape; ``f`` has the shape of
+``lags``), and :func:`timescale` keeps the shape of its eigenvalues. Time scales are a
+population: :func:`envelope_from_timescales` takes one population, shape ``(H,)``, or one
+per row, shape ``(S, H)``, and rejects other shapes rather than pool them.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ._validate import (as_float_array, check_range, lags_array, positive, positive_int,
-                        rng_from)
+from ._validate import (as_float_array, check_ndim, check_range, lags_array, positive,
+                        positive_int, rng_from, same_shape)
 
 __all__ = [
     "timescale",
@@ -47,14 +52,14 @@ def timescale(eigenvalues) -> np.ndarray:
 
     Parameters
     ----------
-    eigenvalues : array_like, real or complex
+    eigenvalues : array_like, real or complex, any shape
         Eigenvalues ``λ`` of a linear recurrence ``h_t = Λ h_{t−1} + …`` with
         ``|λ| ≤ 1``.
 
     Returns
     -------
     numpy.ndarray
-        ``τ`` in steps: ``|λ|^ℓ = e^(−ℓ/τ)``. ``|λ| = 1`` gives ``inf`` (no forgetting),
+        ``τ`` in steps, of the shape of ``eigenvalues``: ``|λ|^ℓ = e^(−ℓ/τ)``. ``|λ| = 1`` gives ``inf`` (no forgetting),
         ``λ = 0`` gives ``0`` (the input is gone after one step).
 
     Raises
@@ -83,32 +88,44 @@ def envelope_from_timescales(taus, lags, weights=None) -> np.ndarray:
 
     Parameters
     ----------
-    taus : array_like
+    taus : array_like, shape (H,) or (S, H)
         Time scales ``τ_q ≥ 0`` in steps (``inf`` allowed: a mode that never forgets;
-        ``0``: a mode that forgets at once, ``e^(−ℓ/0) = [ℓ = 0]``).
+        ``0``: a mode that forgets at once, ``e^(−ℓ/0) = [ℓ = 0]``). A 2-D array holds one
+        population per row (for instance the ``H`` units of each of ``S`` seeds) and gives
+        one envelope per row, never a pooled one; to pool, pass ``numpy.ravel(taus)``.
+        Any other shape raises ``ValueError``.
     lags : array_like
-        Lags ``ℓ ≥ 0`` in steps.
+        Lags ``ℓ ≥ 0`` in steps, of any shape (a scalar, a grid, ...).
     weights : array_like, optional
-        Non-negative weights ``w_q`` of the modes, same shape as ``taus``, not all zero.
-        Default: equal weights.
+        Non-negative weights ``w_q`` of the modes, same shape as ``taus`` (per row: not all
+        zero). Default: equal weights.
 
     Returns
     -------
     numpy.ndarray
-        ``f`` with the shape of ``lags``; ``f(0) = 1``.
+        ``f`` with the shape of ``lags`` for 1-D ``taus``; shape ``(S,) + lags.shape`` for
+        2-D ``taus``, row ``s`` the envelope of ``taus[s]``. ``f(0) = 1``.
     """
-    taus = as_float_array("taus", taus).ravel()
+    taus = as_float_array("taus", taus)
+    check_ndim("taus", taus, (1, 2), "1-D, shape (H,), or 2-D, shape (S, H) (one population "
+               "per row)")
     if (taus < 0).any():
         raise ValueError("taus must be >= 0 (steps)")
     lags = lags_array(lags)
     if weights is None:
         weights = np.ones_like(taus)
     else:
-        weights = as_float_array("weights", weights).ravel()
-        if weights.shape != taus.shape:
-            raise ValueError(f"weights must have the shape of taus {taus.shape}; got {weights.shape}")
-        if not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
-            raise ValueError("weights must be finite, >= 0 and not all zero")
+        weights = same_shape("weights", as_float_array("weights", weights), "taus", taus)
+        if not np.isfinite(weights).all() or (weights < 0).any() or (weights.sum(axis=-1) <= 0).any():
+            raise ValueError("weights must be finite, >= 0 and not all zero (in every row)")
+    if taus.ndim == 2:
+        return np.stack([_mixture(row, lags, w) for row, w in zip(taus, weights)]).reshape(
+            taus.shape[:1] + lags.shape)
+    return _mixture(taus, lags, weights)
+
+
+def _mixture(taus: np.ndarray, lags: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The envelope of one population: 1-D ``taus`` and ``weights``, ``lags`` of any shape."""
     with np.errstate(divide="ignore", over="ignore"):  # τ = 0 or subnormal τ: an infinite rate
         rates = np.where(taus == 0.0, np.inf, 1.0 / taus)
     flat = lags.ravel()

@@ -23,8 +23,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import (as_float_array, check_range, lags_array, positive, positive_int,
-                        rng_from)
+from ._validate import (as_float_array, check_ndim, check_range, lags_array, positive, positive_int,
+                        rng_from, same_shape, vector)
 
 __all__ = [
     "kappa_alpha",
@@ -55,8 +55,8 @@ def data_cost(envelope_values, alpha=2.0, noise_scale=1.0, threshold=1.0) -> np.
 
     Parameters
     ----------
-    envelope_values : array_like
-        ``f(ℓ)`` in ``(0, 1]``.
+    envelope_values : array_like, any shape
+        ``f(ℓ)`` in ``(0, 1]``; the cost is elementwise.
     alpha : float
         Tail index of the noise, ``1 < α ≤ 2``.
     noise_scale : float
@@ -67,7 +67,7 @@ def data_cost(envelope_values, alpha=2.0, noise_scale=1.0, threshold=1.0) -> np.
     Returns
     -------
     numpy.ndarray
-        ``N(ℓ)``, real-valued (round up for a count).
+        ``N(ℓ)``, of the shape of ``envelope_values``, real-valued (round up for a count).
     """
     values = as_float_array("envelope_values", envelope_values)
     if (values <= 0).any() or (values > 1).any():
@@ -84,12 +84,12 @@ def learnable_horizon(n_samples, lags, envelope_values, alpha=2.0, noise_scale=1
 
     ``H_N = max{ℓ : N(ℓ) ≤ N}`` over the given lags, for a non-increasing envelope
     sampled at increasing ``lags``; ``0`` if even the smallest lag costs more than ``N``.
+    ``lags`` and ``envelope_values`` are 1-D of the same shape ``(n,)``: one envelope.
     """
     n_samples = positive("n_samples", n_samples)
-    lags = lags_array(lags)
-    values = as_float_array("envelope_values", envelope_values)
-    if lags.ndim != 1 or values.shape != lags.shape:
-        raise ValueError("lags and envelope_values must be 1-D arrays of the same length")
+    lags = check_ndim("lags", lags_array(lags), (1,), "1-D, shape (n,)")
+    values = same_shape("envelope_values", as_float_array("envelope_values", envelope_values),
+                        "lags", lags)
     if np.any(np.diff(lags) <= 0):
         raise ValueError("lags must be strictly increasing")
     cost = data_cost(values, alpha, noise_scale, threshold)
@@ -141,9 +141,9 @@ def planted_lag_sample_size(signals, sample_sizes, *, alpha=2.0, noise_scale=1.0
 
     Parameters
     ----------
-    signals : array_like
+    signals : array_like, shape (K,)
         Strengths ``f`` in ``(0, 1]`` (for instance an envelope at several lags).
-    sample_sizes : array_like of int
+    sample_sizes : array_like of int, shape (M,)
         Increasing grid of ``N``.
     alpha, noise_scale : float
         Noise tail index ``1 < α ≤ 2`` and scale ``σ > 0``.
@@ -156,10 +156,10 @@ def planted_lag_sample_size(signals, sample_sizes, *, alpha=2.0, noise_scale=1.0
     """
     from .stable import sample_symmetric_stable
 
-    signals = as_float_array("signals", signals).ravel()
+    signals = vector("signals", signals)
     if (signals <= 0).any() or (signals > 1).any():
         raise ValueError("signals must lie in (0, 1]")
-    sizes = as_float_array("sample_sizes", sample_sizes).ravel()
+    sizes = vector("sample_sizes", sample_sizes)
     if (sizes < 1).any() or np.any(sizes != np.round(sizes)) or np.any(np.diff(sizes) <= 0):
         raise ValueError("sample_sizes must be strictly increasing integers >= 1")
     alpha = check_range("alpha", alpha, 1.0, 2.0, low_open=True)
@@ -190,7 +190,7 @@ def planted_lag_theory(signals, *, alpha=2.0, noise_scale=1.0, target=0.9) -> np
     exactly when ``N ≥ (2 q σ / f)^(κ_α)``, where ``q`` is the ``target`` quantile of ``|S|``
     (from ``scipy.stats.levy_stable``; for ``α = 2``, ``S ~ N(0, 2)``). This is
     :func:`data_cost` with threshold ``z = 2q``; a measured grid value is the first grid
-    point at or above it.
+    point at or above it. Elementwise in ``signals`` (any shape; the result has its shape).
     """
     from scipy import stats
 
@@ -220,12 +220,13 @@ def fit_scaling_laws(lags, required) -> ScalingFit:
 
     ``ln N = a + b ℓ`` (what an exponential envelope predicts) and
     ``ln N = a + b ln ℓ`` (what a power-law envelope predicts), by ordinary least
-    squares; the law with the higher ``R²`` describes the data better.
+    squares; the law with the higher ``R²`` describes the data better. ``lags`` and
+    ``required`` are 1-D of the same shape ``(n,)``, ``n ≥ 3``.
     """
-    lags = lags_array(lags)
-    required = as_float_array("required", required)
-    if lags.shape != required.shape or lags.ndim != 1 or lags.size < 3:
-        raise ValueError("lags and required must be 1-D of the same length >= 3")
+    lags = check_ndim("lags", lags_array(lags), (1,), "1-D, shape (n,)")
+    required = same_shape("required", as_float_array("required", required), "lags", lags)
+    if lags.size < 3:
+        raise ValueError(f"lags and required must hold at least 3 points; got {lags.size}")
     if (lags <= 0).any():
         raise ValueError("lags must be > 0 to fit a power law in ln ℓ")
     if not np.isfinite(required).all() or (required <= 0).any():

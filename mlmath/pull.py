@@ -16,6 +16,12 @@ for slow units (small ``ζ``) is the pull of the coarse-grained process of Chapt
 the mean push: ``plateau = −ψ'(0) = κ − ν E[Z]``. The median drift estimates the pull
 ``κ`` without the rare pushes.
 
+Shapes: the maps between logits, gates, time scales and log-rates, and the one-unit
+formulas (:func:`leaky_unit_explained_variance`, :func:`leaky_unit_loss_gradient`,
+:func:`pull_field`), are elementwise in their first argument (any shape, kept); planted
+``lags`` and ``coefs`` are 1-D of one shape ``(K,)``. :func:`restoring_drift` pools every
+entry of its two equal-shaped arrays (each entry is one transition).
+
 References: Bengio, Simard & Frasconi (1994); Li, Han, E & Li (2022); Kingma & Ba (2015);
 Livi (2025, arXiv:2508.12121).
 """
@@ -27,7 +33,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array, check_range, lags_array, positive, positive_int
+from ._validate import (as_float_array, check_ndim, check_range, lags_array, positive, positive_int,
+                        same_shape, vector)
 
 __all__ = [
     "gate_from_logit",
@@ -107,10 +114,8 @@ def log_rate_jacobian(a) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 def _check_lags_coefs(lags, coefs):
-    lags = lags_array(lags).ravel()
-    coefs = as_float_array("coefs", coefs).ravel()
-    if coefs.shape != lags.shape:
-        raise ValueError("coefs must have one entry per lag")
+    lags = check_ndim("lags", lags_array(lags), (1,), "1-D, shape (K,)")
+    coefs = same_shape("coefs", as_float_array("coefs", coefs), "lags", lags)
     return lags, coefs
 
 
@@ -163,9 +168,9 @@ def pull_field(zeta, lags, coefs, *, optimizer="sgd", lr=1e-2) -> np.ndarray:
 
     Parameters
     ----------
-    zeta : array_like
-        Log-rates ``ζ < 0`` (``τ > 1``).
-    lags, coefs : array_like
+    zeta : array_like, any shape
+        Log-rates ``ζ < 0`` (``τ > 1``); the drift has their shape.
+    lags, coefs : array_like, shape (K,)
         The planted lags (steps) and their coefficients.
     optimizer : {'sgd', 'adam'}
     lr : float
@@ -189,8 +194,9 @@ def optimizer_log_rate_steps(a0, grads_s, *, optimizer="sgd", lr=1e-2, betas=(0.
                              eps=1e-8) -> np.ndarray:
     """Trajectories of ``ζ`` when gate logits follow SGD or Adam on given ``∂L/∂s`` (Chapter 5).
 
-    Each column is one unit with logit ``a0[q]``; row ``k`` of ``grads_s`` is ``∂L/∂g`` at step
-    ``k``. SGD: ``a ← a − lr g(1−g) G``. Adam (Kingma & Ba 2015, bias-corrected) on the
+    Each column is one unit with logit ``a0[q]`` (``a0``: a scalar or shape ``(n_units,)``);
+    row ``k`` of ``grads_s`` (shape ``(n_steps, n_units)``, or ``(n_steps,)`` for one unit)
+    is ``∂L/∂g`` at step ``k``. SGD: ``a ← a − lr g(1−g) G``. Adam (Kingma & Ba 2015, bias-corrected) on the
     gradient ``g(1−g) G``: the per-coordinate rescaling by ``√v̂`` cancels the factor
     ``g(1−g)``, so units at every time scale move at the same speed in ``ζ``.
 
@@ -199,12 +205,13 @@ def optimizer_log_rate_steps(a0, grads_s, *, optimizer="sgd", lr=1e-2, betas=(0.
     numpy.ndarray
         ``ζ`` at steps ``0..K``, shape ``(K + 1, n_units)``.
     """
-    a = _numpy(a0, "a0").ravel().copy()
+    a = check_ndim("a0", _numpy(a0, "a0"), (0, 1), "a scalar or 1-D, shape (n_units,)").ravel().copy()
     g_all = _numpy(grads_s, "grads_s")
     if g_all.ndim == 1:
         g_all = g_all[:, None]
     if g_all.ndim != 2 or g_all.shape[1] != a.size:
-        raise ValueError("grads_s must have shape (n_steps, n_units) with n_units = len(a0)")
+        raise ValueError(f"grads_s must have shape (n_steps, n_units) with n_units = len(a0) = {a.size} "
+                         f"(or (n_steps,) for one unit); got shape {np.shape(grads_s)}")
     lr = positive("lr", lr)
     b1 = check_range("betas[0]", betas[0], 0.0, 1.0, high_open=True)
     b2 = check_range("betas[1]", betas[1], 0.0, 1.0, high_open=True)
@@ -318,7 +325,7 @@ def restoring_drift(zeta_before, zeta_after, bins=12, *, slow_fraction=0.25, ste
     zeta_before, zeta_after : array_like or torch.Tensor
         Log-rates ``ζ = −ln τ`` of the same units (any shape, equal shapes) before and
         after ``steps`` optimisation steps; flattened and pooled.
-    bins : int or array_like
+    bins : int or array_like, shape (n_edges,)
         Number of equal-count bins of ``zeta_before`` (quantile edges), or explicit edges.
     slow_fraction : float
         The plateau ``κ`` averages ``Δζ`` over the samples whose ``zeta_before`` lies in
@@ -338,10 +345,9 @@ def restoring_drift(zeta_before, zeta_after, bins=12, *, slow_fraction=0.25, ste
     -----
     Samples outside explicit ``edges`` are ignored; empty bins are dropped (no NaN).
     """
-    before = _numpy(zeta_before, "zeta_before").ravel()
-    after = _numpy(zeta_after, "zeta_after").ravel()
-    if before.shape != after.shape:
-        raise ValueError(f"zeta_before and zeta_after must have the same shape; got {before.shape}, {after.shape}")
+    before = _numpy(zeta_before, "zeta_before")
+    after = same_shape("zeta_after", _numpy(zeta_after, "zeta_after"), "zeta_before", before)
+    before, after = before.ravel(), after.ravel()  # every entry is one transition: pooled
     if not (np.isfinite(before).all() and np.isfinite(after).all()):
         raise ValueError("zeta_before and zeta_after must be finite")
     if before.size < 2:
@@ -354,7 +360,7 @@ def restoring_drift(zeta_before, zeta_after, bins=12, *, slow_fraction=0.25, ste
         edges = np.quantile(before, np.linspace(0.0, 1.0, n_bins + 1))
         edges[-1] = np.nextafter(edges[-1], np.inf)
     else:
-        edges = as_float_array("bins", bins).ravel()
+        edges = vector("bins", bins)
         if edges.size < 2 or np.any(np.diff(edges) <= 0):
             raise ValueError("bins must be a positive int or at least two strictly increasing edges")
     index = np.searchsorted(edges, before, side="right") - 1
@@ -385,8 +391,8 @@ def synthetic_log_rate_step(zeta, drift, *, noise=0.0, push_rate=0.0, push_mean=
 
     Parameters
     ----------
-    zeta : array_like
-        Current log-rates.
+    zeta : array_like, any shape
+        Current log-rates (the result has their shape).
     drift : callable
         Vectorised ``F(ζ)`` (per step).
     noise : float

@@ -1,8 +1,8 @@
 """Symmetric α-stable laws and where heavy tails come from in SGD (Chapter 4).
 
-Conventions (BOOK.md): ``α`` is the tail index of the learning dynamics' fluctuations,
-``P(|X| > x) ~ C x^(−α)``, with ``α = 2`` the Gaussian case. A symmetric α-stable
-variable ``X`` of scale ``σ`` has characteristic function
+Conventions (Chapter 4 and the notation page): ``α`` is the tail index of the learning
+dynamics' fluctuations, ``P(|X| > x) ~ C x^(−α)``, with ``α = 2`` the Gaussian case. A
+symmetric α-stable variable ``X`` of scale ``σ`` has characteristic function
 
 .. math::  \\mathbb{E}\\, e^{itX} = \\exp(-|\\sigma t|^{\\alpha}),  \\qquad 0 < \\alpha \\le 2,
 
@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 from scipy import integrate, optimize, special, stats
 
-from ._validate import as_float_array, check_range, positive, positive_int, rng_from
+from ._validate import as_float_array, check_range, positive, positive_int, rng_from, vector
 
 __all__ = [
     "sample_symmetric_stable",
@@ -170,8 +170,8 @@ def symmetric_stable_cdf(x, alpha, scale=1.0) -> np.ndarray:
 
     Parameters
     ----------
-    x : array_like
-        Points (same units as ``σ``).
+    x : array_like, any shape
+        Points (same units as ``σ``); evaluated elementwise.
     alpha : float
         Stability index in ``(0, 2]``.
     scale : float, default 1.0
@@ -275,8 +275,8 @@ def mcculloch_alpha(x) -> float:
 
     Parameters
     ----------
-    x : array_like
-        At least 20 finite real observations.
+    x : array_like, shape (n,)
+        At least 20 finite real observations (one sample; a 2-D array raises ``ValueError``).
 
     Returns
     -------
@@ -288,7 +288,7 @@ def mcculloch_alpha(x) -> float:
     McCulloch, J. H. (1986). Simple consistent estimators of stable distribution
     parameters. Chapter 4, "Estimating α from increments".
     """
-    x = as_float_array("x", x).ravel()
+    x = vector("x", x)
     if not np.isfinite(x).all():
         raise ValueError("x must be finite")
     if x.size < 20:

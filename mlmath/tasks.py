@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ._validate import as_float_array, check_range, positive, positive_int, rng_from
+from ._validate import as_float_array, check_range, positive, positive_int, rng_from, same_shape
 
 __all__ = ["TaskData", "LagTask", "sample_truncated_pareto", "draw_lags", "heavy_tailed_lag_task",
            "lagged_target", "copy_task", "adding_task", "sample_lag_tensors"]
@@ -143,10 +143,10 @@ def lagged_target(x: np.ndarray, lags, coefs, u) -> np.ndarray:
     if x.ndim != 3:
         raise ValueError(f"x must have shape (n, length, d); got {x.shape}")
     lags = np.asarray(lags, dtype=int)
-    coefs = as_float_array("coefs", coefs)
+    if lags.ndim != 1:
+        raise ValueError(f"lags must be 1-D, shape (K,); got shape {lags.shape}")
+    coefs = same_shape("coefs", as_float_array("coefs", coefs), "lags", lags)
     u = as_float_array("u", u)
-    if lags.shape != coefs.shape:
-        raise ValueError("lags and coefs must have the same length")
     if u.shape != (x.shape[2],):
         raise ValueError(f"u must have shape ({x.shape[2]},); got {u.shape}")
     if (lags < 0).any() or (lags >= x.shape[1]).any():
@@ -180,6 +180,20 @@ class LagTask:
     coefs: tuple
     u: tuple
     noise: float = 0.3
+
+    def __post_init__(self):
+        lags = np.asarray(self.lags)
+        if lags.ndim != 1 or lags.size == 0:
+            raise ValueError(f"lags must be 1-D and non-empty, shape (K,); got shape {lags.shape}")
+        if not np.issubdtype(lags.dtype, np.integer) or (lags < 0).any():
+            raise ValueError(f"lags must be integers >= 0 (steps); got {self.lags!r}")
+        coefs = same_shape("coefs", as_float_array("coefs", self.coefs), "lags", lags)
+        if not np.isfinite(coefs).all():
+            raise ValueError("coefs must be finite")
+        u = as_float_array("u", self.u)
+        if u.ndim != 1 or not np.isfinite(u).all():
+            raise ValueError(f"u must be 1-D and finite, shape (input_dim,); got shape {u.shape}")
+        check_range("noise", self.noise, 0.0)
 
     @property
     def input_dim(self) -> int:

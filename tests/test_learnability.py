@@ -63,7 +63,7 @@ def test_learnable_horizon_zero_when_nothing_affordable():
 def test_learnable_horizon_validates():
     with pytest.raises(ValueError, match="increasing"):
         lr.learnable_horizon(10, [2.0, 1.0], [0.5, 0.4])
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match=r"envelope_values must have the shape of lags \(2,\)"):
         lr.learnable_horizon(10, [1.0, 2.0], [0.5])
     with pytest.raises(ValueError, match="n_samples"):
         lr.learnable_horizon(0, [1.0], [0.5])

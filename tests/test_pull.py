@@ -112,7 +112,7 @@ def test_restoring_drift_accepts_tensors_and_rejects_bad_input():
     b = torch.linspace(-5, -1, 50)
     est = PL.restoring_drift(b, b + 0.1, bins=5)
     assert est.kappa == pytest.approx(0.1, rel=1e-5)
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match=r"zeta_after must have the shape of zeta_before \(5,\)"):
         PL.restoring_drift(np.zeros(5), np.zeros(6))
     with pytest.raises(ValueError, match="finite"):
         PL.restoring_drift([0.0, np.inf], [0.0, 1.0])

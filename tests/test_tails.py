@@ -300,7 +300,7 @@ def test_envelope_exponent_bad_inputs():
         tails.envelope_local_exponent(lags, np.r_[np.ones(9), 0.0])
     with pytest.raises(ValueError, match="increasing"):
         tails.envelope_local_exponent(lags[::-1], np.ones(10))
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="f must have the shape of lags"):
         tails.envelope_local_exponent(lags, np.ones(9))
     with pytest.raises(ValueError, match="window"):
         tails.fit_envelope_exponent(lags, np.ones(10), (50, 60))

@@ -38,7 +38,7 @@ Bertoin & Doney (1994).
 
 # One submodule per section of Chapter 6: push laws, the Laplace exponent and its root, the
 # solvable case and the phases, Monte Carlo, the SGD forcing model in τ, discrete time, and
-# estimators. Every public name is re-exported here (the API of BOOK.md).
+# estimators. Every public name is re-exported here (the API the appendix lists).
 from ._pushes import (PushLaw, PushTailTest, empirical_pushes, exponential_pushes, gamma_pushes,
     pareto_pushes, push_tail_test, tempered_pareto_pushes)
 from ._laplace import (beta_exponential_pushes, laplace_exponent, mean_drift, tail_exponent,

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import as_float_array, positive
+from .._validate import as_float_array, positive, vector
 
 
 class TailMLE(NamedTuple):
@@ -24,11 +24,11 @@ def pareto_tail_mle(taus, xmin=1.0) -> TailMLE:
     ``β̂ = n / Σ_{τ_i > xmin} ln(τ_i / xmin)`` (Hill's estimator with a fixed threshold), the
     exact MLE when ``P(τ > s | τ > xmin) = (s/xmin)^(−β)``, as in the exactly solvable case
     with ``xmin = 1``. For a threshold chosen from the data use
-    :func:`mlmath.tails.fit_power_law` (Clauset–Shalizi–Newman).
+    :func:`mlmath.tails.fit_power_law` (Clauset–Shalizi–Newman). ``taus``: shape ``(n,)``.
     """
     from ..tails import fit_power_law
 
-    taus = as_float_array("taus", taus).ravel()
+    taus = vector("taus", taus)  # one sample, shape (n,): a 2-D array is not silently pooled
     xmin = positive("xmin", xmin)
     tail = taus[taus > xmin]  # strictly above: the atom of collapsed units at τ = xmin = 1 is not tail
     if tail.size < 2:

@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 from scipy import optimize
 
-from .._validate import as_float_array, check_range, positive_int, rng_from
+from .._validate import check_range, positive_int, rng_from, vector
 
 
 def kesten_exponent(moment, *, upper=1e4) -> float:
@@ -82,8 +82,8 @@ def kesten_exponent(moment, *, upper=1e4) -> float:
 
 
 def moment_from_sample(sample) -> Callable[[float], float]:
-    """``θ -> mean(A^θ)`` over a sample of multipliers ``A ≥ 0`` (for :func:`kesten_exponent`)."""
-    a = as_float_array("sample", sample).ravel()
+    """``θ -> mean(A^θ)`` over a sample of multipliers ``A ≥ 0``, shape ``(n,)`` (for :func:`kesten_exponent`)."""
+    a = vector("sample", sample)
     if not np.isfinite(a).all() or (a < 0).any():
         raise ValueError("sample must hold finite multipliers A >= 0")
     pos = a[a > 0]
@@ -138,6 +138,8 @@ def simulate_kesten_lindley(sample_multiplier, *, n_units, n_steps, cap=None, ta
     y = np.full(n_units, math.log(check_range("tau0", tau0, 1.0)))
     if coupled and (cap is not None or tau0 != 1.0):
         raise ValueError("coupled=True needs cap=None and tau0=1 (Loynes' lemma)")
+    if checkpoints is not None and np.ndim(checkpoints) != 1:
+        raise ValueError(f"checkpoints must be 1-D, shape (n,); got shape {np.shape(checkpoints)}")
     marks = [n_steps] if checkpoints is None else list(checkpoints)
     if (not marks or any(not isinstance(k, (int, np.integer)) or k < 1 or k > n_steps for k in marks)
             or any(b <= a for a, b in zip(marks, marks[1:]))):

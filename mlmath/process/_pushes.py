@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import integrate, special, stats
 
-from .._validate import as_float_array, check_range, positive, positive_int, rng_from
+from .._validate import as_float_array, check_range, positive, positive_int, rng_from, vector
 
 
 @dataclass(frozen=True)
@@ -290,7 +290,7 @@ def push_tail_test(sizes, *, k=None, level=1e-3) -> PushTailTest:
 
     Parameters
     ----------
-    sizes : array_like
+    sizes : array_like, shape (n,)
         Push sizes ``> 0`` (nepers), at least 50.
     k : int or None
         Excesses used; default ``min(1000, max(25, ⌊√n⌋))``.
@@ -307,7 +307,7 @@ def push_tail_test(sizes, *, k=None, level=1e-3) -> PushTailTest:
     exponential at moderate thresholds; ``k ≤ 1000`` keeps it below the rejection level
     in practice.
     """
-    sizes = as_float_array("sizes", sizes).ravel()
+    sizes = vector("sizes", sizes)
     if not np.isfinite(sizes).all() or (sizes <= 0).any():
         raise ValueError("sizes must be finite and > 0 (push sizes in nepers)")
     n = sizes.size
@@ -348,7 +348,7 @@ def empirical_pushes(sizes, *, theta_max=None, level=1e-3, bound=None) -> PushLa
 
     Parameters
     ----------
-    sizes : array_like
+    sizes : array_like, shape (n,)
         Push sizes, finite and ``> 0``.
     theta_max : float or None
         ``None`` (default): decided by the tail test. A number ``≥ 0`` overrides it
@@ -369,7 +369,7 @@ def empirical_pushes(sizes, *, theta_max=None, level=1e-3, bound=None) -> PushLa
     ``e^(βZ)`` have a finite variance, i.e. ``E[e^(2βZ)] < ∞``; for exponential pushes of
     mean ``m`` that is ``β < 1/(2m)``, a load ``νm/κ > 1/2``.
     """
-    sizes = as_float_array("sizes", sizes).ravel()
+    sizes = vector("sizes", sizes)
     if not np.isfinite(sizes).all() or (sizes <= 0).any():
         raise ValueError("sizes must be finite and > 0 (push sizes in nepers)")
     if bound is not None:

@@ -187,6 +187,8 @@ def _walk_arguments(drift, alpha, scale, noise, n_units, n_steps, checkpoints):
         marks = np.array([n_steps])
     else:
         marks = np.asarray(checkpoints)
+        if marks.ndim != 1:
+            raise ValueError(f"checkpoints must be 1-D, shape (n,); got shape {marks.shape}")
         if (marks.ndim != 1 or marks.size == 0 or not np.issubdtype(marks.dtype, np.integer)
                 or (marks < 1).any() or (marks > n_steps).any() or (np.diff(marks) <= 0).any()):
             raise ValueError(f"checkpoints must be increasing integers in [1, n_steps] = [1, {n_steps}]")

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .._validate import as_float_array, check_range, positive, positive_int, rng_from
+from .._validate import check_range, positive, positive_int, rng_from, vector
 from ._pushes import exponential_pushes
 from ._laplace import _check_pushes
 
@@ -26,7 +26,7 @@ def _check_times(times, t_end):
     """Recording times: a 1-D increasing sequence in ``(0, t_end]``; ``None`` means ``(t_end,)``."""
     if times is None:
         return None
-    times = as_float_array("times", times).ravel()
+    times = vector("times", times)
     if (times <= 0).any() or (times > t_end).any() or (np.diff(times) <= 0).any():
         raise ValueError(f"times must increase strictly within (0, t_end] = (0, {t_end}]; got {times}")
     return times
