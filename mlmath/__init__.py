@@ -8,7 +8,8 @@ Every number the book quotes is computed here. Submodules, by the part that intr
 - Part III: :mod:`mlmath.pull` (the pull of training), :mod:`mlmath.process` (the
   coarse-grained process of log time scales).
 - Part IV: :mod:`mlmath.models`, :mod:`mlmath.tasks`, :mod:`mlmath.training`,
-  :mod:`mlmath.diagnostics`, :mod:`mlmath.experiments`.
+  :mod:`mlmath.diagnostics`, :mod:`mlmath.response` (what a trained model learned, lag by
+  lag), :mod:`mlmath.experiments`.
 - Support: :mod:`mlmath.plots`, :mod:`mlmath.book` (glue, execution),
   :mod:`mlmath.reproducibility`.
 
@@ -24,7 +25,8 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "bench", "book", "diagnostics", "envelope", "experiments", "increments", "learnability", "models",
-    "plots", "process", "pull", "reproducibility", "stable", "tails", "tasks", "teaching", "training",
+    "plots", "process", "pull", "reproducibility", "response", "stable", "tails", "tasks", "teaching",
+    "training",
 )
 
 __all__ = list(_SUBMODULES)

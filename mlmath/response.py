@@ -196,8 +196,8 @@ def model_response_kernel(model, task, x, **options) -> list:
     Chapter 10.
     """
     if not isinstance(x, torch.Tensor) or x.ndim != 3:
-        raise ValueError(f"x must be a torch.Tensor of shape (n_sequences, T, input_size); got "
-                         f"{getattr(x, 'shape', type(x).__name__)}")
+        shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
+        raise ValueError(f"x must be a torch.Tensor of shape (n_sequences, T, input_size); got shape {shape}")
     device = next(model.parameters()).device
     with torch.no_grad():
         prediction = model(x.to(device))[0][..., 0].to(torch.float64).cpu().numpy()

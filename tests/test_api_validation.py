@@ -245,11 +245,13 @@ NO_ARRAY = {
         "Arm", "ExperimentConfig", "get_config", "get_experiment", "run_experiment", "resolve_device",
         "load_result", "best_result", "provenance_markdown", "validate_result", "StoredResult")},
     "experiments.PushStatistics": _RESULT.format("push_statistics"),
-    **{f"diagnostics.{n}": _SCALARS for n in ("scaled_window", "default_lags", "exponential_adequate",
-                                               "phase_label")},
+    **{f"diagnostics.{n}": _SCALARS for n in ("scaled_window", "default_lags")},
+    "diagnostics.phase_label": "a HorizonClass record and scalars",
+    "diagnostics.horizon_summary": "a HorizonClass record",
     **{f"diagnostics.{n}": _RESULT.format("the diagnostics") for n in (
         "TimescaleFit", "NetworkEnvelope", "JacobianEnvelope", "ModelFit", "DecayFit", "RunsTestGate",
-        "BetaInterval", "Diagnosis")},
+        "BetaInterval", "Diagnosis", "HorizonClass", "CensoredPowerLawFit")},
+    "response.ResponseKernel": _RESULT.format("response_kernel"),
 }
 
 
@@ -299,6 +301,15 @@ OTHER_OWNERS_SHAPE_CASES = {
     "diagnostics.decay_class": (lambda: dict(lags=LAGS, f=LAGS ** -0.5), "f", np.ones((2, 12))),
     "diagnostics.runs_test_gate": (lambda: dict(lags=LAGS, f=LAGS ** -0.5), "f", np.ones((2, 12))),
     "diagnostics.beta_interval": (lambda: dict(taus=V, n_boot=20, rng=0), "taus", M),
+    "diagnostics.censored_power_law_fit": (lambda: dict(taus=V, censor=50.0), "taus", M),
+    "diagnostics.horizon_class": (lambda: dict(lags=LAGS, f=np.exp(-LAGS / 5.0)), "f", np.ones((2, 12))),
+    "diagnostics.classify_envelope": (lambda: dict(lags=LAGS, envelope=np.exp(-LAGS / 5.0), taus=V, length=64,
+                                                   n_boot=20, rng=0), "taus", M),
+    "response.response_kernel": (lambda: dict(prediction=np.ones((2, 16)), projected=np.ones((2, 16)),
+                                              planted_lags=[1, 3], coefs=[0.5, 0.5], n_boot=20, rng=0),
+                                 "prediction", np.ones(16)),
+    "response.model_response_kernel": (lambda: dict(model=_model(), task=_lag_task(), x=_x((2, 16, 2)),
+                                                    n_boot=20), "x", _x((16, 2))),
     "diagnostics.forcing_tail_index": (lambda: dict(increments=SIGNED.reshape(60, 1)), "increments",
                                        np.float64(1.0)),
     "diagnostics.restoring_drift": SHAPE_CASES["pull.restoring_drift"],

@@ -67,7 +67,7 @@ def forcing_tail_index(increments, *, units=None, center: bool = True, k=None, r
     if not np.isfinite(x).all():
         raise ValueError("increments must be finite")
     if x.ndim == 0:
-        raise ValueError("increments must have shape (n_steps,) or (n_steps, ...units)")
+        raise ValueError(f"increments must have shape (n_steps,) or (n_steps, ...units); got shape {x.shape}")
     unit_shape = x.shape[1:]
     x = x.reshape(x.shape[0], -1)
     if units is not None:

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import as_float_array, check_range, positive, positive_int, real_scalar
+from .._validate import as_float_array, check_range, positive, positive_int, real_scalar, vector
 
 __all__ = ["log_timescale_from_target", "PushStatistics", "push_statistics", "predicted_beta", "push_bound",
            "ResidualForcing", "zeta_residual_forcing", "Relaxation", "relaxation_check"]
@@ -148,7 +148,7 @@ def predicted_beta(pull: float, rate: float, sizes, *, bound: float | None = Non
     from ..process import empirical_pushes, tail_exponent
 
     rate = check_range("rate", rate, 0.0)
-    sizes = np.asarray(sizes, dtype=float).ravel()
+    sizes = vector("sizes", sizes, allow_empty=True)
     if not math.isfinite(pull) or pull <= 0:
         return None, "no pull: slow units drift towards long time scales on average"
     if rate == 0 or sizes.size == 0:
