@@ -1,6 +1,7 @@
 """Tests for mlmath.process: the coarse-grained process of log time scales (Chapters 6-7)."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -787,3 +788,138 @@ def test_lindley_just_before_pushes_is_the_solvable_law():
             assert abs(np.mean(sample > s) - p) < 4 * math.sqrt(p * (1 - p) / n) + gap
     with pytest.raises(ValueError, match="coupled"):
         P.simulate_kesten_lindley(multiplier, n_units=5, n_steps=5, cap=10.0, coupled=True)
+
+
+# ----------------------------------------------------------------------------- issue 18: review of Part III
+
+
+def _edge_rate(law, pull=1.0):
+    """The push rate that puts ψ's root exactly at the edge θ_max of a tempered Pareto law."""
+    return pull * law.theta_max / (float(law.mgf(law.theta_max)) - 1.0)
+
+
+def test_tail_asymptote_constant_against_closed_forms_and_the_exact_sampler():
+    # exponential pushes: C = ρ exactly (the solvable case); Brownian forcing alone: C = 1 exactly
+    a = P.tail_asymptote(1.0, 0.5, P.exponential_pushes(1.0))
+    assert a.power_law and not a.at_edge and a.constant == pytest.approx(0.5, rel=1e-10)
+    assert a.beta == P.tail_exponent(1.0, 0.5, P.exponential_pushes(1.0))
+    b = P.tail_asymptote(2.0, 0.0, None, sigma=0.5)
+    assert b.power_law and b.constant == 1.0 and b.beta == pytest.approx(16.0)
+    # Lomax pushes: no β, no constant; no forcing: collapsed; both pushes and σ: no closed form here
+    lomax = P.tail_asymptote(1.0, 0.75, P.pareto_pushes(2.5, 1.0))
+    assert lomax.beta == 0.0 and not lomax.power_law and lomax.constant is None
+    none = P.tail_asymptote(1.0)
+    assert none.beta == math.inf and not none.power_law and none.constant is None
+    assert P.tail_asymptote(1.0, 0.5, P.exponential_pushes(1.0), sigma=0.3).constant is None
+    # gamma pushes: C = −ψ'(0)/ψ'(β) against e^{βy} P(Y > y) of 400 000 exact Pollaczek–Khinchine draws at
+    # y = 2 and 3 (the renewal limit is reached exponentially fast for a gamma law: measured 0.646 at
+    # both levels against 0.6434). Tolerance: 4 binomial standard errors of e^{βy}P(Y > y).
+    law = P.gamma_pushes(2.0, 0.3)
+    g = P.tail_asymptote(1.0, 1.0, law)
+    y = P.stationary_sample(1.0, 1.0, law, 400_000, 5)
+    for level in [2.0, 3.0]:
+        p = np.mean(y > level)
+        se = math.exp(g.beta * level) * math.sqrt(p * (1 - p) / y.size)
+        assert abs(p * math.exp(g.beta * level) - g.constant) < 4 * se
+    # the tilted mean E[Z e^{βZ}] against a numerical derivative of the m.g.f.
+    h = 1e-6
+    assert g.tilted_mean == pytest.approx(float(law.mgf(g.beta + h) - law.mgf(g.beta - h)) / (2 * h), rel=1e-6)
+
+
+def test_tail_exponent_flags_a_root_at_the_edge_of_the_push_moments():
+    # Issue 18, item 3: tempered Pareto pushes of index 0.5 at the rate that makes ψ(θ_max) = 0. The
+    # root sits at the edge with E[Z e^{θ_max Z}] = ∫ z^{-0.5} dz = ∞: C = 0, not a pure power law.
+    law = P.tempered_pareto_pushes(0.5, 0.3, 1.0)
+    rate = _edge_rate(law)
+    with pytest.warns(RuntimeWarning, match="edge"):
+        beta = P.tail_exponent(1.0, rate, law)
+    assert type(beta) is float and beta == law.theta_max            # the public contract: a float
+    edge = P.tail_asymptote(1.0, rate, law)
+    assert edge.at_edge and edge.tilted_mean == math.inf and not edge.power_law and edge.constant == 0.0
+    # moving the root inside: C > 0, and C -> 0 as the rate falls back to the edge rate
+    consts = [P.tail_asymptote(1.0, f * rate, law).constant for f in (1.1, 1.03, 1.01)]
+    assert all(c > 0 for c in consts) and consts[0] > consts[1] > consts[2]
+    # index 1.5: the tilted mean is finite at the edge, C > 0, no warning; C against quadrature
+    law15 = P.tempered_pareto_pushes(1.5, 0.3, 1.0)
+    rate15 = _edge_rate(law15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert P.tail_exponent(1.0, rate15, law15) == law15.theta_max
+    e15 = P.tail_asymptote(1.0, rate15, law15)
+    dens = lambda z: z ** -2.5 * math.exp(-z)                         # noqa: E731
+    norm = integrate.quad(dens, 0.3, np.inf)[0]
+    tilted = integrate.quad(lambda z: z ** -1.5, 0.3, np.inf)[0] / norm     # E[Z e^{Z}], e^{-z} cancels
+    assert e15.at_edge and e15.power_law and e15.tilted_mean == pytest.approx(tilted, rel=1e-7)
+    assert e15.constant == pytest.approx((1 - rate15 * law15.mean) / (rate15 * tilted - 1), rel=1e-7)
+    # an ordinary root has no flag and no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        P.tail_exponent(1.0, 3.0, P.tempered_pareto_pushes(1.5, 0.2, 0.5))
+    assert not P.tail_asymptote(1.0, 3.0, P.tempered_pareto_pushes(1.5, 0.2, 0.5)).at_edge
+    with pytest.raises(ValueError, match="stationary"):
+        P.tail_asymptote(1.0, 2.0, P.exponential_pushes(1.0))
+
+
+def test_exercise_6_3_level_crossing_balance_if_and_only_if():
+    # Exercise 6.3: with p(y) = D e^{−βy}, the up-crossing rate ν[π0 e^{−y/m} + ∫_0^y p(x) e^{−(y−x)/m} dx]
+    # (by quadrature) equals the down-crossing rate κ p(y) at every y for the solvable law; for any
+    # other β no D balances it (the least-squares D over a grid leaves a residual of order one).
+    pull, rate, m = 1.0, 0.5, 1.0
+    law = P.stationary_law_exponential_pushes(pull, rate, m)
+
+    def up(y, beta, d, atom):
+        inner = integrate.quad(lambda x: d * math.exp(-beta * x - (y - x) / m), 0.0, y)[0]
+        return rate * (atom * math.exp(-y / m) + inner)
+
+    ys = np.linspace(0.2, 6.0, 15)
+    for y in ys:
+        down = pull * law.density_constant * math.exp(-law.beta * y)
+        assert up(y, law.beta, law.density_constant, law.atom) == pytest.approx(down, rel=1e-9)
+    assert law.density_constant == pytest.approx(rate * law.atom / pull, rel=1e-12)
+    for beta in [law.beta - 0.1, law.beta + 0.1, 1.0 / m]:
+        # both rates are linear in D for a fixed atom π0 = 1 − D/β: solve the least-squares D
+        def residual(d):
+            atom = 1.0 - d / beta
+            return np.array([up(y, beta, d, atom) - pull * d * math.exp(-beta * y) for y in ys])
+        r0, r1 = residual(0.0), residual(1.0)
+        slope = r1 - r0
+        d_best = -float(slope @ r0) / float(slope @ slope)
+        scale = np.abs(rate * np.exp(-ys / m)).max()
+        assert np.abs(residual(d_best)).max() > 1e-3 * scale, beta
+
+
+def test_sgd_logit_walk_not_stationary_within_k_steps_and_what_that_does_not_show():
+    # Issue 18, item 6. Discrete SGD with SαS noise (α = 1.5) from the wall: on the same units, the units
+    # newly above τ = 1e12 between k/2 and k outnumber those back below by more than 4 standard errors
+    # of McNemar's paired test (were the law at k/2 and k the same, E new = E back): the law is not
+    # stationary within k steps. None comes back (g(1 − g) < 1e-12 there).
+    sgd = P.simulate_sgd_logit_walk(1.0, 1.5, n_units=2000, n_steps=1000, checkpoints=[500, 1000], seed=2)
+    above = sgd > math.log(1e12)
+    new, back = int((above[1] & ~above[0]).sum()), int((above[0] & ~above[1]).sum())
+    assert back == 0 and new - back > 4 * math.sqrt(new + back)
+    # A rising share from the wall does not test absence: the additive walk, which has a stationary law
+    # (Theorem D), shows it too. Coupled paths have the law of the walk at each step (Loynes).
+    walk = P.simulate_timescale_walk(1.0, 1.5, n_units=2000, n_steps=1000, checkpoints=[500, 1000],
+                                     coupled=True, seed=2)
+    share = (walk > 30.0).mean(axis=1)
+    assert share[1] > share[0] > 0
+
+
+def test_kesten_goldie_right_constant_can_vanish_with_positive_b():
+    # Issue 18, item 2 (Appendix A): (A, B) = (0.01U, 1) w.p. 0.1 and (2U, −2) w.p. 0.9 meets every
+    # hypothesis of Kesten–Goldie, with P(B > 0) = 0.1, yet X <= 2 is invariant, so c+ = 0.
+    def moment(t):  # E A^t = (0.1·0.01^t + 0.9·2^t)/(1 + t)
+        return (0.1 * 0.01 ** t + 0.9 * 2.0 ** t) / (1.0 + t)
+
+    beta = P.kesten_exponent(moment)
+    assert beta == pytest.approx(1.437, abs=2e-3)
+    e_log_a = 0.1 * (math.log(0.01) - 1) + 0.9 * (math.log(2.0) - 1)   # E ln U = −1
+    assert e_log_a < 0
+    rng = np.random.default_rng(0)
+    x = np.zeros(50_000)
+    for _ in range(300):
+        u, first = rng.random(x.size), rng.random(x.size) < 0.1
+        x = np.where(first, 0.01 * u * x + 1.0, 2.0 * u * x - 2.0)
+        assert x.max() <= 2.0                                          # the invariant half-line
+    # the right tail is empty (max about 1.01, from 0.01U·x + 1 with x <= 1.02), the left tail is heavy
+    assert x.max() < 1.03 and x.min() < -100

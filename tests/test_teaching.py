@@ -152,6 +152,7 @@ ORACLES = {
     ("06_coarse_grained_process", 7): lambda: process.gaussian_exponent(0.5, 0.8),
     ("07_capacity", 4): lambda: math.log(1000) * float(env.timescale(0.995)),
     ("07_capacity", 6): lambda: lr.horizon_power_law(2e6, 0.5, alpha=1.5) / lr.horizon_power_law(1e6, 0.5, alpha=1.5),
+    ("07_capacity", 9): lambda: process.sgd_forcing_beta(1.5) * lr.kappa_alpha(1.5),  # βδ_α = α under Theorem D
     ("08_apparatus", 6): lambda: float(env.timescale(0.995)),
     ("08_apparatus", 7): lambda: (1 - 0.005) / (0.005 * 2.9),  # the zero of 1 + ℓϱ, ϱ = s·U_qq/(1 − s)
     ("09_negative_control", 4): lambda: float(env.timescale(1 - 0.005 * (1 - 0.5))),

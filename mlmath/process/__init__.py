@@ -13,8 +13,10 @@ from a push law) and the reflection ``R`` that keeps ``τ ≥ 1`` (and, with a c
 
 Theorem A (Chapter 6): a stationary law exists iff ``ψ'(0) = −κ + ν E[Z] < 0`` (``ψ'(0)``
 is defined as ``E X_1`` also when the push law has no exponential moment). If ``ψ(β) = 0``
-has a root ``β > 0`` with a finite moment a little beyond it, ``P(τ > s) ~ C s^(−β)``
-(Cramér–Lundberg). If instead the pushes are regularly varying in ``ln τ``
+has a root ``β > 0`` with ``ψ'(β) < ∞`` (a finite tilted mean ``E[Z e^(βZ)]``; automatic
+with a finite moment a little beyond it), ``P(τ > s) ~ C s^(−β)`` with ``C > 0``
+(Cramér–Lundberg); a root at the edge of the push m.g.f. with ``E[Z e^(βZ)] = ∞`` gives
+``C = 0`` (:func:`tail_asymptote` flags it). If instead the pushes are regularly varying in ``ln τ``
 (:func:`pareto_pushes`), ``ψ(θ) = ∞`` for every ``θ > 0``, there is no root, and
 ``P(Y > y) ~ (ν/|ψ'(0)|) ∫_y^∞ P(Z > z) dz`` (Veraverbeke): ``P(τ > s) ~ c (ln s)^(1−a)``,
 heavier than every power law; :func:`tail_exponent` returns ``0.0`` for it. With
@@ -22,9 +24,11 @@ exponential pushes of mean ``m`` and no Brownian part everything is explicit:
 ``β = 1/m − ν/κ``, an atom ``1 − νm/κ`` at ``τ = 1`` and ``P(τ > s) = (νm/κ) s^(−β)``.
 
 Chapter 6 also reads the same mathematics in the coordinate ``τ`` itself: under plain SGD
-(small steps of a sigmoid gate's logit) a slow unit's ``τ`` is an additive walk with a
-constant drift, and gradient noise of tail index ``α`` gives ``β = α − 1``
-(:func:`sgd_forcing_beta`, :func:`simulate_timescale_walk`, :func:`simulate_sgd_logit_walk`).
+with small steps of a sigmoid gate's logit, a slow unit's ``τ`` moves like an additive walk
+with a constant drift. For that additive (flow) walk, gradient noise of tail index ``α``
+gives ``β = α − 1`` (Theorem D; :func:`sgd_forcing_beta`, :func:`simulate_timescale_walk`).
+Discrete SGD is not that walk on the large steps that make its tail
+(:func:`simulate_sgd_logit_walk`); with small or clipped steps its tail is exponential.
 
 Conventions: ``β`` is the *survival* exponent of ``τ`` (the density exponent is ``1 + β``);
 time ``t`` is in units of the coarse-grained clock (the pull is a rate per unit time, the
@@ -41,8 +45,8 @@ Bertoin & Doney (1994).
 # estimators. Every public name is re-exported here (the API the appendix lists).
 from ._pushes import (PushLaw, PushTailTest, empirical_pushes, exponential_pushes, gamma_pushes,
     pareto_pushes, push_tail_test, tempered_pareto_pushes)
-from ._laplace import (beta_exponential_pushes, laplace_exponent, mean_drift, tail_exponent,
-    veraverbeke_tail)
+from ._laplace import (TailAsymptote, beta_exponential_pushes, laplace_exponent, mean_drift,
+    tail_asymptote, tail_exponent, veraverbeke_tail)
 from ._solvable import (PHASES, StationaryLaw, classify_phase, stationary_law_exponential_pushes,
     stationary_sample)
 from ._simulate import (simulate_log_timescales, simulate_paths, simulate_process)
@@ -63,6 +67,8 @@ __all__ = [
     "laplace_exponent",
     "mean_drift",
     "tail_exponent",
+    "tail_asymptote",
+    "TailAsymptote",
     "veraverbeke_tail",
     "beta_exponential_pushes",
     "StationaryLaw",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
+from typing import NamedTuple
 
 import numpy as np
 from scipy import optimize
 
 from .._validate import as_float_array, check_range, positive
-from ._pushes import PushLaw
+from ._pushes import PushLaw, _upper_gamma
 
 
 def _check_pushes(rate, pushes):
@@ -71,14 +73,21 @@ def mean_drift(pull, rate=0.0, pushes=None) -> float:
 def tail_exponent(pull, rate=0.0, pushes=None, sigma=0.0) -> float:
     """Tail exponent ``β ≥ 0`` of the stationary time scales: the positive root of ``ψ(β) = 0`` (Theorem A, Chapter 6).
 
-    ``P(τ > s) ~ C s^(−β)`` (survival exponent). ``ψ`` is convex with ``ψ(0) = 0``, so
-    when ``ψ'(0) < 0`` the positive root is unique if it exists; it is bracketed and found
-    with Brent's method.
+    ``P(τ > s) ~ C s^(−β)`` (survival exponent) with ``C > 0`` when the root has a finite
+    tilted mean ``E[Z e^(βZ)] < ∞``, i.e. ``ψ'(β) < ∞`` (always, when the root lies inside
+    the domain of the push law's moment generating function). ``ψ`` is convex with
+    ``ψ(0) = 0``, so when ``ψ'(0) < 0`` the positive root is unique if it exists; it is
+    bracketed and found with Brent's method.
 
     Returns
     -------
     float
         * ``β > 0`` in the Cramér case (a root of ``ψ``);
+        * ``θ_max = pushes.theta_max`` when the root sits *at the edge* of the moment
+          generating function (``ψ(θ_max) = 0``, finite). If moreover ``E[Z e^(θ_max Z)] = ∞``
+          then ``ψ'(β) = ∞``, Cramér's constant is ``C = 0`` and the tail is ``o(s^(−β))``,
+          not a pure power law: a ``RuntimeWarning`` says so, and :func:`tail_asymptote`
+          returns the flag (``at_edge``, ``power_law``) with the exponent;
         * ``0.0`` when the push law has no exponential moment (``pushes.theta_max == 0``:
           :func:`pareto_pushes`, or an empirical law whose largest pushes test heavier than
           exponential): then ``ψ(θ) = ∞`` for all ``θ > 0`` and, by Veraverbeke's theorem,
@@ -94,18 +103,126 @@ def tail_exponent(pull, rate=0.0, pushes=None, sigma=0.0) -> float:
         If ``ψ'(0) ≥ 0`` (no stationary law), or if ``ψ`` stays negative up to the edge of
         the push law's moment generating function (the Cramér condition fails; the tail is
         then not a pure power law, see Chapter 6).
+
+    Warns
+    -----
+    RuntimeWarning
+        When the root sits at the edge ``θ_max`` with ``E[Z e^(θ_max Z)] = ∞`` (``C = 0``).
+
+    References: Bertoin & Doney (1994) (Cramér's estimate for Lévy processes, which needs
+    ``ψ'(β) < ∞``); Asmussen (2003), the Cramér–Lundberg model.
     """
+    beta, at_edge = _root(pull, rate, pushes, sigma)
+    if at_edge and not math.isfinite(_tilted_mean(pushes, beta)):
+        warnings.warn(f"the root of psi sits at the edge theta_max = {beta:.6g} of the push m.g.f. with "
+                      "E[Z exp(beta Z)] = inf: Cramér's constant is C = 0 and P(tau > s) = o(s^-beta), not a "
+                      "pure power law (see mlmath.process.tail_asymptote)", RuntimeWarning, stacklevel=2)
+    return beta
+
+
+class TailAsymptote(NamedTuple):
+    """The asymptote ``P(τ > s) ~ C s^(−β)`` of Theorem A, with the flags that qualify it (Chapter 6)."""
+
+    beta: float            #: as :func:`tail_exponent` returns it (``0.0``: no β; ``inf``: no forcing)
+    at_edge: bool          #: the root sits at the edge ``θ_max`` of the push law's m.g.f.
+    tilted_mean: float     #: ``E[Z e^(βZ)]`` (``inf``: ``ψ'(β) = ∞``, so ``C = 0``); ``0.0`` without pushes
+    power_law: bool        #: ``0 < β < ∞`` and ``ψ'(β) < ∞``: a pure power law with ``C > 0``
+    constant: float | None  #: Cramér's ``C`` where this module has it in closed form, else ``None``
+
+
+def tail_asymptote(pull, rate=0.0, pushes=None, sigma=0.0) -> TailAsymptote:
+    """Exponent, constant and qualifying flags of ``P(τ > s) ~ C s^(−β)`` (Theorem A.2, Chapter 6).
+
+    The companion of :func:`tail_exponent` (which returns the same ``β`` as a float): a root
+    ``β`` of ``ψ`` makes a *pure* power law only when ``ψ'(β) = −κ + σ²β + ν E[Z e^(βZ)]``
+    is finite. Inside the domain of the push m.g.f. it always is; at its edge ``θ_max`` it
+    can be infinite (a tempered Pareto law of index ``≤ 1`` whose ``ψ`` vanishes exactly at
+    ``1/cutoff``), and then Cramér's constant is ``C = 0`` and ``P(τ > s) = o(s^(−β))``
+    (Bertoin & Doney 1994). For compound Poisson forcing (``σ = 0``) the constant is
+
+        C = −ψ'(0)/ψ'(β) = (κ − ν E Z)/(ν E[Z e^(βZ)] − κ)
+
+    (Chapter 6, the deep dive on the Pollaczek–Khinchine formula; ``C = ρ`` for exponential
+    pushes), and for Brownian forcing alone (``ν = 0``) ``C = 1`` exactly (``Y`` is
+    exponential). With both a Brownian part and pushes, ``constant`` is ``None``.
+
+    Parameters
+    ----------
+    pull, rate, pushes, sigma
+        As in :func:`tail_exponent`.
+
+    Returns
+    -------
+    TailAsymptote
+        ``power_law`` is ``False`` for the Veraverbeke case (``β = 0.0``, no exponential
+        moment), for no forcing (``β = inf``) and for a root at the edge with an infinite
+        tilted mean.
+
+    Raises
+    ------
+    ValueError
+        As :func:`tail_exponent`.
+    """
+    beta, at_edge = _root(pull, rate, pushes, sigma)
+    pull, rate, sigma = float(pull), float(rate), float(sigma)
+    if rate == 0.0:
+        tilted = 0.0
+    elif beta == 0.0:  # Veraverbeke: no exponential moment, no β
+        tilted = pushes.mean
+    else:
+        tilted = _tilted_mean(pushes, beta)
+    power_law = 0.0 < beta < math.inf and math.isfinite(tilted)
+    constant = None
+    if 0.0 < beta < math.inf:
+        if rate == 0.0:
+            constant = 1.0                                   # Y ~ Exp(2κ/σ²) exactly
+        elif sigma == 0.0:
+            constant = ((pull - rate * pushes.mean) / (rate * tilted - pull)) if math.isfinite(tilted) else 0.0
+    return TailAsymptote(float(beta), bool(at_edge), float(tilted), bool(power_law), constant)
+
+
+def _tilted_mean(pushes, theta) -> float:
+    """``E[Z e^(θZ)]`` for ``0 ≤ θ`` (``inf`` where it diverges): the push part of ``ψ'(θ)/ν``."""
+    if pushes is None:
+        return 0.0
+    if theta > pushes.theta_max:
+        return math.inf
+    kind = pushes.kind
+    if kind == "exponential":
+        (m,) = pushes.params
+        return m / (1.0 - m * theta) ** 2 if m * theta < 1.0 else math.inf
+    if kind == "gamma":
+        shape, scale = pushes.params
+        return shape * scale * (1.0 - scale * theta) ** (-shape - 1.0) if scale * theta < 1.0 else math.inf
+    if kind == "pareto":
+        return pushes.mean if theta == 0.0 else math.inf
+    if kind == "tempered_pareto":
+        tail, xmin, cutoff = pushes.params
+        r = max(1.0 / cutoff - theta, 0.0)
+        norm = cutoff ** (-tail) * _upper_gamma(-tail, xmin / cutoff)      # ∫_xmin^∞ z^(−1−tail) e^(−z/c) dz
+        if r == 0.0:  # ∫_xmin^∞ z^(−tail) dz: finite iff tail > 1
+            return xmin ** (1.0 - tail) / (tail - 1.0) / norm if tail > 1.0 else math.inf
+        return float(r ** (tail - 1.0) * _upper_gamma(1.0 - tail, r * xmin) / norm)   # ∫ z^(−tail) e^(−rz) dz
+    (sizes,) = pushes.params  # empirical
+    shift = float(sizes.max())
+    if theta * shift >= 700:
+        return math.inf
+    return float(math.exp(theta * shift) * np.mean(sizes * np.exp(theta * (sizes - shift))))
+
+
+def _root(pull, rate, pushes, sigma):
+    """``(β, at_edge)``: the positive root of ``ψ`` and whether it sits at ``θ_max`` (:func:`tail_exponent`)."""
     pull = positive("pull", pull)
     rate = _check_pushes(rate, pushes)
     sigma = check_range("sigma", sigma, 0.0)
     if rate == 0.0 and sigma == 0.0:
-        return math.inf
+        return math.inf, False
     drift = mean_drift(pull, rate, pushes)
     if drift >= 0:
         raise ValueError(f"no stationary law: the mean push rate·E[Z] = {drift + pull:.6g} is >= pull "
                          f"= {pull:.6g} (psi'(0) >= 0); need rate·E[Z] < pull")
     if rate > 0 and pushes.theta_max == 0.0:
-        return 0.0  # no exponential moment: Veraverbeke, a slowly varying tail of τ (no β)
+        return 0.0, False  # no exponential moment: Veraverbeke, a slowly varying tail of τ (no β)
 
     def psi(th):
         return float(laplace_exponent(th, pull, rate, pushes, sigma))
@@ -118,11 +235,14 @@ def tail_exponent(pull, rate=0.0, pushes=None, sigma=0.0) -> float:
             raise ValueError("could not find theta with psi(theta) < 0 (root too close to 0)")
     if math.isfinite(theta_max):
         edge = psi(theta_max)
-        if math.isfinite(edge) and edge < 0:  # finite moment at the edge, still negative
-            raise ValueError(f"psi stays negative up to theta_max = {theta_max:.6g}: the Cramér condition "
-                             "fails and no tail exponent solves psi(beta) = 0")
-        if math.isfinite(edge) and edge == 0:
-            return float(theta_max)
+        if math.isfinite(edge):
+            # the size of the terms of ψ at the edge: below 1e-12 of it, ψ(θ_max) is 0 in floating point
+            size = pull * theta_max + 0.5 * (sigma * theta_max) ** 2 + rate * float(pushes.mgf(theta_max)) + rate
+            if abs(edge) <= 1e-12 * size:
+                return float(theta_max), True
+            if edge < 0:  # finite moment at the edge, still negative
+                raise ValueError(f"psi stays negative up to theta_max = {theta_max:.6g}: the Cramér condition "
+                                 "fails and no tail exponent solves psi(beta) = 0")
         hi = theta_max
         while not (math.isfinite(psi(hi)) and psi(hi) > 0):
             gap = theta_max - lo
@@ -133,7 +253,7 @@ def tail_exponent(pull, rate=0.0, pushes=None, sigma=0.0) -> float:
             else:
                 lo = cand
                 if gap < 1e-15 * theta_max:
-                    return float(theta_max)
+                    return float(theta_max), True
     else:
         hi = max(2.0 * lo, 1.0)
         while psi(hi) <= 0:
@@ -147,7 +267,7 @@ def tail_exponent(pull, rate=0.0, pushes=None, sigma=0.0) -> float:
                 lo = mid
             else:
                 hi = mid
-    return float(optimize.brentq(psi, lo, hi, xtol=1e-14, rtol=1e-13, maxiter=500))
+    return float(optimize.brentq(psi, lo, hi, xtol=1e-14, rtol=1e-13, maxiter=500)), False
 
 
 def veraverbeke_tail(y, pull, rate, pushes):

@@ -9,22 +9,28 @@ from .._validate import check_range, positive, positive_int, real_scalar, rng_fr
 
 
 def sgd_forcing_beta(alpha) -> float:
-    """Survival exponent ``β = α − 1`` predicted for plain SGD with gradient noise of stable index ``α`` (Chapter 6).
+    """Survival exponent ``β = α − 1`` of the additive (flow) walk of plain SGD, gradient noise of stable index ``α`` (Chapter 6).
 
     Under plain SGD every update of a slow gate's logit carries the factor ``g(1 − g) ≈ 1/τ``
-    (Chapter 5). When each step moves the logit by much less than one neper, ``τ = e^(−a)``
-    then changes by ``η`` times the gradient with respect to the gate value: in the coordinate
-    ``τ`` the dynamics is an additive walk reflected near ``τ = 1``, with a constant drift
-    ``−d`` (the pull) and increments whose right tail is ``P(ξ > x) ~ c x^(−α)``. By
-    Veraverbeke's theorem its stationary law has
+    (Chapter 5). When each step moves the logit by much less than one neper, ``τ ≈ e^(−a)``
+    then changes by about ``η`` times the gradient with respect to the gate value (to first
+    order in ``1/τ``; the exact flow conserves ``e^(−a) − 2a − e^a``, not ``e^(−a)``). Read
+    as the *additive walk* — the lemma's flow applied to every step — the dynamics in the
+    coordinate ``τ`` is a walk reflected near ``τ = 1``, with a constant drift ``−d`` (the
+    pull) and increments whose right tail is ``P(ξ > x) ~ c x^(−α)``. By Veraverbeke's
+    theorem its stationary law has
 
         P(τ > s) ~ (1/d) ∫_s^∞ P(ξ > x) dx ~ c s^(−(α−1)) / (d (α − 1)),
 
-    so ``β = α − 1`` (Chapter 6, Theorem D). This is the α → β link the book adopts for
-    plain SGD read as that additive walk, and that Chapter 11 tests. The tail is made by
-    single large steps, which the walk adds but discrete SGD multiplies
-    (:func:`simulate_sgd_logit_walk`: no stationary law with unbounded heavy-tailed noise);
-    under Adam the steps are bounded and Theorem A's root of ``ψ`` applies instead (Chapter 6).
+    so ``β = α − 1`` (Chapter 6, Theorem D). This holds for the additive (flow) walk only,
+    the α → β link that Chapter 11 tests. Its tail is made by single large steps, exactly
+    the steps that the small-step condition (F4) excludes: discrete SGD multiplies them
+    instead of adding them (:func:`simulate_sgd_logit_walk`: with unbounded heavy-tailed
+    noise, not stationary), and with small or clipped steps the increments are bounded and
+    the tail is *exponential* (Theorem D.2), not ``s^(−(α−1))``. Under Adam the steps are
+    bounded and the factor ``g(1 − g)`` is gone: Theorem A's model in ``ln τ`` applies
+    instead, with its root of ``ψ`` (or of the scaled cumulant generating function for
+    Adam's dependent steps; Chapter 6).
 
     Parameters
     ----------
@@ -40,19 +46,21 @@ def sgd_forcing_beta(alpha) -> float:
     ------
     ValueError
         For ``α = 2``: Gaussian (light-tailed) noise has exponential moments, so the
-        ``τ``-walk has an *exponential* tail ``P(τ > s) ~ C e^(−γ s)`` (Cramér): no power law
-        and no ``β`` (the envelope decays faster than every power: collapse in the sense of
-        Theorem B). For ``α ≤ 1``: ``E|ξ| = ∞``, the pull cannot win on average and there is
-        no stationary law. For ``α > 2``: not a stable index (a regularly varying, non-stable
-        noise of index ``a > 1`` gives ``β = a − 1`` by the same theorem; see
-        :func:`veraverbeke_tail`).
+        ``τ``-walk has an *exponential* tail ``P(τ > s) ~ C e^(−γ s)`` (Cramér; ``C > 0``
+        needs ``E[ξ e^(γξ)] < ∞``): no power law and no ``β``; the envelope is then a
+        stretched exponential ``exp(−2√(γℓ)(1 + o(1)))``, faster than every power and
+        slower than every exponential (Theorem B.3 of Chapter 7: no power law, and not
+        collapse; *intermediate* in Chapter 8's labels). For
+        ``α ≤ 1``: ``E|ξ| = ∞``, the pull cannot win on average and there is no stationary
+        law. For ``α > 2``: not a stable index (a regularly varying, non-stable noise of
+        index ``a > 1`` gives ``β = a − 1`` by the same theorem; see :func:`veraverbeke_tail`).
 
     References: Veraverbeke (1977); Embrechts, Klüppelberg & Mikosch (1997), §1.3; Asmussen (2003).
     """
     alpha = real_scalar("alpha", alpha)
     if alpha == 2.0:
         raise ValueError("alpha = 2 is Gaussian (light-tailed) gradient noise: the tau-walk has an exponential "
-                         "tail, no power law and no beta (collapse); need 1 < alpha < 2")
+                         "tail, no power law and no beta; need 1 < alpha < 2")
     if alpha <= 1.0:
         raise ValueError(f"alpha must lie in (1, 2); got {alpha}: for alpha <= 1 the noise has no mean and the "
                          "pull cannot hold a stationary law")
