@@ -241,7 +241,7 @@ class AdamStepBound(NamedTuple):
     """Largest ``|Δa|/η`` that one Adam step can take (Chapter 6, what Adam changes)."""
 
     spike: float   #: one non-zero gradient after a long run of zeros: (1 − d₁)/√(1 − d₂) (Kingma & Ba)
-    worst: float   #: supremum over all gradient sequences (Cauchy–Schwarz; attained by a geometric ramp)
+    worst: float   #: supremum over all gradient sequences (Cauchy–Schwarz; approached by a geometric ramp as k → ∞, never attained)
 
 
 def adam_step_bound(betas=(0.9, 0.999), steps=None) -> AdamStepBound:

@@ -73,6 +73,18 @@ def test_finite_pareto_draws_with_units_far_beyond_the_horizon_are_extended():
     assert fit.n_beyond == int(np.sum(taus > HORIZON)) > 0 and fit.n_units == 256
 
 
+@pytest.mark.parametrize("horizon", [64, 256, 1024, 10_000])
+def test_stretched_exponential_is_a_crossover_and_log_normal_extended_at_every_horizon(horizon):
+    # Chapters 6–7: exp(−2√(γℓ)) has a local log-log slope growing like √ℓ (ρ = √2); the
+    # log-normal envelope exp(−(ln ℓ)²/(2σ²)) one growing like ln ℓ, which a finite horizon
+    # cannot tell from a constant
+    lags = D.default_lags(horizon, max_fraction=0.999).astype(float)
+    stretched = D.horizon_class(lags, np.exp(-2.0 * np.sqrt(0.05 * lags)))
+    assert stretched.label == "crossover" and stretched.rate_ratio == pytest.approx(math.sqrt(2), abs=0.04)
+    log_normal = np.exp(-np.log(np.maximum(lags, 1.0)) ** 2 / 2.0)
+    assert D.horizon_class(lags, log_normal).label == "extended"
+
+
 def test_plateau_and_rising_envelopes_are_non_decaying():
     plateau = 0.8 * np.exp(-LAGS / 5.0) + 0.2                       # a fifth of the units never forget
     assert _label(plateau) == "non-decaying"

@@ -50,7 +50,7 @@ def sgd_forcing_beta(alpha) -> float:
         needs ``E[ξ e^(γξ)] < ∞``): no power law and no ``β``; the envelope is then a
         stretched exponential ``exp(−2√(γℓ)(1 + o(1)))``, faster than every power and
         slower than every exponential (Theorem B.3 of Chapter 7: no power law, and not
-        collapse; *intermediate* in Chapter 8's labels). For
+        collapse; a *crossover* at every horizon in Chapter 8's labels). For
         ``α ≤ 1``: ``E|ξ| = ∞``, the pull cannot win on average and there is no stationary
         law. For ``α > 2``: not a stable index (a regularly varying, non-stable noise of
         index ``a > 1`` gives ``β = a − 1`` by the same theorem; see :func:`veraverbeke_tail`).
