@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from mlmath.tasks import (LagTask, adding_task, copy_task, draw_lags, heavy_tailed_lag_task, lagged_target,
-                          sample_lag_tensors, sample_truncated_pareto)
+from mlmath.tasks import (LONG_LAGS, LagTask, adding_task, copy_task, draw_lags, heavy_tailed_lag_task,
+                          lagged_target, long_lag_task, sample_lag_tensors, sample_truncated_pareto)
 
 
 def _loop_target(x, lags, coefs, u):
@@ -134,3 +134,74 @@ def test_bad_inputs():
         sample_lag_tensors("task", (2,), 10)
     with pytest.raises(ValueError, match="delay"):
         copy_task(2, 30, delay=25)
+
+
+# ----------------------------------------------------------------------- a task with long lags
+
+def test_long_lag_task_defaults():
+    task = long_lag_task()
+    assert task.lags == LONG_LAGS == (4, 8, 16, 32, 48, 64, 96, 128)
+    assert task.coefs == (0.2,) * 8 and task.noise == 0.3 and task.input_dim == 16
+    assert np.linalg.norm(task.u) == pytest.approx(1.0)
+    assert long_lag_task(seed=0) == task and long_lag_task(seed=1).u != task.u
+    assert long_lag_task((9, 2, 5), 0.5, input_dim=3, seed=0).lags == (2, 5, 9)
+
+
+def test_long_lag_variance_shares_exact():
+    """Each of 8 equal lags: 0.04/(8·0.04 + 0.09); lags >= 48 carry half of the signal."""
+    task = long_lag_task()
+    shares = task.variance_shares()
+    np.testing.assert_allclose(shares, np.full(8, 0.04 / 0.41), rtol=1e-12)
+    assert shares.sum() + 0.09 / 0.41 == pytest.approx(1.0, abs=1e-12)
+    long = np.asarray(task.lags) >= 48
+    assert shares[long].sum() == pytest.approx(0.5 * shares.sum(), rel=1e-12)
+    # the paper's task at the reference tier: the signal sits at short lags
+    paper = heavy_tailed_lag_task(1, 512, lag_range=(3, 256), seed=0).task
+    short = np.asarray(paper.lags) <= 19
+    assert paper.variance_shares()[short].sum() > 0.9
+
+
+def test_variance_shares_against_monte_carlo():
+    """share_k = Cov(y_t, uᵀx_{t−ℓ_k})² / Var y_t, estimated from sampled targets (t >= 128).
+
+    N = 300 · 128 = 38,400 steps; the covariance estimate has standard error about
+    sqrt(Var y · Var p / N) ≈ 0.0033 against c = 0.2, so each share has a standard error near
+    2 · 0.2 · 0.0033 / 0.41 ≈ 0.0032 (plus a smaller part from Var y); atol 0.014 is about
+    4 standard errors. The noise share is checked through the residual variance the same way.
+    """
+    task = long_lag_task(input_dim=4, seed=3)
+    data = task.sample(300, 256, rng=11)
+    x = data.x.numpy().astype(float)
+    y = data.y[..., 0].numpy().astype(float)
+    projected = x @ np.asarray(task.u)
+    t = np.arange(128, 256)
+    var_y = y[:, t].var()
+    mc = np.array([np.mean(y[:, t] * projected[:, t - lag]) ** 2 / var_y for lag in task.lags])
+    np.testing.assert_allclose(mc, task.variance_shares(), atol=0.014)
+    assert 1.0 - mc.sum() == pytest.approx(0.09 / 0.41, abs=0.04)
+
+
+def test_variance_shares_unequal_and_non_unit_u():
+    task = LagTask(lags=(1, 3), coefs=(0.6, -0.3), u=(0.0, 2.0), noise=0.5)
+    np.testing.assert_allclose(task.variance_shares(), np.array([1.44, 0.36]) / (1.44 + 0.36 + 0.25))
+    with pytest.raises(ValueError, match="no variance"):
+        LagTask(lags=(1,), coefs=(0.0,), u=(1.0,), noise=0.0).variance_shares()
+
+
+def test_long_lag_task_bad_inputs():
+    with pytest.raises(ValueError, match="lags must be integers >= 1"):
+        long_lag_task((0, 4))
+    with pytest.raises(ValueError, match="lags must be integers >= 1"):
+        long_lag_task((1.5, 4.0))
+    with pytest.raises(ValueError, match="distinct"):
+        long_lag_task((4, 4))
+    with pytest.raises(ValueError, match="shape"):
+        long_lag_task(np.array([[4, 8]]))
+    with pytest.raises(ValueError, match="coef"):
+        long_lag_task(coef=0.0)
+    with pytest.raises(ValueError, match="noise"):
+        long_lag_task(noise=-0.1)
+    with pytest.raises(TypeError, match="input_dim"):
+        long_lag_task(input_dim=2.5)
+    with pytest.raises(ValueError, match="length must exceed"):
+        long_lag_task().sample(2, 128)
