@@ -274,8 +274,12 @@ class Explorer:
         """Apply ``changes`` and redraw the persistent figure; return the new setting."""
         values = self.setting(**changes)
         fig = self.canvas_figure
+        try:
+            self._render(fig, self._axes, values)
+        except Exception:
+            self._render(fig, self._axes, self.values)  # the figure keeps showing the last good setting
+            raise
         self.values = values
-        self._render(fig, self._axes, values)
         return values
 
     def png(self) -> bytes:

@@ -143,7 +143,7 @@ def _cost_draw(axes, v) -> str:
         lags, _, cost, horizon = _cost_curves(v, alpha)
         style = dict(color=color, lw=2.0) if alpha == v["alpha"] else dict(color="#777777", lw=1.2, ls="--")
         label = f"α = {alpha:.3g} (δ_α = {learn.kappa_alpha(alpha):.3g})" + (" Gaussian" if alpha == 2.0 else "")
-        left.plot(lags, np.minimum(cost, 1e300), label=label, **style)
+        left.plot(lags, np.minimum(cost, 1e40), label=label, **style)  # beyond the axis, finite
         right.plot(n_grid, np.maximum([horizon(n) for n in n_grid], 1e-1), label=label, **style)
     _, _, _, horizon = _cost_curves(v, v["alpha"])
     h = horizon(v["n_samples"])

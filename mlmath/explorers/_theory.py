@@ -65,8 +65,8 @@ def _process_draw(axes, v) -> str:
     if drift < 0 and edge > 0:
         roots["ψ(θ)"] = P.tail_exponent(pull, rate, pushes)
     laplace_exponent_plot(psi, thetas, {"ψ(θ)": values}, roots)
-    low = float(np.nanmin(values))
-    psi.set_ylim(min(low, -0.1) * 1.3, max(-low, 0.2) * 1.3)
+    low, top = float(np.nanmin(values)), max(float(values[0]), 0.2)   # values[0] = ψ(−1) > 0
+    psi.set_ylim(min(low, -0.1 * top) * 1.3, top * 1.1)
     psi.set_xlim(-1.0, 3.0)
     if edge == 0:
         psi.text(0.05, 0.0, "ψ(θ) = +∞ for every θ > 0:\nno root, no β", fontsize=9, va="bottom")
@@ -98,7 +98,7 @@ def process_explorer() -> Explorer:
         Control("law", "push law", "exponential", options=_LAWS),
         Control("mean_jump", "mean push m", 0.5, 0.05, 2.0, 0.05, modes=("exponential",)),
         Control("tail_index", "tail index α_Z", 2.5, 1.2, 5.0, 0.05, modes=("Lomax",)),
-        Control("push_scale", "Lomax scale b", 1.0, 0.1, 3.0, 0.05, modes=("Lomax",)),
+        Control("push_scale", "Lomax scale b", 0.5, 0.1, 3.0, 0.05, modes=("Lomax",)),
     ]
     return Explorer("The coarse-grained process", controls, _process_layout, _process_draw, mode="law")
 
