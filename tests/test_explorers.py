@@ -242,3 +242,17 @@ def test_chapter_one_names_still_import_from_plots():
     fig = explorer_figure()
     assert "Pareto" in fig._suptitle.get_text()
     plt.close(fig)
+
+
+def test_a_static_figure_starts_from_the_defaults():
+    explorer = X.spectra_explorer()
+    explorer.update(beta=2.0, max_lag=1e5)
+    fig = explorer.figure()
+    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert legend[0] == "Pareto (power law) (β = 0.5, τ₀ = 1)"
+    assert fig.axes[0].lines[0].get_xdata().max() == 2000.0
+    plt.close(fig)
+    fig = explorer.figure(family="single exponential")
+    assert fig.axes[1].get_legend().get_texts()[0].get_text() == "single exponential (τ = 50)"
+    plt.close(fig)
+    assert explorer.values["beta"] == 2.0  # the live setting is untouched

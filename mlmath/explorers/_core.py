@@ -211,13 +211,14 @@ class Explorer:
                     out[name] = control.default if control.default in allowed else allowed[0]
         return out
 
-    def setting(self, **changes) -> dict:
-        """The full setting after ``changes`` (validated), without drawing."""
+    def setting(self, base: Mapping | None = None, **changes) -> dict:
+        """The full setting after ``changes`` (validated) to ``base`` (default: the current
+        setting), without drawing."""
         unknown = sorted(set(changes) - set(self.controls))
         if unknown:
             raise TypeError(f"unknown control(s) {unknown}; this explorer has {list(self.controls)}")
         checked = {name: self._check(name, value) for name, value in changes.items()}
-        return self.resolve({**self.values, **checked}, explicit=set(checked))
+        return self.resolve({**(self.values if base is None else base), **checked}, explicit=set(checked))
 
     # ------------------------------------------------------------------ drawing
     def _new_axes(self, fig):
@@ -239,7 +240,7 @@ class Explorer:
         import matplotlib.pyplot as plt
 
         use_style()
-        setting = self.setting(**values) if values else dict(self.defaults)
+        setting = self.setting(self.defaults, **values)
         fig = plt.figure(figsize=self.figsize)
         self._render(fig, self._new_axes(fig), setting)
         return fig
@@ -250,9 +251,9 @@ class Explorer:
         import matplotlib.pyplot as plt
 
         use_style()
-        fig = plt.figure(figsize=(self.figsize[0], self.figsize[1] + 0.3))
+        fig = plt.figure(figsize=self.figsize)
         axes = self._new_axes(fig)
-        fig.subplots_adjust(top=fig.subplotpars.top - 0.06)
+        fig.subplots_adjust(top=fig.subplotpars.top - 0.07)  # room for the note's line
         self._render(fig, axes, self.defaults, note=True)
         return fig
 
@@ -332,7 +333,8 @@ class Explorer:
 
         Controls that do not act in the current setting are hidden, descriptions follow the
         mode, choices whose options depend on another control are refilled, and sliders
-        redraw on release. Needs a Jupyter front end with widgets (JupyterLab, Colab).
+        redraw on release. Needs a Jupyter front end with widgets (JupyterLab, Colab). The
+        widget drives this explorer's one figure: make one widget per explorer.
         """
         import ipywidgets as W
 

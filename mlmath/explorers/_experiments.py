@@ -119,7 +119,7 @@ def _draw_with(stored):
         lines += [""] + [f"{name} = {value:.3g}" for name, value in numbers_]
         text.text(0.0, 1.0, "\n".join(lines[:40]), fontsize=7, family="monospace", va="top",
                   transform=text.transAxes)
-        text.set_title("this seed's labels and numbers (stored summary)", fontsize=10)
+        text.set_title("labels and numbers of this seed", fontsize=10)
         return (f"{v['experiment']} (Chapter {data['chapter']}, stored {data['tier']} tier): arm {arm}, "
                 f"seed {data['seeds'][index]}\n{summary.get('label', arm)}: arm phase {summary.get('phase', '?')}")
     return draw
