@@ -129,20 +129,21 @@ def interleaved_minimum(functions: list[Callable[[], object]], repeats: int, war
 
 def model_scaling(kind: str, length: int = 256, *, hidden_size: int = 32, batch_size: int = 16,
                   input_dim: int = 16, n_models: int | None = None, repeats: int = 5,
-                  clock: Callable[[], float] = time.process_time) -> tuple[float, float]:
+                  clock: Callable[[], float] = time.process_time, **options) -> tuple[float, float]:
     """Forward+backward CPU seconds of model ``kind`` at ``length`` and at ``2 · length`` steps.
 
     One model (``n_models=None``, the default) or ``n_models`` batched ones, ``trace=False``
     as in training, loss the mean square of the readout. Returns ``(seconds at T, seconds at
     2T)``, interleaved minima of ``clock``: by default the process's CPU time, because the ratio
     is about the work a step does, and wall time on a shared machine adds waiting that grows
-    faster than the work (:func:`interleaved_minimum`).
+    faster than the work (:func:`interleaved_minimum`). ``options`` go to the model (e.g.
+    ``recurrence='autograd'``).
     """
     import torch
 
     from .models import build_model
 
-    model = build_model(kind, input_dim, hidden_size, 1, n_models=n_models, seed=0)
+    model = build_model(kind, input_dim, hidden_size, 1, n_models=n_models, seed=0, **options)
     generator = torch.Generator().manual_seed(0)
     lead = () if n_models is None else (n_models,)
     inputs = [torch.randn((*lead, batch_size, T, input_dim), generator=generator) for T in (length, 2 * length)]

@@ -48,6 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from ..models import check_options
 from ..training import TrainConfig
 
 __all__ = ["Arm", "ExperimentConfig", "Experiment", "EXPERIMENTS", "TIERS", "SCALES", "STEPS", "get_experiment",
@@ -78,6 +79,9 @@ class Arm:
         Optimizer, batch, clipping, winsorising, forcing, steps.
     model_options : tuple of (str, value) pairs
         Keyword arguments of the model (e.g. ``(("s", 0.025),)``), a tuple to stay frozen.
+        Only options the model takes (:func:`mlmath.models.check_options`): an arm with a
+        misspelled or foreign option fails when it is built, that is when this module is
+        imported (every tier of every experiment is built once at import).
     label : str
         Short human label for plots and tables.
 
@@ -89,6 +93,9 @@ class Arm:
     train: TrainConfig
     model_options: tuple = ()
     label: str = ""
+
+    def __post_init__(self):
+        check_options(self.model, self.model_options)
 
     def options(self) -> dict:
         """``model_options`` as a dict."""
@@ -346,6 +353,16 @@ EXPERIMENTS = {
                           "DiagGate under AdamW/SGD with and without injected forcing: predicted vs measured beta",
                           forcing),
 }
+
+
+def _validate_registry() -> None:
+    """Build every tier of every experiment once, so that a bad arm fails at import."""
+    for experiment in EXPERIMENTS.values():
+        for tier in experiment.tiers:
+            experiment.config(tier)
+
+
+_validate_registry()
 
 
 def get_experiment(name: str) -> Experiment:
