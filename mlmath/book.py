@@ -43,24 +43,53 @@ def rounded(value: float, digits: int = 2):
     return int(value) if float(value).is_integer() else value
 
 
+class GluedText:
+    """A glued string: ``text/plain`` holds its repr, ``text/markdown`` the string itself.
+
+    MyST-NB's glue roles read one mime type each. ``{glue:text}`` takes ``text/plain`` and
+    passes it through ``ast.literal_eval`` (``myst_nb.core.variables.format_plain_text``),
+    so a string's repr ``'22,900,000'`` pastes as ``22,900,000`` (the string itself would
+    not: ``22,900,000`` evaluates to the tuple ``(22, 900, 0)``). ``{glue:md}`` (role, and
+    directive for a table) parses ``text/markdown`` as Markdown; ``{glue:}`` takes the
+    richest type, the Markdown. ``IPython.display.Markdown``, which :func:`glue` used
+    before, has no such ``text/plain``: a ``{glue:text}`` reference showed
+    ``<IPython.core.display.Markdown object>`` (issue 20; ``tests/test_book.py`` builds
+    a page with both to check it).
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str; got {type(text).__name__}")
+        self.text = text
+
+    def __repr__(self) -> str:  # IPython's text/plain: what {glue:text} literal_evals
+        return repr(self.text)
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+
 def glue(name: str, value, digits: int = 3):
     """Glue ``value`` under ``name`` for ``{glue:}`name``` in the prose; return the glued value.
 
     Floats are rounded to ``digits`` significant digits first, and a rounded value that is
     whole is glued as an ``int`` (2048 at three digits reads 2050, not 2050.0: a trailing
     ``.0`` would claim a digit the rounding dropped); integers and booleans are glued as
-    they are; strings are glued as Markdown (use ``{glue:md}`name```), so that
-    they render without quotes; a matplotlib figure is glued for a ``{glue:figure}``
+    they are; a string is glued under both ``text/plain`` (its repr) and ``text/markdown``
+    (:class:`GluedText`), so that ``{glue:text}`name``` pastes it verbatim and
+    ``{glue:md}`name``` (or the ``{glue:md}`` directive, for a table) renders it as
+    Markdown, neither with quotes nor as an object's repr; a matplotlib figure is glued for a ``{glue:figure}``
     directive with a caption, closed, and not returned, so that it is not shown twice.
     Write a cell's last ``glue`` of a number as ``_ = glue(...)`` for the same reason (a
     trailing ``;`` is not honoured when ``nbval`` executes the cell). NaN and infinite values raise ``ValueError``: a number
     the text quotes must exist.
     """
-    from IPython.display import Markdown
     from myst_nb import glue as myst_glue
 
     if isinstance(value, str):
-        myst_glue(name, Markdown(value), display=False)
+        myst_glue(name, GluedText(value), display=False)
         return value
     if type(value).__name__ == "Figure":  # a matplotlib figure, for {glue:figure}
         import matplotlib.pyplot as plt
