@@ -99,8 +99,8 @@ def strip_solutions(notebook):
 def deck_folders(kind: str) -> list[Path]:
     """Folders searched for a deck, in order: ``./kind`` (the chapter's folder, where the book
     build and ``nbval`` run a chapter), ``./book/kind`` (the repository root) and
-    :data:`BOOK`\ ``/kind`` (the repository's ``book/kind`` in a clone, the packaged decks of
-    an installed wheel, as in Colab)."""
+    ``BOOK / kind`` (:data:`BOOK`: the repository's ``book`` in a clone, the packaged decks of an
+    installed wheel, as in Colab)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
     cwd = Path.cwd()
