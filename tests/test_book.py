@@ -592,6 +592,59 @@ def mini_book(root: Path, source: str, markdown: str | None = None) -> Path:
     return root
 
 
+def _with_repository_url(book: Path, url: str) -> None:
+    config = book / "_config.yml"
+    text = config.read_text()
+    assert '\n  url: ""\n' in text, "_config.yml's repository.url is expected unset here"
+    config.write_text(text.replace('\n  url: ""\n', f'\n  url: "{url}"\n'))
+
+
+def test_launch_and_repository_buttons_only_when_the_url_is_set(tmp_path):
+    # repository.url in _config.yml is unset (""): no page may point at a repository, nor open
+    # a chapter in Colab. Set, the same mini book gets the Colab launch and repository buttons.
+    from mlmath.book import repository_url
+
+    assert repository_url() == "", "the URL is set now: keep this test's unset case with a copy"
+    url = "https://github.com/example-owner/example-book"
+    pages = {}
+    for case in ("unset", "set"):
+        book = mini_book(tmp_path / case, "print('fine')")
+        if case == "set":
+            _with_repository_url(book, url)
+        result = build(tmp_path / f"out-{case}", root=book)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        pages[case] = (tmp_path / f"out-{case}" / "_build" / "html" / "book" / "99_planted.html").read_text()
+    colab = "https://colab.research.google.com/github/example-owner/example-book/blob/main/book/99_planted.ipynb"
+    assert colab in pages["set"] and f'href="{url}"' in pages["set"] and f"{url}/issues" in pages["set"]
+    assert "colab.research.google.com" not in pages["unset"] and "github.com" not in pages["unset"]
+    assert "launch" not in pages["unset"].lower().replace("launch_buttons", "")
+
+
+def test_install_cells_follow_the_repository_url():
+    # The chapters' first code cell installs mlmath in Colab from _config.yml's URL; it is hidden
+    # from the page and a no-op where mlmath is installed (its stored output is empty). Chapters
+    # 1 and 3 have one; every chapter that has one has exactly this one.
+    from mlmath.book import INSTALL_TAG, install_cell, repository_url, set_install_cell
+
+    expected = install_cell(repository_url())
+    with_cell = []
+    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.md")):
+        source = path.read_text(encoding="utf-8")
+        if INSTALL_TAG not in source:
+            continue
+        with_cell.append(path.stem)
+        assert source.count(INSTALL_TAG) == 1 and expected in source, f"{path.name}: stale install cell"
+        assert set_install_cell(source, repository_url()) == source
+        code = [cell for cell in nbformat.read(path.with_suffix(".ipynb"), as_version=4).cells
+                if cell.cell_type == "code"]
+        assert INSTALL_TAG in code[0].metadata.get("tags", []) and "remove-cell" in code[0].metadata["tags"]
+        assert code[0].source in expected and code[0].outputs == [], path.name
+    assert {"01_memory_envelopes", "03_spectra"} <= set(with_cell)
+    # the cell names the URL when it is set, and says it is unset otherwise
+    assert "git+https://github.com/o/n" in install_cell("https://github.com/o/n")
+    assert "URL is not \"\n" in install_cell("") and "git+" not in install_cell("")
+
+
 def test_planted_cell_error_fails_the_build(tmp_path):
     book = mini_book(tmp_path / "broken", "raise RuntimeError('planted error')")
     result = build(tmp_path / "out-broken", root=book)
