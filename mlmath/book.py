@@ -147,8 +147,9 @@ def install_cell(url: str) -> str:
         action = (f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",\n'
                   f'                    "git+{url}"], check=True)')
     else:
-        action = ('    raise ModuleNotFoundError("mlmath is not installed, and the book\'s repository URL is not "\n'
-                  '                              "set (_config.yml): install mlmath from its repository")')
+        action = ('    raise ModuleNotFoundError("mlmath is not installed, and the book\'s repository "\n'
+                  '                              "URL is not set (_config.yml): install mlmath "\n'
+                  '                              "from its repository")')
     return ("```{code-cell} ipython3\n"
             f":tags: [remove-cell, {INSTALL_TAG}]\n\n"
             "# Colab or Binder: install mlmath, the book's helper package, with its data\n"

@@ -642,7 +642,9 @@ def test_install_cells_follow_the_repository_url():
     assert {"01_memory_envelopes", "03_spectra"} <= set(with_cell)
     # the cell names the URL when it is set, and says it is unset otherwise
     assert "git+https://github.com/o/n" in install_cell("https://github.com/o/n")
-    assert "URL is not \"\n" in install_cell("") and "git+" not in install_cell("")
+    assert '"URL is not set' in install_cell("") and "git+" not in install_cell("")
+    assert max(len(line) for url in ("", "https://github.com/o/n")
+               for line in install_cell(url).splitlines()) <= 88  # STYLE: code lines of chapters
 
 
 def test_planted_cell_error_fails_the_build(tmp_path):
