@@ -92,12 +92,13 @@ lab: $(INSTALLED)
 	$(BIN)/jupyter lab book
 
 experiments: $(INSTALLED)
-	$(BIN)/python -m mlmath.experiments run all --tier full --device cuda --jobs 4
+	$(BIN)/python -m mlmath.experiments run all --tier full --device cuda --jobs 4 --out results
 
 # Every reference-tier experiment on the CPU (about 20 minutes each on 2 cores, two arms at a
-# time); results into results/reference/, resumable after an interruption. Commit what it writes.
+# time); results into results/reference/ (--out results: the command's default is the scratch
+# folder _build/results/), resumable after an interruption. Commit what it writes.
 reference: $(INSTALLED)
-	$(BIN)/python -m mlmath.experiments run all --tier reference --device cpu --jobs 2
+	$(BIN)/python -m mlmath.experiments run all --tier reference --device cpu --jobs 2 --out results
 
 # Measured budgets: ratios (2T over T, batched over sequential seeds), Monte Carlo throughput and
 # chapter execution times, printed and written to _build/bench.json (mlmath/bench.py).

@@ -53,11 +53,12 @@ def _tiny_run(tmp_path, name="negative_control", argv_extra=()):
     code = main(["run", name, "--tier", "ci", "--tiny", "--device", "cpu", "--out", str(tmp_path),
                  "--no-progress", *argv_extra])
     assert code == 0
-    return json.loads((tmp_path / f"{name}.json").read_text())
+    return json.loads((tmp_path / "tiny" / f"{name}.json").read_text())  # OUT/TIER/NAME.json
 
 
 def test_run_writes_exact_schema_and_provenance(tmp_path):
     result = _tiny_run(tmp_path)
+    tmp_path = tmp_path / "tiny"  # --out OUT writes OUT/TIER/
     assert list(result) == ["experiment", "tier", "provenance", "config", "summary"]
     assert result["experiment"] == "negative_control" and result["tier"] == "tiny"
     assert list(result["provenance"]) == list(PROVENANCE_KEYS)
@@ -89,6 +90,7 @@ def test_run_writes_exact_schema_and_provenance(tmp_path):
 
 
 def test_resume_after_interruption_does_not_recompute_finished_arms(tmp_path, monkeypatch):
+    tmp_path = tmp_path / "tiny"  # the folder of the command line's --out tmp_path.parent (OUT/TIER/)
     config = get_config("negative_control", "ci").tiny()
     calls = []
     real = engine.run_arm
@@ -122,7 +124,7 @@ def test_resume_after_interruption_does_not_recompute_finished_arms(tmp_path, mo
     calls.clear()
     stale = tmp_path / ".checkpoints" / "negative_control-tiny" / "const.partial.pt"
     stale.write_bytes(b"stale")
-    assert main(["run", "negative_control", "--tier", "ci", "--tiny", "--device", "cpu", "--out", str(tmp_path),
+    assert main(["run", "negative_control", "--tier", "ci", "--tiny", "--device", "cpu", "--out", str(tmp_path.parent),
                  "--no-progress", "--no-resume", "--checkpoint-every", "1"]) == 0
     assert calls == ["const", "const_forced"] and not stale.exists()
 
@@ -183,7 +185,7 @@ def test_load_result_and_provenance_box(tmp_path, capsys):
     stored = load_result("forcing", tmp_path / "full")
     assert stored.summary["phases"] == {"adamw": "broad"}
     assert stored.arrays()["adamw__loss"].shape == (3, 5)
-    assert main(["report", "forcing", "--out", str(tmp_path / "full")]) == 0
+    assert main(["report", "forcing", "--out", str(tmp_path)]) == 0  # reads OUT/full/forcing.json
     assert '"adamw": "broad"' in capsys.readouterr().out
     text = provenance_markdown("forcing", results_dir=tmp_path)
     assert "H100" in text and "Stored full-tier result" in text and "not yet run" not in text
@@ -284,7 +286,7 @@ def test_load_result_rejects_corrupt_truncated_and_partial_files(tmp_path, capsy
     _store(damaged / "reference", _stored_payload("reference"), {"sgd__loss": np.zeros(3)})
     with pytest.raises(ValueError, match="forcing.npz"):
         provenance_markdown("forcing", results_dir=damaged)
-    assert main(["report", "forcing", "--out", str(tmp_path)]) == 2
+    assert main(["report", "forcing", "--out", str(damaged)]) == 2
     assert "forcing.npz" in capsys.readouterr().err
 
 
@@ -392,6 +394,7 @@ def test_run_all_tiny_exercises_every_experiment_deterministically(tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     assert main(["run", "all", "--tier", "ci", "--tiny", "--device", "cpu", "--out", str(first),
                  "--no-progress"]) == 0
+    first = first / "tiny"  # OUT/TIER/
     for name in EXPERIMENTS:
         result = validate_result(json.loads((first / f"{name}.json").read_text()))
         config = get_config(name, "ci")

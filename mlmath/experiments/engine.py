@@ -25,9 +25,10 @@ commits, date, wall seconds summed over every invocation that worked on it, and 
      "config", "summary": {"phases": {run_name: label}, "arms": {run_name: {..., "provenance"}}, ...}}
 
 and ``<out>/<name>.npz`` (plain arrays, ``allow_pickle=False``), both atomically; the
-top-level ``wall_seconds`` is the sum of the arms'. ``<out>`` defaults to the repository's
-``results/`` folder, which holds full-tier outputs only; tests and chapters pass a
-temporary ``out``. The schema is checked on reading by
+top-level ``wall_seconds`` is the sum of the arms'. ``<out>`` defaults to the scratch folder
+``_build/results/<tier>/`` (git-ignored); the stored results the chapters read are written
+only on request (``python -m mlmath.experiments run ... --out results``, as ``make reference``
+does); tests and chapters pass a temporary ``out``. The schema is checked on reading by
 :func:`mlmath.experiments.results.validate_result`.
 """
 
@@ -49,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._data import SCRATCH_RESULTS, data_folder
 from ..models import build_model
 from ..tasks import LagTask, heavy_tailed_lag_task
 from ..training import CHECKPOINT_EVERY, atomic_write_bytes, evaluate_mse, lag_recovery, learnable_horizon, train
@@ -60,8 +62,9 @@ __all__ = ["RESULTS_DIR", "ROOT", "resolve_device", "config_hash", "atomic_write
            "majority_phase", "jsonable", "CHECKPOINT_EVERY", "invocation_info"]
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Where full-tier results live (``results/`` at the repository root).
-RESULTS_DIR = ROOT / "results"
+#: The stored results (``<tier>/NAME.json``) the chapters read: the repository's ``results/``
+#: in a clone, the copy packaged in the wheel otherwise (``mlmath._data``).
+RESULTS_DIR = data_folder("results")
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -463,7 +466,8 @@ def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, 
         One of :data:`mlmath.experiments.registry.TIERS`.
     device : {'auto', 'cpu', 'cuda'}
     out : path or None
-        Output folder (default the repository's ``results/<tier>/``).
+        Output folder (default the scratch folder ``_build/results/<tier>/`` under the
+        current folder; the command line's ``--out OUT`` gives ``OUT/<tier>/``).
     progress : bool
         Show a tqdm bar over optimizer steps (stderr).
     config : ExperimentConfig, optional
@@ -502,7 +506,7 @@ def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, 
         raise ValueError(f"config must be an ExperimentConfig for {name!r}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
-    out = Path(out) if out is not None else RESULTS_DIR / config.tier
+    out = Path(out) if out is not None else SCRATCH_RESULTS / config.tier
     stamp = config_hash(config)
     if not resume:  # start afresh: no finished arm is reused, no arm resumes
         for arm in config.arms:
