@@ -252,6 +252,17 @@ NO_ARRAY = {
         "TimescaleFit", "NetworkEnvelope", "JacobianEnvelope", "ModelFit", "DecayFit", "RunsTestGate",
         "BetaInterval", "Diagnosis", "HorizonClass", "CensoredPowerLawFit")},
     "response.ResponseKernel": _RESULT.format("response_kernel"),
+    "process.TailAsymptote": _RESULT.format("tail_asymptote"),
+    "process.tail_asymptote": _SCALARS,
+    **{f"bench.{n}": _TOOLING for n in ("fused_recurrence", "training_step_times")},
+    **{f"book.{n}": _TOOLING for n in ("GluedText", "install_cell", "repository_url", "set_install_cell")},
+    "models.check_options": "a model name and an options dict (the options are what it checks)",
+    **{f"explorers.{n}": "interactive figures: choices and scalars, each control range-checked by Explorer"
+       for n in ("Control", "Explorer", "cap_explorer", "data_cost_explorer", "envelope_explorer",
+                 "explorer_figure", "process_explorer", "results_explorer", "spectra_explorer",
+                 "stable_explorer")},
+    "explorers.seed_entries": "a stored summary dict and a seed index",
+    "explorers.spectrum_envelope": "a family name and scalars (the explorer's closed forms)",
 }
 
 
@@ -331,7 +342,10 @@ OTHER_OWNERS_KEYWORD_CASES = {
     "models.DiagGate": lambda: (dict(input_size=1, hidden_size=4), "tau_int"),
     "models.GRUReference": lambda: (dict(input_size=1, hidden_size=4), "recurrence"),
     "models.LSTMReference": lambda: (dict(input_size=1, hidden_size=4), "recurrence"),
-    "models.build_model": lambda: (dict(name="DiagGate", input_size=1, hidden_size=4), "recurrence"),
+    "models.build_model": lambda: (dict(name="DiagGate", input_size=1, hidden_size=4), "tau_int"),
+    "response.model_response_kernel": lambda: (dict(model=_model(), task=_lag_task(), x=_x((2, 16, 2)),
+                                                    n_boot=20), "n_bootstrap"),
+    "bench.model_scaling": lambda: (dict(kind="DiagGate", length=8, hidden_size=4, repeats=1), "tau_int"),
     "diagnostics.unit_timescales": lambda: (dict(zip(("leak", "rdiag"), _leak())) | dict(window=(2, 8)),
                                             "rate_flor"),
 }
