@@ -250,7 +250,7 @@ NO_ARRAY = {
     "diagnostics.horizon_summary": "a HorizonClass record",
     **{f"diagnostics.{n}": _RESULT.format("the diagnostics") for n in (
         "TimescaleFit", "NetworkEnvelope", "JacobianEnvelope", "ModelFit", "DecayFit", "RunsTestGate",
-        "BetaInterval", "Diagnosis", "HorizonClass", "CensoredPowerLawFit")},
+        "BetaInterval", "Diagnosis", "HorizonClass", "CensoredPowerLawFit", "AuthorPhase")},
     "response.ResponseKernel": _RESULT.format("response_kernel"),
     "process.TailAsymptote": _RESULT.format("tail_asymptote"),
     "process.tail_asymptote": _SCALARS,
@@ -314,6 +314,8 @@ OTHER_OWNERS_SHAPE_CASES = {
     "diagnostics.beta_interval": (lambda: dict(taus=V, n_boot=20, rng=0), "taus", M),
     "diagnostics.censored_power_law_fit": (lambda: dict(taus=V, censor=50.0), "taus", M),
     "diagnostics.horizon_class": (lambda: dict(lags=LAGS, f=np.exp(-LAGS / 5.0)), "f", np.ones((2, 12))),
+    "diagnostics.author_phase_rule": (lambda: dict(lags=LAGS, f=LAGS ** -0.5), "f", np.ones((2, 12))),
+    "diagnostics.envelope_noise": (lambda: dict(lags=LAGS, f=LAGS ** -0.5), "f", np.ones((2, 12))),
     "diagnostics.classify_envelope": (lambda: dict(lags=LAGS, envelope=np.exp(-LAGS / 5.0), taus=V, length=64,
                                                    n_boot=20, rng=0), "taus", M),
     "response.response_kernel": (lambda: dict(prediction=np.ones((2, 16)), projected=np.ones((2, 16)),

@@ -635,7 +635,7 @@ def test_runs_test_gate_passes_an_exact_power_law_and_rejects_exponential():
 
 
 def test_author_phase_rule_reports_the_step_that_labels_an_envelope_collapsed():
-    from mlmath.diagnostics._decay import AUTHOR_REASONS, author_phase_rule
+    from mlmath.diagnostics import AUTHOR_REASONS, author_phase_rule
 
     lags = np.arange(4.0, 385.0, 3.0)
     power = author_phase_rule(lags, lags ** -0.5)

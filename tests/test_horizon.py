@@ -274,7 +274,7 @@ def test_classify_envelope_reads_stored_arrays_like_diagnose():
 
 # ------------------------------------------------------------ noise of an envelope
 
-from mlmath.diagnostics._horizon import envelope_noise  # noqa: E402  (not re-exported yet)
+envelope_noise = D.envelope_noise
 
 def test_envelope_noise_is_zero_on_smooth_envelopes_and_recovers_planted_noise():
     lags = np.arange(1.0, 1025.0)
