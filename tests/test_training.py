@@ -1,16 +1,29 @@
 """Tests of mlmath.training: learning, per-model clipping, winsorising, injected forcing, checkpoints."""
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from mlmath.models import ConstGate, DiagGate, SharedGate
+from mlmath.models import MODELS, ConstGate, DiagGate, SharedGate, build_model
 from mlmath.stable import sample_symmetric_stable
 from mlmath.tasks import LagTask, sample_lag_tensors
-from mlmath.training import (CHECKPOINT_FORMAT, TrainConfig, atomic_write_bytes, clip_per_model, evaluate_mse,
-                             inject_forcing, lag_recovery, learnable_horizon, load_checkpoint, train)
+from mlmath.training import (
+    CHECKPOINT_FORMAT,
+    TrainConfig,
+    atomic_write_bytes,
+    clip_per_model,
+    evaluate_mse,
+    inject_forcing,
+    lag_recovery,
+    learnable_horizon,
+    load_checkpoint,
+    make_optimizer,
+    timescale_parameter_names,
+    train,
+)
 
 torch.set_num_threads(1)
 TASK = LagTask(lags=(1, 3, 6), coefs=(0.6, 0.51, 0.43), u=(0.6, 0.8, 0.0, 0.0), noise=0.0)
@@ -180,6 +193,7 @@ def _assert_same_run(log, reference, model, reference_model):
 @pytest.mark.parametrize("options", [
     {"winsorize": 1.0, "forcing_alpha": 1.5, "n_train": 8},          # AdamW, every stateful knob
     {"optimizer": "sgd", "lr": 0.05, "momentum": 0.5, "forcing_alpha": 1.2, "clip": None},
+    {"timescale_lr": 3e-2, "winsorize": 1.0},                         # two parameter groups
 ])
 def test_resumed_training_is_bit_identical_to_an_uninterrupted_run(tmp_path, options):
     """Interrupted after 13 of 23 steps with checkpoints every 5, a second call resumes at
@@ -269,6 +283,8 @@ def test_bad_inputs():
         TrainConfig(slow_fraction=0.0)
     with pytest.raises(ValueError, match="clip"):
         TrainConfig(clip=0.0)
+    with pytest.raises(ValueError, match="timescale_lr"):
+        TrainConfig(timescale_lr=-1e-3)
     model = DiagGate(5, 4)
     with pytest.raises(ValueError, match="input_dim"):
         train(model, TASK, TrainConfig(steps=1, length=12))
@@ -318,3 +334,90 @@ def test_monitor_is_recorded_and_survives_resumption(tmp_path):
     np.testing.assert_array_equal(resumed.monitor, reference.monitor)
     with pytest.raises(TypeError, match="monitor"):
         train(DiagGate(4, 6, seed=0), TASK, config, monitor=3)
+
+
+def _timescale_parameters(model):
+    names = timescale_parameter_names(model)
+    return {name: p for name, p in model.named_parameters() if name in names}
+
+
+@pytest.mark.parametrize("kind", sorted(MODELS))
+def test_timescale_parameters_are_what_the_forcing_moves(kind):
+    """The time-scale parameters of each model are the tensor its forcing target views (the
+    gate bias that sets sigma(b) and so tau): same storage. ConstGate has none (its gate is a
+    buffer; its forcing target diag(U) lies inside the recurrent matrix U)."""
+    model = build_model(kind, 4, 5, 1, n_models=2, seed=0)
+    parameters = _timescale_parameters(model)
+    if kind == "ConstGate":
+        assert parameters == {}
+        return
+    assert len(parameters) == 1
+    (parameter,) = parameters.values()
+    assert model.forcing_target().data_ptr() == parameter.data_ptr()
+    assert model.forcing_target().numel() == parameter.numel()
+
+
+def test_timescale_parameter_names_refuses_an_unknown_model():
+    class Other(torch.nn.Module):
+        kind = "Other"
+
+    with pytest.raises(ValueError, match="Other"):
+        timescale_parameter_names(Other())
+    model = DiagGate(4, 3, seed=0)
+    model.timescale_parameters = ("b_s", "nothing")
+    with pytest.raises(ValueError, match="nothing"):
+        timescale_parameter_names(model)
+
+
+def test_timescale_lr_none_is_one_group_and_equal_rates_change_nothing():
+    """None builds the optimizer as before (one parameter group at lr, and as_dict without the
+    new key, so fingerprints and configuration hashes of earlier runs stay the same); a second
+    group at the same rate trains bit-identically (AdamW and SGD, forcing and winsorising on)."""
+    config = TrainConfig(steps=12, batch_size=4, length=12, lr=1e-2, forcing_alpha=1.5, winsorize=1.0)
+    assert "timescale_lr" not in config.as_dict()
+    assert TrainConfig(timescale_lr=0.0).as_dict()["timescale_lr"] == 0.0
+    _, optimizer = make_optimizer(DiagGate(4, 6, seed=0), config)
+    assert len(optimizer.param_groups) == 1 and optimizer.param_groups[0]["lr"] == 1e-2
+    for options in ({}, {"optimizer": "sgd", "lr": 0.05, "momentum": 0.5}):
+        plain = dataclasses.replace(config, **options)
+        same = dataclasses.replace(plain, timescale_lr=plain.lr)
+        assert len(make_optimizer(DiagGate(4, 6, seed=0), same)[1].param_groups) == 2
+        reference_model, model = DiagGate(4, 6, n_models=2, seed=0), DiagGate(4, 6, n_models=2, seed=0)
+        _assert_same_run(train(model, TASK, same, seed=1), train(reference_model, TASK, plain, seed=1),
+                         model, reference_model)
+
+
+@pytest.mark.parametrize("kind", ["DiagGate", "SharedGate"])
+def test_timescale_lr_moves_only_the_time_scale_parameters_differently(kind):
+    """Oracles: (1) one SGD step without momentum changes each parameter by -rate * gradient
+    (weight decay included), so with timescale_lr = 3 lr the step of b_s is 3 times the plain
+    run's, up to the float32 rounding of the two new values of b_s (one ulp each, |b| * 2^-23;
+    tolerance 4 ulp of the largest |b|), while every other parameter takes the very same step;
+    (2) timescale_lr = 0 (AdamW, 20 steps) leaves b_s bit-for-bit at its start while the other
+    parameters move."""
+    def run(config):
+        model = build_model(kind, 4, 6, 1, n_models=2, seed=0)
+        start = {name: p.detach().clone() for name, p in model.named_parameters()}
+        train(model, TASK, config, seed=2)
+        return {name: p.detach() - start[name] for name, p in model.named_parameters()}
+
+    one = TrainConfig(steps=1, batch_size=4, length=12, optimizer="sgd", lr=1.0, clip=None)
+    plain, faster = run(one), run(dataclasses.replace(one, timescale_lr=3.0))
+    for name, step in plain.items():
+        if name == "b_s":
+            ulp = 2.0 ** -23 * build_model(kind, 4, 6, 1, n_models=2, seed=0).b_s.abs().max().item()
+            assert step.abs().min() > 50 * ulp  # a step far above the rounding
+            torch.testing.assert_close(faster[name], 3.0 * step, rtol=0.0, atol=4 * ulp)
+        else:
+            assert torch.equal(faster[name], step), name
+    frozen = run(TrainConfig(steps=20, batch_size=4, length=12, lr=1e-2, timescale_lr=0.0))
+    for name, moved in frozen.items():
+        assert (moved.abs().max() == 0) == (name == "b_s"), name
+
+
+def test_timescale_lr_changes_nothing_for_constgate():
+    """ConstGate has no time-scale parameter: timescale_lr = 0 trains exactly as without it."""
+    config = TrainConfig(steps=8, batch_size=4, length=12, lr=1e-2)
+    model, reference_model = ConstGate(4, 6, n_models=2, seed=0), ConstGate(4, 6, n_models=2, seed=0)
+    log = train(model, TASK, dataclasses.replace(config, timescale_lr=0.0), seed=1)
+    _assert_same_run(log, train(reference_model, TASK, config, seed=1), model, reference_model)
