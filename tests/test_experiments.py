@@ -49,6 +49,17 @@ def test_registry_tiers_are_data():
         get_config("forcing", "ci").seeds = (1,)  # frozen
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "results").glob("*/*.json")), ids=lambda path: path.stem)
+def test_stored_results_were_made_by_the_registered_configuration(path):
+    """Each stored result's configuration is what the registry gives for its tier today (as JSON
+    data): a training option added later and left at its default (TrainConfig.as_dict) changes
+    neither the stored configuration nor config_hash, which finished checkpoints are matched by."""
+    stored = json.loads(path.read_text())
+    config = get_config(stored["experiment"], stored["tier"])
+    assert stored["config"] == engine.config_dict(config)
+    assert "timescale_lr" not in json.dumps(stored["config"])
+
+
 def _tiny_run(tmp_path, name="negative_control", argv_extra=()):
     code = main(["run", name, "--tier", "ci", "--tiny", "--device", "cpu", "--out", str(tmp_path),
                  "--no-progress", *argv_extra])

@@ -103,8 +103,16 @@ def jsonable(value):
 
 
 def config_dict(config: ExperimentConfig) -> dict:
-    """The configuration as plain JSON data."""
-    return jsonable(dataclasses.asdict(config))
+    """The configuration as plain JSON data.
+
+    Each arm's training configuration is :meth:`mlmath.training.TrainConfig.as_dict`: an
+    option added later and left at its default is not written, so the configuration (and
+    :func:`config_hash`) of an experiment that does not use it reads as before it existed.
+    """
+    data = dataclasses.asdict(config)
+    for arm, stored in zip(config.arms, data["arms"]):
+        stored["train"] = arm.train.as_dict()
+    return jsonable(data)
 
 
 def config_hash(config: ExperimentConfig) -> str:
@@ -317,41 +325,65 @@ def run_arm(config: ExperimentConfig, arm, device: torch.device, progress=None,
     """
     start = time.perf_counter()
     info = invocation_info(device)
+    # the task, the batched model (one member per seed) and the evaluation sequences
     task = make_task(config)
     torch.manual_seed(config.seeds[0])
     model = batched_model(arm.model, config, arm.options()).to(device)
     evaluation = task.sample(config.eval_batch, config.length, rng=config.task_seed + 1)
     x_eval = evaluation.x.to(device)
     x_diag = x_eval[: config.diag_batch]
-    key = (arm.model, tuple(arm.model_options))
-    if init_cache is not None and key in init_cache:
-        before = init_cache[key]
-    else:
-        before = _diagnose_all(model, x_diag, config, rng_seed=1000)
-        if init_cache is not None:
-            init_cache[key] = before
-    x_monitor = x_eval[: config.diag_batch]
+    # the diagnoses at initialisation (shared by arms that start from the same models)
+    before = _initial_diagnoses(model, x_diag, config, arm, init_cache)
 
     def monitor(trained):  # lag recovery along training: the horizon against sequences seen
-        return lag_recovery(trained, task, x_monitor)
+        return lag_recovery(trained, task, x_diag)
 
+    # training, resumed from the arm's in-arm checkpoint if there is one
     log = train(model, task, arm.train, seed=int(sum(config.seeds)) + 17, device=device, progress=progress,
                 checkpoint=checkpoint, checkpoint_every=checkpoint_every, checkpoint_stamp=f"{stamp}:{arm.name}",
                 run_info=info, monitor=monitor)
-    earlier = log.segments[:-1]  # the invocations before this one (their time up to their last checkpoint)
-    start -= sum(segment["seconds"] for segment in earlier)
+    start -= sum(segment["seconds"] for segment in log.segments[:-1])  # earlier invocations' time
+    # the trained models: diagnoses, test error, lag recovery, pushes of the time scales
     after = _diagnose_all(model, x_diag, config, rng_seed=2000)
-    mse = evaluate_mse(model, x_eval, evaluation.y)
+    measured = _measure_trained(config, arm, model, task, log, x_eval, evaluation.y)
+    summary = _arm_summary(arm, task, log, before, after, measured)
+    seconds = time.perf_counter() - start
+    summary["seconds"] = round(seconds, 2)
+    summary["provenance"] = _arm_provenance(info, log.segments, seconds)
+    return jsonable(summary), _arm_arrays(log, before, after, measured)
+
+
+def _initial_diagnoses(model, x_diag, config, arm, init_cache):
+    """The diagnoses of the untrained models, from ``init_cache`` when an earlier arm made them."""
+    key = (arm.model, tuple(arm.model_options))
+    if init_cache is not None and key in init_cache:
+        return init_cache[key]
+    before = _diagnose_all(model, x_diag, config, rng_seed=1000)
+    if init_cache is not None:
+        init_cache[key] = before
+    return before
+
+
+def _measure_trained(config, arm, model, task, log, x_eval, y_eval) -> dict:
+    """Test error, lag recovery and horizon (final and along training), log-time-scale path, pushes."""
     recovery = lag_recovery(model, task, x_eval)
-    horizon = learnable_horizon(recovery, task.lags, config.recovery_threshold)
     recovery_path = log.monitor.reshape(log.monitor.shape[0], model.n_models, len(task.lags))
-    horizon_path = np.stack([learnable_horizon(r, task.lags, config.recovery_threshold) for r in recovery_path])
-    sequences_seen = log.monitor_steps * arm.train.batch_size
-    options = arm.options()
-    y_path = log_timescale_from_target(arm.model, log.target, s=options.get("s", 0.005))
+    y_path = log_timescale_from_target(arm.model, log.target, s=arm.options().get("s", 0.005))
+    measured = {
+        "mse": evaluate_mse(model, x_eval, y_eval), "recovery": recovery,
+        "horizon": learnable_horizon(recovery, task.lags, config.recovery_threshold),
+        "recovery_path": recovery_path,
+        "horizon_path": np.stack([learnable_horizon(r, task.lags, config.recovery_threshold)
+                                  for r in recovery_path]),
+        "sequences_seen": log.monitor_steps * arm.train.batch_size, "y_path": y_path}
+    measured.update(_pushes(y_path, push_bound(arm.model, arm.train), model.n_models))
+    return measured
+
+
+def _pushes(y_path, bound, n_models) -> dict:
+    """Per seed, the pull and pushes of ``ln τ`` (or why not), and every push size with its seed."""
     pushes, push_sizes, push_seed = [], [], []
-    bound = push_bound(arm.model, arm.train)
-    for i in range(model.n_models):
+    for i in range(n_models):
         try:
             statistics = push_statistics(y_path[:, i, :], bound=bound)
         except ValueError as error:
@@ -360,32 +392,41 @@ def run_arm(config: ExperimentConfig, arm, device: torch.device, progress=None,
         pushes.append(statistics.as_dict())
         push_sizes.append(statistics.sizes)  # kept, so that a prediction can be recomputed later
         push_seed.append(np.full(statistics.sizes.size, i))
-    summary = {
+    return {"pushes": pushes,
+            "push_sizes": np.concatenate(push_sizes) if push_sizes else np.zeros(0),
+            "push_seed": np.concatenate(push_seed).astype(int) if push_seed else np.zeros(0, dtype=int)}
+
+
+def _arm_summary(arm, task, log, before, after, measured) -> dict:
+    """The arm's JSON summary (without its time and provenance)."""
+    n_models = log.loss.shape[1]
+    tenth = max(1, len(log.loss) // 10)
+    trained = _diagnosis_summary(after)
+    return {
         "label": arm.label or arm.name, "model": arm.model,
-        "phase": None, "init": _diagnosis_summary(before), "trained": _diagnosis_summary(after),
-        "loss_first": log.loss[: max(1, len(log.loss) // 10)].mean(0).tolist(),
-        "loss_last": log.loss[-max(1, len(log.loss) // 10):].mean(0).tolist(),
-        "test_mse": mse.tolist(), "target_variance": task.signal_variance + task.noise ** 2,
-        "recovery": recovery.tolist(), "horizon": horizon.tolist(), "lags": list(task.lags),
-        "sequences_seen": sequences_seen.tolist(), "horizon_path": horizon_path.tolist(),
-        "pushes": pushes, "forcing_alpha": [_forcing_alpha(log, i) for i in range(model.n_models)],
+        "phase": trained["phase"], "init": _diagnosis_summary(before), "trained": trained,
+        "loss_first": log.loss[:tenth].mean(0).tolist(), "loss_last": log.loss[-tenth:].mean(0).tolist(),
+        "test_mse": measured["mse"].tolist(), "target_variance": task.signal_variance + task.noise ** 2,
+        "recovery": measured["recovery"].tolist(), "horizon": measured["horizon"].tolist(),
+        "lags": list(task.lags), "sequences_seen": measured["sequences_seen"].tolist(),
+        "horizon_path": measured["horizon_path"].tolist(), "pushes": measured["pushes"],
+        "forcing_alpha": [_forcing_alpha(log, i) for i in range(n_models)],
     }
-    summary["phase"] = summary["trained"]["phase"]
-    seconds = time.perf_counter() - start
-    summary["seconds"] = round(seconds, 2)
-    summary["provenance"] = _arm_provenance(info, log.segments, seconds)
+
+
+def _arm_arrays(log, before, after, measured) -> dict:
+    """The arm's arrays: losses, thinned ``ln τ`` path, time scales, envelopes, recovery, pushes."""
     keep = np.unique(np.linspace(0, log.target.shape[0] - 1, min(201, log.target.shape[0])).astype(int))
-    arrays = {"loss": log.loss, "y_path": y_path[keep], "y_path_steps": keep,
-              "taus": np.stack([d.taus for d in after]), "taus_init": np.stack([d.taus for d in before]),
-              "envelope_lags": after[0].lags, "envelope": np.stack([d.envelope for d in after]),
-              "mixture": np.stack([d.mixture for d in after]),
-              "envelope_init": np.stack([d.envelope for d in before]),
-              "recovery": recovery, "recovery_path": recovery_path, "sequences_seen": sequences_seen,
-              "push_sizes": np.concatenate(push_sizes) if push_sizes else np.zeros(0),
-              "push_seed": np.concatenate(push_seed).astype(int) if push_seed else np.zeros(0, dtype=int),
-              "injected": log.injected[log.slow].ravel(),
-              "target_first": log.target[0], "target_last": log.target[-1]}
-    return jsonable(summary), arrays
+    return {"loss": log.loss, "y_path": measured["y_path"][keep], "y_path_steps": keep,
+            "taus": np.stack([d.taus for d in after]), "taus_init": np.stack([d.taus for d in before]),
+            "envelope_lags": after[0].lags, "envelope": np.stack([d.envelope for d in after]),
+            "mixture": np.stack([d.mixture for d in after]),
+            "envelope_init": np.stack([d.envelope for d in before]),
+            "recovery": measured["recovery"], "recovery_path": measured["recovery_path"],
+            "sequences_seen": measured["sequences_seen"],
+            "push_sizes": measured["push_sizes"], "push_seed": measured["push_seed"],
+            "injected": log.injected[log.slow].ravel(),
+            "target_first": log.target[0], "target_last": log.target[-1]}
 
 
 def _checkpoint_paths(out: Path, config: ExperimentConfig, arm_name: str):
@@ -489,50 +530,81 @@ def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, 
 
     Chapters 8–11 (the experiment engine).
     """
-    experiment = get_experiment(name)
-    if tier not in TIERS:
-        raise ValueError(f"tier must be one of {TIERS}; got {tier!r}")
-    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
-                                         or checkpoint_every < 1):
-        raise ValueError(f"checkpoint_every must be an integer >= 1 or None; got {checkpoint_every!r}")
+    # the checked arguments; the configuration (registered, or the caller's) and its hash
+    config = _checked_run(name, tier, config, checkpoint_every, jobs)
     torch_device = resolve_device(device)
-    if config is None:
-        config = experiment.config(tier)
-    elif not isinstance(config, ExperimentConfig) or config.name != name:
-        raise ValueError(f"config must be an ExperimentConfig for {name!r}")
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
     out = Path(out) if out is not None else RESULTS_DIR / config.tier
     stamp = config_hash(config)
     if not resume:  # start afresh: no finished arm is reused, no arm resumes
         for arm in config.arms:
             for path in _checkpoint_paths(out, config, arm.name):
                 path.unlink(missing_ok=True)
+    # with jobs > 1, the unfinished arms in worker processes (each stores its finished checkpoint)
     if jobs > 1:
-        pending = [arm.name for arm in config.arms if _load_checkpoint(out, config, arm.name, stamp) is None]
-        if len(pending) > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+        _run_parallel(config, device, out, stamp, checkpoint_every, jobs, progress)
+    # every arm in order: loaded from its finished checkpoint, or trained here
+    arms, arrays = _run_serial(config, torch_device, out, stamp, checkpoint_every, progress)
+    # the result: provenance over every arm, the configuration, the summary; written atomically
+    wall_seconds = sum(summary["provenance"]["wall_seconds"] for summary in arms.values())
+    block = provenance(torch_device, wall_seconds, config.seeds)
+    for key in ("device", "torch", "commit"):  # every place an arm ran, this invocation's if all agree
+        block[key] = _merged(summary["provenance"][key] for summary in arms.values())
+    result = {"experiment": name, "tier": config.tier, "provenance": block,
+              "config": config_dict(config), "summary": jsonable(summarise(config, arms))}
+    atomic_savez(out / f"{name}.npz", arrays)
+    atomic_write_json(out / f"{name}.json", result)
+    return result
 
-            context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited threads
-            with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context) as pool:
-                for finished in pool.map(_arm_job, [config] * len(pending), pending,
-                                         [str(device)] * len(pending), [str(out)] * len(pending),
-                                         [stamp] * len(pending), [checkpoint_every] * len(pending)):
-                    if progress:
-                        print(f"{name} [{config.tier}]: arm {finished} finished", flush=True)
+
+def _checked_run(name, tier, config, checkpoint_every, jobs) -> ExperimentConfig:
+    """The configuration :func:`run_experiment` runs (ValueError on a bad argument)."""
+    experiment = get_experiment(name)
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {TIERS}; got {tier!r}")
+    if checkpoint_every is not None and (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
+                                         or checkpoint_every < 1):
+        raise ValueError(f"checkpoint_every must be an integer >= 1 or None; got {checkpoint_every!r}")
+    if config is None:
+        config = experiment.config(tier)
+    elif not isinstance(config, ExperimentConfig) or config.name != name:
+        raise ValueError(f"config must be an ExperimentConfig for {name!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1; got {jobs!r}")
+    return config
+
+
+def _run_parallel(config, device, out, stamp, checkpoint_every, jobs, progress) -> None:
+    """Finish the arms without a finished checkpoint in up to ``jobs`` spawned worker processes."""
+    pending = [arm.name for arm in config.arms if _load_checkpoint(out, config, arm.name, stamp) is None]
+    if len(pending) <= 1:
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = len(pending)
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited threads
+    with ProcessPoolExecutor(max_workers=min(jobs, n), mp_context=context) as pool:
+        for finished in pool.map(_arm_job, [config] * n, pending, [str(device)] * n, [str(out)] * n,
+                                 [stamp] * n, [checkpoint_every] * n):
+            if progress:
+                print(f"{config.name} [{config.tier}]: arm {finished} finished", flush=True)
+
+
+def _run_serial(config, device, out, stamp, checkpoint_every, progress) -> tuple[dict, dict]:
+    """Every arm in order, loaded or trained: ``({arm: summary}, {"<arm>__<key>": array})``."""
     arms, arrays, init_cache = {}, {}, {}
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=sum(a.train.steps for a in config.arms), desc=f"{name} [{config.tier}]", unit="step")
+        bar = tqdm(total=sum(a.train.steps for a in config.arms), desc=f"{config.name} [{config.tier}]",
+                   unit="step")
     try:
         for arm in config.arms:
-            json_path, npz_path, partial_path = _checkpoint_paths(out, config, arm.name)
+            *_, partial_path = _checkpoint_paths(out, config, arm.name)
             loaded = _load_checkpoint(out, config, arm.name, stamp)
             if loaded is None:
-                summary, arm_arrays = _finish_arm(config, arm, torch_device, out, stamp, checkpoint_every,
+                summary, arm_arrays = _finish_arm(config, arm, device, out, stamp, checkpoint_every,
                                                   progress=(lambda _step: bar.update(1)) if bar else None,
                                                   init_cache=init_cache)
             else:
@@ -545,12 +617,4 @@ def run_experiment(name: str, tier: str = "ci", device: str = "auto", out=None, 
     finally:
         if bar:
             bar.close()
-    wall_seconds = sum(summary["provenance"]["wall_seconds"] for summary in arms.values())
-    block = provenance(torch_device, wall_seconds, config.seeds)
-    for key in ("device", "torch", "commit"):  # every place an arm ran, this invocation's if all agree
-        block[key] = _merged(summary["provenance"][key] for summary in arms.values())
-    result = {"experiment": name, "tier": config.tier, "provenance": block,
-              "config": config_dict(config), "summary": jsonable(summarise(config, arms))}
-    atomic_savez(out / f"{name}.npz", arrays)
-    atomic_write_json(out / f"{name}.json", result)
-    return result
+    return arms, arrays
