@@ -1,4 +1,5 @@
-"""Tests of mlmath.training: learning, per-model clipping, winsorising, injected forcing, checkpoints."""
+"""Tests of mlmath.training: learning, per-model clipping, winsorising, forcing, checkpoints,
+time-scale learning rate."""
 
 import dataclasses
 import math
@@ -43,8 +44,14 @@ def test_training_reduces_loss():
 
 def test_sgd_and_single_model_run():
     model = SharedGate(4, 6, seed=0)
-    log = train(model, TASK, TrainConfig(steps=5, batch_size=4, length=12, optimizer="sgd", lr=0.05,
-                                         momentum=0.5, clip=None), seed=1)
+    log = train(
+        model,
+        TASK,
+        TrainConfig(
+            steps=5, batch_size=4, length=12, optimizer="sgd", lr=0.05, momentum=0.5, clip=None
+        ),
+        seed=1,
+    )
     assert log.loss.shape == (5, 1) and log.target.shape == (6, 1, 1)
     assert np.isfinite(log.loss).all()
 
@@ -58,7 +65,7 @@ def test_clip_per_model_equals_torch_clipping_of_each_model():
     singles = []
     for i in range(3):
         single = batched.select(i)
-        for (name, p) in single.named_parameters():
+        for name, p in single.named_parameters():
             p.grad = dict(batched.named_parameters())[name].grad[i].clone()
         torch.nn.utils.clip_grad_norm_(single.parameters(), 0.5)
         singles.append(single)
@@ -66,7 +73,9 @@ def test_clip_per_model_equals_torch_clipping_of_each_model():
     assert norms.shape == (3,)
     for i, single in enumerate(singles):
         for name, p in single.named_parameters():
-            torch.testing.assert_close(dict(batched.named_parameters())[name].grad[i], p.grad, rtol=1e-5, atol=1e-7)
+            torch.testing.assert_close(
+                dict(batched.named_parameters())[name].grad[i], p.grad, rtol=1e-5, atol=1e-7
+            )
 
 
 def test_injected_forcing_is_scaled_to_rms_and_only_on_slow_units():
@@ -77,7 +86,9 @@ def test_injected_forcing_is_scaled_to_rms_and_only_on_slow_units():
     rms = torch.rand(2, 8, generator=torch.Generator().manual_seed(1)) + 0.1
     proxy = model.timescale_proxy()
     injected, slow = inject_forcing(model, 1.5, rms, scale=2.0, slow_fraction=0.25, rng=7)
-    draws = torch.as_tensor(sample_symmetric_stable(1.5, (2, 8), 1.0, np.random.default_rng(7)), dtype=torch.float32)
+    draws = torch.as_tensor(
+        sample_symmetric_stable(1.5, (2, 8), 1.0, np.random.default_rng(7)), dtype=torch.float32
+    )
     torch.testing.assert_close(injected, 2.0 * rms * draws * slow)
     torch.testing.assert_close(model.b_s.detach() - before, injected)
     assert slow.sum(-1).tolist() == [2, 2]
@@ -98,7 +109,9 @@ def test_injected_increments_have_tail_index_alpha():
     rng = np.random.default_rng(3)
     values = []
     for _ in range(1000):
-        injected, slow = inject_forcing(model, 1.5, torch.ones(1, 40), scale=1.0, slow_fraction=1.0, rng=rng)
+        injected, slow = inject_forcing(
+            model, 1.5, torch.ones(1, 40), scale=1.0, slow_fraction=1.0, rng=rng
+        )
         values.append(injected.numpy().ravel())
     values = np.concatenate(values)
     assert abs(_hill(values, 400) - 1.5) < 0.25
@@ -106,17 +119,22 @@ def test_injected_increments_have_tail_index_alpha():
 
 def test_training_with_forcing_logs_injections_relative_to_rms():
     model = DiagGate(4, 6, n_models=2, seed=0)
-    config = TrainConfig(steps=30, batch_size=4, length=12, forcing_alpha=1.2, forcing_scale=1.0,
-                         slow_fraction=0.5)
+    config = TrainConfig(
+        steps=30, batch_size=4, length=12, forcing_alpha=1.2, forcing_scale=1.0, slow_fraction=0.5
+    )
     log = train(model, TASK, config, seed=0)
     assert log.injected.shape == (30, 2, 6) and log.slow.sum(-1).max() == 3
     assert np.all(log.injected[~log.slow] == 0)
     # target path = start + optimizer increments + injections
-    np.testing.assert_allclose(log.target[-1], log.target[0] + log.increments.sum(0) + log.injected.sum(0),
-                               rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        log.target[-1],
+        log.target[0] + log.increments.sum(0) + log.injected.sum(0),
+        rtol=0,
+        atol=1e-5,
+    )
     # the forcing is measured in units of each unit's RMS optimizer increment: the median
     # |injection| / RMS increment on slow units is O(1) (median |X| of SαS(1.2) ≈ 1)
-    rms = np.sqrt(np.mean(log.increments ** 2, axis=0))
+    rms = np.sqrt(np.mean(log.increments**2, axis=0))
     ratio = np.abs(log.injected[log.slow]) / np.broadcast_to(rms, log.injected.shape)[log.slow]
     assert 0.2 < np.median(ratio) < 5.0
 
@@ -126,8 +144,12 @@ def test_winsorised_updates_are_bounded_by_running_rms():
     with EMA reconstructed from the logged (clamped) increments, γ = 0.99."""
     model = DiagGate(4, 6, seed=0)
     w, gamma = 0.5, 0.99
-    log = train(model, TASK, TrainConfig(steps=40, batch_size=4, length=12, lr=1e-2, winsorize=w,
-                                         rms_decay=gamma), seed=0)
+    log = train(
+        model,
+        TASK,
+        TrainConfig(steps=40, batch_size=4, length=12, lr=1e-2, winsorize=w, rms_decay=gamma),
+        seed=0,
+    )
     inc = log.increments[:, 0, :]
     ema = np.zeros(inc.shape[1])
     for k in range(inc.shape[0]):
@@ -180,21 +202,27 @@ def _stop_after(n_steps):
     def progress(step):
         if step + 1 == n_steps:
             raise Interrupt
+
     return progress
 
 
 def _assert_same_run(log, reference, model, reference_model):
     for name in LOG_ARRAYS:  # bit-identical, NaN-free
         assert np.array_equal(getattr(log, name), getattr(reference, name)), name
-    for (name, value), (_, expected) in zip(model.state_dict().items(), reference_model.state_dict().items()):
+    for (name, value), (_, expected) in zip(
+        model.state_dict().items(), reference_model.state_dict().items()
+    ):
         assert torch.equal(value, expected), name
 
 
-@pytest.mark.parametrize("options", [
-    {"winsorize": 1.0, "forcing_alpha": 1.5, "n_train": 8},          # AdamW, every stateful knob
-    {"optimizer": "sgd", "lr": 0.05, "momentum": 0.5, "forcing_alpha": 1.2, "clip": None},
-    {"timescale_lr": 3e-2, "winsorize": 1.0},                         # two parameter groups
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"winsorize": 1.0, "forcing_alpha": 1.5, "n_train": 8},  # AdamW, every stateful knob
+        {"optimizer": "sgd", "lr": 0.05, "momentum": 0.5, "forcing_alpha": 1.2, "clip": None},
+        {"timescale_lr": 3e-2, "winsorize": 1.0},  # two parameter groups
+    ],
+)
 def test_resumed_training_is_bit_identical_to_an_uninterrupted_run(tmp_path, options):
     """Interrupted after 13 of 23 steps with checkpoints every 5, a second call resumes at
     step 10 and ends with exactly the losses, logs and parameters of a run never stopped:
@@ -205,8 +233,16 @@ def test_resumed_training_is_bit_identical_to_an_uninterrupted_run(tmp_path, opt
     reference = train(reference_model, TASK, config, seed=3)
     path = tmp_path / "run.pt"
     with pytest.raises(Interrupt):
-        train(DiagGate(4, 6, n_models=2, seed=0), TASK, config, seed=3, checkpoint=path, checkpoint_every=5,
-              progress=_stop_after(13), run_info={"device": "first", "torch": torch.__version__})
+        train(
+            DiagGate(4, 6, n_models=2, seed=0),
+            TASK,
+            config,
+            seed=3,
+            checkpoint=path,
+            checkpoint_every=5,
+            progress=_stop_after(13),
+            run_info={"device": "first", "torch": torch.__version__},
+        )
     state = torch.load(path, weights_only=True)
     assert state["format"] == CHECKPOINT_FORMAT and state["step"] == 10
     assert state["log"]["loss"].shape == (10, 2) and state["log"]["target"].shape == (11, 2, 6)
@@ -215,11 +251,22 @@ def test_resumed_training_is_bit_identical_to_an_uninterrupted_run(tmp_path, opt
 
     seen = []
     model = DiagGate(4, 6, n_models=2, seed=0)
-    log = train(model, TASK, config, seed=3, checkpoint=path, checkpoint_every=5, progress=seen.append,
-                run_info={"device": "second"})
+    log = train(
+        model,
+        TASK,
+        config,
+        seed=3,
+        checkpoint=path,
+        checkpoint_every=5,
+        progress=seen.append,
+        run_info={"device": "second"},
+    )
     _assert_same_run(log, reference, model, reference_model)
     assert seen == list(range(23))  # restored steps are reported first, then the new ones
-    assert [(s["device"], s["steps"]) for s in log.segments] == [("first", [0, 10]), ("second", [10, 23])]
+    assert [(s["device"], s["steps"]) for s in log.segments] == [
+        ("first", [0, 10]),
+        ("second", [10, 23]),
+    ]
     assert all(s["seconds"] >= 0 for s in log.segments)
     assert load_checkpoint(path)["step"] == 23  # the last step is checkpointed too
     # a third call finds the finished run and trains nothing
@@ -238,21 +285,36 @@ def test_checkpoint_of_another_run_or_unreadable_is_ignored(tmp_path):
     path.touch()
     reference_model = DiagGate(4, 6, seed=0)
     reference = train(reference_model, TASK, config, seed=2)
-    for change in ({"seed": 2}, {"stamp": "other"}, {"model_seed": 5}, {"config": TrainConfig(steps=6, batch_size=4,
-                                                                                                length=12, lr=2e-2)}):
+    for change in (
+        {"seed": 2},
+        {"stamp": "other"},
+        {"model_seed": 5},
+        {"config": TrainConfig(steps=6, batch_size=4, length=12, lr=2e-2)},
+    ):
         path.unlink()
-        train(DiagGate(4, 6, seed=0), TASK, config, seed=1, checkpoint=path, checkpoint_every=2)  # run A's checkpoint
+        train(
+            DiagGate(4, 6, seed=0), TASK, config, seed=1, checkpoint=path, checkpoint_every=2
+        )  # run A's checkpoint
         model = DiagGate(4, 6, seed=change.get("model_seed", 0))
         with pytest.warns(RuntimeWarning, match="another run"):
-            log = train(model, TASK, change.get("config", config), seed=change.get("seed", 1), checkpoint=path,
-                        checkpoint_stamp=change.get("stamp", ""), checkpoint_every=2)
+            log = train(
+                model,
+                TASK,
+                change.get("config", config),
+                seed=change.get("seed", 1),
+                checkpoint=path,
+                checkpoint_stamp=change.get("stamp", ""),
+                checkpoint_every=2,
+            )
         assert log.segments[0]["steps"] == [0, 6]
     model = DiagGate(4, 6, seed=0)
     atomic_write_bytes(path, path.read_bytes()[:100])  # truncated
     with pytest.warns(RuntimeWarning, match="not a readable training checkpoint"):
         train(model, TASK, config, seed=2, checkpoint=path, checkpoint_every=2)
     model = DiagGate(4, 6, seed=0)
-    log = train(model, TASK, config, seed=2, checkpoint=path, checkpoint_every=2)  # resumes at the end: same run
+    log = train(
+        model, TASK, config, seed=2, checkpoint=path, checkpoint_every=2
+    )  # resumes at the end: same run
     _assert_same_run(log, reference, model, reference_model)
 
 
@@ -317,7 +379,9 @@ def test_monitor_is_recorded_and_survives_resumption(tmp_path):
     def monitor(model):
         return lag_recovery(model, TASK, x)
 
-    reference = train(DiagGate(4, 6, n_models=2, seed=0), TASK, config, seed=3, monitor=monitor, monitor_every=5)
+    reference = train(
+        DiagGate(4, 6, n_models=2, seed=0), TASK, config, seed=3, monitor=monitor, monitor_every=5
+    )
     np.testing.assert_array_equal(reference.monitor_steps, [0, 5, 10, 15, 20, 23])
     assert reference.monitor.shape == (6, 2 * len(TASK.lags))
     untrained = DiagGate(4, 6, n_models=2, seed=0)
@@ -327,10 +391,27 @@ def test_monitor_is_recorded_and_survives_resumption(tmp_path):
     np.testing.assert_array_equal(reference.monitor[2], monitor(ten).ravel())
     path = tmp_path / "run.pt"
     with pytest.raises(Interrupt):
-        train(DiagGate(4, 6, n_models=2, seed=0), TASK, config, seed=3, checkpoint=path, checkpoint_every=5,
-              progress=_stop_after(13), monitor=monitor, monitor_every=5)
-    resumed = train(DiagGate(4, 6, n_models=2, seed=0), TASK, config, seed=3, checkpoint=path,
-                    checkpoint_every=5, monitor=monitor, monitor_every=5)
+        train(
+            DiagGate(4, 6, n_models=2, seed=0),
+            TASK,
+            config,
+            seed=3,
+            checkpoint=path,
+            checkpoint_every=5,
+            progress=_stop_after(13),
+            monitor=monitor,
+            monitor_every=5,
+        )
+    resumed = train(
+        DiagGate(4, 6, n_models=2, seed=0),
+        TASK,
+        config,
+        seed=3,
+        checkpoint=path,
+        checkpoint_every=5,
+        monitor=monitor,
+        monitor_every=5,
+    )
     np.testing.assert_array_equal(resumed.monitor, reference.monitor)
     with pytest.raises(TypeError, match="monitor"):
         train(DiagGate(4, 6, seed=0), TASK, config, monitor=3)
@@ -373,7 +454,9 @@ def test_timescale_lr_none_is_one_group_and_equal_rates_change_nothing():
     """None builds the optimizer as before (one parameter group at lr, and as_dict without the
     new key, so fingerprints and configuration hashes of earlier runs stay the same); a second
     group at the same rate trains bit-identically (AdamW and SGD, forcing and winsorising on)."""
-    config = TrainConfig(steps=12, batch_size=4, length=12, lr=1e-2, forcing_alpha=1.5, winsorize=1.0)
+    config = TrainConfig(
+        steps=12, batch_size=4, length=12, lr=1e-2, forcing_alpha=1.5, winsorize=1.0
+    )
     assert "timescale_lr" not in config.as_dict()
     assert TrainConfig(timescale_lr=0.0).as_dict()["timescale_lr"] == 0.0
     _, optimizer = make_optimizer(DiagGate(4, 6, seed=0), config)
@@ -382,9 +465,16 @@ def test_timescale_lr_none_is_one_group_and_equal_rates_change_nothing():
         plain = dataclasses.replace(config, **options)
         same = dataclasses.replace(plain, timescale_lr=plain.lr)
         assert len(make_optimizer(DiagGate(4, 6, seed=0), same)[1].param_groups) == 2
-        reference_model, model = DiagGate(4, 6, n_models=2, seed=0), DiagGate(4, 6, n_models=2, seed=0)
-        _assert_same_run(train(model, TASK, same, seed=1), train(reference_model, TASK, plain, seed=1),
-                         model, reference_model)
+        reference_model, model = (
+            DiagGate(4, 6, n_models=2, seed=0),
+            DiagGate(4, 6, n_models=2, seed=0),
+        )
+        _assert_same_run(
+            train(model, TASK, same, seed=1),
+            train(reference_model, TASK, plain, seed=1),
+            model,
+            reference_model,
+        )
 
 
 @pytest.mark.parametrize("kind", ["DiagGate", "SharedGate"])
@@ -395,6 +485,7 @@ def test_timescale_lr_moves_only_the_time_scale_parameters_differently(kind):
     tolerance 4 ulp of the largest |b|), while every other parameter takes the very same step;
     (2) timescale_lr = 0 (AdamW, 20 steps) leaves b_s bit-for-bit at its start while the other
     parameters move."""
+
     def run(config):
         model = build_model(kind, 4, 6, 1, n_models=2, seed=0)
         start = {name: p.detach().clone() for name, p in model.named_parameters()}
@@ -405,7 +496,7 @@ def test_timescale_lr_moves_only_the_time_scale_parameters_differently(kind):
     plain, faster = run(one), run(dataclasses.replace(one, timescale_lr=3.0))
     for name, step in plain.items():
         if name == "b_s":
-            ulp = 2.0 ** -23 * build_model(kind, 4, 6, 1, n_models=2, seed=0).b_s.abs().max().item()
+            ulp = 2.0**-23 * build_model(kind, 4, 6, 1, n_models=2, seed=0).b_s.abs().max().item()
             assert step.abs().min() > 50 * ulp  # a step far above the rounding
             torch.testing.assert_close(faster[name], 3.0 * step, rtol=0.0, atol=4 * ulp)
         else:
@@ -418,6 +509,9 @@ def test_timescale_lr_moves_only_the_time_scale_parameters_differently(kind):
 def test_timescale_lr_changes_nothing_for_constgate():
     """ConstGate has no time-scale parameter: timescale_lr = 0 trains exactly as without it."""
     config = TrainConfig(steps=8, batch_size=4, length=12, lr=1e-2)
-    model, reference_model = ConstGate(4, 6, n_models=2, seed=0), ConstGate(4, 6, n_models=2, seed=0)
+    model, reference_model = (
+        ConstGate(4, 6, n_models=2, seed=0),
+        ConstGate(4, 6, n_models=2, seed=0),
+    )
     log = train(model, TASK, dataclasses.replace(config, timescale_lr=0.0), seed=1)
     _assert_same_run(log, train(reference_model, TASK, config, seed=1), model, reference_model)

@@ -125,7 +125,7 @@ class TrainConfig:
 
 @dataclass
 class TrainLog:
-    """What :func:`mlmath.training.train` records. Arrays carry a model axis ``S`` (1 for a single model).
+    """What :func:`mlmath.training.train` records, with a model axis ``S`` (1 for a single model).
 
     Attributes
     ----------

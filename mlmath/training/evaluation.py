@@ -50,9 +50,9 @@ def lag_recovery(model, task: LagTask, x: torch.Tensor) -> np.ndarray:
         raise TypeError(f"task must be a LagTask; got {type(task).__name__}")
     device = next(model.parameters()).device
     x = x.to(device)
-    prediction = _predict(model, x)[..., 0]          # (S?, n, T)
+    prediction = _predict(model, x)[..., 0]  # (S?, n, T)
     u = torch.tensor(task.u, dtype=x.dtype, device=device)
-    projected = x @ u                                  # (n, T)
+    projected = x @ u  # (n, T)
     T = x.shape[-2]
     ratios = []
     for lag, coef in zip(task.lags, task.coefs):

@@ -10,7 +10,14 @@ import torch
 
 from .._validate import positive_int
 from ..tasks import LagTask, sample_lag_tensors
-from .checkpoint import RunState, check_run_info, fingerprint, read_checkpoint, restore, save_checkpoint
+from .checkpoint import (
+    RunState,
+    check_run_info,
+    fingerprint,
+    read_checkpoint,
+    restore,
+    save_checkpoint,
+)
 from .config import CHECKPOINT_EVERY, TrainConfig, TrainLog
 from .evaluation import lead, monitor_values
 from .updates import clip_per_model, force, make_optimizer, optimizer_step, track_increment
@@ -18,9 +25,21 @@ from .updates import clip_per_model, force, make_optimizer, optimizer_step, trac
 __all__ = ["train"]
 
 
-def train(model, task: LagTask, config: TrainConfig, *, seed=0, device=None, progress=None,
-          checkpoint=None, checkpoint_every: int = CHECKPOINT_EVERY, checkpoint_stamp: str = "",
-          run_info: dict | None = None, monitor=None, monitor_every: int | None = None) -> TrainLog:
+def train(
+    model,
+    task: LagTask,
+    config: TrainConfig,
+    *,
+    seed=0,
+    device=None,
+    progress=None,
+    checkpoint=None,
+    checkpoint_every: int = CHECKPOINT_EVERY,
+    checkpoint_stamp: str = "",
+    run_info: dict | None = None,
+    monitor=None,
+    monitor_every: int | None = None,
+) -> TrainLog:
     """Train ``model`` on ``task`` with ``config``; return the :class:`TrainLog` (Chapter 8, 11).
 
     Each step draws ``batch_size`` sequences per model (fresh, or from a fixed training set
@@ -69,35 +88,35 @@ def train(model, task: LagTask, config: TrainConfig, *, seed=0, device=None, pro
         Steps between two evaluations (default ``max(1, steps // 10)``).
     """
     # what TrainConfig cannot check on its own: the model, the task and this call's options
-    seed, checkpoint_every, run_info, monitor_steps = _check_call(
-        model, task, config, seed, checkpoint_every, checkpoint_stamp, run_info, monitor, monitor_every)
+    _check_inputs(model, task, config)
+    seed, checkpoint_every, info = _check_options(
+        seed, checkpoint_every, checkpoint_stamp, run_info
+    )
+    monitor_steps = _monitor_steps(config, monitor, monitor_every)
     started = time.perf_counter()
     # the device, the data and forcing generators, the optimizer, the fixed training set
     device = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(device)
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     stamp = fingerprint(model, task, config, seed, device, checkpoint_stamp) if checkpoint else None
-    run = _start(model, task, config, seed, device)
+    run = _start(model, task, config, seed, device, info, started)
     # resume where a checkpoint of this very run left off (else the monitor sees step 0)
-    state = read_checkpoint(checkpoint, stamp, config.steps, monitor is not None) if checkpoint else None
+    state = read_checkpoint(checkpoint, stamp, config.steps, monitor is not None)
     _start_monitor(run, monitor, monitor_steps, state)
     if state is not None:
         restore(run, state, device)
         for step in range(run.first) if progress is not None else ():
             progress(step)  # the restored steps are reported first
-
-    def record(done):  # this invocation's segment of the run
-        return dict(run_info, steps=[run.first, done], seconds=round(time.perf_counter() - started, 3))
-
     for step in range(run.first, config.steps):
         # forward and backward: one loss per model, summed, so each model gets its own gradient
-        loss = _backward(model, run.optimizer, *_batch(task, model, config, run.generator, device, run.fixed))
+        x, y = _batch(task, model, config, run.generator, device, run.fixed)
+        loss = _backward(model, run.optimizer, x, y)
         # clip each model's gradient to its own global norm
         if config.clip is not None:
             clip_per_model(model, config.clip)
         # the optimizer's step (winsorised if asked) and its increment of the forcing target
         before = model.forcing_target().detach().clone()
-        run.winsor_square = optimizer_step(run.optimizer, run.params, config, step, run.winsor_square)
+        optimizer_step(run.optimizer, run.params, config, step, run.winsor_square)
         increment = track_increment(model, before, run.target_square, config.rms_decay)
         # symmetric alpha-stable forcing of the slow units, in units of their RMS increment
         forced = force(model, config, run.target_square, step, run.rng)
@@ -106,45 +125,62 @@ def train(model, task: LagTask, config: TrainConfig, *, seed=0, device=None, pro
         done = step + 1
         # the monitor, the checkpoint and the caller's progress report
         if monitor is not None and done in monitor_steps:
-            run.log["monitor"][int(np.searchsorted(monitor_steps, done))] = monitor_values(monitor, model)
+            row = int(np.searchsorted(monitor_steps, done))
+            run.log["monitor"][row] = monitor_values(monitor, model)
         if checkpoint is not None and (done % checkpoint_every == 0 or done == config.steps):
-            save_checkpoint(checkpoint, run, stamp, run.segments + [record(done)], done)
+            save_checkpoint(checkpoint, run, stamp, done)
         if progress is not None:
             progress(step)
-    return _train_log(run, config, record(config.steps), monitor_steps if monitor is not None else None)
+    return _train_log(run, config, monitor_steps if monitor is not None else None)
 
 
-def _train_log(run: RunState, config: TrainConfig, segment: dict, monitor_steps) -> TrainLog:
-    """The finished run's :class:`TrainLog`, ``segment`` recording this invocation."""
+def _train_log(run: RunState, config: TrainConfig, monitor_steps) -> TrainLog:
+    """The finished run's :class:`TrainLog` (its last segment: this invocation)."""
     log = run.log
-    return TrainLog(log["loss"], log["target"], log["increments"], log["injected"], log["slow"], config,
-                    segments=run.segments + [segment], monitor=log.get("monitor"), monitor_steps=monitor_steps)
+    arrays = (log["loss"], log["target"], log["increments"], log["injected"], log["slow"])
+    segments = run.segments + [run.segment(config.steps)]
+    monitor = log.get("monitor")
+    return TrainLog(
+        *arrays, config, segments=segments, monitor=monitor, monitor_steps=monitor_steps
+    )
 
 
-def _check_call(model, task, config, seed, checkpoint_every, checkpoint_stamp, run_info, monitor,
-                monitor_every):
-    """The checked options of :func:`train`: ``(seed, checkpoint_every, run_info, monitor_steps)``."""
+def _check_inputs(model, task, config) -> None:
+    """Raise unless ``task`` is a LagTask and ``config`` a TrainConfig that fit ``model``."""
     if not isinstance(task, LagTask):
         raise TypeError(f"task must be a LagTask; got {type(task).__name__}")
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig; got {type(config).__name__}")
     if model.input_size != task.input_dim:
-        raise ValueError(f"model.input_size={model.input_size} differs from the task's input_dim={task.input_dim}")
+        raise ValueError(
+            f"model.input_size={model.input_size} differs from the task's "
+            f"input_dim={task.input_dim}"
+        )
+
+
+def _check_options(seed, checkpoint_every, checkpoint_stamp, run_info) -> tuple[int, int, dict]:
+    """The checked ``(seed, checkpoint_every, run_info)`` of :func:`train`."""
     seed = positive_int("seed", seed, minimum=0)
     checkpoint_every = positive_int("checkpoint_every", checkpoint_every)
     if not isinstance(checkpoint_stamp, str):
         raise TypeError(f"checkpoint_stamp must be a str; got {type(checkpoint_stamp).__name__}")
-    run_info = check_run_info(run_info)
+    return seed, checkpoint_every, check_run_info(run_info)
+
+
+def _monitor_steps(config, monitor, monitor_every) -> np.ndarray:
+    """Steps done at which ``monitor`` is evaluated: 0, every ``monitor_every``, and the last."""
     if monitor is not None and not callable(monitor):
-        raise TypeError(f"monitor must be callable (model -> 1-D array) or None; got {type(monitor).__name__}")
+        raise TypeError(
+            f"monitor must be callable (model -> 1-D array) or None; got {type(monitor).__name__}"
+        )
     if monitor_every is None:
         monitor_every = max(1, config.steps // 10)
     monitor_every = positive_int("monitor_every", monitor_every)
-    monitor_steps = np.unique(np.r_[0, np.arange(monitor_every, config.steps, monitor_every), config.steps])
-    return seed, checkpoint_every, run_info, monitor_steps
+    inner = np.arange(monitor_every, config.steps, monitor_every)
+    return np.unique(np.r_[0, inner, config.steps])
 
 
-def _start(model, task, config, seed, device) -> RunState:
+def _start(model, task, config, seed, device, info, started) -> RunState:
     """A fresh run: seeded generators, the optimizer, the fixed training set, empty logs."""
     generator = torch.Generator(device=device)
     generator.manual_seed(seed)
@@ -152,16 +188,32 @@ def _start(model, task, config, seed, device) -> RunState:
     params, optimizer = make_optimizer(model, config)
     fixed = None
     if config.n_train is not None:
-        fixed = sample_lag_tensors(task, lead(model) + (config.n_train,), config.length,
-                                   generator=generator, device=device)
-    S = model.n_models or 1
+        shape = lead(model) + (config.n_train,)
+        fixed = sample_lag_tensors(task, shape, config.length, generator=generator, device=device)
     target = model.forcing_target()
-    units = target.shape[-1]
-    log = {"loss": np.zeros((config.steps, S)), "target": np.zeros((config.steps + 1, S, units)),
-           "increments": np.zeros((config.steps, S, units)), "injected": np.zeros((config.steps, S, units)),
-           "slow": np.zeros((config.steps, S, units), dtype=bool)}
+    S, units = model.n_models or 1, target.shape[-1]
+    log = {
+        "loss": np.zeros((config.steps, S)),
+        "target": np.zeros((config.steps + 1, S, units)),
+        "increments": np.zeros((config.steps, S, units)),
+        "injected": np.zeros((config.steps, S, units)),
+        "slow": np.zeros((config.steps, S, units), dtype=bool),
+    }
     log["target"][0] = target.detach().cpu().numpy().reshape(S, units)
-    return RunState(model, optimizer, params, generator, rng, log, torch.zeros_like(target), fixed=fixed)
+    squares = [torch.zeros_like(p) for p in params] if config.winsorize is not None else None
+    return RunState(
+        model,
+        optimizer,
+        params,
+        generator,
+        rng,
+        log,
+        torch.zeros_like(target),
+        winsor_square=squares,
+        fixed=fixed,
+        info=info,
+        started=started,
+    )
 
 
 def _start_monitor(run: RunState, monitor, monitor_steps, state) -> None:
@@ -210,4 +262,6 @@ def _log_step(run: RunState, step: int, loss, increment, forced) -> None:
     log["loss"][step] = loss.detach().cpu().numpy().reshape(S)
     log["target"][step + 1] = run.model.forcing_target().detach().cpu().numpy().reshape(S, units)
     if not np.isfinite(log["loss"][step]).all():
-        raise FloatingPointError(f"training diverged at step {step} (non-finite loss); lower lr or forcing_scale")
+        raise FloatingPointError(
+            f"training diverged at step {step} (non-finite loss); lower lr or forcing_scale"
+        )

@@ -19,8 +19,17 @@ import torch
 from .._validate import check_range, positive, rng_from
 from .config import TrainConfig
 
-__all__ = ["TIMESCALE_PARAMETERS", "timescale_parameter_names", "make_optimizer", "clip_per_model",
-           "optimizer_step", "winsorize_", "track_increment", "force", "inject_forcing"]
+__all__ = [
+    "TIMESCALE_PARAMETERS",
+    "timescale_parameter_names",
+    "make_optimizer",
+    "clip_per_model",
+    "optimizer_step",
+    "winsorize_",
+    "track_increment",
+    "force",
+    "inject_forcing",
+]
 
 #: Per model kind (``model.kind``), the names of the trainable parameters that set each
 #: unit's time scale: the gate biases (``σ(b_s)`` is the gate at rest, ``τ ≈ 1/σ(b_s)``).
@@ -48,13 +57,17 @@ def timescale_parameter_names(model) -> tuple[str, ...]:
     if names is None:
         kind = getattr(model, "kind", type(model).__name__)
         if kind not in TIMESCALE_PARAMETERS:
-            raise ValueError(f"model kind {kind!r} has no known time-scale parameters; known kinds are "
-                             f"{sorted(TIMESCALE_PARAMETERS)} (or set model.timescale_parameters)")
+            raise ValueError(
+                f"model kind {kind!r} has no known time-scale parameters; known kinds are "
+                f"{sorted(TIMESCALE_PARAMETERS)} (or set model.timescale_parameters)"
+            )
         names = TIMESCALE_PARAMETERS[kind]
     known = dict(model.named_parameters())
     missing = [name for name in names if name not in known]
     if missing:
-        raise ValueError(f"time-scale parameters {missing} are not parameters of {type(model).__name__}")
+        raise ValueError(
+            f"time-scale parameters {missing} are not parameters of {type(model).__name__}"
+        )
     return tuple(names)
 
 
@@ -77,8 +90,9 @@ def make_optimizer(model, config: TrainConfig) -> tuple[list, torch.optim.Optimi
     if config.optimizer == "adamw":
         optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     else:
-        optimizer = torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum,
-                                    weight_decay=config.weight_decay)
+        optimizer = torch.optim.SGD(
+            groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
     return params, optimizer
 
 
@@ -93,7 +107,9 @@ def clip_per_model(model, max_norm: float) -> torch.Tensor:
     max_norm = positive("max_norm", max_norm)
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     if model.n_models is None:
-        norm = torch.sqrt(sum((g.double() ** 2).sum() for g in grads)) if grads else torch.tensor(0.0)
+        norm = (
+            torch.sqrt(sum((g.double() ** 2).sum() for g in grads)) if grads else torch.tensor(0.0)
+        )
         factor = (max_norm / (norm + 1e-6)).clamp(max=1.0)
         for g in grads:
             g.mul_(factor.to(g.dtype))
@@ -107,25 +123,24 @@ def clip_per_model(model, max_norm: float) -> torch.Tensor:
     return norm
 
 
-def optimizer_step(optimizer, params: list, config: TrainConfig, step: int, squares: list | None):
-    """The optimizer's step, winsorised when ``config.winsorize`` is set; returns the RMS buffers.
+def optimizer_step(optimizer, params: list, config: TrainConfig, step: int, squares) -> None:
+    """The optimizer's step, winsorised (:func:`winsorize_`) when ``config.winsorize`` is set.
 
-    ``squares`` holds the moving averages of squared updates per parameter (None before
-    the first winsorised step, and always without winsorising).
+    ``squares`` holds the moving averages of squared updates, one tensor per parameter
+    (updated in place; None without winsorising).
     """
     if config.winsorize is None:
         optimizer.step()
-        return squares
+        return
     before = [p.detach().clone() for p in params]
     optimizer.step()
-    if squares is None:
-        squares = [torch.zeros_like(p) for p in params]
     winsorize_(params, before, squares, config.winsorize, config.rms_decay, first=step == 0)
-    return squares
 
 
 @torch.no_grad()
-def winsorize_(params: list, before: list, squares: list, bound: float, gamma: float, *, first: bool) -> None:
+def winsorize_(
+    params: list, before: list, squares: list, bound: float, gamma: float, *, first: bool
+) -> None:
     """Clamp each coordinate's update ``Δ = p − before`` to ``± bound · sqrt(EMA Δ²)``, in place.
 
     ``EMA ← γ EMA + (1 − γ) Δ_clamped²`` after the clamp; the first step (no average yet)
@@ -136,19 +151,21 @@ def winsorize_(params: list, before: list, squares: list, bound: float, gamma: f
         limit = bound * torch.sqrt(square) if not first else delta.abs()
         clamped = torch.maximum(torch.minimum(delta, limit), -limit)
         p.copy_(old + clamped)
-        square.mul_(gamma).add_((1 - gamma) * clamped ** 2)
+        square.mul_(gamma).add_((1 - gamma) * clamped**2)
 
 
 @torch.no_grad()
-def track_increment(model, before: torch.Tensor, square: torch.Tensor, gamma: float) -> torch.Tensor:
-    """The optimizer's change of the forcing target since ``before``; updates its EMA of squares in place."""
+def track_increment(
+    model, before: torch.Tensor, square: torch.Tensor, gamma: float
+) -> torch.Tensor:
+    """The optimizer's change of the forcing target since ``before``; updates its EMA of squares."""
     delta = model.forcing_target() - before
-    square.mul_(gamma).add_((1 - gamma) * delta ** 2)
+    square.mul_(gamma).add_((1 - gamma) * delta**2)
     return delta
 
 
 def force(model, config: TrainConfig, square: torch.Tensor, step: int, rng):
-    """Inject the configured forcing after step ``step``: ``(injected, slow)``, or None without forcing.
+    """Inject the configured forcing after step ``step``: ``(injected, slow)``, or None without it.
 
     The scale unit is each unit's running RMS optimizer increment, the bias-corrected
     ``sqrt(EMA / (1 − γ^(step+1)))`` of :func:`track_increment`'s moving average.
@@ -156,12 +173,25 @@ def force(model, config: TrainConfig, square: torch.Tensor, step: int, rng):
     if config.forcing_alpha is None or config.forcing_scale <= 0:
         return None
     rms = torch.sqrt(square / (1 - config.rms_decay ** (step + 1)))  # bias-corrected EMA
-    return inject_forcing(model, config.forcing_alpha, rms, scale=config.forcing_scale,
-                          slow_fraction=config.slow_fraction, rng=rng)
+    return inject_forcing(
+        model,
+        config.forcing_alpha,
+        rms,
+        scale=config.forcing_scale,
+        slow_fraction=config.slow_fraction,
+        rng=rng,
+    )
 
 
-def inject_forcing(model, alpha: float, rms: torch.Tensor, *, scale: float = 1.0, slow_fraction: float = 0.5,
-                   rng=None) -> tuple[torch.Tensor, torch.Tensor]:
+def inject_forcing(
+    model,
+    alpha: float,
+    rms: torch.Tensor,
+    *,
+    scale: float = 1.0,
+    slow_fraction: float = 0.5,
+    rng=None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Add symmetric α-stable forcing to the slow units' time-scale parameters, in place.
 
     Unit ``q`` of model ``i`` is slow if its :meth:`timescale_proxy` is among the
@@ -193,7 +223,10 @@ def inject_forcing(model, alpha: float, rms: torch.Tensor, *, scale: float = 1.0
     rng = rng_from(rng)
     target = model.forcing_target()
     if rms.shape != target.shape:
-        raise ValueError(f"rms must have the forcing target's shape {tuple(target.shape)}; got {tuple(rms.shape)}")
+        raise ValueError(
+            f"rms must have the forcing target's shape {tuple(target.shape)}; "
+            f"got {tuple(rms.shape)}"
+        )
     units = target.shape[-1]
     n_slow = max(1, math.ceil(slow_fraction * units))
     proxy = model.timescale_proxy()
@@ -203,8 +236,11 @@ def inject_forcing(model, alpha: float, rms: torch.Tensor, *, scale: float = 1.0
         order = torch.argsort(proxy, dim=-1, descending=True)
         slow = torch.zeros_like(target, dtype=torch.bool)
         slow.scatter_(-1, order[..., :n_slow], True)
-    noise = torch.as_tensor(sample_symmetric_stable(alpha, tuple(target.shape), 1.0, rng),
-                            dtype=target.dtype, device=target.device)
+    noise = torch.as_tensor(
+        sample_symmetric_stable(alpha, tuple(target.shape), 1.0, rng),
+        dtype=target.dtype,
+        device=target.device,
+    )
     injected = scale * rms * noise * slow
     with torch.no_grad():
         target.add_(injected)
