@@ -3,8 +3,8 @@
 * ``notebooks``: a chapter's cells re-executed under nbval (``make test`` passes the
   notebooks with ``--nbval``);
 * ``browser``: the tests that drive headless Chromium over the rendered book;
-* ``slow``: the tests that build the book or the assignments, run the benchmark, or start
-  subprocesses and worker pools (each takes tens of seconds to minutes).
+* ``slow``: the tests that build the book or the assignments, run the benchmark or another
+  timed check, or start subprocesses and worker pools (tens of seconds to minutes each).
 
 ``make check`` deselects all three (``-m "not slow and not browser and not notebooks"``):
 the unit tests alone. ``make test`` runs everything.
@@ -28,6 +28,9 @@ SLOW_TESTS = {
     "test_experiments.py::test_run_killed_mid_arm_resumes_to_the_uninterrupted_result",
     "test_experiments.py::test_parallel_arms_give_the_serial_result",
     "test_experiments.py::test_run_all_tiny_exercises_every_experiment_deterministically",
+    # timed checks (a clock, not a count): benchmarks, run where `make test` runs them
+    "test_models.py::test_forward_backward_is_linear_in_length",
+    "test_diagnostics.py::test_vectorised_speed",
 }
 
 

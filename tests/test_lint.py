@@ -102,3 +102,16 @@ def test_pre_commit_runs_the_pinned_tools_on_the_formatted_files():
         if path == entry or path.startswith(entry + "/")
     }
     assert covered == listed
+
+
+def test_every_test_conftest_marks_by_name_exists():
+    """A renamed test would silently lose its `slow` mark (and slow `make check` down)."""
+    import ast
+
+    from conftest import SLOW_TESTS
+
+    for entry in sorted(SLOW_TESTS):
+        file, name = entry.split("::")
+        tree = ast.parse((ROOT / "tests" / file).read_text())
+        functions = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+        assert name in functions, f"tests/conftest.py marks {entry}, which does not exist"
