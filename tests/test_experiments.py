@@ -31,6 +31,7 @@ from mlmath.experiments.analysis import (
     push_statistics,
 )
 from mlmath.experiments.registry import PAPER_SCALE, TIERS
+from mlmath.experiments.relabel import relabel_payload
 from mlmath.experiments.results import ARM_KEYS, PROVENANCE_KEYS, validate_result
 from mlmath.models import build_model
 from mlmath.process import beta_exponential_pushes
@@ -124,6 +125,21 @@ def test_run_writes_exact_schema_and_provenance(tmp_path):
         sum(a["seconds"] for a in result["summary"]["arms"].values()), abs=0.011
     )
     validate_result(result)
+    # a live run labels each seed exactly as a relabelling of its stored arrays does
+    with np.load(tmp_path / "negative_control.npz", allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    relabelled = relabel_payload(result, arrays)["summary"]["arms"]
+    for name, arm in result["summary"]["arms"].items():
+        for stage in ("init", "trained"):
+            for key in (
+                "phases",
+                "horizon_class",
+                "rate_ratio",
+                "efolds",
+                "n_censored",
+                "beta_low",
+            ):
+                assert relabelled[name][stage][key] == arm[stage][key], (name, stage, key)
     assert load_result("negative_control", tmp_path, tier="tiny").summary == result["summary"]
     with np.load(tmp_path / "negative_control.npz", allow_pickle=False) as arrays:
         assert arrays["const__taus"].shape == (2, 32)

@@ -63,6 +63,7 @@ from ..training import (
     train,
 )
 from .analysis import log_timescale_from_target, push_bound, push_statistics
+from .relabel import labels_summary
 from .registry import TIERS, ExperimentConfig, get_experiment
 
 __all__ = [
@@ -347,8 +348,6 @@ def _diagnosis_summary(diagnoses) -> dict:
     whose decay is not resolvable are counted, never given a value.
     """
     out = {
-        "phase": majority_phase([d.phase for d in diagnoses]),
-        "phases": [d.phase for d in diagnoses],
         "decay_best": [d.decay.best for d in diagnoses],
         "window_decades": [float(d.decay.window_decades) for d in diagnoses],
         "window_beta": [float(d.decay.window_beta) for d in diagnoses],
@@ -362,12 +361,8 @@ def _diagnosis_summary(diagnoses) -> dict:
             for d in diagnoses
         ],
     }
-    for key in ("beta", "low", "high"):
-        out["beta" if key == "beta" else f"beta_{key}"] = [
-            None if d.beta is None else float(getattr(d.beta, key)) for d in diagnoses
-        ]
-    out["n_tail"] = [None if d.beta is None else int(d.beta.n_tail) for d in diagnoses]
-    return out
+    # the phase at the horizon and the censored β: the same fields a relabelled stored result has
+    return labels_summary([(d.horizon, d.beta, d.phase) for d in diagnoses]) | out
 
 
 def _forcing_alpha(log, index):
