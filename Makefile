@@ -24,11 +24,12 @@ export MKL_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book test sync execute student assignments cards lab reference experiments bench clean
+.PHONY: help install book test check sync execute student assignments cards lab reference experiments bench clean
 
 help:
 	@echo "make book         install into .venv, execute every chapter, render $(HTML)/index.html"
 	@echo "make test         unit tests, notebooks under nbval, strict full book build"
+	@echo "make check        the unit tests alone (no book build, browser, notebooks; about 2 minutes)"
 	@echo "make sync         bring each notebook and its MyST twin (book/NN_topic.md) in line"
 	@echo "make execute      sync, then re-execute chapters in place (refresh stored outputs for nbval)"
 	@echo "make student      student versions of the chapters (no solutions) in student/"
@@ -69,6 +70,11 @@ test: $(INSTALLED)
 	$(BIN)/python -m pytest tests $(CHAPTERS) --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-cell-timeout=300 -n 2 --dist loadfile
 
+# The unit tests alone: tests/conftest.py marks the notebooks, the browser test and the slow
+# tests (book and assignment builds, benchmarks, subprocess runs), which `make test` also runs.
+check: $(INSTALLED)
+	$(BIN)/python -m pytest tests -m "not slow and not browser and not notebooks" -n 2
+
 # The newer file of each pair wins: edit book/NN_topic.md, then `make sync` (or `make execute`).
 sync: $(INSTALLED)
 	$(BIN)/jupytext --sync --quiet $(CHAPTERS)
@@ -92,12 +98,13 @@ lab: $(INSTALLED)
 	$(BIN)/jupyter lab book
 
 experiments: $(INSTALLED)
-	$(BIN)/python -m mlmath.experiments run all --tier full --device cuda --jobs 4
+	$(BIN)/python -m mlmath.experiments run all --tier full --device cuda --jobs 4 --out results
 
 # Every reference-tier experiment on the CPU (about 20 minutes each on 2 cores, two arms at a
-# time); results into results/reference/, resumable after an interruption. Commit what it writes.
+# time); results into results/reference/ (--out results: the command's default is the scratch
+# folder _build/results/), resumable after an interruption. Commit what it writes.
 reference: $(INSTALLED)
-	$(BIN)/python -m mlmath.experiments run all --tier reference --device cpu --jobs 2
+	$(BIN)/python -m mlmath.experiments run all --tier reference --device cpu --jobs 2 --out results
 
 # Measured budgets: ratios (2T over T, batched over sequential seeds), Monte Carlo throughput and
 # chapter execution times, printed and written to _build/bench.json (mlmath/bench.py).

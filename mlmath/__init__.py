@@ -10,7 +10,8 @@ Every number the book quotes is computed here. Submodules, by the part that intr
 - Part IV: :mod:`mlmath.models`, :mod:`mlmath.tasks`, :mod:`mlmath.training`,
   :mod:`mlmath.diagnostics`, :mod:`mlmath.response` (what a trained model learned, lag by
   lag), :mod:`mlmath.experiments`.
-- Support: :mod:`mlmath.plots`, :mod:`mlmath.book` (glue, execution),
+- Support: :mod:`mlmath.plots`, :mod:`mlmath.explorers` (interactive figures, with a static
+  view for the page), :mod:`mlmath.book` (glue, execution),
   :mod:`mlmath.reproducibility`.
 
 Submodules are imported on first use (``mlmath.envelope`` works after ``import mlmath``), so
@@ -24,7 +25,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "bench", "book", "diagnostics", "envelope", "experiments", "increments", "learnability", "models",
+    "bench", "book", "diagnostics", "envelope", "experiments", "explorers", "increments", "learnability",
+    "models",
     "plots", "process", "pull", "reproducibility", "response", "stable", "tails", "tasks", "teaching",
     "training",
 )

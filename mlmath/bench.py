@@ -54,7 +54,8 @@ import numpy as np
 
 from ._validate import positive_int
 
-__all__ = ["Record", "SeedScale", "seed_scales", "interleaved_minimum", "model_scaling",
+__all__ = ["Record", "SeedScale", "seed_scales", "interleaved_minimum", "model_scaling", "fused_recurrence",
+           "training_step_times",
            "seeds_batched_vs_sequential", "process_throughput", "chapter_times_from_build",
            "chapter_times_by_execution", "run", "format_table", "main"]
 
@@ -129,20 +130,21 @@ def interleaved_minimum(functions: list[Callable[[], object]], repeats: int, war
 
 def model_scaling(kind: str, length: int = 256, *, hidden_size: int = 32, batch_size: int = 16,
                   input_dim: int = 16, n_models: int | None = None, repeats: int = 5,
-                  clock: Callable[[], float] = time.process_time) -> tuple[float, float]:
+                  clock: Callable[[], float] = time.process_time, **options) -> tuple[float, float]:
     """Forward+backward CPU seconds of model ``kind`` at ``length`` and at ``2 · length`` steps.
 
     One model (``n_models=None``, the default) or ``n_models`` batched ones, ``trace=False``
     as in training, loss the mean square of the readout. Returns ``(seconds at T, seconds at
     2T)``, interleaved minima of ``clock``: by default the process's CPU time, because the ratio
     is about the work a step does, and wall time on a shared machine adds waiting that grows
-    faster than the work (:func:`interleaved_minimum`).
+    faster than the work (:func:`interleaved_minimum`). ``options`` go to the model (e.g.
+    ``recurrence='autograd'``).
     """
     import torch
 
     from .models import build_model
 
-    model = build_model(kind, input_dim, hidden_size, 1, n_models=n_models, seed=0)
+    model = build_model(kind, input_dim, hidden_size, 1, n_models=n_models, seed=0, **options)
     generator = torch.Generator().manual_seed(0)
     lead = () if n_models is None else (n_models,)
     inputs = [torch.randn((*lead, batch_size, T, input_dim), generator=generator) for T in (length, 2 * length)]
@@ -156,6 +158,85 @@ def model_scaling(kind: str, length: int = 256, *, hidden_size: int = 32, batch_
 
     short, long = interleaved_minimum([step(x) for x in inputs], repeats, clock=clock)
     return short, long
+
+
+# -- the fused recurrence (issue 16) ------------------------------------------------------------
+
+def fused_recurrence(kind: str = "DiagGate", scale: SeedScale = SeedScale(64, 512, 16, 5), *,
+                     repeats: int = 3) -> dict:
+    """CPU seconds of one forward+backward pass at ``scale``, by the two recurrences, and the floor.
+
+    Interleaved in one run (:func:`interleaved_minimum`, ``time.process_time``): the model
+    ``kind`` (``n_models = scale.seeds``, ``trace=False``, loss the mean square of the readout)
+    with ``recurrence='autograd'`` and with ``'fused'``; the compiled Function alone
+    (:class:`mlmath._fused.LeakyRecurrence` on precomputed drives, forward and backward); and
+    the floor: the two batched matrix products per time step alone (``h U_allᵀ`` forward,
+    ``dpre U_all`` backward, ``T`` of each, at the same shapes, in the same compiled loop).
+    Returns ``{"autograd", "fused", "function", "floor"}`` in seconds; ``"floor"`` is absent
+    (and ``"fused"`` equals ``"autograd"``) where the extension is not available.
+    """
+    import torch
+
+    from . import _fused
+    from .models import build_model
+
+    S, B, T, H, I = scale.seeds, scale.batch_size, scale.length, scale.hidden_size, scale.input_dim
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(S, B, T, I, generator=generator)
+    models = {rec: build_model(kind, I, H, 1, n_models=S, seed=0, recurrence=rec) for rec in ("autograd", "fused")}
+
+    def model_pass(model):
+        def run_once():
+            model.zero_grad(set_to_none=True)
+            y, _ = model(x, trace=False)
+            y.pow(2).mean().backward()
+        return run_once
+
+    functions = [model_pass(models["autograd"]), model_pass(models["fused"])]
+    module = _fused.load()
+    if module is not None:
+        K = models["fused"]._recurrent_matrix().shape[-2] - H
+        drives = torch.randn(S, T, B, H + K, generator=generator, requires_grad=True)
+        U_all = (torch.randn(S, H + K, H, generator=generator) / math.sqrt(H)).requires_grad_()
+        h0 = torch.zeros(S, B, H)
+        weights = torch.randn(S, T, B, H, generator=generator)
+
+        def function_pass():
+            drives.grad = U_all.grad = None
+            hidden = _fused.leaky_recurrence(drives, U_all, h0, 0.01, K, True)
+            hidden.backward(weights)
+
+        def floor():
+            module.matmul_floor(h0, U_all.detach(), T)
+
+        functions += [function_pass, floor]
+    times = interleaved_minimum(functions, repeats, clock=time.process_time)
+    out = {"autograd": times[0], "fused": times[1]}
+    if module is not None:
+        out.update(function=times[2], floor=times[3])
+    return out
+
+
+def training_step_times(kinds: list[tuple[str, dict]], scale: SeedScale, *, steps: int = 2,
+                        repeats: int = 2) -> list[float]:
+    """Seconds per optimizer step of :func:`mlmath.training.train` (AdamW, per-model clipping,
+    fresh lag-task sequences) for each ``(kind, options)``, ``scale.seeds`` seeds batched,
+    interleaved, after one untimed warm-up step each; CPU time of this process (on one thread,
+    the wall time of an unloaded machine)."""
+    from .models import build_model
+    from .tasks import heavy_tailed_lag_task
+    from .training import TrainConfig, train
+
+    lag_range = (max(1, round(8 * scale.length / 1280)), round(640 * scale.length / 1280))
+    task = heavy_tailed_lag_task(1, scale.length, input_dim=scale.input_dim, lag_range=lag_range, seed=0).task
+    config = TrainConfig(steps=steps, batch_size=scale.batch_size, length=scale.length, lr=1e-2)
+    warmup = TrainConfig(steps=1, batch_size=scale.batch_size, length=scale.length, lr=1e-2)
+    models = [build_model(kind, scale.input_dim, scale.hidden_size, 1, n_models=scale.seeds, seed=0, **options)
+              for kind, options in kinds]
+    for model in models:
+        train(model, task, warmup, seed=1)
+    functions = [lambda model=model: train(model, task, config, seed=1) for model in models]
+    return [seconds / steps for seconds in interleaved_minimum(functions, repeats, warmup=0, clock=time.process_time)]
 
 
 # -- seeds as a tensor dimension ------------------------------------------------------------
@@ -330,6 +411,34 @@ def run(*, quick: bool = False, chapters: str = "auto", threads: int = 1, root: 
                             Record(f"{prefix}.sequential", one_by_one, "s/step"),
                             Record(f"{prefix}.speedup", one_by_one / together, "ratio",
                                    f"sequential over batched, {scale.seeds} seeds")]
+        reference = seed_scales()["reference"]
+        log(f"fused recurrence against autograd and the floor ({reference.hidden_size} units, "
+            f"T = {reference.length}, batch {reference.batch_size}, {reference.seeds} seeds) ...")
+        for kind in ["DiagGate"] if quick else ["DiagGate", "SharedGate", "ConstGate"]:
+            times = fused_recurrence(kind, reference, repeats=3)
+            prefix = f"fused.reference.{kind}"
+            records += [Record(f"{prefix}.autograd", times["autograd"], "cpu-s", "forward+backward, model"),
+                        Record(f"{prefix}.fused", times["fused"], "cpu-s", "forward+backward, model"),
+                        Record(f"{prefix}.speedup", times["autograd"] / times["fused"], "ratio",
+                               "autograd over fused, whole model (issue 16: at least 3)")]
+            if "floor" in times:
+                records += [Record(f"{prefix}.function", times["function"], "cpu-s",
+                                   "forward+backward of the compiled Function alone"),
+                            Record(f"{prefix}.floor", times["floor"], "cpu-s",
+                                   "the two batched matrix products per step alone"),
+                            Record(f"{prefix}.function_over_floor", times["function"] / times["floor"], "ratio",
+                                   "compiled recurrence over the floor"),
+                            Record(f"{prefix}.fused_over_floor", times["fused"] / times["floor"], "ratio",
+                                   "whole model (input and readout products included) over the floor")]
+        if not quick:
+            log("whole training steps (AdamW, clipping), reference scale ...")
+            kinds = [("DiagGate", {"recurrence": "fused"}), ("DiagGate", {"recurrence": "autograd"}),
+                     ("ConstGate", {"recurrence": "fused"}), ("SharedGate", {"recurrence": "fused"}),
+                     ("GRUReference", {}), ("LSTMReference", {})]
+            for (kind, options), seconds in zip(kinds, training_step_times(kinds, reference)):
+                name = kind + ("." + options["recurrence"] if options else "")
+                records.append(Record(f"train.reference.{name}", seconds, "s/step",
+                                      "AdamW + clipping, 5 seeds batched, one thread"))
         log("simulate_process throughput ...")
         for case in _process_cases():
             value = process_throughput(case, n_units=4_000 if quick else 10_000,

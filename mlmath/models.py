@@ -38,10 +38,27 @@ models held as one module: every parameter has a leading dimension ``S``, the in
 the leading ``S``). The GPU tier trains seeds this way, as one tensor program
 (``torch.matmul`` on ``(S, H, H)`` weights) instead of a Python loop over seeds.
 :meth:`select` returns model ``i`` as an ordinary single model.
+
+**Fused recurrence.** ConstGate, SharedGate and DiagGate take ``recurrence="fused"`` (the
+default) or ``recurrence="autograd"``. Both compute the same function with the same gradients
+(up to rounding; tested to 1e-6 relative in float64). ``'autograd'`` is the Python loop of
+:meth:`_LeakyGate._run`, recorded op by op by autograd; ``'fused'`` runs the whole sequence,
+forward and backward, in the compiled loop of :mod:`mlmath._fused` (several times faster on
+the CPU: ``make bench``). On a CUDA device, or where the extension cannot be built (one
+warning), ``'fused'`` runs the autograd loop. The trace of a fused run is computed from its
+hidden states with the same formulas, all steps at once; :meth:`step_jacobians` always uses
+the autograd loop.
+
+**Options.** A model accepts exactly the keywords of its signature (:meth:`options`); any
+other keyword raises a ``TypeError`` that names it and lists the accepted ones, so that a
+misspelled option (``tau_int``) fails instead of being ignored. :func:`build_model` passes
+options through unchanged; :func:`check_options` validates a configuration's options without
+building the model (the experiment registry calls it for every arm at import).
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import NamedTuple
 
@@ -49,12 +66,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import _fused
 from ._validate import check_range, positive, positive_int
 
 __all__ = [
     "GateTrace", "ConstGate", "SharedGate", "DiagGate", "GRUReference", "LSTMReference",
-    "MODELS", "GATE_INITS", "build_model", "gate_bias_for_timescales", "orthogonal_",
+    "MODELS", "GATE_INITS", "RECURRENCES", "build_model", "check_options", "gate_bias_for_timescales",
+    "orthogonal_",
 ]
+
+#: The ``recurrence`` option of ConstGate, SharedGate and DiagGate (see the module docstring).
+RECURRENCES = _fused.RECURRENCES
 
 
 class GateTrace(NamedTuple):
@@ -146,6 +168,27 @@ class _Recurrent(nn.Module):
 
     #: name of the class, used by :func:`build_model` and :meth:`select`.
     kind = "base"
+
+    #: arguments every model takes, set by the caller rather than by a configuration's options.
+    STRUCTURAL = ("input_size", "hidden_size", "output_size", "n_models", "seed")
+
+    def __new__(cls, *args, **kwargs):
+        cls._reject_unknown(kwargs)
+        return super().__new__(cls)
+
+    @classmethod
+    def options(cls) -> tuple[str, ...]:
+        """The keyword arguments this model accepts (its signature), in order."""
+        parameters = inspect.signature(cls.__init__).parameters.values()
+        return tuple(p.name for p in parameters
+                     if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+
+    @classmethod
+    def _reject_unknown(cls, kwargs) -> None:
+        unknown = [name for name in kwargs if name not in cls.options()]
+        if unknown:
+            raise TypeError(f"{cls.__name__} got unknown option(s) {', '.join(map(repr, unknown))}; "
+                            f"it accepts {', '.join(cls.options())}")
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int = 1, *,
                  n_models: int | None = None, seed=None):
@@ -270,11 +313,14 @@ class _LeakyGate(_Recurrent):
     """Common code of ConstGate, SharedGate and DiagGate."""
 
     def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
-                 nonlinearity: str = "tanh"):
+                 nonlinearity: str = "tanh", recurrence: str = "fused"):
         super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed)
         if nonlinearity not in ("tanh", "identity"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'identity'; got {nonlinearity!r}")
+        if recurrence not in RECURRENCES:
+            raise ValueError(f"recurrence must be one of {RECURRENCES}; got {recurrence!r}")
         self.nonlinearity = nonlinearity
+        self.recurrence = recurrence
         self.W = self._param(hidden_size, input_size, scale=1.0 / math.sqrt(input_size))
         self.U = self._orthogonal(hidden_size)
         self.b = nn.Parameter(torch.zeros(self.lead + (hidden_size,)))
@@ -300,17 +346,40 @@ class _LeakyGate(_Recurrent):
             matrix = matrix.unsqueeze(1)
         return coefficients.unsqueeze(-1) * matrix
 
-    def _run(self, x, h0, want_trace: bool, want_jacobians: bool):
-        """The recurrence, once: hidden states, and on request the trace and step Jacobians."""
-        drive = self._inproj(x, self.W, self.b)
-        gate_drive = self._gate_drive(x)
-        U_all = self._recurrent_matrix()
-        diag_u = self._bias(torch.diagonal(self.U, dim1=-2, dim2=-1))
+    def _gate_input(self):
+        """Input weights and bias of the gate, ``(…, K, input)`` and ``(…, K)``, or None (frozen gate)."""
+        return None
+
+    def _diagonals(self):
+        """``diag(U)`` and the diagonal of the gate's recurrent weights (None for a frozen gate),
+        each ``(…, hidden)``; a shared gate's row ``u_s`` is its own "diagonal" (every unit reads it)."""
         gate_u = self._gate_weights()
         diag_gate_u = None
         if gate_u is not None:
             diag_gate_u = gate_u[..., 0, :] if gate_u.shape[-2] == 1 else torch.diagonal(gate_u, dim1=-2, dim2=-1)
-            diag_gate_u = self._bias(diag_gate_u)
+        return torch.diagonal(self.U, dim1=-2, dim2=-1), diag_gate_u
+
+    @staticmethod
+    def _trace_terms(h_prev, s, g, dg, diag_u, diag_gate_u):
+        """``leak``, ``rdiag``, ``∂h/∂a`` and ``∂h/∂(gate logit)`` from a step's ``h_{t−1}``, gate,
+        ``φ(a)`` and ``φ'(a)`` (elementwise: one step, or every step at once)."""
+        leak = (1.0 - s).expand_as(h_prev)
+        gain = s * dg                                                        # ∂h/∂a, per unit
+        gate_gain = None if diag_gate_u is None else (g - h_prev) * s * (1.0 - s)  # ∂h/∂(gate logit)
+        rdiag = gain * diag_u
+        if gate_gain is not None:
+            rdiag = rdiag + gate_gain * diag_gate_u
+        return leak, rdiag, gain, gate_gain
+
+    def _run(self, x, h0, want_trace: bool, want_jacobians: bool):
+        """The recurrence, once, by autograd: hidden states, and on request the trace and step Jacobians."""
+        drive = self._inproj(x, self.W, self.b)
+        gate_drive = self._gate_drive(x)
+        U_all = self._recurrent_matrix()
+        gate_u = self._gate_weights()
+        diag_u, diag_gate_u = self._diagonals()
+        diag_u = self._bias(diag_u)
+        diag_gate_u = None if diag_gate_u is None else self._bias(diag_gate_u)
         h = self._check_h0(h0, x)
         hs, leaks, rdiags, jacobians = [], [], [], []
         H = self.hidden_size
@@ -321,13 +390,8 @@ class _LeakyGate(_Recurrent):
             s = self._gate(gate_t, pre[..., H:])
             g, dg = self._phi(a)
             if want_trace or want_jacobians:
-                leak = (1.0 - s).expand_as(h)
-                gain = s * dg                                   # ∂h/∂a, per unit
-                gate_gain = None if gate_u is None else (g - h) * s * (1.0 - s)  # ∂h/∂(gate logit)
+                leak, rdiag, gain, gate_gain = self._trace_terms(h, s, g, dg, diag_u, diag_gate_u)
                 if want_trace:
-                    rdiag = gain * diag_u
-                    if gate_gain is not None:
-                        rdiag = rdiag + gate_gain * diag_gate_u
                     leaks.append(leak)
                     rdiags.append(rdiag)
                 if want_jacobians:
@@ -341,13 +405,59 @@ class _LeakyGate(_Recurrent):
         trace = GateTrace(self._stack(leaks), self._stack(rdiags), hidden) if want_trace else None
         return hidden, trace, (torch.stack(jacobians, dim=-3) if want_jacobians else None)
 
+    def _run_fused(self, x, h0, want_trace: bool):
+        """The recurrence by :class:`mlmath._fused.LeakyRecurrence`: ``(y, trace or None)``.
+
+        Every model is held with a leading model axis ``S`` (1 for a single model) and every
+        sequence tensor step-major, ``(S, T, batch, ·)``, the layout of the compiled loop; the
+        outputs return to the models' layout ``(…, batch, T, ·)``.
+        """
+        single = self.n_models is None
+
+        def lead(tensor):
+            return tensor.unsqueeze(0) if single else tensor
+
+        def back(tensor):  # (S, T, batch, k) -> (…, batch, T, k)
+            tensor = tensor.transpose(1, 2).contiguous()
+            return tensor[0] if single else tensor
+
+        H = self.hidden_size
+        W, b = self.W, self.b
+        gate_input = self._gate_input()
+        if gate_input is not None:
+            W, b = torch.cat([W, gate_input[0]], dim=-2), torch.cat([b, gate_input[1]], dim=-1)
+        W, b, U_all = lead(W), lead(b), lead(self._recurrent_matrix())
+        xs = lead(x)
+        S, B, T, _ = xs.shape
+        steps = xs.transpose(1, 2).reshape(S, T * B, self.input_size)
+        drives = torch.baddbmm(b.unsqueeze(1), steps, W.transpose(1, 2)).view(S, T, B, -1)  # D and G
+        h0 = lead(self._check_h0(h0, x))
+        K = U_all.shape[-2] - H
+        s_const = float(self.s_value) if K == 0 else 0.0
+        hidden = _fused.leaky_recurrence(drives, U_all, h0, s_const, K, self.nonlinearity == "tanh")
+        y = torch.baddbmm(lead(self.c).unsqueeze(1), hidden.view(S, T * B, H), lead(self.V).transpose(1, 2))
+        y = back(y.view(S, T, B, self.output_size))
+        if not want_trace:
+            return y, None
+        # the trace from the hidden states: the formulas of _run, all steps at once
+        h_prev = torch.cat([h0.unsqueeze(1), hidden[:, :-1]], dim=1)
+        pre = torch.bmm(h_prev.reshape(S, T * B, H), U_all.transpose(1, 2)).view(S, T, B, -1) + drives
+        s = self._gate(pre[..., H:], 0.0)
+        g, dg = self._phi(pre[..., :H])
+        diag_u, diag_gate_u = (None if d is None else lead(d)[:, None, None, :] for d in self._diagonals())
+        leak, rdiag, _, _ = self._trace_terms(h_prev, s, g, dg, diag_u, diag_gate_u)
+        return y, GateTrace(back(leak), back(rdiag), back(hidden))
+
     def forward(self, x: torch.Tensor, trace: bool = True, h0: torch.Tensor | None = None):
         """Run the model on ``x``; return ``(y, GateTrace)`` (trace ``None`` if ``trace=False``).
 
         ``h0`` (optional) is the state before the first step, shape ``x.shape[:-2] + (hidden,)``;
-        default zeros.
+        default zeros. With ``recurrence='fused'`` on the CPU the compiled loop runs
+        (:mod:`mlmath._fused`), otherwise the autograd loop; both give the same values and gradients.
         """
         x = self._check_input(x)
+        if _fused.use_fused(self.recurrence, x.device):
+            return self._run_fused(x, h0, trace)
         hidden, gate_trace, _ = self._run(x, h0, trace, False)
         return self._readout(hidden), gate_trace
 
@@ -396,14 +506,17 @@ class ConstGate(_LeakyGate):
     seed : int, torch.Generator or None
         Seed of the initialisation (orthogonal ``U``, Gaussian ``W`` and ``V``).
     nonlinearity : {'tanh', 'identity'}
+    recurrence : {'fused', 'autograd'}
+        The compiled loop (default) or the autograd loop: same values and gradients
+        (module docstring).
     """
 
     kind = "ConstGate"
 
     def __init__(self, input_size, hidden_size, output_size=1, *, s: float = 0.005,
-                 n_models=None, seed=None, nonlinearity="tanh", **unused):
+                 n_models=None, seed=None, nonlinearity="tanh", recurrence="fused"):
         super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
-                         nonlinearity=nonlinearity)
+                         nonlinearity=nonlinearity, recurrence=recurrence)
         self.s = check_range("s", s, 0.0, 1.0, low_open=True)
         self.register_buffer("s_value", torch.tensor(float(self.s)))
         self._init_readout()
@@ -426,17 +539,17 @@ class ConstGate(_LeakyGate):
 
     def _empty_like(self):
         return ConstGate(self.input_size, self.hidden_size, self.output_size, s=self.s,
-                         nonlinearity=self.nonlinearity)
+                         nonlinearity=self.nonlinearity, recurrence=self.recurrence)
 
 
 class _TrainableGate(_LeakyGate):
     """Gate bias initialisation shared by SharedGate and DiagGate."""
 
     def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
-                 nonlinearity="tanh", gate_init: str = "spread", tau_max: float = 200.0,
+                 nonlinearity="tanh", recurrence="fused", gate_init: str = "spread", tau_max: float = 200.0,
                  tau_init: float = 1.0 / math.log(2.0)):
         super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
-                         nonlinearity=nonlinearity)
+                         nonlinearity=nonlinearity, recurrence=recurrence)
         if gate_init not in GATE_INITS:
             raise ValueError(f"gate_init must be one of {GATE_INITS}; got {gate_init!r}")
         self.gate_init = gate_init
@@ -484,9 +597,11 @@ class SharedGate(_TrainableGate):
     kind = "SharedGate"
 
     def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
-                 nonlinearity="tanh", gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0), **unused):
+                 nonlinearity="tanh", gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0),
+                 recurrence="fused"):
         super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
-                         nonlinearity=nonlinearity, gate_init=gate_init, tau_max=tau_max, tau_init=tau_init)
+                         nonlinearity=nonlinearity, recurrence=recurrence, gate_init=gate_init,
+                         tau_max=tau_max, tau_init=tau_init)
         self.w_s = self._param(1, input_size, scale=0.1 / math.sqrt(input_size))
         self.u_s = self._param(1, hidden_size, scale=0.1 / math.sqrt(hidden_size))
         self._paper_gate_weights(self.w_s, self.u_s)
@@ -496,6 +611,9 @@ class SharedGate(_TrainableGate):
     def _gate_drive(self, x):
         b = self.b_s.unsqueeze(-1)
         return self._inproj(x, self.w_s, b)
+
+    def _gate_input(self):
+        return self.w_s, self.b_s.unsqueeze(-1)
 
     def _recurrent_matrix(self):
         return torch.cat([self.U, self.u_s], dim=-2)
@@ -517,7 +635,7 @@ class SharedGate(_TrainableGate):
     def _empty_like(self):
         return SharedGate(self.input_size, self.hidden_size, self.output_size,
                           nonlinearity=self.nonlinearity, gate_init=self.gate_init,
-                          tau_max=self.tau_max, tau_init=self.tau_init)
+                          tau_max=self.tau_max, tau_init=self.tau_init, recurrence=self.recurrence)
 
 
 class DiagGate(_TrainableGate):
@@ -544,14 +662,19 @@ class DiagGate(_TrainableGate):
         every input (the paper's initialisation, with ``tau_init ≈ 200`` at length 1280).
     tau_max, tau_init : float
         Time scales in steps.
+    recurrence : {'fused', 'autograd'}
+        The compiled loop (default) or the autograd loop: same values and gradients
+        (module docstring).
     """
 
     kind = "DiagGate"
 
     def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
-                 nonlinearity="tanh", gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0), **unused):
+                 nonlinearity="tanh", gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0),
+                 recurrence="fused"):
         super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
-                         nonlinearity=nonlinearity, gate_init=gate_init, tau_max=tau_max, tau_init=tau_init)
+                         nonlinearity=nonlinearity, recurrence=recurrence, gate_init=gate_init,
+                         tau_max=tau_max, tau_init=tau_init)
         self.W_s = self._param(hidden_size, input_size, scale=0.1 / math.sqrt(input_size))
         self.U_s = self._param(hidden_size, hidden_size, scale=0.1 / math.sqrt(hidden_size))
         self._paper_gate_weights(self.W_s, self.U_s)
@@ -560,6 +683,9 @@ class DiagGate(_TrainableGate):
 
     def _gate_drive(self, x):
         return self._inproj(x, self.W_s, self.b_s)
+
+    def _gate_input(self):
+        return self.W_s, self.b_s
 
     def _recurrent_matrix(self):
         return torch.cat([self.U, self.U_s], dim=-2)
@@ -580,10 +706,54 @@ class DiagGate(_TrainableGate):
     def _empty_like(self):
         return DiagGate(self.input_size, self.hidden_size, self.output_size,
                         nonlinearity=self.nonlinearity, gate_init=self.gate_init,
-                        tau_max=self.tau_max, tau_init=self.tau_init)
+                        tau_max=self.tau_max, tau_init=self.tau_init, recurrence=self.recurrence)
 
 
-class GRUReference(_TrainableGate):
+class _GatedReference(_TrainableGate):
+    """Common code of the reference cells (GRU, LSTM): ``n_gates`` sigmoid gates read the input
+    and the state through ``W_g`` ``(…, n_gates·H, input)`` and ``U_g`` ``(…, n_gates·H, H)``;
+    ``timescale_bias`` names the gate bias that sets each unit's time scale (initialised by
+    ``gate_init`` as in :class:`DiagGate`, read by forcing and by :meth:`timescale_proxy`).
+    """
+
+    n_gates = 0
+    timescale_bias = ""
+
+    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
+                 gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0)):
+        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
+                         nonlinearity="tanh", recurrence="autograd", gate_init=gate_init, tau_max=tau_max,
+                         tau_init=tau_init)
+        H, I = hidden_size, input_size
+        self.W_g = self._param(self.n_gates * H, I, scale=0.1 / math.sqrt(I))
+        self.U_g = self._param(self.n_gates * H, H, scale=0.1 / math.sqrt(H))
+        self._init_gate_biases()
+        self._init_readout()
+
+    def _init_gate_biases(self):
+        raise NotImplementedError
+
+    def _carry(self, bias: torch.Tensor) -> torch.Tensor:
+        """The gate value ``s`` (``1 −`` carry) that ``bias`` sets, for :meth:`timescale_proxy`."""
+        return torch.sigmoid(bias)
+
+    def _proxy_diagonal(self, s):
+        return torch.diagonal(self.U, dim1=-2, dim2=-1)
+
+    def forcing_target(self):
+        return getattr(self, self.timescale_bias)
+
+    def timescale_proxy(self):
+        with torch.no_grad():
+            s = self._carry(self.forcing_target())
+            return self._proxy_from(s, self._proxy_diagonal(s))
+
+    def _empty_like(self):
+        return type(self)(self.input_size, self.hidden_size, self.output_size,
+                          gate_init=self.gate_init, tau_max=self.tau_max, tau_init=self.tau_init)
+
+
+class GRUReference(_GatedReference):
     """Gated recurrent unit (Cho et al. 2014), written out so that it returns a trace.
 
     Convention ``h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ n_t`` with update gate
@@ -599,17 +769,12 @@ class GRUReference(_TrainableGate):
     """
 
     kind = "GRUReference"
+    n_gates = 2
+    timescale_bias = "b_z"
 
-    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
-                 gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0), **unused):
-        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
-                         nonlinearity="tanh", gate_init=gate_init, tau_max=tau_max, tau_init=tau_init)
-        H, I = hidden_size, input_size
-        self.W_g = self._param(2 * H, I, scale=0.1 / math.sqrt(I))
-        self.U_g = self._param(2 * H, H, scale=0.1 / math.sqrt(H))
-        self.b_z = self._gate_bias(H)
-        self.b_r = nn.Parameter(torch.zeros(self.lead + (H,)))
-        self._init_readout()
+    def _init_gate_biases(self):
+        self.b_z = self._gate_bias(self.hidden_size)
+        self.b_r = nn.Parameter(torch.zeros(self.lead + (self.hidden_size,)))
 
     def forward(self, x: torch.Tensor, trace: bool = True, h0: torch.Tensor | None = None):
         """Run the GRU on ``x``; return ``(y, GateTrace)`` (trace ``None`` if ``trace=False``)."""
@@ -642,19 +807,9 @@ class GRUReference(_TrainableGate):
             return y, None
         return y, GateTrace(self._stack(leaks), self._stack(rdiags), hidden)
 
-    def forcing_target(self):
-        return self.b_z
-
-    def timescale_proxy(self):
-        with torch.no_grad():
-            return self._proxy_from(torch.sigmoid(self.b_z), torch.diagonal(self.U, dim1=-2, dim2=-1))
-
-    def _empty_like(self):
-        return GRUReference(self.input_size, self.hidden_size, self.output_size,
-                            gate_init=self.gate_init, tau_max=self.tau_max, tau_init=self.tau_init)
 
 
-class LSTMReference(_TrainableGate):
+class LSTMReference(_GatedReference):
     """Long short-term memory (Hochreiter & Schmidhuber 1997), written out with a trace.
 
     ``c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t``, ``h_t = o_t ⊙ tanh(c_t)``, with
@@ -669,18 +824,19 @@ class LSTMReference(_TrainableGate):
     """
 
     kind = "LSTMReference"
+    n_gates = 3
+    timescale_bias = "b_f"
 
-    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
-                 gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0), **unused):
-        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
-                         nonlinearity="tanh", gate_init=gate_init, tau_max=tau_max, tau_init=tau_init)
-        H, I = hidden_size, input_size
-        self.W_g = self._param(3 * H, I, scale=0.1 / math.sqrt(I))
-        self.U_g = self._param(3 * H, H, scale=0.1 / math.sqrt(H))
+    def _init_gate_biases(self):
         # forget-gate bias: f = σ(b_f) = e^{-1/τ}, i.e. b_f = −(bias giving s = 1 − f)
-        self.b_f = nn.Parameter(-self._gate_bias(H).data)
-        self.b_io = nn.Parameter(torch.zeros(self.lead + (2 * H,)))
-        self._init_readout()
+        self.b_f = nn.Parameter(-self._gate_bias(self.hidden_size).data)
+        self.b_io = nn.Parameter(torch.zeros(self.lead + (2 * self.hidden_size,)))
+
+    def _carry(self, bias):
+        return 1.0 - torch.sigmoid(bias)
+
+    def _proxy_diagonal(self, s):
+        return torch.zeros_like(s)
 
     def forward(self, x: torch.Tensor, trace: bool = True, h0: torch.Tensor | None = None):
         """Run the LSTM on ``x``; return ``(y, GateTrace)`` (trace ``None`` if ``trace=False``).
@@ -717,17 +873,6 @@ class LSTMReference(_TrainableGate):
             return y, None
         return y, GateTrace(self._stack(leaks), self._stack(rdiags), hidden)
 
-    def forcing_target(self):
-        return self.b_f
-
-    def timescale_proxy(self):
-        with torch.no_grad():
-            s = 1.0 - torch.sigmoid(self.b_f)
-            return self._proxy_from(s, torch.zeros_like(s))
-
-    def _empty_like(self):
-        return LSTMReference(self.input_size, self.hidden_size, self.output_size,
-                             gate_init=self.gate_init, tau_max=self.tau_max, tau_init=self.tau_init)
 
 
 #: Gate initialisations of the trainable gates (GRU and LSTM read 'paper' as 'constant').
@@ -737,13 +882,37 @@ GATE_INITS = ("spread", "constant", "paper")
 MODELS = {cls.kind: cls for cls in (ConstGate, SharedGate, DiagGate, GRUReference, LSTMReference)}
 
 
+def _model_class(name: str) -> type:
+    if name not in MODELS:
+        raise ValueError(f"name must be one of {sorted(MODELS)}; got {name!r}")
+    return MODELS[name]
+
+
+def check_options(name: str, options) -> dict:
+    """Validate a configuration's ``options`` for model ``name`` without building it.
+
+    ``options`` (a mapping or ``(key, value)`` pairs) may hold only keywords that the model
+    takes (its ``options()``) other than those its caller sets (``input_size``, ``hidden_size``,
+    ``output_size``, ``n_models``, ``seed``). Returns them as a dict; raises ``ValueError`` for
+    an unknown model and ``TypeError`` naming an option the model does not take, with the list
+    of those it does (e.g. ``s`` for DiagGate, or the typo ``tau_int``). Chapter 8.
+    """
+    cls = _model_class(name)
+    options = dict(options)
+    accepted = [key for key in cls.options() if key not in _Recurrent.STRUCTURAL]
+    unknown = [key for key in options if key not in accepted]
+    if unknown:
+        raise TypeError(f"{name} does not take option(s) {', '.join(map(repr, unknown))}; "
+                        f"its options are {', '.join(accepted)}")
+    return options
+
+
 def build_model(name: str, input_size: int, hidden_size: int, output_size: int = 1, **options) -> _Recurrent:
     """Build the model called ``name`` (a key of :data:`MODELS`) with ``options``.
 
     Experiment configurations (:mod:`mlmath.experiments`) name their model as a string;
-    this turns it into a module. Unknown options are ignored by models that do not use them
-    (e.g. ``s`` for DiagGate). Chapter 8.
+    this turns it into a module. Every option must be one the model takes: an unknown one
+    (``s`` for DiagGate, a misspelling) raises ``TypeError`` naming it and listing the
+    model's options. Chapter 8.
     """
-    if name not in MODELS:
-        raise ValueError(f"name must be one of {sorted(MODELS)}; got {name!r}")
-    return MODELS[name](input_size, hidden_size, output_size, **options)
+    return _model_class(name)(input_size, hidden_size, output_size, **options)

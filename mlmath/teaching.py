@@ -39,12 +39,15 @@ from collections import Counter
 from pathlib import Path
 from unittest import mock
 
+from ._data import data_folder
+
 _FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<name>[a-z-]+)\}(?P<rest>.*)$")
 #: Directives removed from the student version: solutions and answer dropdowns.
 HIDDEN = {"solution", "dropdown"}
 
-#: The repository's ``book/`` folder (present in a clone or an editable install).
-BOOK = Path(__file__).resolve().parents[1] / "book"
+#: The decks' ``book/`` folder: the repository's in a clone (or an editable install), else the
+#: copy packaged in the wheel (``mlmath/_book``, the same files: see ``mlmath._data``).
+BOOK = data_folder("book")
 #: Deck kinds: the folder under ``book/`` that holds each kind's JSON files.
 KINDS = ("quizzes", "cards")
 _CHAPTER = re.compile(r"[0-9]{2}_[a-z0-9_]+")
@@ -95,8 +98,9 @@ def strip_solutions(notebook):
 
 def deck_folders(kind: str) -> list[Path]:
     """Folders searched for a deck, in order: ``./kind`` (the chapter's folder, where the book
-    build and ``nbval`` run a chapter), ``./book/kind`` (the repository root) and the
-    repository's ``book/kind`` next to this package."""
+    build and ``nbval`` run a chapter), ``./book/kind`` (the repository root) and
+    ``BOOK / kind`` (:data:`BOOK`: the repository's ``book`` in a clone, the packaged decks of an
+    installed wheel, as in Colab)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
     cwd = Path.cwd()
@@ -115,7 +119,7 @@ def deck_path(kind: str, chapter: str) -> Path:
     known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.json")})
     raise FileNotFoundError(
         f"no {kind} deck {chapter}.json in {', '.join(str(f) for f in folders)}; "
-        f"known decks: {known or 'none (run from a clone of the book repository)'}")
+        f"known decks: {known or 'none (is mlmath installed from the book repository or its wheel?)'}")
 
 
 def validate_quiz(questions) -> list[dict]:
@@ -207,7 +211,7 @@ def load_cards(chapter: str) -> list[dict]:
 
 
 def chapters(kind: str = "quizzes") -> list[str]:
-    """Stems of the chapters that have a deck of ``kind`` in the repository's ``book/``."""
+    """Stems of the chapters that have a deck of ``kind`` in :data:`BOOK` (clone or wheel)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
     return sorted(path.stem for path in (BOOK / kind).glob("[0-9][0-9]_*.json"))

@@ -251,8 +251,19 @@ NO_ARRAY = {
     "diagnostics.horizon_summary": "a HorizonClass record",
     **{f"diagnostics.{n}": _RESULT.format("the diagnostics") for n in (
         "TimescaleFit", "NetworkEnvelope", "JacobianEnvelope", "ModelFit", "DecayFit", "RunsTestGate",
-        "BetaInterval", "Diagnosis", "HorizonClass", "CensoredPowerLawFit")},
+        "BetaInterval", "Diagnosis", "HorizonClass", "CensoredPowerLawFit", "AuthorPhase")},
     "response.ResponseKernel": _RESULT.format("response_kernel"),
+    "process.TailAsymptote": _RESULT.format("tail_asymptote"),
+    "process.tail_asymptote": _SCALARS,
+    **{f"bench.{n}": _TOOLING for n in ("fused_recurrence", "training_step_times")},
+    **{f"book.{n}": _TOOLING for n in ("GluedText", "install_cell", "repository_url", "set_install_cell")},
+    "models.check_options": "a model name and an options dict (the options are what it checks)",
+    **{f"explorers.{n}": "interactive figures: choices and scalars, each control range-checked by Explorer"
+       for n in ("Control", "Explorer", "cap_explorer", "data_cost_explorer", "envelope_explorer",
+                 "explorer_figure", "process_explorer", "results_explorer", "spectra_explorer",
+                 "stable_explorer")},
+    "explorers.seed_entries": "a stored summary dict and a seed index",
+    "explorers.spectrum_envelope": "a family name and scalars (the explorer's closed forms)",
 }
 
 
@@ -304,6 +315,8 @@ OTHER_OWNERS_SHAPE_CASES = {
     "diagnostics.beta_interval": (lambda: dict(taus=V, n_boot=20, rng=0), "taus", M),
     "diagnostics.censored_power_law_fit": (lambda: dict(taus=V, censor=50.0), "taus", M),
     "diagnostics.horizon_class": (lambda: dict(lags=LAGS, f=np.exp(-LAGS / 5.0)), "f", np.ones((2, 12))),
+    "diagnostics.author_phase_rule": (lambda: dict(lags=LAGS, f=LAGS ** -0.5), "f", np.ones((2, 12))),
+    "diagnostics.envelope_noise": (lambda: dict(lags=LAGS, f=LAGS ** -0.5), "f", np.ones((2, 12))),
     "diagnostics.classify_envelope": (lambda: dict(lags=LAGS, envelope=np.exp(-LAGS / 5.0), taus=V, length=64,
                                                    n_boot=20, rng=0), "taus", M),
     "response.response_kernel": (lambda: dict(prediction=np.ones((2, 16)), projected=np.ones((2, 16)),
@@ -332,7 +345,10 @@ OTHER_OWNERS_KEYWORD_CASES = {
     "models.DiagGate": lambda: (dict(input_size=1, hidden_size=4), "tau_int"),
     "models.GRUReference": lambda: (dict(input_size=1, hidden_size=4), "recurrence"),
     "models.LSTMReference": lambda: (dict(input_size=1, hidden_size=4), "recurrence"),
-    "models.build_model": lambda: (dict(name="DiagGate", input_size=1, hidden_size=4), "recurrence"),
+    "models.build_model": lambda: (dict(name="DiagGate", input_size=1, hidden_size=4), "tau_int"),
+    "response.model_response_kernel": lambda: (dict(model=_model(), task=_lag_task(), x=_x((2, 16, 2)),
+                                                    n_boot=20), "n_bootstrap"),
+    "bench.model_scaling": lambda: (dict(kind="DiagGate", length=8, hidden_size=4, repeats=1), "tau_int"),
     "diagnostics.unit_timescales": lambda: (dict(zip(("leak", "rdiag"), _leak())) | dict(window=(2, 8)),
                                             "rate_flor"),
 }

@@ -62,6 +62,8 @@ def test_bench_json_structure(quick):
     expected = [f"scaling.{kind}.ratio_2T_over_T" for kind in MODELS]
     expected += ["seeds.ci.DiagGate.speedup", "seeds.ci.DiagGate.batched", "seeds.ci.DiagGate.sequential",
                  "process.constant_pull.throughput", "process.vanishing_mobility.throughput"]
+    expected += [f"fused.reference.DiagGate.{field}" for field in
+                 ("autograd", "fused", "speedup", "function", "floor", "function_over_floor", "fused_over_floor")]
     for name in expected:
         assert name in by_name, f"{name} not in bench.json"
     # a comparison is stored as a ratio, and the ratio is the quotient of the two stored times
@@ -183,3 +185,27 @@ def test_table_lists_every_record():
     assert "scaling.X.ratio_2T_over_T" in table and "2.03" in table and "3.700e+07" in table
     assert [r.as_dict() for r in records][1] == {"name": "process.y.throughput", "value": 3.7e7,
                                                  "unit": "unit-steps/s", "note": "a note"}
+
+
+def test_fused_recurrence_beats_the_autograd_loop(quick):
+    # DiagGate at the reference shape (64 units, T = 512, batch 16, 5 seeds batched), forward and
+    # backward, CPU time, interleaved in one run. Measured on 2 shared cores with a load average
+    # of 7: autograd over fused 2.8-3.1 for the whole model, the compiled Function over the floor
+    # (the two batched matrix products per step alone) 2.6-2.8. Issue 16 asks for at least 3 and
+    # at most 2; neither is met reliably yet (see the report of issue 16), so these bounds only
+    # guard the gain that exists: below 2.5 the fused path has lost most of it; above 3.5 the
+    # compiled loop does elementwise work it should not. A ratio outside is measured again, up to
+    # twice, in this process.
+    _, by_name, _ = quick
+    prefix = "fused.reference.DiagGate"
+    speedups = [by_name[f"{prefix}.speedup"]["value"]]
+    floors = [by_name[f"{prefix}.function_over_floor"]["value"]]
+    with one_torch_thread():
+        while (speedups[-1] < 2.5 or floors[-1] > 3.5) and len(speedups) < 3:
+            times = bench.fused_recurrence("DiagGate", bench.seed_scales()["reference"], repeats=3)
+            speedups.append(times["autograd"] / times["fused"])
+            floors.append(times["function"] / times["floor"])
+    assert speedups[-1] >= 2.5, f"autograd over fused only {', '.join(f'{v:.2f}' for v in speedups)}"
+    assert floors[-1] <= 3.5, f"fused Function over the floor {', '.join(f'{v:.2f}' for v in floors)}"
+    assert by_name[f"{prefix}.speedup"]["value"] == pytest.approx(
+        by_name[f"{prefix}.autograd"]["value"] / by_name[f"{prefix}.fused"]["value"], rel=1e-9)

@@ -67,6 +67,103 @@ def test_chapters_render_glue_proofs_exercises_figures(built_book):
             f"{path.stem}: fewer than four exercises"
 
 
+#: What an object's repr looks like on a page (HTML-escaped or not): the default
+#: ``<module.Class object at 0x...>``, a repr without an address (IPython's
+#: ``<IPython.core.display.Markdown object>``), a matplotlib figure's ``<Figure size ...>``.
+OBJECT_REPR = re.compile(
+    r"IPython\.core\.display"
+    r"|object at 0x[0-9a-fA-F]+"
+    r"|(?:<|&lt;)Figure size [0-9.]+x[0-9.]+"
+    r"|(?:<|&lt;)(?:[A-Za-z_][A-Za-z0-9_]*\.)+[A-Za-z_][A-Za-z0-9_]* object(?:>|&gt;)")
+
+
+def object_reprs(text: str) -> list[str]:
+    """Every object repr in ``text`` (a page's HTML): what a reader must never see."""
+    return [match.group(0) for match in OBJECT_REPR.finditer(text)]
+
+
+def test_object_repr_detector():
+    # the patterns above match the reprs a page has shown, escaped as HTML or not, and no value
+    shown = ["&lt;IPython.core.display.Markdown object&gt;", "<mlmath.x.Y object at 0x7f3a2b>",
+             "&lt;Figure size 640x400 with 1 Axes&gt;", "<foo.Bar object>"]
+    for text in shown:
+        assert object_reprs(f"<p>value {text} here</p>") != [], text
+    for text in ("22,900,000", "an object of study", "0x1F", "Figure 3 has size 640", "τ = 49.5"):
+        assert object_reprs(f'<span class="pasted-text">{text}</span>') == [], text
+
+
+def test_no_page_shows_an_object_repr(built_book):
+    # A glued value, a cell output or a figure that rendered as its Python repr instead of
+    # its value (issue 20: `{glue:text}` of a string glued as Markdown showed
+    # "<IPython.core.display.Markdown object>"). Every HTML page of the site, not just chapters.
+    result, html = built_book
+    assert result.returncode == 0, "the book did not build (test_full_strict_build_succeeds says why)"
+    pages = sorted(html.rglob("*.html"))
+    assert len(pages) > 12
+    found = {page.relative_to(html).as_posix(): object_reprs(page.read_text(encoding="utf-8"))
+             for page in pages}
+    assert not {page: reprs for page, reprs in found.items() if reprs}
+
+
+def test_glued_text_references_hold_values():
+    # Static, without a build: every `{glue:text}` reference of a chapter pastes (as MyST-NB
+    # does: literal_eval of the stored text/plain) a value, not an object's repr, and a glued
+    # string pastes exactly as its Markdown reads ("22,900,000", not the tuple "(22, 900, 0)").
+    from myst_nb.core.variables import format_plain_text
+
+    prefix = "application/papermill.record/"
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        data = {}
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+                if name:
+                    data[name] = output.get("data", {})
+        source = path.with_suffix(".md").read_text(encoding="utf-8")
+        for key in re.findall(r"\{glue:text\}`(?:[^`:]*::)?([^`:]+)[^`]*`", source):
+            assert prefix + "text/plain" in data.get(key, {}), f"{path.name}: {{glue:text}}`{key}` has no text/plain"
+            pasted = format_plain_text(data[key][prefix + "text/plain"], "s")
+            assert not object_reprs(pasted), f"{path.name}: {{glue:text}}`{key}` pastes {pasted!r}"
+            if prefix + "text/markdown" in data[key]:
+                assert pasted == data[key][prefix + "text/markdown"], f"{path.name}: {key} pastes {pasted!r}"
+
+
+GLUE_PAGE = """## Glued values
+
+Text role: {glue:text}`g-text`. Markdown role: {glue:md}`g-md`. Any: {glue:}`g-text`.
+A number: {glue:text}`g-number`. Unfixed: {glue:text}`g-raw`.
+
+```{glue:md} g-table
+:format: myst
+```
+"""
+
+GLUE_CELL = """from IPython.display import Markdown
+from myst_nb import glue as myst_glue
+from mlmath.book import glue
+
+glue("g-text", "22,900,000")
+glue("g-md", "**bold** words")
+glue("g-table", "| arm | phase |\\n|---|---|\\n| const | collapsed |")
+glue("g-number", 3.14159)
+myst_glue("g-raw", Markdown("7"), display=False)  # what mlmath.book.glue used to do"""
+
+
+def test_glued_strings_render_as_values_in_a_built_page(tmp_path):
+    # A mini book: strings glued by mlmath.book.glue render as their values with {glue:text},
+    # {glue:md} (role, and directive for a table) and {glue:}; the control glued the old way
+    # (IPython Markdown) shows its repr under {glue:text}, and the detector finds exactly it.
+    book = mini_book(tmp_path / "glue", GLUE_CELL, markdown=GLUE_PAGE)
+    result = build(tmp_path / "out-glue", root=book)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    page = (tmp_path / "out-glue" / "_build" / "html" / "book" / "99_planted.html").read_text()
+    assert '<span class="pasted-text">22,900,000</span>' in page
+    assert "<strong>bold</strong> words" in page
+    assert re.search(r"<table.*?const.*?collapsed.*?</table>", page, flags=re.S)
+    assert '<span class="pasted-text">3.14</span>' in page
+    assert object_reprs(page) == ["&lt;IPython.core.display.Markdown object&gt;"]
+
+
 def test_every_chapter_executes_within_its_budget(built_book, tmp_path):
     # The build's own execution statistics (MyST-NB's {nb-exec-table}, rendered in Appendix C):
     # every chapter ran, without error, in under 90 s, while the other pytest worker was busy
@@ -475,8 +572,9 @@ PLANTED = {
 }
 
 
-def mini_book(root: Path, source: str) -> Path:
-    """A copy of the project's configuration with one chapter whose only cell is ``source``."""
+def mini_book(root: Path, source: str, markdown: str | None = None) -> Path:
+    """A copy of the project's configuration with one chapter whose only cell is ``source``
+    (after a Markdown cell, ``markdown`` if given)."""
     (root / "book").mkdir(parents=True)
     for name in ("_config.yml",):
         shutil.copy(ROOT / name, root / name)
@@ -487,9 +585,66 @@ def mini_book(root: Path, source: str) -> Path:
     (root / "book" / "preface.md").write_text("# Preface\n")
     notebook = json.loads(json.dumps(PLANTED))
     notebook["cells"][1]["source"] = source
+    if markdown is not None:  # after the code cell: glue references need the values first
+        notebook["cells"].append({"cell_type": "markdown", "metadata": {}, "source": markdown})
     (root / "book" / "99_planted.ipynb").write_text(json.dumps(notebook))
     (root / "_toc.yml").write_text("format: jb-book\nroot: book/preface\nchapters:\n  - file: book/99_planted\n")
     return root
+
+
+def _with_repository_url(book: Path, url: str) -> None:
+    config = book / "_config.yml"
+    text = config.read_text()
+    assert '\n  url: ""\n' in text, "_config.yml's repository.url is expected unset here"
+    config.write_text(text.replace('\n  url: ""\n', f'\n  url: "{url}"\n'))
+
+
+def test_launch_and_repository_buttons_only_when_the_url_is_set(tmp_path):
+    # repository.url in _config.yml is unset (""): no page may point at a repository, nor open
+    # a chapter in Colab. Set, the same mini book gets the Colab launch and repository buttons.
+    from mlmath.book import repository_url
+
+    assert repository_url() == "", "the URL is set now: keep this test's unset case with a copy"
+    url = "https://github.com/example-owner/example-book"
+    pages = {}
+    for case in ("unset", "set"):
+        book = mini_book(tmp_path / case, "print('fine')")
+        if case == "set":
+            _with_repository_url(book, url)
+        result = build(tmp_path / f"out-{case}", root=book)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        pages[case] = (tmp_path / f"out-{case}" / "_build" / "html" / "book" / "99_planted.html").read_text()
+    colab = "https://colab.research.google.com/github/example-owner/example-book/blob/main/book/99_planted.ipynb"
+    assert colab in pages["set"] and f'href="{url}"' in pages["set"] and f"{url}/issues" in pages["set"]
+    assert "colab.research.google.com" not in pages["unset"] and "github.com" not in pages["unset"]
+    assert "launch" not in pages["unset"].lower().replace("launch_buttons", "")
+
+
+def test_install_cells_follow_the_repository_url():
+    # The chapters' first code cell installs mlmath in Colab from _config.yml's URL; it is hidden
+    # from the page and a no-op where mlmath is installed (its stored output is empty). Chapters
+    # 1 and 3 have one; every chapter that has one has exactly this one.
+    from mlmath.book import INSTALL_TAG, install_cell, repository_url, set_install_cell
+
+    expected = install_cell(repository_url())
+    with_cell = []
+    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.md")):
+        source = path.read_text(encoding="utf-8")
+        if INSTALL_TAG not in source:
+            continue
+        with_cell.append(path.stem)
+        assert source.count(INSTALL_TAG) == 1 and expected in source, f"{path.name}: stale install cell"
+        assert set_install_cell(source, repository_url()) == source
+        code = [cell for cell in nbformat.read(path.with_suffix(".ipynb"), as_version=4).cells
+                if cell.cell_type == "code"]
+        assert INSTALL_TAG in code[0].metadata.get("tags", []) and "remove-cell" in code[0].metadata["tags"]
+        assert code[0].source in expected and code[0].outputs == [], path.name
+    assert {"01_memory_envelopes", "03_spectra"} <= set(with_cell)
+    # the cell names the URL when it is set, and says it is unset otherwise
+    assert "git+https://github.com/o/n" in install_cell("https://github.com/o/n")
+    assert '"URL is not set' in install_cell("") and "git+" not in install_cell("")
+    assert max(len(line) for url in ("", "https://github.com/o/n")
+               for line in install_cell(url).splitlines()) <= 88  # STYLE: code lines of chapters
 
 
 def test_planted_cell_error_fails_the_build(tmp_path):

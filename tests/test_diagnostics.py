@@ -634,6 +634,35 @@ def test_runs_test_gate_passes_an_exact_power_law_and_rejects_exponential():
     assert not gate.passes and gate.winner == "exponential"
 
 
+def test_author_phase_rule_reports_the_step_that_labels_an_envelope_collapsed():
+    from mlmath.diagnostics import AUTHOR_REASONS, author_phase_rule
+
+    lags = np.arange(4.0, 385.0, 3.0)
+    power = author_phase_rule(lags, lags ** -0.5)
+    assert power.label == "anti-collapsed" and power.reason == "passes"
+    assert author_phase_rule(lags, np.exp(-lags / 50)).reason == "exponential wins"
+    # an envelope that decays, then rises again at long lags (a unit whose factor exceeds
+    # 1 on average): the tempered fit's linear coefficient is positive, ℓ* is undefined,
+    # and the rule falls through to 'collapsed' for an envelope that does not decay at all
+    rising = 0.9 * lags ** -0.8 + 0.1 * np.exp(lags / 200.0) / np.exp(384 / 200.0)
+    rule = author_phase_rule(lags, rising)
+    assert rule.gate.winner == "tempered" and rule.tempered_rate > 0
+    assert math.isnan(rule.crossover_lag)
+    assert (rule.label, rule.reason) == ("collapsed", "crossover lag undefined")
+    # a noise-free Pareto mixture: the window exists and the runs test rejects it
+    lags_p, f_p = _pareto_mixture(0.5)
+    pareto = author_phase_rule(lags_p, f_p)
+    assert (pareto.label, pareto.reason) == ("collapsed", "runs test rejects")
+    assert pareto.gate.p_value <= 0.05
+    # the crossover lag, where defined, is d / b of the tempered fit: β τ of ℓ^-β e^(-ℓ/τ)
+    tempered = lags ** -0.6 * np.exp(-lags / 150.0)
+    rule = author_phase_rule(lags, tempered)
+    assert rule.crossover_lag == pytest.approx(0.6 * 150.0, rel=1e-9)
+    assert {power.reason, rule.reason, pareto.reason} <= set(AUTHOR_REASONS)
+    with pytest.raises(ValueError, match="f must be"):
+        author_phase_rule(lags, np.zeros_like(lags))
+
+
 def test_runs_test_counts_runs_correctly():
     from mlmath.diagnostics._decay import _runs_test
 

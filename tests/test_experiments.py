@@ -1,6 +1,7 @@
 """Tests of mlmath.experiments: CLI, result schema and provenance, resume (also after a kill
 mid-arm), determinism, atomic writes, errors."""
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -12,15 +13,26 @@ import numpy as np
 import pytest
 import torch
 
-from mlmath.experiments import (EXPERIMENTS, best_result, get_config, load_result, provenance_markdown,
-                                run_experiment)
-from mlmath.experiments import engine
-from mlmath.experiments.__main__ import main
-from mlmath.experiments.analysis import log_timescale_from_target, predicted_beta, push_bound, push_statistics
-from mlmath.experiments.registry import PAPER_SCALE
-from mlmath.experiments.registry import TIERS
-from mlmath.experiments.results import ARM_KEYS, PROVENANCE_KEYS, validate_result
 from mlmath.diagnostics import PHASES
+from mlmath.experiments import (
+    EXPERIMENTS,
+    best_result,
+    engine,
+    get_config,
+    load_result,
+    provenance_markdown,
+    run_experiment,
+)
+from mlmath.experiments.__main__ import main
+from mlmath.experiments.analysis import (
+    log_timescale_from_target,
+    predicted_beta,
+    push_bound,
+    push_statistics,
+)
+from mlmath.experiments.registry import PAPER_SCALE, TIERS
+from mlmath.experiments.relabel import relabel_payload
+from mlmath.experiments.results import ARM_KEYS, PROVENANCE_KEYS, validate_result
 from mlmath.models import build_model
 from mlmath.process import beta_exponential_pushes
 
@@ -29,8 +41,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_list_via_python_dash_m():
-    out = subprocess.run([sys.executable, "-m", "mlmath.experiments", "list"], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "mlmath.experiments", "list"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0
     for name in ("apparatus", "negative_control", "access_route", "forcing"):
         assert name in out.stdout
@@ -45,24 +62,53 @@ def test_registry_tiers_are_data():
         assert ci.lag_range[1] < ci.length and ci.window[1] < ci.length
         for arm in ci.arms + full.arms:
             assert arm.train.length == (ci if arm in ci.arms else full).length
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         get_config("forcing", "ci").seeds = (1,)  # frozen
 
 
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "results").glob("*/*.json")), ids=lambda path: path.stem
+)
+def test_stored_results_were_made_by_the_registered_configuration(path):
+    """Each stored result's configuration is what the registry gives for its tier today (as JSON
+    data): a training option added later and left at its default (TrainConfig.as_dict) changes
+    neither the stored configuration nor config_hash, which finished checkpoints are matched by."""
+    stored = json.loads(path.read_text())
+    config = get_config(stored["experiment"], stored["tier"])
+    assert stored["config"] == engine.config_dict(config)
+    assert "timescale_lr" not in json.dumps(stored["config"])
+
+
 def _tiny_run(tmp_path, name="negative_control", argv_extra=()):
-    code = main(["run", name, "--tier", "ci", "--tiny", "--device", "cpu", "--out", str(tmp_path),
-                 "--no-progress", *argv_extra])
+    code = main(
+        [
+            "run",
+            name,
+            "--tier",
+            "ci",
+            "--tiny",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+            *argv_extra,
+        ]
+    )
     assert code == 0
-    return json.loads((tmp_path / f"{name}.json").read_text())
+    return json.loads((tmp_path / "tiny" / f"{name}.json").read_text())  # OUT/TIER/NAME.json
 
 
 def test_run_writes_exact_schema_and_provenance(tmp_path):
     result = _tiny_run(tmp_path)
+    tmp_path = tmp_path / "tiny"  # --out OUT writes OUT/TIER/
     assert list(result) == ["experiment", "tier", "provenance", "config", "summary"]
     assert result["experiment"] == "negative_control" and result["tier"] == "tiny"
     assert list(result["provenance"]) == list(PROVENANCE_KEYS)
     p = result["provenance"]
-    assert p["torch"] == torch.__version__ and p["device"].startswith("cpu") and p["seeds"] == [0, 1]
+    assert (
+        p["torch"] == torch.__version__ and p["device"].startswith("cpu") and p["seeds"] == [0, 1]
+    )
     assert p["wall_seconds"] > 0 and p["date"].startswith("20")
     assert set(result["summary"]["phases"]) == {"const", "const_forced"}
     assert all(label in PHASES for label in result["summary"]["phases"].values())
@@ -70,25 +116,53 @@ def test_run_writes_exact_schema_and_provenance(tmp_path):
     for arm in result["summary"]["arms"].values():
         assert set(ARM_KEYS) <= set(arm)
         q = arm["provenance"]
-        assert q["device"] == p["device"] and q["torch"] == p["torch"] and q["commit"] == p["commit"]
+        assert (
+            q["device"] == p["device"] and q["torch"] == p["torch"] and q["commit"] == p["commit"]
+        )
         assert q["wall_seconds"] == arm["seconds"] > 0 and q["date"].startswith("20")
         assert [s["steps"] for s in q["segments"]] == [[0, 3]]  # one invocation trained all 3 steps
-    assert p["wall_seconds"] == pytest.approx(sum(a["seconds"] for a in result["summary"]["arms"].values()), abs=0.011)
+    assert p["wall_seconds"] == pytest.approx(
+        sum(a["seconds"] for a in result["summary"]["arms"].values()), abs=0.011
+    )
     validate_result(result)
+    # a live run labels each seed exactly as a relabelling of its stored arrays does
+    with np.load(tmp_path / "negative_control.npz", allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    relabelled = relabel_payload(result, arrays)["summary"]["arms"]
+    for name, arm in result["summary"]["arms"].items():
+        for stage in ("init", "trained"):
+            for key in (
+                "phases",
+                "horizon_class",
+                "rate_ratio",
+                "efolds",
+                "n_censored",
+                "beta_low",
+            ):
+                assert relabelled[name][stage][key] == arm[stage][key], (name, stage, key)
     assert load_result("negative_control", tmp_path, tier="tiny").summary == result["summary"]
     with np.load(tmp_path / "negative_control.npz", allow_pickle=False) as arrays:
         assert arrays["const__taus"].shape == (2, 32)
         assert arrays["const__loss"].shape == (3, 2)
     # strict JSON: no NaN/Infinity tokens
-    json.loads((tmp_path / "negative_control.json").read_text(), parse_constant=lambda c: pytest.fail(c))
+    json.loads(
+        (tmp_path / "negative_control.json").read_text(), parse_constant=lambda c: pytest.fail(c)
+    )
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
     # finished arms are checkpointed; their in-arm checkpoints are gone
     folder = tmp_path / ".checkpoints" / "negative_control-tiny"
-    assert sorted(p.name for p in folder.iterdir()) == ["const.json", "const.npz", "const_forced.json",
-                                                         "const_forced.npz"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "const.json",
+        "const.npz",
+        "const_forced.json",
+        "const_forced.npz",
+    ]
 
 
 def test_resume_after_interruption_does_not_recompute_finished_arms(tmp_path, monkeypatch):
+    tmp_path = (
+        tmp_path / "tiny"
+    )  # the folder of the command line's --out tmp_path.parent (OUT/TIER/)
     config = get_config("negative_control", "ci").tiny()
     calls = []
     real = engine.run_arm
@@ -107,9 +181,13 @@ def test_resume_after_interruption_does_not_recompute_finished_arms(tmp_path, mo
     assert not (tmp_path / "negative_control.json").exists()
 
     calls.clear()
-    monkeypatch.setattr(engine, "run_arm", lambda *a, **k: (calls.append(a[1].name), real(*a, **k))[1])
-    result = run_experiment("negative_control", "ci", "cpu", tmp_path, progress=False, config=config)
-    assert calls == ["const_forced"]          # the finished arm was loaded, not recomputed
+    monkeypatch.setattr(
+        engine, "run_arm", lambda *a, **k: (calls.append(a[1].name), real(*a, **k))[1]
+    )
+    result = run_experiment(
+        "negative_control", "ci", "cpu", tmp_path, progress=False, config=config
+    )
+    assert calls == ["const_forced"]  # the finished arm was loaded, not recomputed
     assert set(result["summary"]["phases"]) == {"const", "const_forced"}
 
     # a checkpoint from a different configuration is ignored
@@ -122,8 +200,26 @@ def test_resume_after_interruption_does_not_recompute_finished_arms(tmp_path, mo
     calls.clear()
     stale = tmp_path / ".checkpoints" / "negative_control-tiny" / "const.partial.pt"
     stale.write_bytes(b"stale")
-    assert main(["run", "negative_control", "--tier", "ci", "--tiny", "--device", "cpu", "--out", str(tmp_path),
-                 "--no-progress", "--no-resume", "--checkpoint-every", "1"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "negative_control",
+                "--tier",
+                "ci",
+                "--tiny",
+                "--device",
+                "cpu",
+                "--out",
+                str(tmp_path.parent),
+                "--no-progress",
+                "--no-resume",
+                "--checkpoint-every",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert calls == ["const", "const_forced"] and not stale.exists()
 
 
@@ -159,18 +255,41 @@ def test_bad_inputs_give_clear_errors(capsys):
 
 
 def _stored_payload(tier="full"):
-    arm = {"label": "AdamW", "phase": "broad", "init": {"phase": "collapsed"}, "trained": {"phase": "broad"},
-           "provenance": {"device": "NVIDIA H100 80GB HBM3", "torch": "2.x", "commit": "abc", "date": "2026",
-                          "wall_seconds": 200.0, "segments": []}}
-    return {"experiment": "forcing", "tier": tier,
-            "provenance": {"device": "NVIDIA H100 80GB HBM3", "torch": "2.x", "commit": "abc", "date": "2026",
-                           "wall_seconds": 200.0, "seeds": [0, 1, 2, 3, 4]},
-            "config": {}, "summary": {"phases": {"adamw": "broad"}, "arms": {"adamw": arm}}}
+    arm = {
+        "label": "AdamW",
+        "phase": "broad",
+        "init": {"phase": "collapsed"},
+        "trained": {"phase": "broad"},
+        "provenance": {
+            "device": "NVIDIA H100 80GB HBM3",
+            "torch": "2.x",
+            "commit": "abc",
+            "date": "2026",
+            "wall_seconds": 200.0,
+            "segments": [],
+        },
+    }
+    return {
+        "experiment": "forcing",
+        "tier": tier,
+        "provenance": {
+            "device": "NVIDIA H100 80GB HBM3",
+            "torch": "2.x",
+            "commit": "abc",
+            "date": "2026",
+            "wall_seconds": 200.0,
+            "seeds": [0, 1, 2, 3, 4],
+        },
+        "config": {},
+        "summary": {"phases": {"adamw": "broad"}, "arms": {"adamw": arm}},
+    }
 
 
 def _store(folder, payload, arrays=None):
     engine.atomic_write_json(folder / "forcing.json", payload)
-    engine.atomic_savez(folder / "forcing.npz", {"adamw__loss": np.zeros((3, 5))} if arrays is None else arrays)
+    engine.atomic_savez(
+        folder / "forcing.npz", {"adamw__loss": np.zeros((3, 5))} if arrays is None else arrays
+    )
 
 
 def test_load_result_and_provenance_box(tmp_path, capsys):
@@ -178,12 +297,16 @@ def test_load_result_and_provenance_box(tmp_path, capsys):
     assert main(["report", "forcing", "--out", str(tmp_path)]) == 1
     assert "no stored result" in capsys.readouterr().err
     text = provenance_markdown("forcing", results_dir=tmp_path)
-    assert "No stored result" in text and "--tier full --device cuda" in text and "--tier reference" in text
+    assert (
+        "No stored result" in text
+        and "--tier full --device cuda" in text
+        and "--tier reference" in text
+    )
     _store(tmp_path / "full", _stored_payload())  # results/<tier>/NAME.json
     stored = load_result("forcing", tmp_path / "full")
     assert stored.summary["phases"] == {"adamw": "broad"}
     assert stored.arrays()["adamw__loss"].shape == (3, 5)
-    assert main(["report", "forcing", "--out", str(tmp_path / "full")]) == 0
+    assert main(["report", "forcing", "--out", str(tmp_path)]) == 0  # reads OUT/full/forcing.json
     assert '"adamw": "broad"' in capsys.readouterr().out
     text = provenance_markdown("forcing", results_dir=tmp_path)
     assert "H100" in text and "Stored full-tier result" in text and "not yet run" not in text
@@ -207,7 +330,7 @@ def test_load_result_and_provenance_box(tmp_path, capsys):
 
 
 def _corrupt(payload, path, value):
-    """A copy of ``payload`` with the item at ``path`` (a tuple of keys) replaced, or deleted if value is None."""
+    """A copy of ``payload`` with the item at ``path`` (tuple of keys) replaced (None: deleted)."""
     payload = json.loads(json.dumps(payload))
     block = payload
     for key in path[:-1]:
@@ -233,7 +356,11 @@ SCHEMA_BREAKS = [
     (("summary", "phases"), None, "phases"),
     (("summary", "arms"), None, "arms"),
     (("summary", "arms", "adamw", "trained"), None, "missing ['trained']"),
-    (("summary", "arms", "adamw", "init"), {"beta": 1.0}, "init must be an object with a string 'phase'"),
+    (
+        ("summary", "arms", "adamw", "init"),
+        {"beta": 1.0},
+        "init must be an object with a string 'phase'",
+    ),
     (("summary", "arms", "adamw", "label"), None, "missing ['label']"),
     (("summary", "arms", "adamw", "phase"), 1, "phase must be a string"),
     (("summary", "arms", "adamw", "provenance", "date"), None, "provenance is missing ['date']"),
@@ -253,9 +380,13 @@ def test_load_result_rejects_corrupt_truncated_and_partial_files(tmp_path, capsy
     """Every way a result file can be damaged gives a ValueError naming the file, never a result."""
     good = json.dumps(_stored_payload(), indent=1)
     json_path, npz_path = tmp_path / "forcing.json", tmp_path / "forcing.npz"
-    cases = {"truncated JSON": good[: len(good) // 2], "empty file": "", "not JSON": "phases: broad\n",
-             "a list": "[1, 2]"}
-    for case, text in cases.items():
+    cases = {
+        "truncated JSON": good[: len(good) // 2],
+        "empty file": "",
+        "not JSON": "phases: broad\n",
+        "a list": "[1, 2]",
+    }
+    for text in cases.values():
         _store(tmp_path, _stored_payload())
         json_path.write_text(text)
         with pytest.raises(ValueError, match=str(json_path)):
@@ -284,7 +415,7 @@ def test_load_result_rejects_corrupt_truncated_and_partial_files(tmp_path, capsy
     _store(damaged / "reference", _stored_payload("reference"), {"sgd__loss": np.zeros(3)})
     with pytest.raises(ValueError, match="forcing.npz"):
         provenance_markdown("forcing", results_dir=damaged)
-    assert main(["report", "forcing", "--out", str(tmp_path)]) == 2
+    assert main(["report", "forcing", "--out", str(damaged)]) == 2
     assert "forcing.npz" in capsys.readouterr().err
 
 
@@ -292,8 +423,10 @@ def test_batched_model_members_equal_seeded_single_models():
     config = get_config("forcing", "ci").tiny()
     model = engine.batched_model("DiagGate", config, {"tau_max": 50.0})
     for i, seed in enumerate(config.seeds):
-        single = build_model("DiagGate", config.input_dim, config.hidden_size, seed=seed, tau_max=50.0)
-        for (name, p) in single.named_parameters():
+        single = build_model(
+            "DiagGate", config.input_dim, config.hidden_size, seed=seed, tau_max=50.0
+        )
+        for name, p in single.named_parameters():
             assert torch.equal(dict(model.named_parameters())[name][i], p)
 
 
@@ -340,20 +473,33 @@ def test_push_bound_holds_along_adamw_training(kind):
     assert push_bound(kind, TrainConfig(optimizer="sgd", lr=0.1)) is None
     assert push_bound(kind, TrainConfig(forcing_alpha=1.5)) is None
     assert push_bound("ConstGate", config) is None
-    assert push_bound(kind, {"optimizer": "adamw", "lr": 0.3, "weight_decay": 0.1,
-                             "forcing_alpha": None}) == 2 * half  # a stored config (dict)
+    assert (
+        push_bound(
+            kind, {"optimizer": "adamw", "lr": 0.3, "weight_decay": 0.1, "forcing_alpha": None}
+        )
+        == 2 * half
+    )  # a stored config (dict)
 
 
 def test_log_timescale_from_target():
     # DiagGate bias b = logit(1 − e^{−1/τ}) maps back to ln τ
     from mlmath.models import gate_bias_for_timescales
+
     taus = np.array([1.0, 10.0, 300.0])
-    np.testing.assert_allclose(log_timescale_from_target("DiagGate", gate_bias_for_timescales(taus)),
-                               np.log(taus), rtol=1e-8)
-    np.testing.assert_allclose(log_timescale_from_target("LSTMReference", -gate_bias_for_timescales(taus)),
-                               np.log(taus), rtol=1e-8)
+    np.testing.assert_allclose(
+        log_timescale_from_target("DiagGate", gate_bias_for_timescales(taus)),
+        np.log(taus),
+        rtol=1e-8,
+    )
+    np.testing.assert_allclose(
+        log_timescale_from_target("LSTMReference", -gate_bias_for_timescales(taus)),
+        np.log(taus),
+        rtol=1e-8,
+    )
     # ConstGate with U_qq = 0: τ = −1/ln(1 − s)
-    assert log_timescale_from_target("ConstGate", [0.0], s=0.01)[0] == pytest.approx(np.log(-1 / np.log(0.99)))
+    assert log_timescale_from_target("ConstGate", [0.0], s=0.01)[0] == pytest.approx(
+        np.log(-1 / np.log(0.99))
+    )
     with pytest.raises(ValueError, match="kind"):
         log_timescale_from_target("MLP", [0.0])
 
@@ -390,8 +536,24 @@ def test_run_all_tiny_exercises_every_experiment_deterministically(tmp_path):
     experiment gives a bit-identical result on the CPU: the same summary numbers and
     arrays."""
     first, second = tmp_path / "first", tmp_path / "second"
-    assert main(["run", "all", "--tier", "ci", "--tiny", "--device", "cpu", "--out", str(first),
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "all",
+                "--tier",
+                "ci",
+                "--tiny",
+                "--device",
+                "cpu",
+                "--out",
+                str(first),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    first = first / "tiny"  # OUT/TIER/
     for name in EXPERIMENTS:
         result = validate_result(json.loads((first / f"{name}.json").read_text()))
         config = get_config(name, "ci")
@@ -416,7 +578,8 @@ import sys, time
 import torch
 torch.set_num_threads(1)
 from mlmath.experiments import engine, get_config, run_experiment
-out, steps, every, pause_arm, pause_at = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+out, pause_arm = sys.argv[1], sys.argv[4]
+steps, every, pause_at = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[5])
 real_train = engine.train
 
 def train(*args, checkpoint=None, progress=None, **options):
@@ -427,7 +590,8 @@ def train(*args, checkpoint=None, progress=None, **options):
 
 engine.train = train
 config = get_config("negative_control", "ci").tiny(steps=steps)
-run_experiment("negative_control", "ci", "cpu", out, progress=False, config=config, checkpoint_every=every)
+run_experiment("negative_control", "ci", "cpu", out, progress=False, config=config,
+               checkpoint_every=every)
 """
 
 
@@ -443,12 +607,28 @@ def test_run_killed_mid_arm_resumes_to_the_uninterrupted_result(tmp_path, monkey
     killed, fresh = tmp_path / "killed", tmp_path / "fresh"
     folder = killed / ".checkpoints" / "negative_control-tiny"
     partial = folder / "const_forced.partial.pt"
-    child = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(killed), str(steps), str(every), "const_forced",
-                              "10"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED_RUN,
+            str(killed),
+            str(steps),
+            str(every),
+            "const_forced",
+            "10",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 240
         while not partial.exists():
-            assert child.poll() is None, f"the run ended before it was killed: {child.communicate()}"
+            assert child.poll() is None, (
+                f"the run ended before it was killed: {child.communicate()}"
+            )
             assert time.monotonic() < deadline, "no in-arm checkpoint appeared within 240 s"
             time.sleep(0.02)
     finally:
@@ -459,50 +639,77 @@ def test_run_killed_mid_arm_resumes_to_the_uninterrupted_result(tmp_path, monkey
     assert (folder / "const.json").exists() and not (folder / "const.partial.pt").exists()
     state = torch.load(partial, weights_only=True)  # plain data, nothing unpickled
     assert state["step"] in (4, 8)
-    killed_seconds = (json.loads((folder / "const.json").read_text())["summary"]["provenance"]["wall_seconds"]
-                      + sum(segment["seconds"] for segment in state["segments"]))
+    killed_seconds = json.loads((folder / "const.json").read_text())["summary"]["provenance"][
+        "wall_seconds"
+    ] + sum(segment["seconds"] for segment in state["segments"])
 
     calls, real = [], engine.run_arm
-    monkeypatch.setattr(engine, "run_arm", lambda *a, **k: (calls.append(a[1].name), real(*a, **k))[1])
-    result = run_experiment("negative_control", "ci", "cpu", killed, progress=False, config=config,
-                            checkpoint_every=every)
+    monkeypatch.setattr(
+        engine, "run_arm", lambda *a, **k: (calls.append(a[1].name), real(*a, **k))[1]
+    )
+    result = run_experiment(
+        "negative_control",
+        "ci",
+        "cpu",
+        killed,
+        progress=False,
+        config=config,
+        checkpoint_every=every,
+    )
     assert calls == ["const_forced"]
     assert not partial.exists()  # superseded by the finished arm's checkpoint
     arm = result["summary"]["arms"]["const_forced"]["provenance"]
-    assert [segment["steps"] for segment in arm["segments"]] == [[0, state["step"]], [state["step"], steps]]
+    assert [segment["steps"] for segment in arm["segments"]] == [
+        [0, state["step"]],
+        [state["step"], steps],
+    ]
     assert result["provenance"]["wall_seconds"] >= killed_seconds - 0.01  # rounding to 0.01 s
 
-    run_experiment("negative_control", "ci", "cpu", fresh, progress=False, config=config, checkpoint_every=None)
-    assert not (fresh / ".checkpoints" / "negative_control-tiny" / "const_forced.partial.pt").exists()
+    run_experiment(
+        "negative_control", "ci", "cpu", fresh, progress=False, config=config, checkpoint_every=None
+    )
+    assert not (
+        fresh / ".checkpoints" / "negative_control-tiny" / "const_forced.partial.pt"
+    ).exists()
     _assert_same_result(killed, fresh, "negative_control")
     assert np.isfinite(_arrays(fresh / "negative_control.npz")["const_forced__loss"]).all()
 
 
 def test_parallel_arms_give_the_serial_result(tmp_path):
-    """jobs=2 trains arms in two worker processes; every arm's result is what the serial run gives."""
+    """jobs=2 trains arms in two worker processes; every arm's result is the serial run's."""
     config = get_config("access_route", "ci").tiny()
-    serial = run_experiment("access_route", "ci", "cpu", tmp_path / "serial", progress=False, config=config)
-    parallel = run_experiment("access_route", "ci", "cpu", tmp_path / "parallel", progress=False, config=config,
-                              jobs=2)
+    serial = run_experiment(
+        "access_route", "ci", "cpu", tmp_path / "serial", progress=False, config=config
+    )
+    parallel = run_experiment(
+        "access_route", "ci", "cpu", tmp_path / "parallel", progress=False, config=config, jobs=2
+    )
 
     def strip(result):
-        return {name: {key: value for key, value in arm.items() if key not in ("seconds", "provenance")}
-                for name, arm in result["summary"]["arms"].items()}
+        return {
+            name: {key: value for key, value in arm.items() if key not in ("seconds", "provenance")}
+            for name, arm in result["summary"]["arms"].items()
+        }
 
     assert strip(parallel) == strip(serial)
     assert parallel["summary"]["horizon_vs_n"] == serial["summary"]["horizon_vs_n"]
     with pytest.raises(ValueError, match="jobs"):
-        run_experiment("access_route", "ci", "cpu", tmp_path / "bad", progress=False, config=config, jobs=0)
+        run_experiment(
+            "access_route", "ci", "cpu", tmp_path / "bad", progress=False, config=config, jobs=0
+        )
 
 
 # --- chapter helpers on stored results ---------------------------------------------------------
 
+
 def _segmented(spans):
-    """A stand-in stored result whose arms trained over ``spans`` = [(start ISO date, seconds), ...]."""
+    """A stand-in stored result whose arms trained over ``spans``: [(start ISO date, seconds)]."""
     from types import SimpleNamespace
 
-    arms = {f"arm{i}": {"provenance": {"segments": [{"date": date, "seconds": seconds}]}}
-            for i, (date, seconds) in enumerate(spans)}
+    arms = {
+        f"arm{i}": {"provenance": {"segments": [{"date": date, "seconds": seconds}]}}
+        for i, (date, seconds) in enumerate(spans)
+    }
     return SimpleNamespace(summary={"arms": arms})
 
 
@@ -511,8 +718,13 @@ def test_elapsed_seconds_and_arms_at_once_read_the_segments():
 
     serial = _segmented([("2026-01-01T00:00:00+00:00", 100.0), ("2026-01-01T00:01:40+00:00", 50.0)])
     assert elapsed_seconds(serial) == pytest.approx(150.0) and arms_at_once(serial) == 1
-    parallel = _segmented([("2026-01-01T00:00:00+00:00", 100.0), ("2026-01-01T00:00:00+00:00", 80.0),
-                           ("2026-01-01T00:01:20+00:00", 60.0)])
+    parallel = _segmented(
+        [
+            ("2026-01-01T00:00:00+00:00", 100.0),
+            ("2026-01-01T00:00:00+00:00", 80.0),
+            ("2026-01-01T00:01:20+00:00", 60.0),
+        ]
+    )
     assert elapsed_seconds(parallel) == pytest.approx(140.0) and arms_at_once(parallel) == 2
 
 
@@ -538,8 +750,9 @@ def test_run_time_text_states_the_share_of_the_tier_budget_and_flags_an_overrun(
     assert text.startswith("At most 2 arms trained at the same time")
     assert f"took {budget / 2:.3g} minutes" in text and "50 % of the reference tier's" in text
     assert "over" not in text
-    over = _segmented([("2026-01-01T00:00:00+00:00", 60.0 * budget * 1.1),
-                       ("2026-01-01T00:22:00+00:00", 60.0)])  # 23 minutes in all
+    over = _segmented(
+        [("2026-01-01T00:00:00+00:00", 60.0 * budget * 1.1), ("2026-01-01T00:22:00+00:00", 60.0)]
+    )  # 23 minutes in all
     over.tier = "reference"
     text = run_time_text(over)
     assert text.startswith("The arms trained one after the other.")
@@ -563,9 +776,13 @@ def test_recomputed_predictions_use_the_stored_pushes():
     from mlmath.experiments.analysis import predicted_beta
     from mlmath.experiments.chapter import recomputed_predictions
 
-    sizes = np.random.default_rng(3).exponential(0.5, 40)        # light-tailed pushes, 40 of them
-    arm = {"pushes": [{"pull": 1.0, "rate": 0.5, "beta_predicted": 123.0},   # a stale stored value
-                      {"beta_predicted": None, "reason": "too few increments"}]}
+    sizes = np.random.default_rng(3).exponential(0.5, 40)  # light-tailed pushes, 40 of them
+    arm = {
+        "pushes": [
+            {"pull": 1.0, "rate": 0.5, "beta_predicted": 123.0},  # a stale stored value
+            {"beta_predicted": None, "reason": "too few increments"},
+        ]
+    }
     arrays = {"x__push_sizes": sizes, "x__push_seed": np.zeros(sizes.size, dtype=int)}
     fresh = recomputed_predictions(arm, arrays, "x")
     assert fresh[0] == predicted_beta(1.0, 0.5, sizes) and fresh[0][0] != 123.0

@@ -270,3 +270,35 @@ def test_classify_envelope_reads_stored_arrays_like_diagnose():
     assert fit.horizon == lags[-1] and fit.label == "extended"
     assert beta.censor == 512.0 and beta.n_censored == int(np.sum(taus >= 512))
     assert phase == D.phase_label(fit, beta.low, beta.high, n_tail=beta.n_tail)
+
+
+# ------------------------------------------------------------ noise of an envelope
+
+envelope_noise = D.envelope_noise
+
+def test_envelope_noise_is_zero_on_smooth_envelopes_and_recovers_planted_noise():
+    lags = np.arange(1.0, 1025.0)
+    smooth = pareto_envelope(lags, 0.6)                      # ln f is nearly a polynomial in ln ℓ
+    assert envelope_noise(lags, smooth) < 1e-3
+    assert envelope_noise(lags, lags ** -0.7) < 1e-12       # a power law is exactly one
+    rng = np.random.default_rng(9)
+    sigma = 0.01
+    noisy = smooth * np.exp(sigma * rng.standard_normal(lags.size))
+    # 993 residuals: the sample sd is within about 2.3 % of σ (one standard error), so 10 %
+    # is four standard errors; the smooth part adds less than 1e-3 in quadrature
+    assert envelope_noise(lags, noisy) == pytest.approx(sigma, rel=0.1)
+
+
+def test_envelope_noise_rejects_bad_input():
+    lags = np.arange(1.0, 100.0)
+    f = lags ** -0.5
+    with pytest.raises(ValueError, match="increasing"):
+        envelope_noise(lags[::-1], f)
+    with pytest.raises(ValueError, match="> 0"):
+        envelope_noise(lags, -f)
+    with pytest.raises(ValueError, match="min_lag"):
+        envelope_noise(lags, f, min_lag=98.0)
+    with pytest.raises(ValueError, match="same length"):
+        envelope_noise(lags, f[:-1])
+    with pytest.raises(TypeError, match="degree"):
+        envelope_noise(lags, f, degree=2.5)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from mlmath import bench
 from mlmath.models import (MODELS, ConstGate, DiagGate, GateTrace, GRUReference, LSTMReference, SharedGate,
-                           build_model, gate_bias_for_timescales, orthogonal_)
+                           build_model, check_options, gate_bias_for_timescales, orthogonal_)
 
 torch.set_num_threads(1)
 
@@ -237,7 +237,7 @@ def test_step_jacobians_match_autograd(name):
     """J_t = ∂h_t/∂h_{t−1} from step_jacobians equals autograd's Jacobian of one step run from
     h_{t−1} (via h0), and its diagonal is leak + rdiag of the trace."""
     torch.manual_seed(0)
-    model = build_model(name, 3, 5, seed=7, s=0.3)
+    model = build_model(name, 3, 5, seed=7, **({"s": 0.3} if name == "ConstGate" else {}))
     with torch.no_grad():
         for param in ("U_s", "u_s"):
             if hasattr(model, param):
@@ -339,14 +339,25 @@ def test_full_length_view_counter_catches_per_step_indexing():
     assert counts[1] - counts[0] == 2 * 29, counts
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_no_per_step_view_of_a_sequence_tensor(name):
+def _variants():
+    """Every model, and the leaky gates once per recurrence: ``(name, options)``."""
+    out = []
+    for name in sorted(MODELS):
+        if name in LEAKY:
+            out += [(name, {"recurrence": "fused"}), (name, {"recurrence": "autograd"})]
+        else:
+            out.append((name, {}))
+    return out
+
+
+@pytest.mark.parametrize("name,options", _variants())
+def test_no_per_step_view_of_a_sequence_tensor(name, options):
     # The cause of quadratic backward time, checked exactly (no timing): the number of nodes
     # that cut into a full-length tensor must not grow with the length (29 and 58 steps, lengths
     # that no other axis has), for single and batched models. A few such nodes at the ends of
     # the loop (unbind's input, the stacked outputs) are the same at any length.
     for n_models in (None, 3):
-        model = build_model(name, 4, 6, n_models=n_models, seed=0)
+        model = build_model(name, 4, 6, n_models=n_models, seed=0, **options)
         counts = []
         for length in (29, 58):
             shape = (16, length, 4) if n_models is None else (n_models, 16, length, 4)
@@ -355,8 +366,8 @@ def test_no_per_step_view_of_a_sequence_tensor(name):
         assert counts[0] == counts[1] < 29, f"{name} (n_models={n_models}): {counts} full-length views"
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_forward_backward_is_linear_in_length(name):
+@pytest.mark.parametrize("name,options", _variants())
+def test_forward_backward_is_linear_in_length(name, options):
     """Forward + backward at 2T costs at most 2.6× T (linear: about 2; the per-step indexing bug
     gave 6× at T = 256 vs 128). Both lengths are timed in one run, interleaved, best of three,
     in CPU time of this process (bench.model_scaling): wall time on a loaded machine gave 2.9-3.3
@@ -364,7 +375,8 @@ def test_forward_backward_is_linear_in_length(name):
     cause is test_no_per_step_view_of_a_sequence_tensor."""
     ratios = []
     for _ in range(3):
-        short, long = bench.model_scaling(name, 256, hidden_size=64, input_dim=8, n_models=3, repeats=3)
+        short, long = bench.model_scaling(name, 256, hidden_size=64, input_dim=8, n_models=3, repeats=3,
+                                          **options)
         ratios.append(long / short)
         if ratios[-1] <= 2.6:
             break
@@ -379,3 +391,195 @@ def test_paper_initialisation_starts_every_gate_at_one_value():
         torch.testing.assert_close(trace.leak, torch.full_like(trace.leak, math.exp(-1 / 80.0)), rtol=1e-6, atol=0)
     with pytest.raises(ValueError, match="gate_init"):
         build_model("DiagGate", 4, 6, gate_init="zero")
+
+
+# --- the fused recurrence (issue 16) ------------------------------------------------------------
+
+def _relative_gap(a, b):
+    """max |a − b| / max |b| (0 when both vanish)."""
+    scale = b.detach().abs().max()
+    gap = (a.detach() - b.detach()).abs().max()
+    return float(gap / scale) if scale > 0 else float(gap)
+
+
+def _loss_and_grads(model, x, h0, with_trace):
+    """A loss that reads the readout and, with ``with_trace``, every field of the trace; its
+    gradients with respect to every parameter and to ``h0``."""
+    y, trace = model(x, trace=with_trace, h0=h0)
+    # positive weights: a loss whose gradients are not sums that cancel to almost nothing (a
+    # cancelling sum would turn rounding of the order of 1e-7 into a large relative gap)
+    weights = torch.linspace(0.5, 1.5, y.numel(), dtype=y.dtype).view_as(y)
+    loss = (y * weights).sum() + y.pow(2).mean()
+    if with_trace:
+        for k, field in enumerate(trace):
+            wave = 1.0 + 0.5 * torch.cos(torch.arange(field.numel(), dtype=y.dtype)).view_as(field)
+            loss = loss + (k + 1) * (field * wave).mean()
+    inputs = list(model.parameters()) + ([h0] if h0 is not None else [])
+    return loss, torch.autograd.grad(loss, inputs)
+
+
+@pytest.mark.parametrize("name", LEAKY)
+@pytest.mark.parametrize("n_models", [None, 3])
+@pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-6), (torch.float32, 1e-5)])
+@pytest.mark.parametrize("with_h0,with_trace", [(False, False), (True, True)])
+def test_fused_recurrence_matches_autograd(name, n_models, dtype, rtol, with_h0, with_trace):
+    """The same loss and gradients from the compiled loop as from the autograd loop: every
+    leaky model, single and batched seeds, float64 and float32, with h0 and a loss that reads
+    the whole trace (leak, rdiag, hidden). Tolerance: the two loops add in different orders,
+    so they agree to rounding, relative to the largest entry (1e-6 float64, 1e-5 float32)."""
+    options = {"s": 0.2} if name == "ConstGate" else {"gate_init": "spread", "tau_max": 20.0}
+    fused = build_model(name, 3, 6, 2, n_models=n_models, seed=4, recurrence="fused", **options).to(dtype)
+    plain = build_model(name, 3, 6, 2, n_models=n_models, seed=4, recurrence="autograd", **options).to(dtype)
+    with torch.no_grad():
+        for param in ("U_s", "u_s"):  # gates that read the state strongly
+            if hasattr(fused, param):
+                getattr(fused, param).mul_(10.0)
+                getattr(plain, param).mul_(10.0)
+    lead = () if n_models is None else (n_models,)
+    generator = torch.Generator().manual_seed(5)
+    x = torch.randn(lead + (4, 23, 3), generator=generator, dtype=dtype)
+    h0 = torch.randn(lead + (4, 6), generator=generator, dtype=dtype).requires_grad_() if with_h0 else None
+    loss_f, grads_f = _loss_and_grads(fused, x, h0, with_trace)
+    loss_a, grads_a = _loss_and_grads(plain, x, h0, with_trace)
+    assert _relative_gap(loss_f, loss_a) <= rtol
+    names = [n for n, _ in fused.named_parameters()] + (["h0"] if with_h0 else [])
+    assert len(grads_f) == len(names)
+    for label, gf, ga in zip(names, grads_f, grads_a):
+        assert torch.isfinite(gf).all()
+        assert _relative_gap(gf, ga) <= rtol, f"{name} {label}: {_relative_gap(gf, ga):.2e}"
+    # and the trace itself, value by value
+    with torch.no_grad():
+        _, tf = fused(x, h0=h0)
+        _, ta = plain(x, h0=h0)
+    for field_f, field_a in zip(tf, ta):
+        assert field_f.shape == field_a.shape
+        assert _relative_gap(field_f, field_a) <= rtol
+
+
+@pytest.mark.parametrize("K", [0, 1, 4])
+def test_fused_function_passes_gradcheck(K):
+    """torch.autograd.gradcheck (float64 finite differences) of the compiled Function itself, for
+    a frozen gate (K = 0), a shared gate (K = 1) and one gate per unit (K = H = 4)."""
+    from mlmath import _fused
+
+    generator = torch.Generator().manual_seed(K)
+    S, T, B, H = 2, 5, 3, 4
+    drives = torch.randn(S, T, B, H + K, generator=generator, dtype=torch.float64, requires_grad=True)
+    U_all = (0.5 * torch.randn(S, H + K, H, generator=generator, dtype=torch.float64)).requires_grad_()
+    h0 = torch.randn(S, B, H, generator=generator, dtype=torch.float64, requires_grad=True)
+    for use_tanh in (True, False):
+        assert torch.autograd.gradcheck(lambda d, u, h: _fused.leaky_recurrence(d, u, h, 0.3, K, use_tanh),
+                                        (drives, U_all, h0))
+
+
+@pytest.fixture
+def fresh_extension_state():
+    """Forget the extension's load state before and after a test (the next use reloads the cache)."""
+    from mlmath import _fused
+
+    _fused._reset()
+    yield _fused
+    _fused._reset()
+
+
+def test_fallback_to_autograd_warns_once_and_gives_the_same_result(fresh_extension_state, monkeypatch):
+    # force the compiled path to be unavailable, as on a machine without a compiler
+    _fused = fresh_extension_state
+
+    def no_compiler():
+        raise RuntimeError("no compiler here (test)")
+
+    monkeypatch.setattr(_fused, "_build", no_compiler)
+    model = DiagGate(3, 5, n_models=2, seed=1)
+    reference = DiagGate(3, 5, n_models=2, seed=1, recurrence="autograd")
+    x = torch.randn(2, 9, 3, generator=torch.Generator().manual_seed(2))
+    with pytest.warns(RuntimeWarning, match="fall back to the autograd loop") as record:
+        y, trace = model(x)
+        model(x)
+        ConstGate(3, 5)(x)
+    assert len([w for w in record if issubclass(w.category, RuntimeWarning)]) == 1
+    assert "no compiler here" in str(record[0].message)
+    assert not _fused.available()
+    y_ref, trace_ref = reference(x)
+    torch.testing.assert_close(y, y_ref, rtol=0, atol=0)   # the very same loop
+    torch.testing.assert_close(trace.rdiag, trace_ref.rdiag, rtol=0, atol=0)
+
+
+def test_device_selection(fresh_extension_state, monkeypatch):
+    _fused = fresh_extension_state
+
+    def must_not_build():
+        raise AssertionError("tried to build the extension")
+
+    monkeypatch.setattr(_fused, "_build", must_not_build)
+    # autograd, or any device but the CPU: the autograd loop, without trying to build
+    assert _fused.use_fused("autograd", "cpu") is False
+    assert _fused.use_fused("fused", torch.device("cuda", 0)) is False
+    assert _fused.use_fused("fused", "meta") is False
+    with pytest.raises(ValueError, match="recurrence must be one of"):
+        _fused.use_fused("jit", "cpu")
+    # a model on a non-CPU device runs the autograd loop (meta tensors stand in for CUDA here)
+    monkeypatch.setattr(_fused, "leaky_recurrence", lambda *args: pytest.fail("fused loop on a meta tensor"))
+    model = DiagGate(3, 5, seed=0).to("meta")
+    y, trace = model(torch.empty(2, 7, 3, device="meta"))
+    assert y.device.type == "meta" and y.shape == (2, 7, 1) and trace.leak.shape == (2, 7, 5)
+    # on the CPU, 'fused' asks for the extension
+    monkeypatch.undo()
+    _fused._reset()
+    assert _fused.use_fused("fused", "cpu") is True
+
+
+def test_recurrence_is_validated_and_kept_by_select():
+    with pytest.raises(ValueError, match="recurrence must be one of"):
+        DiagGate(3, 4, recurrence="numba")
+    model = SharedGate(3, 4, n_models=2, seed=0, recurrence="autograd")
+    assert model.select(1).recurrence == "autograd"
+    assert DiagGate(3, 4).recurrence == "fused"
+
+
+# --- options (issue 21, item 1) --------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_models_reject_unknown_options(name):
+    cls = MODELS[name]
+    for typo in ("tau_int", "recurrance"):
+        with pytest.raises(TypeError, match=typo) as error:
+            cls(3, 4, **{typo: 1.0})
+        for accepted in ("hidden_size", "n_models", "seed"):
+            assert accepted in str(error.value)            # the message lists the accepted options
+        with pytest.raises(TypeError, match=typo):
+            build_model(name, 3, 4, **{typo: 1.0})
+        with pytest.raises(TypeError, match=typo):
+            check_options(name, {typo: 1.0})
+    # options that belong to another model are refused too (they used to be ignored)
+    foreign = "tau_max" if name == "ConstGate" else "s"
+    with pytest.raises(TypeError, match=repr(foreign)):
+        build_model(name, 3, 4, **{foreign: 2.0})
+    # every accepted option is accepted, by keyword
+    assert set(cls.options()) >= {"input_size", "hidden_size", "output_size", "n_models", "seed"}
+    if name in LEAKY:
+        assert "recurrence" in cls.options()
+    else:
+        assert "recurrence" not in cls.options()
+
+
+def test_check_options_refuses_caller_arguments_and_unknown_models():
+    assert check_options("ConstGate", (("s", 0.1),)) == {"s": 0.1}
+    with pytest.raises(TypeError, match="'seed'"):
+        check_options("DiagGate", {"seed": 3})           # set by the engine, not by an arm
+    with pytest.raises(ValueError, match="name must be one of"):
+        check_options("Transformer", {})
+
+
+def test_gru_and_lstm_share_one_constructor():
+    # issue 19: one __init__ for both reference cells; parameters in the order they had
+    assert GRUReference.__init__ is LSTMReference.__init__
+    assert [n for n, _ in GRUReference(3, 4, seed=0).named_parameters()] == \
+        ["W", "U", "b", "W_g", "U_g", "b_z", "b_r", "V", "c"]
+    assert [n for n, _ in LSTMReference(3, 4, seed=0).named_parameters()] == \
+        ["W", "U", "b", "W_g", "U_g", "b_f", "b_io", "V", "c"]
+    lstm = LSTMReference(3, 4, n_models=2, seed=0, tau_max=50.0)
+    assert lstm.W_g.shape == (2, 12, 3) and lstm.forcing_target() is lstm.b_f
+    single = lstm.select(1)
+    assert isinstance(single, LSTMReference) and single.tau_max == 50.0
+    assert torch.equal(single.b_f, lstm.b_f[1])

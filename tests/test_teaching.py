@@ -337,3 +337,87 @@ def test_show_quiz_and_show_cards_display_the_bundles(monkeypatch):
     assert again == teaching.quiz_outputs("03_spectra", 2)
 
 
+
+
+# --------------------------------------------------------------------------------------------
+# One notation everywhere: the decks and the assignments follow book/notation.md
+# --------------------------------------------------------------------------------------------
+
+def _notation_matrices() -> tuple[str, str, set[str]]:
+    """(recurrent, input, the input matrix's subscripts) as book/notation.md defines them."""
+    page = (ROOT / "book" / "notation.md").read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if "recurrent and input matrices" in line)
+    symbols = re.findall(r"\$([A-Z])\$", row.split("|")[1])
+    assert len(symbols) == 2, row
+    recurrent, given = symbols
+    subscripts = set(re.findall(rf"\${given}_(\w+)\$", row))
+    return recurrent, given, subscripts
+
+
+def notation_problems(text: str) -> list[str]:
+    """Where ``text`` (a deck's or an assignment's text, HTML or LaTeX) breaks the
+    notation page's convention for the two matrices of an RNN (recurrent ``U``, input
+    ``W``, so the input of lag ℓ reaches the state through ``U^ℓ W``)."""
+    recurrent, given, subscripts = _notation_matrices()
+    letters = f"[{recurrent}{given}]"
+    power = r"(?:<sup>ℓ</sup>|\^\{?\\ell\}?|\^ℓ)"
+    problems = []
+    # only the recurrent matrix is raised to the lag: U^ℓ W, never W^ℓ U
+    problems += [f"{m.group(0)!r}: the power of a lag is of {recurrent}"
+                 for m in re.finditer(rf"\b{given}{power}", text)]
+    # the names: "recurrent matrix U", "input matrix W", "non-normal U" (a recurrent matrix)
+    problems += [f"{m.group(0)!r}: the recurrent matrix is {recurrent}"
+                 for m in re.finditer(rf"(?:recurrent|non-normal)(?: recurrent)?(?: weight)? matri(?:x|ces) \$?{given}\b"
+                                      rf"|non-normal \$?{given}\b", text)]
+    problems += [f"{m.group(0)!r}: the input matrix is {given}"
+                 for m in re.finditer(rf"input (?:weight )?matri(?:x|ces) \$?{recurrent}\b", text)]
+    # the candidate's derivative multiplies the recurrent matrix in the state Jacobian
+    problems += [f"{m.group(0)!r}: φ′ multiplies {recurrent} in ∂h/∂h"
+                 for m in re.finditer(rf"(?:φ′|\\phi'|\\phi\^\\prime)[^,;.{letters[1:-1]}]{{0,14}}\b{given}\b(?!<sub>| ?x| ?_)", text)]
+    # subscripted input matrices are the ones notation.md lists (W_s); W_h, W_x are other books'
+    for m in re.finditer(rf"\b{given}(?:<sub>([^<]+)</sub>|_\{{?(\w+)\}}?)", text):
+        if (m.group(1) or m.group(2)) not in subscripts:
+            problems.append(f"{m.group(0)!r}: not in notation.md (subscripts of {given}: {sorted(subscripts)})")
+    return problems
+
+
+def _deck_texts():
+    """(where, text) of every string in every quiz and flashcard deck."""
+    def strings(value, where):
+        if isinstance(value, str):
+            yield where, value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield from strings(item, f"{where}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from strings(item, f"{where}[{index}]")
+
+    for kind in teaching.KINDS:
+        for path in sorted((ROOT / "book" / kind).glob("*.json")):
+            yield from strings(json.loads(path.read_text(encoding="utf-8")), f"{kind}/{path.name}")
+
+
+def test_notation_checker_finds_the_drift_it_is_for():
+    assert _notation_matrices() == ("U", "W", {"s"})
+    # what issue 20 found in the decks and assignment 1, one problem each
+    for bad in ("for a linear RNN, W<sup>ℓ</sup>U.", "the recurrent matrix W", "‖W<sup>ℓ</sup>‖",
+                "For the non-normal matrix $W = \\begin{pmatrix}", "a non-normal W can amplify",
+                "the other paths go through g φ′(·) W and", "whole rows of W<sub>x</sub>", "$W_h$",
+                "$W^\\ell U$", "the input matrix U"):
+        assert notation_problems(bad), bad
+    for good in ("for a linear RNN, U<sup>ℓ</sup>W.", "the recurrent matrix U", "$U^\\ell W$",
+                 "φ(Wx<sub>t</sub> + Uh<sub>t−1</sub> + b)", "rows of W<sub>s</sub>, U<sub>s</sub>",
+                 "g φ′(·) U and", "whole rows of W and U", "With w = W(σ<sub>Y</sub><sup>2</sup>ℓ)",
+                 "$W_s x_t + U_s h_{t-1}$", "the non-normal recurrent matrix $U = $"):
+        assert notation_problems(good) == [], good
+
+
+def test_decks_and_assignments_follow_the_notation_page():
+    texts = list(_deck_texts())
+    assert len(texts) > 500
+    for path in sorted((ROOT / "assignments").glob("part*.ipynb")):
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            texts.append((f"{path.name} cell {index}", cell.source))
+    problems = [f"{where}: {problem}" for where, text in texts for problem in notation_problems(text)]
+    assert not problems, "\n".join(problems)

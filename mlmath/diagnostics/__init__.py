@@ -36,10 +36,10 @@ and reduces each lag before the next one is formed, so memory stays at one
 from ..pull import restoring_drift  # Part III's estimator, re-exported for Part IV
 from ._common import (DEFAULT_LEAK_FLOOR, DEFAULT_RATE_FLOOR, FIRST_ORDER_LIMIT, ORDERS, PAPER_LENGTH,
                       PAPER_WINDOW, default_lags, scaled_window)
-from ._decay import (DecayFit, JacobianEnvelope, ModelFit, NetworkEnvelope, RunsTestGate, decay_class,
-                     jacobian_envelope, network_envelope, runs_test_gate)
+from ._decay import (AUTHOR_REASONS, AuthorPhase, DecayFit, JacobianEnvelope, ModelFit, NetworkEnvelope, RunsTestGate,
+                     author_phase_rule, decay_class, jacobian_envelope, network_envelope, runs_test_gate)
 from ._beta import CENSOR_LENGTHS, BetaInterval, CensoredPowerLawFit, beta_interval, censored_power_law_fit
-from ._horizon import HORIZON_CLASSES, HorizonClass, horizon_class
+from ._horizon import HORIZON_CLASSES, HorizonClass, envelope_noise, horizon_class
 from ._phase import (PHASES, Diagnosis, classify_envelope, diagnose, forcing_tail_index, horizon_summary,
                      phase_label)
 from ._rates import (STATUSES, TimescaleFit, log_effective_rates, mean_log_rates, unit_timescale_fit,
@@ -50,7 +50,8 @@ __all__ = [
     "DEFAULT_RATE_FLOOR", "DEFAULT_LEAK_FLOOR", "scaled_window", "default_lags", "log_effective_rates",
     "mean_log_rates", "TimescaleFit", "unit_timescale_fit", "unit_timescales", "NetworkEnvelope",
     "network_envelope", "JacobianEnvelope", "jacobian_envelope", "ModelFit", "DecayFit", "decay_class",
-    "RunsTestGate", "runs_test_gate", "BetaInterval", "beta_interval", "CENSOR_LENGTHS",
+    "RunsTestGate", "runs_test_gate", "AUTHOR_REASONS", "AuthorPhase", "author_phase_rule", "envelope_noise",
+    "BetaInterval", "beta_interval", "CENSOR_LENGTHS",
     "CensoredPowerLawFit", "censored_power_law_fit", "HORIZON_CLASSES", "HorizonClass", "horizon_class",
     "forcing_tail_index", "restoring_drift", "phase_label", "classify_envelope", "horizon_summary",
     "Diagnosis", "diagnose",

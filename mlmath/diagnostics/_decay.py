@@ -577,3 +577,98 @@ def runs_test_gate(lags, f, *, min_beta: float = 0.10, min_points: int = 8, leve
     enough = inside.sum() >= max(min_points, math.ceil(0.05 * n))
     passes = bool(enough and -slope > min_beta and math.isfinite(p_value) and p_value > level)
     return RunsTestGate(passes, winner, window, int(inside.sum()), float(max(0.0, -slope)), p_value)
+
+
+#: Why :func:`author_phase_rule` labels an envelope as it does, in the order it checks.
+AUTHOR_REASONS = ("exponential wins", "crossover lag undefined", "crossover lag below the grid",
+                  "window too short", "window too flat", "runs test rejects", "passes")
+
+
+@dataclass(frozen=True)
+class AuthorPhase:
+    """Outcome of :func:`author_phase_rule`.
+
+    Attributes
+    ----------
+    label : str
+        'anti-collapsed' (the gate passes) or 'collapsed' (every other outcome).
+    reason : str
+        One of :data:`AUTHOR_REASONS`: the first step that decided the label.
+    gate : RunsTestGate
+        The gate itself (:func:`runs_test_gate`).
+    tempered_log_slope, tempered_rate : float
+        The tempered fit ``ln f = a + d ln ℓ + b ℓ`` by ordinary least squares: ``d`` and
+        ``b`` (``b < 0`` for a cut-off).
+    crossover_lag : float
+        ``ℓ* = β τ = d / b`` where ``d < 0`` and ``b < 0``; NaN where it is undefined.
+    """
+
+    label: str
+    reason: str
+    gate: RunsTestGate
+    tempered_log_slope: float
+    tempered_rate: float
+    crossover_lag: float
+
+
+def author_phase_rule(lags, f, *, min_beta: float = 0.10, min_points: int = 8,
+                      level: float = 0.05) -> AuthorPhase:
+    """The author's decay-class decision, step by step: AIC winner, crossover lag, runs test.
+
+    As described for ``lorenzolivi/anticollapse`` (``crossover_residual_diagnostic``,
+    ``classify_phase``; Chapter 8's fidelity table), an envelope is anti-collapsed only if
+    :func:`runs_test_gate` passes; every other outcome falls through to 'collapsed'. The
+    reason records which step decided, in this order:
+
+    1. the exponential law has the lowest AIC → 'exponential wins';
+    2. the tempered law wins but its crossover lag ``ℓ* = β τ`` of ``ln f = a + d ln ℓ + b ℓ``
+       (``β = −d``, ``τ = −1/b``) is undefined, because ``b ≥ 0`` (no cut-off: the envelope
+       flattens or rises at long lags) or ``d ≥ 0`` → 'crossover lag undefined';
+    3. ``ℓ*`` lies below the smallest positive lag → 'crossover lag below the grid';
+    4. the window (the whole grid for a power-law winner, ``ℓ ≤ ℓ*`` for a tempered one) has
+       fewer than ``max(min_points, ⌈0.05 n⌉)`` lags → 'window too short';
+    5. its log-log slope is flatter than ``−min_beta`` → 'window too flat';
+    6. the Wald–Wolfowitz runs test on the residuals of a straight log-log line over the
+       window has ``p ≤ level`` (or is undefined) → 'runs test rejects';
+    7. otherwise → 'passes'.
+
+    Step 2 is the rule's second failure mode: an envelope that stops decaying is labelled
+    collapsed. No code of the author's is copied.
+
+    Parameters
+    ----------
+    lags, f : array-like
+        Positive lags (``ℓ = 0`` dropped) and envelope values > 0.
+    min_beta, min_points, level :
+        As in :func:`runs_test_gate`.
+
+    Returns
+    -------
+    AuthorPhase
+
+    Notes
+    -----
+    Chapter 8, "Fidelity to the author's pipeline".
+    """
+    gate = runs_test_gate(lags, f, min_beta=min_beta, min_points=min_points, level=level)
+    lags, f = _envelope_arrays(lags, f)
+    keep = lags > 0
+    x, y = lags[keep], np.log(f[keep])
+    design = np.column_stack([np.ones(x.size), np.log(x), x])
+    (_, d, b), *_ = np.linalg.lstsq(design, y, rcond=None)
+    d, b = float(d), float(b)
+    crossover = d / b if (d < 0 and b < 0) else math.nan
+    if gate.passes:
+        reason = "passes"
+    elif gate.winner == "exponential":
+        reason = "exponential wins"
+    elif gate.window is None:
+        reason = "crossover lag undefined" if math.isnan(crossover) else "crossover lag below the grid"
+    elif gate.n_window < max(min_points, math.ceil(0.05 * x.size)):
+        reason = "window too short"
+    elif not gate.beta > min_beta:
+        reason = "window too flat"
+    else:
+        reason = "runs test rejects"
+    return AuthorPhase(label="anti-collapsed" if gate.passes else "collapsed", reason=reason, gate=gate,
+                       tempered_log_slope=d, tempered_rate=b, crossover_lag=crossover)

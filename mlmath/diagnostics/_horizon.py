@@ -222,3 +222,55 @@ def horizon_class(lags, f, *, taus=None, horizon=None, rho_exponential: float = 
                       f"(rho = {ratio:.2f})", r1, r2)
     return result("crossover", f"neither class yet at the horizon (rho = {ratio:.2f}, "
                   f"{efolds:.2g} e-folds)", r1, r2)
+
+
+def envelope_noise(lags, f, *, min_lag: float = 32.0, degree: int = 4) -> float:
+    """Scatter of a measured envelope about a smooth curve: residual sd of ``ln f``.
+
+    A least-squares polynomial of degree ``degree`` in ``ln ℓ`` is fitted to ``ln f`` over the
+    lags ``ℓ ≥ min_lag``; the result is ``sqrt(RSS / (n − degree − 1))``, the standard
+    deviation of the residuals (nats: a multiplicative noise level on ``f``). A smooth
+    envelope of a finite mixture is close to such a polynomial over the tail's decade, so
+    what is left is mostly the sampling noise of the average over sequences and starts; an
+    envelope that turns (e.g. rises at long lags) leaves shape as well, and the number is
+    then an upper bound on the noise.
+
+    Parameters
+    ----------
+    lags, f : array-like, shape (n,)
+        Strictly increasing lags (steps) and the envelope there (> 0, finite).
+    min_lag : float, default 32
+        Smallest lag used (steps), > 0.
+    degree : int, default 4
+        Degree of the polynomial in ``ln ℓ``; at least ``degree + 2`` lags must be
+        ``≥ min_lag``.
+
+    Returns
+    -------
+    float
+        The residual standard deviation of ``ln f`` (nats).
+
+    Notes
+    -----
+    Chapter 8, "The decay class at a horizon" (the noise level at which :func:`horizon_class`
+    is tested).
+    """
+    lags = _v.as_float_array("lags", lags)
+    f = _v.as_float_array("f", f)
+    if lags.ndim != 1 or lags.shape != f.shape:
+        raise ValueError(f"lags and f must be 1-D arrays of the same length; got shapes {lags.shape} "
+                         f"and {f.shape}")
+    if not np.isfinite(lags).all() or np.any(np.diff(lags) <= 0):
+        raise ValueError("lags must be finite and strictly increasing")
+    if not np.isfinite(f).all() or np.any(f <= 0):
+        raise ValueError("f must be finite and > 0 at every lag")
+    min_lag = _v.positive("min_lag", min_lag)
+    degree = _v.positive_int("degree", degree, minimum=0)
+    keep = lags >= min_lag
+    n = int(keep.sum())
+    if n < degree + 2:
+        raise ValueError(f"min_lag={min_lag:g} leaves {n} lags; degree={degree} needs at least {degree + 2}")
+    x, y = np.log(lags[keep]), np.log(f[keep])
+    x = (x - x.mean()) / (x.std() or 1.0)
+    residual = y - np.polyval(np.polyfit(x, y, degree), x)
+    return float(np.sqrt(np.sum(residual ** 2) / (n - degree - 1)))

@@ -3,17 +3,28 @@
 Examples::
 
     python -m mlmath.experiments list
-    python -m mlmath.experiments run negative_control --tier ci --device cpu --out /tmp/results
-    python -m mlmath.experiments run all --tier reference --jobs 2      # make reference (CPU)
-    python -m mlmath.experiments run all --tier full --device cuda --jobs 4   # make experiments (GPU)
+    python -m mlmath.experiments run negative_control --tier ci --device cpu   # _build/results/ci/
+    python -m mlmath.experiments run all --tier reference --jobs 2 --out results   # make reference (CPU)
+    python -m mlmath.experiments run all --tier full --device cuda --jobs 4 --out results   # make experiments
     python -m mlmath.experiments run forcing --tier full --checkpoint-every 100   # in-arm checkpoints
     python -m mlmath.experiments report negative_control
     python -m mlmath.experiments time all --tier ci --device cpu
 
+``run`` writes ``OUT/TIER/NAME.json`` (arrays in ``NAME.npz``). ``OUT`` is the scratch folder
+``_build/results`` (under the current folder, git-ignored) unless ``--out`` names another:
+``--out results`` (at the repository root) writes the stored results the chapters read and git
+keeps, as ``make reference`` and ``make experiments`` do. ``report`` reads ``OUT/TIER/NAME.json``
+too, by default from the stored results.
+
+On the CPU each process uses one torch thread unless ``--threads N`` says otherwise (with
+``--jobs N`` each worker process uses one): a busy machine's cores are shared, and more threads
+than free cores make a run several times slower.
+
 Errors (unknown experiment, bad tier or device, no GPU for ``--device cuda``) print one
 clear line to stderr and exit with status 2. An interrupted ``run`` resumes where it stopped
 when started again with the same arguments (finished arms are reused, an unfinished arm
-continues from its last checkpoint, every ``--checkpoint-every`` optimizer steps);
+continues from its last checkpoint, every ``--checkpoint-every`` optimizer steps); the run
+says which arms it reused, and its wall time is then the one stored with them.
 ``--no-resume`` starts afresh.
 """
 
@@ -22,9 +33,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from pathlib import Path
 
+from .._data import SCRATCH_RESULTS
 from ..training import CHECKPOINT_EVERY
 from .registry import EXPERIMENTS, TIERS, get_experiment
+
+OUT_HELP = ("results folder OUT: run writes OUT/TIER/NAME.json (and NAME.npz) "
+            f"(default: {SCRATCH_RESULTS.as_posix()}, a git-ignored scratch folder under the current folder; "
+            "--out results writes the stored results the chapters read)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
                                                  + ", ".join(TIERS) + ").")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the registered experiments")
-    for name, text in (("run", "run an experiment (or 'all') and write results/NAME.json"),
+    for name, text in (("run", "run an experiment (or 'all') and write OUT/TIER/NAME.json"),
                        ("time", "measure seconds per step and estimate a run's time")):
         command = sub.add_parser(name, help=text)
         command.add_argument("name", help="experiment name or 'all'")
@@ -41,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
                              + " (ci: CPU, < 1 min; reference: CPU, <= 20 min per experiment on 2 cores;"
                              " full: one GPU, about 4 min per experiment)")
         command.add_argument("--device", default="auto", help="auto, cpu or cuda")
-        command.add_argument("--out", default=None, help="output folder (default: results/ at the repository root)")
+        command.add_argument("--out", default=None, metavar="OUT", help=OUT_HELP)
+        command.add_argument("--threads", type=int, default=None, metavar="N",
+                             help="torch threads of this process (default 1 on the CPU, torch's own on a GPU)")
         if name == "run":
             command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
             command.add_argument("--no-resume", action="store_true",
@@ -57,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
             command.add_argument("--probe-steps", type=int, default=3, help="training steps to time per arm")
     report = sub.add_parser("report", help="print a stored result")
     report.add_argument("name")
-    report.add_argument("--out", default=None, help="results folder (default: results/)")
+    report.add_argument("--out", default=None, metavar="OUT",
+                        help="results folder OUT holding OUT/TIER/NAME.json (default: the stored results, "
+                             "results/ in a clone)")
     report.add_argument("--tier", default=None, help="only a result of this tier (default: any)")
     return parser
 
@@ -74,9 +96,32 @@ def _check(args) -> None:
         raise ValueError(f"--tier must be one of {TIERS}; got {args.tier!r}")
     if getattr(args, "checkpoint_every", 0) < 0:
         raise ValueError(f"--checkpoint-every must be >= 0 (0: only finished arms); got {args.checkpoint_every}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be an integer >= 1; got {args.threads}")
     from .engine import resolve_device
 
     resolve_device(args.device)
+
+
+def _set_threads(args) -> int:
+    """One torch thread on the CPU unless ``--threads`` says otherwise; return the count in use."""
+    import torch
+
+    from .engine import resolve_device
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    elif resolve_device(args.device).type == "cpu":
+        torch.set_num_threads(1)
+    return torch.get_num_threads()
+
+
+def _reused_arms(name: str, config, out: Path) -> list[str]:
+    """The arms of ``config`` whose finished checkpoints in ``out`` a resumed run loads."""
+    from .engine import _load_checkpoint, config_hash
+
+    stamp = config_hash(config)
+    return [arm.name for arm in config.arms if _load_checkpoint(out, config, arm.name, stamp) is not None]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,19 +135,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             from .results import best_result, load_result
 
-            if args.out is None and args.tier is None:  # the highest stored tier
-                result = best_result(args.name)
+            if args.tier is None:  # the highest stored tier
+                result = best_result(args.name, args.out)
             else:
-                result = load_result(args.name, args.out, tier=args.tier)
+                folder = None if args.out is None else Path(args.out) / args.tier
+                result = load_result(args.name, folder, tier=args.tier)
             if result is None:
+                where = "the stored results" if args.out is None else args.out
                 print(f"no stored result for {args.name!r}" + (f" at tier {args.tier}" if args.tier else "")
-                      + " (results/<tier>/NAME.json); run it first", file=sys.stderr)
+                      + f" in {where} (OUT/TIER/NAME.json); run it first", file=sys.stderr)
                 return 1
             print(json.dumps({"experiment": result.payload["experiment"], "tier": result.tier,
                               "provenance": result.provenance, "phases": result.summary["phases"]}, indent=1))
             return 0
         _check(args)
         names = _names(args.name, args.tier)
+        threads = _set_threads(args)
         if args.command == "time":
             from .registry import get_config
             from .timing import estimate_experiment
@@ -118,15 +166,30 @@ def main(argv: list[str] | None = None) -> int:
         from .engine import run_experiment
         from .registry import get_config
 
+        root = Path(args.out) if args.out is not None else SCRATCH_RESULTS
         for name in names:
             config = get_config(name, args.tier)
             if args.tiny:
                 config = config.tiny()
-            result = run_experiment(name, args.tier, args.device, args.out, progress=not args.no_progress,
+            out = root / config.tier  # OUT/TIER/NAME.json ('tiny' for --tiny)
+            reused = _reused_arms(name, config, out) if not args.no_resume else []
+            if reused:
+                print(f"{name} [{config.tier}]: reusing {len(reused)} of {len(config.arms)} finished arms "
+                      f"from {out / '.checkpoints'} ({', '.join(reused)}); --no-resume recomputes them",
+                      flush=True)
+            start = time.perf_counter()
+            result = run_experiment(name, args.tier, args.device, out, progress=not args.no_progress,
                                     config=config, resume=not args.no_resume,
                                     checkpoint_every=args.checkpoint_every or None, jobs=args.jobs)
-            print(f"{name}: phases {result['summary']['phases']} "
-                  f"({result['provenance']['wall_seconds']} s on {result['provenance']['device']})")
+            took = time.perf_counter() - start
+            stored = result["provenance"]["wall_seconds"]
+            if reused:
+                timing = (f"wall time {stored} s as stored (the arms' training over every run, "
+                          f"{len(reused)} reused); this run took {took:.1f} s")
+            else:
+                timing = f"wall time {stored} s"
+            print(f"{name}: phases {result['summary']['phases']} ({timing} on {result['provenance']['device']}, "
+                  f"{threads} torch thread{'s' if threads != 1 else ''}) -> {out / (name + '.json')}")
         return 0
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -26,10 +26,25 @@ Lags, the lag window and the frozen gate scale with the sequence length
 (``scale = length / 1280``): lags in ``[8, 640]·scale``, window ``(64, 384)·scale``,
 ConstGate ``s = 0.005 / scale`` and the paper's initial gate time scale ``200·scale``.
 
-Measured step times (one thread, after the linear-time fix; forward + backward + AdamW,
-5 seeds batched, batch 16): at 64 units and length 512, 0.125 s (ConstGate), 0.13 s
-(SharedGate), 0.17–0.18 s (DiagGate) per optimizer step; the ci tier (32 units, length
-256, 3 seeds) about 0.05 s. ``python -m mlmath.bench`` re-measures them.
+Measured step times (one thread; a whole optimizer step: fresh sequences, forward, backward,
+clipping, AdamW; 5 seeds batched, batch 16; CPU seconds of the process, on the shared 2-core
+machine, issue 16): at 64 units and length 512, with the fused recurrence (the default,
+:mod:`mlmath._fused`) 0.05 s (ConstGate, SharedGate) and 0.08 s (DiagGate) per optimizer
+step, against 0.20 s for DiagGate with ``recurrence='autograd'`` in the same run (the
+GRU and LSTM reference cells have no fused path). The ci tier (32 units, length 256,
+3 seeds): about 0.05 s (DiagGate fused). ``python -m mlmath.bench`` re-measures them
+(``train.reference.*`` and ``fused.reference.*``).
+
+The reference tier keeps its 3000 steps per arm: its stored results in ``results/reference/``
+are results of that configuration, and were computed with the autograd loop (the fused loop
+gives the same gradients up to rounding, which Adam carries forward: over 50 steps of the
+``forcing`` arm ``adamw`` the two loops' losses differ by at most 4e-6 and the parameters by at
+most 6e-5, so a re-run would not reproduce the stored numbers bit for bit). At the fused step
+times, the paper's budget of 30,800 steps at 64 units, length 512 and 5 seeds costs about
+42 minutes per DiagGate arm and 25 minutes per ConstGate or SharedGate arm on one core (two
+arms at a time on the 2-core machine): within the hour per arm that a longer reference run
+would need. Such a run is a new configuration (and new stored results), not a change of this
+one.
 
 Full-tier budget (an ESTIMATE: no GPU was available when it was sized). At these widths
 a step is bound by kernel launches, not arithmetic: about 30 small kernels per time step
@@ -48,6 +63,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
+from ..models import check_options
 from ..training import TrainConfig
 
 __all__ = ["Arm", "ExperimentConfig", "Experiment", "EXPERIMENTS", "TIERS", "SCALES", "STEPS", "get_experiment",
@@ -78,6 +94,9 @@ class Arm:
         Optimizer, batch, clipping, winsorising, forcing, steps.
     model_options : tuple of (str, value) pairs
         Keyword arguments of the model (e.g. ``(("s", 0.025),)``), a tuple to stay frozen.
+        Only options the model takes (:func:`mlmath.models.check_options`): an arm with a
+        misspelled or foreign option fails when it is built, that is when this module is
+        imported (every tier of every experiment is built once at import).
     label : str
         Short human label for plots and tables.
 
@@ -89,6 +108,9 @@ class Arm:
     train: TrainConfig
     model_options: tuple = ()
     label: str = ""
+
+    def __post_init__(self):
+        check_options(self.model, self.model_options)
 
     def options(self) -> dict:
         """``model_options`` as a dict."""
@@ -214,8 +236,9 @@ SCALES = {
     # ci tier has only tens of steps, so it uses 1e-2 to let training move the gates at all.
     "ci": Scale(hidden_size=32, length=256, seeds=(0, 1, 2), batch_size=16, eval_batch=48,
                 diag_batch=16, n_boot=100, lr=1e-2),
-    # reference: CPU, 20 minutes per experiment at most; lr 1e-2 × 3000 steps ≈ the paper's
-    # 1e-3 × 30,800 (a stated deviation: fewer, larger steps).
+    # reference: CPU, 20 minutes per experiment at most (with the autograd loop it was sized
+    # for); lr 1e-2 × 3000 steps ≈ the paper's 1e-3 × 30,800 (a stated deviation: fewer,
+    # larger steps). With the fused loop 30,800 steps would take about 42 min per DiagGate arm.
     "reference": Scale(hidden_size=64, length=512, seeds=(0, 1, 2, 3, 4), batch_size=16, eval_batch=64,
                        diag_batch=32, n_boot=200, lr=1e-2),
     # full: one H100, sized by estimate; learning rate as the reference tier.
@@ -346,6 +369,16 @@ EXPERIMENTS = {
                           "DiagGate under AdamW/SGD with and without injected forcing: predicted vs measured beta",
                           forcing),
 }
+
+
+def _validate_registry() -> None:
+    """Build every tier of every experiment once, so that a bad arm fails at import."""
+    for experiment in EXPERIMENTS.values():
+        for tier in experiment.tiers:
+            experiment.config(tier)
+
+
+_validate_registry()
 
 
 def get_experiment(name: str) -> Experiment:

@@ -1,7 +1,8 @@
 """Reading stored results and saying which tier a number comes from (Chapters 8–12).
 
-Chapters show a stored full-tier result only when ``results/<name>.json`` exists, with its
-provenance in a box, and say plainly when it does not. :func:`load_result` reads a result
+Chapters show the highest stored tier of a result (``results/<tier>/<name>.json``; in a wheel
+installed outside the clone, the copy packaged with ``mlmath``: ``mlmath._data``), with its
+provenance in a box, and say plainly when there is none. :func:`load_result` reads a result
 and checks it against the schema (:func:`validate_result`; a corrupt, truncated or partial
 file raises ``ValueError`` naming the file, so a chapter never draws a wrong figure);
 :func:`provenance_markdown` renders the box's text (plain Markdown, to be glued with
@@ -162,14 +163,15 @@ class StoredResult:
 
 
 def load_result(name: str, results_dir=None, *, tier: str | None = "full") -> StoredResult | None:
-    """Read ``<results_dir>/<name>.json`` (default the repository's ``results/``), or None.
+    """Read ``<results_dir>/<name>.json`` (default the stored ``results/<tier>/``), or None.
 
     Parameters
     ----------
     name : str
         A registered experiment.
     results_dir : path, optional
-        Folder holding ``<name>.json`` (default the repository's ``results/<tier>/``).
+        Folder holding ``<name>.json`` (default ``RESULTS_DIR/<tier>/``: the repository's
+        ``results/<tier>/`` in a clone, the copy packaged in the wheel otherwise).
     tier : str or None, default 'full'
         Return the result only if it has this tier (None: any tier; then ``results_dir``
         must be given). Stored results live in ``results/reference/`` (CPU) and
@@ -232,7 +234,8 @@ STORED_TIERS = ("full", "reference")
 def best_result(name: str, results_dir=None) -> StoredResult | None:
     """The stored result of ``name`` from the highest tier present (full, then reference), or None.
 
-    ``results_dir`` (default the repository's ``results/``) holds one folder per tier.
+    ``results_dir`` (default the stored results: the repository's ``results/`` in a clone,
+    the copy packaged in the wheel otherwise) holds one folder per tier.
     Chapters 9–12 show this, say which tier it is, and show the live ci tier beside it.
     """
     base = Path(results_dir) if results_dir is not None else RESULTS_DIR
@@ -257,8 +260,8 @@ def provenance_markdown(name: str, result: StoredResult | None = None, results_d
     experiment = get_experiment(name)
     if result is None:
         result = best_result(name, results_dir)
-    full = f"`python -m mlmath.experiments run {name} --tier full --device cuda --jobs 4`"
-    reference = f"`python -m mlmath.experiments run {name} --tier reference --device cpu --jobs 2`"
+    full = f"`python -m mlmath.experiments run {name} --tier full --device cuda --jobs 4 --out results`"
+    reference = f"`python -m mlmath.experiments run {name} --tier reference --device cpu --jobs 2 --out results`"
     if result is None:
         stored = [tier for tier in STORED_TIERS[::-1] if tier in experiment.tiers]
         paths = " nor ".join(f"`results/{tier}/{name}.json`" for tier in stored)

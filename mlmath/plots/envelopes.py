@@ -1,34 +1,33 @@
-"""Figures of Part I: envelopes on two axes, the spectrum explorer, data-cost scaling (Chapters 1–2)."""
+"""Figures of Part I: envelopes on two axes, data-cost scaling (Chapters 1–2).
+
+Chapter 1's spectrum explorer lives in :mod:`mlmath.explorers` (still importable from here).
+"""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import envelope as env
 from . import COLORS, decay_axes, use_style
 
-#: Spectrum families of the explorer: name -> what the sliders a and b set (shown as the
-#: figure's title). Chapter 1 uses it; Chapter 3 derives every closed form.
-FAMILIES = {
-    "single exponential": "one time scale τ = a",
-    "two exponentials": "time scales a and b, equal weights",
-    "Pareto (power law)": "β = a/10, τ0 = 1",
-    "log-uniform": "τ from 1 to b·10",
-}
 
+def draw_two_axes(left, right, lags, curves: dict, *, ylim=(1e-4, 1.5)) -> None:
+    """Draw each ``label -> f(ℓ)`` on a semi-log (``left``) and a log-log (``right``) axis.
 
-def family_envelope(family: str, lags, a: float, b: float) -> np.ndarray:
-    """Envelope of one explorer family with slider values ``a`` and ``b`` (Chapter 1)."""
-    if family == "single exponential":
-        return env.envelope_from_timescales([a], lags)
-    if family == "two exponentials":
-        return env.envelope_from_timescales([a, b], lags)
-    if family == "Pareto (power law)":
-        return env.pareto_envelope(lags, a / 10.0)
-    if family == "log-uniform":
-        return env.loguniform_envelope(lags, 1.0, 10.0 * b)
-    raise ValueError(f"family must be one of {list(FAMILIES)}; got {family!r}")
+    The drawing of :func:`two_axes` on given axes, so that an explorer can redraw them
+    (:mod:`mlmath.explorers`). Chapter 1.
+    """
+    lags = np.asarray(lags, dtype=float)
+    positive = lags > 0
+    for index, (label, values) in enumerate(curves.items()):
+        color = f"C{index}"
+        left.plot(lags, values, label=label, color=color)
+        right.plot(lags[positive], np.asarray(values)[positive], label=label, color=color)
+    for ax in (left, right):
+        ax.set_ylim(*ylim)
+    left.set_title("semi-log: exponentials are straight")
+    right.set_title("log-log: power laws are straight")
+    right.legend(fontsize=9)
 
 
 def two_axes(lags, curves: dict, *, title: str | None = None, ylim=(1e-4, 1.5)):
@@ -38,54 +37,26 @@ def two_axes(lags, curves: dict, *, title: str | None = None, ylim=(1e-4, 1.5)):
     """
     use_style()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    lags = np.asarray(lags, dtype=float)
-    positive = lags > 0
-    for index, (label, values) in enumerate(curves.items()):
-        color = f"C{index}"
-        left.plot(lags, values, label=label, color=color)
-        right.plot(lags[positive], np.asarray(values)[positive], label=label, color=color)
     decay_axes(left, "semilogy")
     decay_axes(right, "loglog")
-    for ax in (left, right):
-        ax.set_ylim(*ylim)
-    left.set_title("semi-log: exponentials are straight")
-    right.set_title("log-log: power laws are straight")
-    right.legend(fontsize=9)
+    draw_two_axes(left, right, lags, curves, ylim=ylim)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def explorer_figure(family: str = "Pareto (power law)", a: float = 5.0, b: float = 100.0,
-                    max_lag: int = 2000):
-    """The explorer's view for one setting: the family against a single exponential (Chapter 1)."""
-    lags = np.unique(np.round(np.logspace(0, np.log10(max_lag), 200)))
-    lags = np.concatenate([[0.0], lags])
-    curves = {f"{family} (a={a:g}, b={b:g})": family_envelope(family, lags, a, b),
-              "reference: e^(−ℓ/20)": np.exp(-lags / 20.0)}
-    return two_axes(lags, curves, title=f"{family}: {FAMILIES[family]}")
+#: Names of Chapter 1's explorer, which moved to :mod:`mlmath.explorers`; still importable here.
+_MOVED = ("envelope_explorer", "explorer_figure", "FAMILIES")
 
 
-def envelope_explorer():
-    """An ipywidgets explorer of spectra and their envelopes (Chapter 1).
+def __getattr__(name: str):
+    # Imported on first use: mlmath.explorers sits above mlmath.plots in the package's layers.
+    if name in _MOVED:
+        from .. import explorers
 
-    Its default view is :func:`explorer_figure` with default arguments, which the book
-    also shows as a static figure: on the HTML site the widget has no kernel behind it.
-    """
-    import ipywidgets as widgets
-
-    def show(family, a, b):
-        figure = explorer_figure(family, a, b)
-        plt.show()
-        return figure
-
-    return widgets.interactive(
-        show,
-        family=widgets.Dropdown(options=list(FAMILIES), value="Pareto (power law)", description="spectrum"),
-        a=widgets.FloatSlider(value=5.0, min=1.0, max=30.0, step=0.5, description="a"),
-        b=widgets.FloatSlider(value=100.0, min=2.0, max=1000.0, step=1.0, description="b"),
-    )
+        return getattr(explorers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def data_cost_panels(lags_exp, required_exp, lags_pow, required_pow, *, fit_exp=None, fit_pow=None,

@@ -1,0 +1,157 @@
+"""The fused recurrence of the leaky-gate models: a compiled loop over the whole sequence.
+
+:class:`~mlmath.models.ConstGate`, :class:`~mlmath.models.SharedGate` and
+:class:`~mlmath.models.DiagGate` with ``recurrence="fused"`` (the default) run
+
+.. math::
+
+    \\mathrm{pre}_t = h_{t-1} U_{\\mathrm{all}}^\\top,\\quad
+    s_t = \\sigma(G_t + \\mathrm{pre}_t[H{:}]),\\quad
+    g_t = \\tanh(D_t + \\mathrm{pre}_t[{:}H]),\\quad
+    h_t = h_{t-1} + s_t (g_t - h_{t-1})
+
+(``U_all = [U; U_s]``, ``D = W x + b`` and ``G = W_s x + b_s`` precomputed for all steps; a
+constant ``s`` for ConstGate) as one :class:`torch.autograd.Function`, :class:`LeakyRecurrence`.
+Its forward loop and its backward-through-time loop,
+
+.. math::
+
+    \\delta_t = \\bar h_t + (1 - s_{t+1})\\delta_{t+1} + \\mathrm{dpre}_{t+1} U_{\\mathrm{all}},\\quad
+    \\mathrm{dpre}_t = [\\delta_t s_t (1 - g_t^2),\\; \\delta_t (g_t - h_{t-1}) s_t (1 - s_t)],
+
+run in C++ (``mlmath/csrc/leaky_recurrence.cpp``, built once with
+:func:`torch.utils.cpp_extension.load` and cached): one batched matrix product per step and
+direction, each step's elementwise work in one loop, and the weight gradient
+``∂L/∂U_all = Σ_t dpre_tᵀ h_{t−1}`` as one large matrix product after the loop. The autograd
+loop of :mod:`mlmath.models` records about 30 small operations per step instead, and their
+dispatch, not their arithmetic, is what a step costs at 64 units (issue 16; ``make bench``
+measures both against the floor of the matrix products alone).
+
+Where the extension cannot be built or loaded, :func:`load` warns once and the models use
+the autograd loop (same results, slower); on a CUDA tensor the models use the autograd loop
+without a warning (:func:`use_fused`). The build lands in ``$MLMATH_EXTENSIONS_DIR`` or
+``~/.cache/mlmath/torch_extensions/<torch>-<python>`` and is reused by every later process
+(torch rebuilds only when the source or the flags change). Chapter 8 (the models).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+
+import torch
+
+__all__ = ["load", "use_fused", "available", "build_directory", "LeakyRecurrence", "leaky_recurrence",
+           "RECURRENCES"]
+
+#: The values of the models' ``recurrence`` option.
+RECURRENCES = ("fused", "autograd")
+
+SOURCE = Path(__file__).resolve().parent / "csrc" / "leaky_recurrence.cpp"
+NAME = "mlmath_leaky_recurrence"
+
+_state: dict = {"tried": False, "module": None, "error": None}
+_lock = threading.Lock()
+
+
+def build_directory() -> Path:
+    """Where the compiled extension is cached: ``$MLMATH_EXTENSIONS_DIR`` if set, else
+    ``~/.cache/mlmath/torch_extensions/torch<version>-py<major><minor>`` (created on demand)."""
+    root = os.environ.get("MLMATH_EXTENSIONS_DIR")
+    if root:
+        base = Path(root)
+    else:
+        base = Path.home() / ".cache" / "mlmath" / "torch_extensions"
+    version = torch.__version__.replace("+", "_")
+    return base / f"torch{version}-py{sys.version_info.major}{sys.version_info.minor}"
+
+
+def _build():
+    """Compile (or load the cached build of) the extension; raise on any failure."""
+    from torch.utils import cpp_extension
+
+    folder = build_directory()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir()) / f"mlmath-torch-extensions-{os.getuid()}"
+        folder.mkdir(parents=True, exist_ok=True)
+    return cpp_extension.load(name=NAME, sources=[str(SOURCE)], build_directory=str(folder),
+                              extra_cflags=["-O3"], verbose=False)
+
+
+def load():
+    """The compiled extension, or None (with one warning per process) if it cannot be built.
+
+    The first call in a process with an empty cache compiles it (about a minute on a 2-core
+    machine); later calls, and later processes, load the cached build.
+    """
+    with _lock:
+        if not _state["tried"]:
+            _state["tried"] = True
+            try:
+                _state["module"] = _build()
+            except Exception as error:  # noqa: BLE001 - any failure means: fall back
+                _state["error"] = f"{type(error).__name__}: {error}"
+                warnings.warn("mlmath: the fused recurrence (a C++ extension) could not be built or loaded "
+                              f"({_state['error'][:300]}); ConstGate, SharedGate and DiagGate fall back to "
+                              "the autograd loop (recurrence='autograd'): the same results, several times "
+                              "slower.", RuntimeWarning, stacklevel=3)
+        return _state["module"]
+
+
+def available() -> bool:
+    """Whether the compiled extension is loaded (building it on the first call)."""
+    return load() is not None
+
+
+def _reset():
+    """Forget the outcome of :func:`load` (tests force the fallback with it)."""
+    with _lock:
+        _state.update(tried=False, module=None, error=None)
+
+
+def use_fused(recurrence: str, device) -> bool:
+    """Whether a model with option ``recurrence`` runs the fused loop on ``device``.
+
+    ``'autograd'``: never. ``'fused'``: on the CPU when the extension loads; on any other
+    device (CUDA) the autograd loop, with no warning and no attempt to build.
+    """
+    if recurrence not in RECURRENCES:
+        raise ValueError(f"recurrence must be one of {RECURRENCES}; got {recurrence!r}")
+    if recurrence == "autograd" or torch.device(device).type != "cpu":
+        return False
+    return available()
+
+
+class LeakyRecurrence(torch.autograd.Function):
+    """Hidden states ``(S, B, T, H)`` of the leaky recurrence, with a hand-written backward.
+
+    Inputs: ``DG`` ``(S, B, T, H + K)`` (the input drive ``D`` and, for ``K > 0``, the gate
+    drive ``G`` concatenated), ``U_all`` ``(S, H + K, H)``, ``h0`` ``(S, B, H)``, the constant
+    gate ``s_const`` (used when ``K = 0``), ``K`` (0, 1 or H) and ``use_tanh``.
+    """
+
+    @staticmethod
+    def forward(ctx, DG, U_all, h0, s_const, K, use_tanh):
+        module = load()
+        hidden, g_all, s_all = module.forward(DG, U_all, h0, float(s_const), int(K), bool(use_tanh))
+        ctx.save_for_backward(U_all, h0, hidden, g_all, s_all)
+        ctx.options = (float(s_const), int(K), bool(use_tanh))
+        return hidden
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_hidden):
+        U_all, h0, hidden, g_all, s_all = ctx.saved_tensors
+        dDG, dU, dh0 = load().backward(grad_hidden, U_all, h0, hidden, g_all, s_all, *ctx.options)
+        return dDG, dU, dh0, None, None, None
+
+
+def leaky_recurrence(DG, U_all, h0, s_const=0.0, K=0, use_tanh=True):
+    """Apply :class:`LeakyRecurrence` (shapes as there; leading ``S`` required)."""
+    return LeakyRecurrence.apply(DG, U_all, h0, s_const, K, use_tanh)

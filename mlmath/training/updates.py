@@ -1,0 +1,247 @@
+"""The pieces of one optimizer step, each a small named variant of the plain update.
+
+* :func:`make_optimizer`: AdamW or SGD, with the time-scale parameters in a group of their
+  own when ``timescale_lr`` is set (:func:`timescale_parameter_names` says which they are);
+* :func:`clip_per_model`: global gradient-norm clipping, each model of a batch on its own;
+* :func:`optimizer_step`: the optimizer's step, winsorised (:func:`winsorize_`) when asked;
+* :func:`track_increment`: the optimizer's change of the forcing target and its running RMS;
+* :func:`force`, :func:`inject_forcing`: symmetric α-stable forcing of the slow units.
+
+Chapters 8 and 11.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .._validate import check_range, positive, rng_from
+from .config import TrainConfig
+
+__all__ = [
+    "TIMESCALE_PARAMETERS",
+    "timescale_parameter_names",
+    "make_optimizer",
+    "clip_per_model",
+    "optimizer_step",
+    "winsorize_",
+    "track_increment",
+    "force",
+    "inject_forcing",
+]
+
+#: Per model kind (``model.kind``), the names of the trainable parameters that set each
+#: unit's time scale: the gate biases (``σ(b_s)`` is the gate at rest, ``τ ≈ 1/σ(b_s)``).
+#: ConstGate has none: its gate is a fixed buffer. A model class may declare its own names
+#: in a ``timescale_parameters`` attribute, which takes precedence over this table.
+TIMESCALE_PARAMETERS = {
+    "ConstGate": (),
+    "SharedGate": ("b_s",),
+    "DiagGate": ("b_s",),
+    "GRUReference": ("b_z",),
+    "LSTMReference": ("b_f",),
+}
+
+
+def timescale_parameter_names(model) -> tuple[str, ...]:
+    """Names (as in ``model.named_parameters()``) of the parameters that set each unit's time scale.
+
+    ``model.timescale_parameters`` if the model declares it, else
+    :data:`TIMESCALE_PARAMETERS` of ``model.kind``: ``('b_s',)`` for SharedGate and
+    DiagGate, ``()`` for ConstGate. Raises ``ValueError`` for a model of another kind, or
+    when a name is not one of the model's parameters. Chapters 8 and 11
+    (``TrainConfig.timescale_lr``).
+    """
+    names = getattr(model, "timescale_parameters", None)
+    if names is None:
+        kind = getattr(model, "kind", type(model).__name__)
+        if kind not in TIMESCALE_PARAMETERS:
+            raise ValueError(
+                f"model kind {kind!r} has no known time-scale parameters; known kinds are "
+                f"{sorted(TIMESCALE_PARAMETERS)} (or set model.timescale_parameters)"
+            )
+        names = TIMESCALE_PARAMETERS[kind]
+    known = dict(model.named_parameters())
+    missing = [name for name in names if name not in known]
+    if missing:
+        raise ValueError(
+            f"time-scale parameters {missing} are not parameters of {type(model).__name__}"
+        )
+    return tuple(names)
+
+
+def make_optimizer(model, config: TrainConfig) -> tuple[list, torch.optim.Optimizer]:
+    """``(params, optimizer)``: the trainable parameters in model order, and the optimizer.
+
+    One parameter group at ``config.lr``; with ``config.timescale_lr`` set, the
+    time-scale parameters (:func:`timescale_parameter_names`) form a second group at that
+    learning rate (same weight decay and momentum). Chapters 8 and 11.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = params
+    if config.timescale_lr is not None:
+        names = set(timescale_parameter_names(model))
+        named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        groups = [{"params": [p for name, p in named if name not in names]}]
+        slow = [p for name, p in named if name in names]
+        if slow:
+            groups.append({"params": slow, "lr": config.timescale_lr})
+    if config.optimizer == "adamw":
+        optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(
+            groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
+    return params, optimizer
+
+
+def clip_per_model(model, max_norm: float) -> torch.Tensor:
+    """Clip the gradient of each model of a batched module to global norm ``max_norm``.
+
+    For model ``i`` with gradient norm ``n_i = sqrt(Σ_params |∂L/∂θ_i|²)``, every gradient
+    is multiplied by ``min(1, max_norm / n_i)`` — exactly ``torch.nn.utils.clip_grad_norm_``
+    applied to each seed on its own. Returns the norms ``n_i`` before clipping (shape
+    ``(S,)``, or ``()`` for a single model). Chapter 11.
+    """
+    max_norm = positive("max_norm", max_norm)
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if model.n_models is None:
+        norm = (
+            torch.sqrt(sum((g.double() ** 2).sum() for g in grads)) if grads else torch.tensor(0.0)
+        )
+        factor = (max_norm / (norm + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(factor.to(g.dtype))
+        return norm
+    S = model.n_models
+    squares = sum((g.double() ** 2).reshape(S, -1).sum(1) for g in grads)
+    norm = torch.sqrt(squares)
+    factor = (max_norm / (norm + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(factor.to(g.dtype).view((S,) + (1,) * (g.dim() - 1)))
+    return norm
+
+
+def optimizer_step(optimizer, params: list, config: TrainConfig, step: int, squares) -> None:
+    """The optimizer's step, winsorised (:func:`winsorize_`) when ``config.winsorize`` is set.
+
+    ``squares`` holds the moving averages of squared updates, one tensor per parameter
+    (updated in place; None without winsorising).
+    """
+    if config.winsorize is None:
+        optimizer.step()
+        return
+    before = [p.detach().clone() for p in params]
+    optimizer.step()
+    winsorize_(params, before, squares, config.winsorize, config.rms_decay, first=step == 0)
+
+
+@torch.no_grad()
+def winsorize_(
+    params: list, before: list, squares: list, bound: float, gamma: float, *, first: bool
+) -> None:
+    """Clamp each coordinate's update ``Δ = p − before`` to ``± bound · sqrt(EMA Δ²)``, in place.
+
+    ``EMA ← γ EMA + (1 − γ) Δ_clamped²`` after the clamp; the first step (no average yet)
+    is kept whole. Chapter 11 (winsorised updates cut the tail of the increments).
+    """
+    for p, old, square in zip(params, before, squares):
+        delta = p - old
+        limit = bound * torch.sqrt(square) if not first else delta.abs()
+        clamped = torch.maximum(torch.minimum(delta, limit), -limit)
+        p.copy_(old + clamped)
+        square.mul_(gamma).add_((1 - gamma) * clamped**2)
+
+
+@torch.no_grad()
+def track_increment(
+    model, before: torch.Tensor, square: torch.Tensor, gamma: float
+) -> torch.Tensor:
+    """The optimizer's change of the forcing target since ``before``; updates its EMA of squares."""
+    delta = model.forcing_target() - before
+    square.mul_(gamma).add_((1 - gamma) * delta**2)
+    return delta
+
+
+def force(model, config: TrainConfig, square: torch.Tensor, step: int, rng):
+    """Inject the configured forcing after step ``step``: ``(injected, slow)``, or None without it.
+
+    The scale unit is each unit's running RMS optimizer increment, the bias-corrected
+    ``sqrt(EMA / (1 − γ^(step+1)))`` of :func:`track_increment`'s moving average.
+    """
+    if config.forcing_alpha is None or config.forcing_scale <= 0:
+        return None
+    rms = torch.sqrt(square / (1 - config.rms_decay ** (step + 1)))  # bias-corrected EMA
+    return inject_forcing(
+        model,
+        config.forcing_alpha,
+        rms,
+        scale=config.forcing_scale,
+        slow_fraction=config.slow_fraction,
+        rng=rng,
+    )
+
+
+def inject_forcing(
+    model,
+    alpha: float,
+    rms: torch.Tensor,
+    *,
+    scale: float = 1.0,
+    slow_fraction: float = 0.5,
+    rng=None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Add symmetric α-stable forcing to the slow units' time-scale parameters, in place.
+
+    Unit ``q`` of model ``i`` is slow if its :meth:`timescale_proxy` is among the
+    ``ceil(slow_fraction · units)`` longest of model ``i``; it receives
+    ``scale · rms[i, q] · X_{iq}`` with ``X ~ SαS(α, 1)`` drawn by
+    :func:`mlmath.stable.sample_symmetric_stable` (numpy, Chambers–Mallows–Stuck). The
+    target is ``model.forcing_target()`` (Chapter 9: ``diag(U)`` of ConstGate; Chapters
+    10–11: ``b_s``).
+
+    Parameters
+    ----------
+    model : a model of :mod:`mlmath.models`
+    alpha : float in (0, 2]
+    rms : torch.Tensor
+        Running RMS increment per unit, shape of ``model.forcing_target()``.
+    scale : float >= 0
+    slow_fraction : float in (0, 1]
+    rng : int or numpy.random.Generator or None
+
+    Returns
+    -------
+    (injected, slow) : tensors of the target's shape: the added amounts and the slow mask.
+    """
+    from ..stable import sample_symmetric_stable
+
+    alpha = check_range("alpha", alpha, 0.0, 2.0, low_open=True)
+    scale = check_range("scale", scale, 0.0)
+    slow_fraction = check_range("slow_fraction", slow_fraction, 0.0, 1.0, low_open=True)
+    rng = rng_from(rng)
+    target = model.forcing_target()
+    if rms.shape != target.shape:
+        raise ValueError(
+            f"rms must have the forcing target's shape {tuple(target.shape)}; "
+            f"got {tuple(rms.shape)}"
+        )
+    units = target.shape[-1]
+    n_slow = max(1, math.ceil(slow_fraction * units))
+    proxy = model.timescale_proxy()
+    if proxy.shape[-1] != units:  # one shared gate: the single target unit is the slow one
+        slow = torch.ones_like(target, dtype=torch.bool)
+    else:
+        order = torch.argsort(proxy, dim=-1, descending=True)
+        slow = torch.zeros_like(target, dtype=torch.bool)
+        slow.scatter_(-1, order[..., :n_slow], True)
+    noise = torch.as_tensor(
+        sample_symmetric_stable(alpha, tuple(target.shape), 1.0, rng),
+        dtype=target.dtype,
+        device=target.device,
+    )
+    injected = scale * rms * noise * slow
+    with torch.no_grad():
+        target.add_(injected)
+    return injected, slow

@@ -1,0 +1,117 @@
+"""Lint, format and spelling: ruff and codespell, configured in pyproject.toml, fail the tests.
+
+The same checks run before a commit with ``pre-commit`` (``.pre-commit-config.yaml``). Each
+check has a control: a planted violation that the same command must reject, so that a
+passing check means something.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = ROOT / "pyproject.toml"
+#: Files already in ruff's format. The rest of the package and the chapters' code cells
+#: join in one formatting commit of their own (issue 19); then this list becomes ["."].
+FORMATTED = [
+    "mlmath/training",
+    "mlmath/experiments/engine.py",
+    "tests/conftest.py",
+    "tests/test_lint.py",
+    "tests/test_training.py",
+    "tests/test_experiments.py",
+]
+
+
+def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+
+
+def _pinned(name: str) -> str:
+    """The version of ``name`` pinned in requirements.txt."""
+    found = re.search(rf"^{name}==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M)
+    assert found, f"{name} is not pinned in requirements.txt"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("tool, module", [("ruff", "ruff"), ("codespell", "codespell_lib")])
+def test_the_pinned_tools_are_installed(tool, module):
+    """The checks below run the versions pinned in requirements.txt (rules change between
+    versions): install them with `make install` or `pip install -r requirements.txt`."""
+    done = _run(module, "--version")
+    assert done.returncode == 0, f"{tool} is missing: {done.stderr[-500:]}"
+    assert _pinned(tool) in done.stdout, (tool, done.stdout)
+
+
+def test_ruff_check_passes():
+    done = _run("ruff", "check", ".", "--output-format", "concise")
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
+
+
+def test_formatted_files_stay_formatted():
+    done = _run("ruff", "format", "--check", "--diff", *FORMATTED)
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
+
+
+def test_codespell_passes():
+    done = _run("codespell_lib")
+    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
+
+
+def test_planted_violations_are_caught(tmp_path):
+    """Controls: the project's configuration rejects an unused import, an unsorted import
+    block, a line over 100 columns, unformatted code and a misspelling."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("import sys\nimport os\n\nx = {'a':1}\n" + f"y = {'1 + ' * 40}1\n")
+    done = _run("ruff", "check", "--config", str(PYPROJECT), "--output-format", "concise", str(bad))
+    assert done.returncode != 0
+    for rule in ("F401", "I001", "E501"):
+        assert rule in done.stdout, (rule, done.stdout)
+    done = _run("ruff", "format", "--config", str(PYPROJECT), "--check", str(bad))
+    assert done.returncode != 0 and "bad.py" in done.stdout + done.stderr
+    misspelt = "rec" + "ieved"  # spelt out here, codespell would flag this file
+    (tmp_path / "note.md").write_text(f"The {misspelt} value.\n")
+    done = _run("codespell_lib", "--toml", str(PYPROJECT), str(tmp_path / "note.md"))
+    assert done.returncode != 0 and misspelt in done.stdout
+
+
+def test_pre_commit_runs_the_pinned_tools_on_the_formatted_files():
+    """.pre-commit-config.yaml pins the versions of requirements.txt, and its formatter hook
+    covers every FORMATTED path (and nothing that is not yet in ruff's format)."""
+    repos = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
+    revs = {repo["repo"].rsplit("/", 1)[-1]: repo for repo in repos}
+    assert revs["ruff-pre-commit"]["rev"] == f"v{_pinned('ruff')}"
+    assert revs["codespell"]["rev"] == f"v{_pinned('codespell')}"
+    hooks = {hook["id"]: hook for hook in revs["ruff-pre-commit"]["hooks"]}
+    assert "ruff-check" in hooks and "codespell" in {h["id"] for h in revs["codespell"]["hooks"]}
+    pattern = re.compile(hooks["ruff-format"]["files"])
+    python = sorted(str(path.relative_to(ROOT)) for path in ROOT.glob("[mt]*/**/*.py"))
+    covered = {path for path in python if pattern.search(path)}
+    listed = {
+        path
+        for path in python
+        for entry in FORMATTED
+        if path == entry or path.startswith(entry + "/")
+    }
+    assert covered == listed
+
+
+def test_every_test_conftest_marks_by_name_exists():
+    """A renamed test would silently lose its `slow` mark (and slow `make check` down)."""
+    import ast
+
+    from conftest import SLOW_TESTS
+
+    for entry in sorted(SLOW_TESTS):
+        file, name = entry.split("::")
+        tree = ast.parse((ROOT / "tests" / file).read_text())
+        functions = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+        assert name in functions, f"tests/conftest.py marks {entry}, which does not exist"
