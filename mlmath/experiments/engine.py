@@ -53,7 +53,7 @@ import torch
 
 from .._data import SCRATCH_RESULTS, data_folder
 from ..models import build_model
-from ..tasks import LagTask, heavy_tailed_lag_task
+from ..tasks import LagTask, heavy_tailed_lag_task, long_lag_task
 from ..training import (
     CHECKPOINT_EVERY,
     atomic_write_bytes,
@@ -64,6 +64,7 @@ from ..training import (
 )
 from .analysis import log_timescale_from_target, push_bound, push_statistics
 from .relabel import labels_summary
+from .registry import LATER_FIELDS as EXPERIMENT_LATER_FIELDS
 from .registry import TIERS, ExperimentConfig, get_experiment
 
 __all__ = [
@@ -137,8 +138,12 @@ def config_dict(config: ExperimentConfig) -> dict:
     Each arm's training configuration is :meth:`mlmath.training.TrainConfig.as_dict`: an
     option added later and left at its default is not written, so the configuration (and
     :func:`config_hash`) of an experiment that does not use it reads as before it existed.
+    The same holds for the experiment's own later fields (``registry.LATER_FIELDS``).
     """
     data = dataclasses.asdict(config)
+    for name, default in EXPERIMENT_LATER_FIELDS.items():
+        if data[name] == default:
+            del data[name]
     for arm, stored in zip(config.arms, data["arms"]):
         stored["train"] = arm.train.as_dict()
     return jsonable(data)
@@ -271,8 +276,18 @@ def _arm_provenance(info: dict, segments: list, wall_seconds: float) -> dict:
 def make_task(config: ExperimentConfig) -> LagTask:
     """The experiment's :class:`LagTask` (lags and ``u`` drawn from ``task_seed``).
 
-    Chapters 8–11 (the experiment engine).
+    With ``config.planted_lags`` the lags are given and share one coefficient
+    (:func:`mlmath.tasks.long_lag_task`); else the heavy-tailed-lag task. Chapters 8–11
+    (the experiment engine).
     """
+    if config.planted_lags is not None:
+        return long_lag_task(
+            config.planted_lags,
+            config.planted_coef,
+            input_dim=config.input_dim,
+            noise=config.noise,
+            seed=config.task_seed,
+        )
     data = heavy_tailed_lag_task(
         1,
         config.length,
@@ -412,9 +427,7 @@ def run_arm(
     # the diagnoses at initialisation (shared by arms that start from the same models)
     before = _initial_diagnoses(model, x_diag, config, arm, init_cache)
 
-    def monitor(trained):  # lag recovery along training: the horizon against sequences seen
-        return lag_recovery(trained, task, x_diag)
-
+    monitor, monitor_every = _monitor(config, arm, task, x_diag)
     # training, resumed from the arm's in-arm checkpoint if there is one
     log = train(
         model,
@@ -428,16 +441,108 @@ def run_arm(
         checkpoint_stamp=f"{stamp}:{arm.name}",
         run_info=info,
         monitor=monitor,
+        monitor_every=monitor_every,
     )
     start -= sum(segment["seconds"] for segment in log.segments[:-1])  # earlier invocations' time
     # the trained models: diagnoses, test error, lag recovery, pushes of the time scales
     after = _diagnose_all(model, x_diag, config, rng_seed=2000)
     measured = _measure_trained(config, arm, model, task, log, x_eval, evaluation.y)
     summary = _arm_summary(arm, task, log, before, after, measured)
+    arrays = _arm_arrays(log, before, after, measured)
+    # the trajectories of the time scales and the response kernels (trajectory experiments)
+    if config.trajectory_checkpoints:
+        trajectory, trajectory_arrays = _trajectory(config, model, task, log, x_eval)
+        summary["trained"]["stationary"] = trajectory.pop("stationary")
+        summary["trajectory"] = trajectory
+        arrays.update(trajectory_arrays)
     seconds = time.perf_counter() - start
     summary["seconds"] = round(seconds, 2)
     summary["provenance"] = _arm_provenance(info, log.segments, seconds)
-    return jsonable(summary), _arm_arrays(log, before, after, measured)
+    return jsonable(summary), arrays
+
+
+def _monitor(config, arm, task, x_diag):
+    """``(monitor, monitor_every)`` of :func:`mlmath.training.train` for this arm.
+
+    The monitor always records the lag recovery (the horizon against sequences seen).
+    With ``config.trajectory_checkpoints = C`` it also records every unit's decay rate
+    ``1/τ`` on the diagnosis sequences (:func:`_unit_rates`) at ``C + 1`` equally spaced
+    steps, step 0 included; else the training default (about ten points).
+    """
+    checkpoints = config.trajectory_checkpoints
+    steps = arm.train.steps
+
+    def monitor(trained):
+        recovery = lag_recovery(trained, task, x_diag)
+        if not checkpoints:
+            return recovery
+        return np.concatenate([recovery.ravel(), _unit_rates(trained, x_diag, config).ravel()])
+
+    return monitor, (max(1, steps // checkpoints) if checkpoints else None)
+
+
+def _unit_rates(model, x, config) -> np.ndarray:
+    """Each unit's decay rate ``1/τ`` on ``x`` (seeds × units), finite for the training monitor.
+
+    The time scales of :func:`mlmath.diagnostics.unit_timescale_fit` (the whole diagonal
+    factor, ``config.window``), encoded as ``1/τ``: 0 for a unit that does not decay, −1 for
+    one whose decay is not resolved; :func:`_rates_to_taus` decodes them.
+    """
+    from ..diagnostics import unit_timescale_fit
+
+    with torch.no_grad():
+        _, trace = model(x)
+    leak, rdiag = trace.leak.reshape((-1,) + x.shape), trace.rdiag.reshape((-1,) + x.shape)
+    rows = []
+    for i in range(leak.shape[0]):
+        taus = unit_timescale_fit(leak[i], rdiag[i], tuple(config.window)).taus
+        rows.append(np.where(np.isnan(taus), -1.0, 1.0 / taus))
+    return np.stack(rows)
+
+
+def _rates_to_taus(rates: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_unit_rates`' encoding: ``τ = 1/r``, ``inf`` for 0, ``NaN`` for −1."""
+    with np.errstate(divide="ignore"):
+        taus = np.where(rates > 0, 1.0 / np.where(rates > 0, rates, 1.0), np.inf)
+    return np.where(rates < 0, np.nan, taus)
+
+
+def _trajectory(config, model, task, log, x_eval) -> tuple[dict, dict]:
+    """The time-scale trajectories and the response kernels of a trained arm.
+
+    Returns the summary block (:func:`mlmath.experiments.trajectories.trajectory_summary`,
+    with ``stationary``, plus the kernel's horizon and captured long-lag signal per seed)
+    and the arrays ``traj_steps``, ``traj_taus`` (checkpoints × seeds × units),
+    ``traj_label``, ``traj_beta``/``_low``/``_high``, ``traj_n_censored``, ``kernel``,
+    ``kernel_low``, ``kernel_high``.
+    """
+    from ..response import model_response_kernel
+    from .trajectories import phase_trajectory, trajectory_summary
+
+    S, K = model.n_models, len(task.lags)
+    rates = log.monitor[:, S * K :].reshape(log.monitor.shape[0], S, -1)
+    taus = _rates_to_taus(rates)
+    phases = phase_trajectory(taus, length=config.length, n_boot=config.n_boot, rng=3000)
+    summary = trajectory_summary(taus, phases, censor=config.length, rng=3001)
+    summary["steps"] = log.monitor_steps.tolist()
+    kernels = model_response_kernel(model, task, x_eval, n_boot=config.n_boot, rng=3002)
+    summary["kernel_horizon"] = [int(k.horizon) for k in kernels]
+    for key in ("captured", "captured_low", "captured_high"):
+        summary[f"kernel_{key}"] = [float(getattr(k, key)) for k in kernels]
+    summary["kernel_long_lag"] = int(kernels[0].long_lag)
+    arrays = {
+        "traj_steps": log.monitor_steps,
+        "traj_taus": taus,
+        "traj_label": phases["label"],
+        "traj_beta": phases["beta"],
+        "traj_beta_low": phases["beta_low"],
+        "traj_beta_high": phases["beta_high"],
+        "traj_n_censored": phases["n_censored"],
+        "kernel": np.stack([k.kernel for k in kernels]),
+        "kernel_low": np.stack([k.low for k in kernels]),
+        "kernel_high": np.stack([k.high for k in kernels]),
+    }
+    return summary, arrays
 
 
 def _initial_diagnoses(model, x_diag, config, arm, init_cache):
@@ -454,7 +559,8 @@ def _initial_diagnoses(model, x_diag, config, arm, init_cache):
 def _measure_trained(config, arm, model, task, log, x_eval, y_eval) -> dict:
     """Test error, lag recovery and horizon (final, along training), ``ln τ`` path, pushes."""
     recovery = lag_recovery(model, task, x_eval)
-    recovery_path = log.monitor.reshape(log.monitor.shape[0], model.n_models, len(task.lags))
+    S, K = model.n_models, len(task.lags)
+    recovery_path = log.monitor[:, : S * K].reshape(log.monitor.shape[0], S, K)
     y_path = log_timescale_from_target(arm.model, log.target, s=arm.options().get("s", 0.005))
     measured = {
         "mse": evaluate_mse(model, x_eval, y_eval),
@@ -579,6 +685,13 @@ def summarise(config: ExperimentConfig, arms: dict) -> dict:
                 for n, h in zip(result["sequences_seen"], result["horizon_path"])
             }
             for name, result in arms.items()
+        }
+    elif config.name == "stationarity":
+        summary["stationary"] = {
+            name: int(sum(result["trained"]["stationary"])) for name, result in arms.items()
+        }
+        summary["final_labels"] = {
+            name: result["trajectory"]["final_labels"] for name, result in arms.items()
         }
     elif config.name == "forcing":
         pairs = []

@@ -75,6 +75,11 @@ TIERS = ("ci", "reference", "full")
 #: the full tier on one GPU. Chapters 9–11 quote a stored run's elapsed time against it.
 TIER_BUDGET_MINUTES = {"reference": 20, "full": 4}
 
+#: Fields of :class:`ExperimentConfig` added after the first stored results, with the value
+#: that reproduces the earlier behaviour: at that value the engine's configuration record
+#: (``engine.config_dict``) leaves them out, so earlier results and their hashes are unchanged.
+LATER_FIELDS = {"planted_lags": None, "planted_coef": 0.2, "trajectory_checkpoints": 0}
+
 #: The paper's run (Chapter 8), for comparison with the tiers.
 PAPER_SCALE = {"hidden_size": 512, "length": 1280, "seeds": 10, "batch_size": 380,
                "lag_range": (8, 640), "window": (64, 384), "s": 0.005, "steps": 30_800, "lr": 1e-3}
@@ -148,6 +153,16 @@ class ExperimentConfig:
         Bootstrap replicates of the β interval.
     recovery_threshold : float
         Recovery ratio at which a lag counts as learned.
+    planted_lags : tuple of int or None
+        Lags of a task with given lags and one coefficient (:func:`mlmath.tasks.long_lag_task`,
+        ``planted_coef``, ``noise``, ``u`` from ``task_seed``); None: the heavy-tailed-lag task.
+    planted_coef : float
+        The common coefficient of ``planted_lags``.
+    trajectory_checkpoints : int
+        ``C > 0``: record every unit's time scale on the diagnosis sequences at ``C + 1``
+        equally spaced points of training (step 0 included), analyse the trajectories
+        (:mod:`mlmath.experiments.trajectories`) and store each seed's response kernel;
+        0: neither (the earlier experiments).
     """
 
     name: str
@@ -170,6 +185,9 @@ class ExperimentConfig:
     window: tuple = (64, 384)
     n_boot: int = 100
     recovery_threshold: float = 0.5
+    planted_lags: tuple | None = None
+    planted_coef: float = 0.2
+    trajectory_checkpoints: int = 0
 
     def __post_init__(self):
         if self.tier not in TIERS + ("tiny",):
@@ -246,12 +264,16 @@ SCALES = {
                   diag_batch=32, n_boot=200, lr=1e-2),
 }
 
+#: Reference steps of the stationarity experiment, from measured step times (its docstring).
+STATIONARITY_STEPS = 6000
+
 #: Optimizer steps per arm, by experiment and tier (full: by estimate, arms run at once).
 STEPS = {
     "apparatus": {"ci": 25, "reference": 3000, "full": 900},
     "negative_control": {"ci": 60, "reference": 3000, "full": 1800},
     "access_route": {"ci": 40, "reference": 3000, "full": 1800},
     "forcing": {"ci": 36, "reference": 3000, "full": 1800},
+    "stationarity": {"ci": 24, "reference": STATIONARITY_STEPS, "full": STATIONARITY_STEPS},
 }
 
 
@@ -335,6 +357,63 @@ def forcing(tier: str) -> ExperimentConfig:
     return _base("forcing", 11, tier, scale, arms)
 
 
+def stationarity(tier: str) -> ExperimentConfig:
+    """Chapter 11: does training settle, and what does forcing do there? (issue 17)
+
+    DiagGate (spread initialisation) on the long-lag task (:func:`mlmath.tasks.long_lag_task`:
+    lags 4…128, c = 0.2, noise 0.3) at length 256, AdamW at lr 1e-2 with a time-scale learning
+    rate of 0.1 on the gate biases (``TrainConfig.timescale_lr``), so that the time scales
+    relax about ten times faster than at 1e-2 (Chapter 11's 1/κ̂ ≈ 11,000 steps at 1e-2
+    becomes about 1,100). Arms:
+
+    * ``baseline``;
+    * ``stable``: α-stable forcing α = 1.5 and ``gauss``: a Gaussian control α = 2 at the same
+      scale (one running RMS increment of each unit's gate bias), both on *every* unit — no
+      slow-half selection, whose re-ranking alone favours upward spread;
+    * ``half_clock``: the time-scale learning rate halved (the clock test);
+    * ``const_rows``: ConstGate with the companion paper's negative-control forcing (whole
+      rows of the forced units, α = 1.5, soft taper at 100: ``forcing_mode='rows'``), beside
+      ``const_diag``, the book's variant on ``diag(U)``; both on every unit.
+
+    Theorem D's own test (plain SGD on the time-scale parameters, forcing added in τ) is left
+    out: it needs an optimizer per parameter group and forcing in the coordinate τ, and SGD
+    relaxes slower still (1/κ̂ ≈ 17,000 steps), beyond this budget.
+
+    Every arm records 12 checkpoints of its time scales (``trajectory_checkpoints``). Steps
+    from measured times (one thread, 64 units, 5 seeds, batch 16, T = 256, on the loaded
+    2-core machine): 47 ms per DiagGate step, 37 ms per ConstGate step; 6000 steps are about
+    five relaxation times at the clock 0.1 (2.7 for ``half_clock``) and, with arms two at a
+    time, about 20 minutes for the six arms. The full tier mirrors the design at 256 units and
+    10 seeds (unrun: no GPU has been lent for it).
+    """
+    from ..tasks import LONG_LAGS
+
+    base = SCALES[tier]
+    scale = base if tier == "ci" else replace(base, length=256)
+    steps = STEPS["stationarity"][tier]
+    clock = {"timescale_lr": 0.1}
+    forced = {"forcing_scale": 1.0, "slow_fraction": 1.0}
+    gate = _gate_options(scale)
+    const = (("s", scale.const_s),)
+    arms = (
+        Arm("baseline", "DiagGate", _train(scale, steps, **clock), gate, label="DiagGate, AdamW, clock 0.1"),
+        Arm("stable", "DiagGate", _train(scale, steps, **clock, forcing_alpha=1.5, **forced), gate,
+            label="+ SαS forcing α = 1.5, every unit"),
+        Arm("gauss", "DiagGate", _train(scale, steps, **clock, forcing_alpha=2.0, **forced), gate,
+            label="+ Gaussian forcing α = 2, same scale"),
+        Arm("half_clock", "DiagGate", _train(scale, steps, timescale_lr=0.05), gate,
+            label="clock 0.05 (half)"),
+        Arm("const_rows", "ConstGate", _train(scale, steps, forcing_alpha=1.5, forcing_mode="rows",
+                                              forcing_taper=100.0, **forced), const,
+            label="ConstGate + paper's row forcing α = 1.5"),
+        Arm("const_diag", "ConstGate", _train(scale, steps, forcing_alpha=1.5, **forced), const,
+            label="ConstGate + diag(U) forcing α = 1.5"),
+    )
+    config = _base("stationarity", 11, tier, scale, arms)
+    return replace(config, lag_range=(min(LONG_LAGS), max(LONG_LAGS)), planted_lags=LONG_LAGS,
+                   trajectory_checkpoints=12)
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A registered experiment: its name, chapter, one-line description and config maker.
@@ -368,6 +447,9 @@ EXPERIMENTS = {
     "forcing": Experiment("forcing", 11,
                           "DiagGate under AdamW/SGD with and without injected forcing: predicted vs measured beta",
                           forcing),
+    "stationarity": Experiment("stationarity", 11,
+                               "long-lag task, time-scale clock: trajectories, stationarity, forcing vs Gaussian",
+                               stationarity),
 }
 
 

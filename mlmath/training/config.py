@@ -12,7 +12,7 @@ import numpy as np
 
 from .._validate import check_range, positive, positive_int
 
-__all__ = ["TrainConfig", "TrainLog", "CHECKPOINT_EVERY", "CHECKPOINT_FORMAT"]
+__all__ = ["TrainConfig", "TrainLog", "CHECKPOINT_EVERY", "CHECKPOINT_FORMAT", "FORCING_MODES"]
 
 #: Default number of optimizer steps between two checkpoints of :func:`mlmath.training.train`.
 CHECKPOINT_EVERY = 200
@@ -22,7 +22,10 @@ CHECKPOINT_FORMAT = "mlmath-train-checkpoint-1"
 #: Fields added after the first stored results, with the value that reproduces the earlier
 #: behaviour: at that value :meth:`TrainConfig.as_dict` leaves them out, so configuration
 #: hashes, checkpoint fingerprints and stored configurations of earlier runs stay the same.
-LATER_FIELDS = {"timescale_lr": None}
+LATER_FIELDS = {"timescale_lr": None, "forcing_mode": "target", "forcing_taper": None}
+
+#: The ``forcing_mode`` values of :class:`TrainConfig`.
+FORCING_MODES = ("target", "rows")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,19 @@ class TrainConfig:
         them). ``None``: ``lr``, one parameter group, exactly the run without this option.
         ConstGate has no such parameter (its gate ``s`` is a fixed buffer; ``diag(U)``,
         its forcing target, is part of the recurrent matrix), so there it changes nothing.
+    forcing_mode : {'target', 'rows'}
+        Where the forcing goes. ``'target'`` (default): the book's, on each slow unit's
+        ``model.forcing_target()`` entry (``diag(U)`` of ConstGate, ``b_s`` of the gated
+        models), scaled by that entry's running RMS optimizer increment. ``'rows'``: the
+        companion paper's update-space forcing (``run_phase_trajectory.py`` of
+        ``lorenzolivi/anticollapse``, ``--inject_mode update``): every element of the slow
+        units' rows of every parameter whose rows index the hidden units (input and
+        recurrent weights, biases, gate rows; not the readout) receives a draw scaled by
+        the RMS of that parameter's optimizer update over those rows at this step
+        (:func:`mlmath.training.updates.inject_row_forcing`).
+    forcing_taper : float or None
+        Bound ``c > 0`` of the soft taper ``c · tanh(X / c)`` applied to each standardised
+        α-stable draw ``X`` (the paper uses 100 with ``'rows'``); ``None``: no taper.
     """
 
     steps: int = 200
@@ -86,6 +102,8 @@ class TrainConfig:
     rms_decay: float = 0.99
     n_train: int | None = None
     timescale_lr: float | None = None
+    forcing_mode: str = "target"
+    forcing_taper: float | None = None
 
     def __post_init__(self):
         positive_int("steps", self.steps)
@@ -109,6 +127,12 @@ class TrainConfig:
             positive_int("n_train", self.n_train)
         if self.timescale_lr is not None:
             check_range("timescale_lr", self.timescale_lr, 0.0)
+        if self.forcing_mode not in FORCING_MODES:
+            raise ValueError(
+                f"forcing_mode must be one of {FORCING_MODES}; got {self.forcing_mode!r}"
+            )
+        if self.forcing_taper is not None:
+            positive("forcing_taper", self.forcing_taper)
 
     def as_dict(self) -> dict:
         """The fields as a plain dict, without the :data:`LATER_FIELDS` at their default.

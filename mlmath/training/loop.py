@@ -20,7 +20,14 @@ from .checkpoint import (
 )
 from .config import CHECKPOINT_EVERY, TrainConfig, TrainLog
 from .evaluation import lead, monitor_values
-from .updates import clip_per_model, force, make_optimizer, optimizer_step, track_increment
+from .updates import (
+    clip_per_model,
+    force,
+    make_optimizer,
+    optimizer_step,
+    track_increment,
+    unit_row_parameters,
+)
 
 __all__ = ["train"]
 
@@ -116,10 +123,11 @@ def train(
             clip_per_model(model, config.clip)
         # the optimizer's step (winsorised if asked) and its increment of the forcing target
         before = model.forcing_target().detach().clone()
+        rows = _row_snapshot(model, config)
         optimizer_step(run.optimizer, run.params, config, step, run.winsor_square)
         increment = track_increment(model, before, run.target_square, config.rms_decay)
         # symmetric alpha-stable forcing of the slow units, in units of their RMS increment
-        forced = force(model, config, run.target_square, step, run.rng)
+        forced = force(model, config, run.target_square, step, run.rng, rows)
         # log the step; a non-finite loss stops the run
         _log_step(run, step, loss, increment, forced)
         done = step + 1
@@ -132,6 +140,13 @@ def train(
         if progress is not None:
             progress(step)
     return _train_log(run, config, monitor_steps if monitor is not None else None)
+
+
+def _row_snapshot(model, config: TrainConfig):
+    """The unit-row parameters before the step, for ``forcing_mode='rows'`` (else None)."""
+    if config.forcing_mode != "rows" or config.forcing_alpha is None:
+        return None
+    return [p.detach().clone() for _, p in unit_row_parameters(model)]
 
 
 def _train_log(run: RunState, config: TrainConfig, monitor_steps) -> TrainLog:

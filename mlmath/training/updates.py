@@ -5,7 +5,8 @@
 * :func:`clip_per_model`: global gradient-norm clipping, each model of a batch on its own;
 * :func:`optimizer_step`: the optimizer's step, winsorised (:func:`winsorize_`) when asked;
 * :func:`track_increment`: the optimizer's change of the forcing target and its running RMS;
-* :func:`force`, :func:`inject_forcing`: symmetric α-stable forcing of the slow units.
+* :func:`force`, :func:`inject_forcing`: symmetric α-stable forcing of the slow units;
+  :func:`inject_row_forcing`: the companion paper's variant, on whole parameter rows.
 
 Chapters 8 and 11.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .._validate import check_range, positive, rng_from
@@ -29,6 +31,8 @@ __all__ = [
     "track_increment",
     "force",
     "inject_forcing",
+    "unit_row_parameters",
+    "inject_row_forcing",
 ]
 
 #: Per model kind (``model.kind``), the names of the trainable parameters that set each
@@ -164,14 +168,26 @@ def track_increment(
     return delta
 
 
-def force(model, config: TrainConfig, square: torch.Tensor, step: int, rng):
+def force(model, config: TrainConfig, square: torch.Tensor, step: int, rng, before_rows=None):
     """Inject the configured forcing after step ``step``: ``(injected, slow)``, or None without it.
 
-    The scale unit is each unit's running RMS optimizer increment, the bias-corrected
-    ``sqrt(EMA / (1 − γ^(step+1)))`` of :func:`track_increment`'s moving average.
+    ``forcing_mode='target'``: the scale unit is each unit's running RMS optimizer
+    increment, the bias-corrected ``sqrt(EMA / (1 − γ^(step+1)))`` of
+    :func:`track_increment`'s moving average. ``'rows'``: :func:`inject_row_forcing`, with
+    ``before_rows`` the unit-row parameters before the optimizer's step.
     """
     if config.forcing_alpha is None or config.forcing_scale <= 0:
         return None
+    if config.forcing_mode == "rows":
+        return inject_row_forcing(
+            model,
+            config.forcing_alpha,
+            before_rows,
+            scale=config.forcing_scale,
+            slow_fraction=config.slow_fraction,
+            taper=config.forcing_taper,
+            rng=rng,
+        )
     rms = torch.sqrt(square / (1 - config.rms_decay ** (step + 1)))  # bias-corrected EMA
     return inject_forcing(
         model,
@@ -179,6 +195,7 @@ def force(model, config: TrainConfig, square: torch.Tensor, step: int, rng):
         rms,
         scale=config.forcing_scale,
         slow_fraction=config.slow_fraction,
+        taper=config.forcing_taper,
         rng=rng,
     )
 
@@ -191,6 +208,7 @@ def inject_forcing(
     scale: float = 1.0,
     slow_fraction: float = 0.5,
     rng=None,
+    taper: float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Add symmetric α-stable forcing to the slow units' time-scale parameters, in place.
 
@@ -210,13 +228,13 @@ def inject_forcing(
     scale : float >= 0
     slow_fraction : float in (0, 1]
     rng : int or numpy.random.Generator or None
+    taper : float or None
+        Soft taper ``c · tanh(X / c)`` of each draw (None: none).
 
     Returns
     -------
     (injected, slow) : tensors of the target's shape: the added amounts and the slow mask.
     """
-    from ..stable import sample_symmetric_stable
-
     alpha = check_range("alpha", alpha, 0.0, 2.0, low_open=True)
     scale = check_range("scale", scale, 0.0)
     slow_fraction = check_range("slow_fraction", slow_fraction, 0.0, 1.0, low_open=True)
@@ -227,21 +245,116 @@ def inject_forcing(
             f"rms must have the forcing target's shape {tuple(target.shape)}; "
             f"got {tuple(rms.shape)}"
         )
-    units = target.shape[-1]
-    n_slow = max(1, math.ceil(slow_fraction * units))
-    proxy = model.timescale_proxy()
-    if proxy.shape[-1] != units:  # one shared gate: the single target unit is the slow one
-        slow = torch.ones_like(target, dtype=torch.bool)
-    else:
-        order = torch.argsort(proxy, dim=-1, descending=True)
-        slow = torch.zeros_like(target, dtype=torch.bool)
-        slow.scatter_(-1, order[..., :n_slow], True)
-    noise = torch.as_tensor(
-        sample_symmetric_stable(alpha, tuple(target.shape), 1.0, rng),
-        dtype=target.dtype,
-        device=target.device,
-    )
+    slow = _slow_units(model, target, slow_fraction)
+    noise = _stable_draws(alpha, tuple(target.shape), taper, rng, target)
     injected = scale * rms * noise * slow
     with torch.no_grad():
         target.add_(injected)
     return injected, slow
+
+
+def _slow_units(model, target: torch.Tensor, slow_fraction: float) -> torch.Tensor:
+    """Boolean mask of the target's shape: each model's ``ceil(slow_fraction · units)`` slowest."""
+    units = target.shape[-1]
+    n_slow = max(1, math.ceil(slow_fraction * units))
+    proxy = model.timescale_proxy()
+    if proxy.shape[-1] != units:  # one shared gate: the single target unit is the slow one
+        return torch.ones_like(target, dtype=torch.bool)
+    order = torch.argsort(proxy, dim=-1, descending=True)
+    slow = torch.zeros_like(target, dtype=torch.bool)
+    slow.scatter_(-1, order[..., :n_slow], True)
+    return slow
+
+
+def _stable_draws(alpha, shape, taper, rng, like: torch.Tensor) -> torch.Tensor:
+    """Standard SαS(α, 1) draws (numpy), softly tapered to ``c · tanh(X / c)`` if ``taper``."""
+    from ..stable import sample_symmetric_stable
+
+    noise = sample_symmetric_stable(alpha, shape, 1.0, rng)
+    if taper is not None:
+        noise = taper * np.tanh(noise / taper)
+    return torch.as_tensor(noise, dtype=like.dtype, device=like.device)
+
+
+def unit_row_parameters(model) -> list[tuple[str, torch.nn.Parameter]]:
+    """The trainable parameters whose rows index the hidden units, in model order.
+
+    A parameter of shape ``lead + (hidden_size, …)`` (``lead`` the seed axis of a batched
+    module, if any) other than the readout (``V``, ``c``): the input and recurrent weights,
+    the bias, and for DiagGate the gate's rows ``W_s``, ``U_s``, ``b_s``. The companion
+    paper's selector (``_is_slow_row_parameter``: leading dimension ``H``, readout excluded).
+    Chapter 9.
+    """
+    lead = len(model.lead)
+    return [
+        (name, p)
+        for name, p in model.named_parameters()
+        if p.requires_grad
+        and name not in ("V", "c")
+        and p.dim() > lead
+        and p.shape[lead] == model.hidden_size
+    ]
+
+
+@torch.no_grad()
+def inject_row_forcing(
+    model,
+    alpha: float,
+    before: list,
+    *,
+    scale: float = 1.0,
+    slow_fraction: float = 0.5,
+    taper: float | None = None,
+    rng=None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The companion paper's forcing: α-stable draws on whole rows of the slow units, in place.
+
+    For each parameter ``P`` of :func:`unit_row_parameters` and each model ``i``, let
+    ``Δ`` be the optimizer's update of the slow units' rows at this step (``P`` now minus
+    ``before``) and ``r = ‖Δ‖ / sqrt(numel Δ)`` its RMS; every element of those rows
+    receives ``scale · r · c·tanh(X/c)``, ``X ~ SαS(α, 1)`` i.i.d. (no taper without
+    ``taper``). The paper's run (``run_phase_trajectory.py``, ``--inject_mode update``) uses
+    ``scale = 1``, ``c = 100`` and the slowest 10 % of units by measured τ, re-selected at
+    each diagnostic checkpoint; here the slow units are ranked by
+    :meth:`timescale_proxy` every step, as for :func:`inject_forcing` (``slow_fraction = 1``
+    forces every unit, and then the selection does not matter). Chapter 9.
+
+    Parameters
+    ----------
+    model : a model of :mod:`mlmath.models`
+    alpha : float in (0, 2]
+    before : list of torch.Tensor
+        The parameters of :func:`unit_row_parameters` before the optimizer's step.
+    scale, slow_fraction, taper, rng
+        As in :func:`inject_forcing`.
+
+    Returns
+    -------
+    (injected, slow) : tensors of ``model.forcing_target()``'s shape: the amounts added to
+    the target's entries (for ConstGate the diagonal of ``U``, part of the row forcing) and
+    the slow mask, for the training log.
+    """
+    alpha = check_range("alpha", alpha, 0.0, 2.0, low_open=True)
+    scale = check_range("scale", scale, 0.0)
+    slow_fraction = check_range("slow_fraction", slow_fraction, 0.0, 1.0, low_open=True)
+    rng = rng_from(rng)
+    rows = unit_row_parameters(model)
+    if before is None or len(before) != len(rows):
+        raise ValueError("before must hold the unit-row parameters before the step")
+    target = model.forcing_target()
+    target_before = target.detach().clone()
+    slow = _slow_units(model, target, slow_fraction)
+    unit_mask = (
+        slow
+        if slow.shape[-1] == model.hidden_size
+        else torch.ones(model.lead + (model.hidden_size,), dtype=torch.bool, device=target.device)
+    )
+    lead = len(model.lead)
+    for (_, p), old in zip(rows, before):
+        mask = unit_mask.reshape(unit_mask.shape + (1,) * (p.dim() - lead - 1)).to(p.dtype)
+        delta = (p - old) * mask
+        count = mask.expand_as(p).reshape(p.shape[:lead] + (-1,)).sum(-1).clamp(min=1.0)
+        rms = torch.sqrt((delta**2).reshape(p.shape[:lead] + (-1,)).sum(-1) / count)
+        rms = rms.reshape(rms.shape + (1,) * (p.dim() - lead))
+        p.add_(scale * rms * _stable_draws(alpha, tuple(p.shape), taper, rng, p) * mask)
+    return model.forcing_target().detach() - target_before, slow
