@@ -124,7 +124,7 @@ SHAPE_CASES = {
     "tasks.draw_lags": (lambda: dict(n_lags=2, lag_range=(8, 64), rng=0), "lag_range", np.array([[8, 64]])),
     "tasks.heavy_tailed_lag_task": (lambda: dict(n_sequences=2, length=80, n_lags=2, lag_range=(8, 64), seed=0),
                                     "lag_range", np.array([[8, 64]])),
-    "tasks.long_lag_task": (lambda: dict(lags=(4, 8), coef=0.2, input_dim=3), "lags", np.array([[4, 8]])),
+    "tasks.long_lag_task": (lambda: dict(lags=(4, 8), input_dim=3), "lags", np.array([[4, 8]])),
     "tasks.lagged_target": (lambda: dict(x=np.ones((2, 10, 2)), lags=[1, 3], coefs=[0.6, 0.4], u=[0.6, 0.8]),
                             "lags", np.array([[1, 3]])),
     "process.empirical_pushes": (lambda: dict(sizes=V / 100), "sizes", M / 100),

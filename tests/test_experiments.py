@@ -809,3 +809,135 @@ def test_glue_shows_whole_rounded_floats_as_integers():
     assert glue("test-sig", 268.1, digits=3) == 268 and glue("test-keep", 62.5, digits=3) == 62.5
     with pytest.raises(ValueError, match="finite"):
         glue("test-nan", float("nan"))
+
+
+# ----------------------------------------------------- the stationarity experiment (issue 17)
+
+
+def test_stationarity_design():
+    """The reference tier: 64 units, 5 seeds, the long-lag task, 12 trajectory checkpoints, the
+    arms of issue 17, and a budget computed from the step times its docstring states."""
+    from mlmath.tasks import LONG_LAGS
+    from mlmath.training.updates import TIMESCALE_PARAMETERS
+
+    for tier, units, seeds in (("reference", 64, 5), ("full", 256, 10)):
+        config = get_config("stationarity", tier)
+        assert config.hidden_size == units and len(config.seeds) == seeds and config.length == 256
+        assert config.planted_lags == LONG_LAGS and config.trajectory_checkpoints >= 12
+        arms = {arm.name: arm for arm in config.arms}
+        assert set(arms) == {
+            "baseline",
+            "stable",
+            "gauss",
+            "half_clock",
+            "const_rows",
+            "const_diag",
+        }
+        assert TIMESCALE_PARAMETERS["DiagGate"] == ("b_s",)
+        assert arms["baseline"].train.timescale_lr == 2 * arms["half_clock"].train.timescale_lr
+        assert (
+            arms["stable"].train.forcing_alpha == 1.5 and arms["gauss"].train.forcing_alpha == 2.0
+        )
+        for name in ("stable", "gauss", "const_rows", "const_diag"):  # every unit forced, one scale
+            assert arms[name].train.slow_fraction == 1.0 and arms[name].train.forcing_scale == 1.0
+        assert arms["const_rows"].train.forcing_mode == "rows"
+        assert arms["const_rows"].train.forcing_taper == 100.0
+        assert arms["const_diag"].train.forcing_mode == "target"
+        assert {arm.model for arm in config.arms} == {"DiagGate", "ConstGate"}
+    reference = get_config("stationarity", "reference")
+    per_step = {"DiagGate": 0.047, "ConstGate": 0.037}  # measured (registry docstring)
+    seconds = sum(arm.train.steps * per_step[arm.model] for arm in reference.arms) / 2  # --jobs 2
+    assert seconds < 20 * 60
+    # relaxation: 1/kappa ~ 11,000 steps at lr 1e-2, ten times faster at a clock of 0.1
+    for arm in reference.arms:
+        if arm.model == "DiagGate":
+            relaxation = 11_000 * 1e-2 / arm.train.timescale_lr
+            assert arm.train.steps / relaxation > 2.5
+
+
+def test_later_experiment_fields_are_left_out_of_the_configuration_record():
+    stored = engine.config_dict(get_config("forcing", "ci"))
+    assert "planted_lags" not in stored and "trajectory_checkpoints" not in stored
+    stationarity = engine.config_dict(get_config("stationarity", "ci"))
+    assert stationarity["planted_lags"] == [4, 8, 16, 32, 48, 64, 96, 128]
+    assert stationarity["trajectory_checkpoints"] == 12
+    assert stationarity["arms"][4]["train"]["forcing_mode"] == "rows"
+    assert "forcing_mode" not in json.dumps(stored)
+
+
+def test_row_forcing_is_the_papers_update_space_forcing():
+    """Only the forced units' rows move; each parameter's draws are scaled by the RMS of its
+    update over those rows; the readout never moves; the taper bounds each draw."""
+    from mlmath.stable import sample_symmetric_stable
+    from mlmath.training.updates import inject_row_forcing, unit_row_parameters
+
+    model = build_model("ConstGate", 3, 4, 1, n_models=2, seed=0, s=0.1)
+    rows = unit_row_parameters(model)
+    assert [name for name, _ in rows] == ["W", "U", "b"]
+    before = [p.detach().clone() for _, p in rows]
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for _, p in rows:  # a stand-in for the optimizer's update
+            p.add_(0.01 * torch.randn(p.shape, generator=generator))
+    updated = [p.detach().clone() for _, p in rows]
+    readout = model.V.detach().clone()
+    injected, slow = inject_row_forcing(model, 1.5, before, slow_fraction=0.5, rng=3)
+    assert slow.shape == (2, 4) and slow.sum(-1).tolist() == [2, 2]
+    assert torch.equal(model.V, readout)
+    rng = np.random.default_rng(3)
+    for (_, p), old, new in zip(rows, before, updated):
+        mask = slow.reshape(slow.shape + (1,) * (p.dim() - 2)).double()
+        delta = ((new - old).double() * mask).reshape(2, -1)
+        count = mask.expand(p.shape).reshape(2, -1).sum(-1)
+        rms = torch.sqrt((delta**2).sum(-1) / count).reshape((2,) + (1,) * (p.dim() - 1))
+        draws = torch.as_tensor(sample_symmetric_stable(1.5, tuple(p.shape), 1.0, rng))
+        expected = new.double() + rms * draws * mask
+        torch.testing.assert_close(p.detach().double(), expected, rtol=1e-5, atol=1e-6)
+    diagonal = torch.diagonal(model.U.detach() - updated[1], dim1=-2, dim2=-1)
+    torch.testing.assert_close(injected, diagonal)
+    # a taper c bounds every draw by c: the rows move by at most c times their update's RMS
+    before = [p.detach().clone() for _, p in rows]
+    inject_row_forcing(model, 1.5, before, slow_fraction=1.0, taper=1e-3, rng=4)
+    for (_, p), old in zip(rows, before):
+        assert torch.equal(p.detach(), old)  # no update since `before`: the RMS is 0
+
+
+def test_stationarity_arm_stores_trajectories_and_kernels():
+    """One tiny arm end to end: the monitor's rates decode to time scales, the summary holds one
+    stationary flag per seed, and the trajectory and kernel arrays have their shapes."""
+    config = get_config("stationarity", "ci").tiny(steps=4)
+    summary, arrays = engine.run_arm(config, config.arm("stable"), torch.device("cpu"))
+    seeds = len(config.seeds)
+    assert len(summary["trained"]["stationary"]) == seeds
+    assert all(isinstance(flag, bool) for flag in summary["trained"]["stationary"])
+    trajectory = summary["trajectory"]
+    assert trajectory["steps"] == [0, 1, 2, 3, 4] and len(trajectory["kernel_horizon"]) == seeds
+    assert arrays["traj_taus"].shape == (5, seeds, config.hidden_size)
+    assert arrays["traj_label"].shape == (5, seeds) and set(arrays["traj_label"].ravel()) <= set(
+        PHASES
+    )
+    assert (
+        arrays["kernel"].shape
+        == arrays["kernel_low"].shape
+        == (seeds, int(0.85 * config.length) + 1)
+    )
+    assert np.all(arrays["kernel_low"] <= arrays["kernel_high"])
+    # the final checkpoint's time scales are the final diagnosis's (same sequences, same fit)
+    np.testing.assert_allclose(arrays["traj_taus"][-1], arrays["taus"], rtol=1e-6)
+    rates = np.array([[0.5, 0.0, -1.0]])
+    np.testing.assert_array_equal(engine._rates_to_taus(rates), [[2.0, np.inf, np.nan]])
+
+
+@pytest.mark.slow
+def test_full_tier_stationarity_arms_dry_run_on_the_cpu():
+    """Two training steps of every full-tier arm (256 units, 10 seeds) on the CPU: the
+    configuration the GPU will run is exercised where no GPU exists (the full tier is unrun)."""
+    from mlmath.training import train
+
+    config = get_config("stationarity", "full")
+    task = engine.make_task(config)
+    for arm in config.arms:
+        model = engine.batched_model(arm.model, config, arm.options())
+        log = train(model, task, dataclasses.replace(arm.train, steps=2), seed=0)
+        assert log.loss.shape == (2, 10) and np.isfinite(log.loss).all()
+        assert log.target.shape[-1] == 256

@@ -63,9 +63,9 @@ from ..training import (
     train,
 )
 from .analysis import log_timescale_from_target, push_bound, push_statistics
-from .relabel import labels_summary
 from .registry import LATER_FIELDS as EXPERIMENT_LATER_FIELDS
 from .registry import TIERS, ExperimentConfig, get_experiment
+from .relabel import labels_summary
 
 __all__ = [
     "RESULTS_DIR",
@@ -492,7 +492,8 @@ def _unit_rates(model, x, config) -> np.ndarray:
 
     with torch.no_grad():
         _, trace = model(x)
-    leak, rdiag = trace.leak.reshape((-1,) + x.shape), trace.rdiag.reshape((-1,) + x.shape)
+    shape = (-1,) + tuple(trace.leak.shape[-3:])  # (seeds, batch, T, units)
+    leak, rdiag = trace.leak.reshape(shape), trace.rdiag.reshape(shape)
     rows = []
     for i in range(leak.shape[0]):
         taus = unit_timescale_fit(leak[i], rdiag[i], tuple(config.window)).taus
