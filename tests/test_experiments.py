@@ -844,6 +844,7 @@ def test_stationarity_design():
         assert arms["const_rows"].train.forcing_taper == 100.0
         assert arms["const_diag"].train.forcing_mode == "target"
         assert {arm.model for arm in config.arms} == {"DiagGate", "ConstGate"}
+        assert {arm.train.lr for arm in config.arms} == {3e-3}  # 1e-2 diverged in pilots
     reference = get_config("stationarity", "reference")
     per_step = {"DiagGate": 0.047, "ConstGate": 0.037}  # measured (registry docstring)
     seconds = sum(arm.train.steps * per_step[arm.model] for arm in reference.arms) / 2  # --jobs 2
