@@ -76,7 +76,8 @@ def test_stored_results_were_made_by_the_registered_configuration(path):
     stored = json.loads(path.read_text())
     config = get_config(stored["experiment"], stored["tier"])
     assert stored["config"] == engine.config_dict(config)
-    assert "timescale_lr" not in json.dumps(stored["config"])
+    for arm, record in zip(config.arms, stored["config"]["arms"]):  # written only where used
+        assert ("timescale_lr" in record["train"]) == (arm.train.timescale_lr is not None)
 
 
 def _tiny_run(tmp_path, name="negative_control", argv_extra=()):
@@ -927,6 +928,11 @@ def test_stationarity_arm_stores_trajectories_and_kernels():
     np.testing.assert_allclose(arrays["traj_taus"][-1], arrays["taus"], rtol=1e-6)
     rates = np.array([[0.5, 0.0, -1.0]])
     np.testing.assert_array_equal(engine._rates_to_taus(rates), [[2.0, np.inf, np.nan]])
+    # every unit is forced at every step: the stored draws are a strided sample of them
+    assert arrays["injected"].size == 4 * seeds * config.hidden_size  # below the limit: all
+    values = np.arange(10)
+    np.testing.assert_array_equal(engine.thin_injected(values, limit=4), [0, 3, 6, 9])
+    np.testing.assert_array_equal(engine.thin_injected(values, limit=10), values)
 
 
 @pytest.mark.slow

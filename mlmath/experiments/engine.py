@@ -454,11 +454,28 @@ def run_arm(
         trajectory, trajectory_arrays = _trajectory(config, model, task, log, x_eval)
         summary["trained"]["stationary"] = trajectory.pop("stationary")
         summary["trajectory"] = trajectory
-        arrays.update(trajectory_arrays)
+        arrays.update(trajectory_arrays, injected=thin_injected(arrays["injected"]))
     seconds = time.perf_counter() - start
     summary["seconds"] = round(seconds, 2)
     summary["provenance"] = _arm_provenance(info, log.segments, seconds)
     return jsonable(summary), arrays
+
+
+#: At most this many injected forcing values are stored per arm of a trajectory experiment.
+INJECTED_KEPT = 200_000
+
+
+def thin_injected(values: np.ndarray, limit: int = INJECTED_KEPT) -> np.ndarray:
+    """Every ``k``-th value, ``k = ceil(n / limit)``: at most ``limit`` of the injected values.
+
+    A trajectory experiment forces every unit at every step (1.9 million values per arm
+    at the reference tier, 8 MB compressed, incompressible draws); a strided sample keeps
+    the law of the draws for Chapters 9 and 11. Deterministic, so a stored result thinned
+    afterwards equals one written thinned.
+    """
+    values = np.asarray(values)
+    step = max(1, math.ceil(values.size / limit))
+    return values[::step]
 
 
 def _monitor(config, arm, task, x_diag):
