@@ -47,7 +47,7 @@ from ._pushes import (PushLaw, PushTailTest, empirical_pushes, exponential_pushe
     pareto_pushes, push_tail_test, tempered_pareto_pushes)
 from ._laplace import (TailAsymptote, beta_exponential_pushes, laplace_exponent, mean_drift,
     tail_asymptote, tail_exponent, veraverbeke_tail)
-from ._solvable import (PHASES, StationaryLaw, classify_phase, stationary_law_exponential_pushes,
+from ._solvable import (STATIONARY_PHASES, StationaryLaw, classify_phase, stationary_law_exponential_pushes,
     stationary_sample)
 from ._simulate import (simulate_log_timescales, simulate_paths, simulate_process)
 from ._sgd import (sgd_forcing_beta, simulate_sgd_logit_walk, simulate_timescale_walk)
@@ -75,7 +75,7 @@ __all__ = [
     "stationary_law_exponential_pushes",
     "stationary_sample",
     "classify_phase",
-    "PHASES",
+    "STATIONARY_PHASES",
     "simulate_log_timescales",
     "simulate_process",
     "simulate_paths",

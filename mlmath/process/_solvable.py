@@ -13,9 +13,11 @@ from ._pushes import _upper_gamma
 from ._laplace import _check_pushes, mean_drift, tail_exponent
 
 
-#: The phase labels of :func:`classify_phase` (theory side; Part IV adds "unresolved").
-#: "capped" (a cap that acts within, or holds up, the horizon) is new beside "collapsed".
-PHASES = ("collapsed", "capped", "broad", "boundary", "concentrated", "no stationary law")
+#: The phase labels of :func:`classify_phase`: the stationary law of the coarse-grained process
+#: against a horizon (theory side, Chapters 6–7). "capped" (a cap that acts within, or holds
+#: up, the horizon) is new beside "collapsed". Trained networks have their own labels, read
+#: from envelopes: :data:`mlmath.diagnostics.PHASES` (Chapter 8).
+STATIONARY_PHASES = ("collapsed", "capped", "broad", "boundary", "concentrated", "no stationary law")
 
 
 class StationaryLaw(NamedTuple):
@@ -229,7 +231,7 @@ def classify_phase(pull, rate=0.0, pushes=None, sigma=0.0, cap=None, horizon=Non
                    margin=10.0) -> str:
     """Theory-side phase of the coarse-grained process, relative to a horizon (Chapters 6–7).
 
-    Returns one of :data:`PHASES`:
+    Returns one of :data:`STATIONARY_PHASES`:
 
     * ``"collapsed"`` — no forcing (``ν = 0``, ``σ = 0``: every unit sits at ``τ = 1``); or
       a cap far below the horizon, ``τ_cap ≤ horizon/margin`` (Theorem B: the envelope is
