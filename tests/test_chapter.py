@@ -73,3 +73,25 @@ def test_monotone_horizon_is_the_response_kernels_point_horizon_without_noise():
     y[:, : lags.max()] = 0.0
     kernel = response_kernel(y, p, lags, coefs, max_lag=40, n_boot=50, rng=2)
     assert kernel.horizon == monotone_horizon(kernel.ratio, lags)[0] == 3
+
+
+def test_plot_response_kernel_draws_the_kernel_its_band_and_the_planted_lags():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mlmath.plots.experiments import plot_response_kernel
+
+    rng = np.random.default_rng(3)
+    p = rng.standard_normal((20, 64))
+    kernel = response_kernel(0.5 * np.roll(p, 2, axis=1), p, [2, 9], [0.5, 0.2], max_lag=30,
+                             long_lag=4, n_boot=20, rng=4)
+    ax = plot_response_kernel(kernel, title="t").axes[0]
+    line = ax.lines[0]
+    assert np.array_equal(line.get_xdata(), kernel.lags) and np.allclose(line.get_ydata(), kernel.kernel)
+    assert np.array_equal(ax.lines[1].get_xdata(), kernel.planted_lags)
+    assert len(ax.collections) == 1  # the band
+    with pytest.raises(TypeError, match="ResponseKernel"):
+        plot_response_kernel(np.zeros(3))
+    plt.close("all")
