@@ -213,7 +213,7 @@ def test_numeric_quiz_feedback_states_the_value_mlmath_computes():
 # old numbers. "{name}" is the glued text; "{name:spec}" formats the glued number with spec.
 QUOTED_RESULTS = {
     "09_negative_control": ["After {nc-ref-steps:.0f} reference-tier steps", "ends with U<sub>qq</sub> = {nc-u-nd}",
-                            "Not collapsed at the horizon L = {nc-horizon}", "labelled <em>crossover</em> at the horizon L = {nc-horizon}"],
+                            "Not collapsed at the horizon L = {nc-horizon}", "labelled <em>crossover</em> at the horizon L = {nc-horizon}, not"],
     "10_access_route": ["spread of ln τ of about {ar-sd-paper}", "spread of ln τ from {fo-init-sd@11_forcing} to about {ar-sd-paper}",
                         "a lag of {ar-lag-32} steps", "Their spread grew from 0 to about {ar-gate-sd-paper:.0f} neper",
                         "extended at the horizon L = {ar-horizon}"],
