@@ -213,12 +213,15 @@ def test_numeric_quiz_feedback_states_the_value_mlmath_computes():
 # value, so that a re-run of an experiment (the full tier, say) cannot leave a deck quoting the
 # old numbers. "{name}" is the glued text; "{name:spec}" formats the glued number with spec.
 QUOTED_RESULTS = {
-    "09_negative_control": ["After {nc-ref-steps:.0f} reference-tier steps", "ends with U<sub>qq</sub> = {nc-u-nd}"],
+    "09_negative_control": ["After {nc-ref-steps:.0f} reference-tier steps", "ends with U<sub>qq</sub> = {nc-u-nd}",
+                            "Not collapsed at the horizon L = {nc-horizon}", "labelled <em>crossover</em> at the horizon L = {nc-horizon}, not"],
     "10_access_route": ["spread of ln τ of about {ar-sd-paper}", "spread of ln τ from {fo-init-sd@11_forcing} to about {ar-sd-paper}",
-                        "a lag of {ar-lag-32} steps", "Their spread grew from 0 to about {ar-gate-sd-paper:.0f} neper"],
+                        "a lag of {ar-lag-32} steps", "Their spread grew from 0 to about {ar-gate-sd-paper:.0f} neper",
+                        "extended at the horizon L = {ar-horizon}"],
     "11_forcing": ["raw gate increments is about {fo-alpha-sgd}", "slowest gates about {fo-res-sgd}",
                    "β ≈ {fo-d-res:.1f} instead of", "SGD here: {fo-alpha-sgd} raw against {fo-res-sgd} standardised"],
     "12_synthesis": ["p ≈ {ch12-p-fisher}", "{ch12-inject-broad} against {ch12-plain-broad} broad seeds",
+                     "With five seeds per arm, {ch12-inject-broad} against {ch12-plain-broad} is",
                      "more seeds ({ch12-full-seeds})"],
 }
 
@@ -250,12 +253,17 @@ def test_decks_quote_the_stored_results_the_chapters_glue():
     ch9, ch10, ch12 = glued("09_negative_control"), glued("10_access_route"), glued("12_synthesis")
     assert int(ch9["nc-faster-share"]) > 50                      # "most units ... faster than its carry"
     assert ch9["nc-nu-total"] == "0"                             # "here no unit is unresolved"
-    # "no seed of either arm is broad": chapter 12 counts them (all intermediate, or boundary)
-    nc = [ch12[f"ch12-nc-{name}"] for name in ("const-int", "forced-int", "forced-boundary")]
-    assert nc[0] == "5/5" and sum(int(c.split("/")[0]) for c in nc[1:]) == 5, nc
+    # the 09 card and quiz, in words: unforced collapsed in one seed, crossover in three, one
+    # not decaying; forced extended (boundary) in three, not decaying in two; no seed broad
+    assert ch12["ch12-nc-const-phases"] == "collapsed 1/5, crossover 3/5, non-decaying 1/5"
+    assert ch12["ch12-nc-forced-phases"] == "boundary 3/5, non-decaying 2/5"
+    assert ch12["ch12-nc-forced-extended"] == "3/5"
+    # the 10 card and quiz: extended in every seed, straight stretches shorter than a decade in most
+    assert re.fullmatch(r"(broad|boundary|concentrated|extended) .*", ch10["ar-phases-paper"])
+    assert sum(int(k) for k in re.findall(r"(\d+)/5", ch10["ar-phases-paper"])) == 5
+    short = re.fullmatch(r"(\d+) of (\d+)", ch10["ar-short-windows-paper"])
+    assert short and 2 * int(short[1]) > int(short[2])  # "shorter than a decade in most"
     assert abs(float(ch10["ar-rec32-shared"]) - 0.5) <= 0.1      # "reproduces a lag of 32 steps about halfway"
-    intermediate = re.search(r"intermediate (\d+)/(\d+)", ch10["ar-phases-paper"])
-    assert intermediate and 2 * int(intermediate[1]) > int(intermediate[2])  # "intermediate in most seeds"
     assert int(ch10["ar-gate-up-share"]) < 25                    # "few moved up"
     steps = [int(n.replace(",", "")) for n in ch12["ch12-full-steps"].split(" / ")]
     reference = [int(n.replace(",", "")) for n in ch12["ch12-ref-steps-arms"].split(" / ")]

@@ -20,7 +20,13 @@ import numpy as np
 from .engine import run_experiment
 
 __all__ = ["CIRun", "run_ci", "run_time_text", "arm_push_bound", "median", "phase_count", "phase_summary",
-           "recomputed_predictions", "arm_rows", "elapsed_seconds", "arms_at_once", "markdown_table"]
+           "recomputed_predictions", "arm_rows", "elapsed_seconds", "arms_at_once", "markdown_table",
+           "EXTENDED_PHASES", "REGIMES", "regime", "regime_counts", "stage_horizon", "monotone_horizon"]
+
+#: The phases of an envelope that is extended at its horizon (Chapter 8): β splits them.
+EXTENDED_PHASES = ("extended", "broad", "boundary", "concentrated")
+#: What a phase says about the decay class at the horizon, in the order chapters list them.
+REGIMES = ("collapsed", "extended", "crossover", "non-decaying", "unresolved")
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ def recomputed_predictions(arm: dict, arrays: dict, name: str, *, bound: float |
 
 def phase_summary(labels) -> str:
     """``'label k/n'`` for every phase label present among the seeds, in the order of
-    :data:`mlmath.diagnostics.PHASES` (e.g. ``'intermediate 4/5, broad 1/5'``). Chapters 9–12."""
+    :data:`mlmath.diagnostics.PHASES` (e.g. ``'broad 4/5, boundary 1/5'``). Chapters 9–12."""
     from ..diagnostics import PHASES
 
     labels = list(labels)
@@ -262,3 +268,72 @@ def markdown_table(rows: list[dict], columns: dict) -> str:
     rule = "| " + " | ".join("---" for _ in columns) + " |"
     body = ["| " + " | ".join(_format(row.get(key)) for key in columns) + " |" for row in rows]
     return "\n".join([header, rule, *body])
+
+
+def regime(phase: str) -> str:
+    """The decay class at the horizon that a phase label says: one of :data:`REGIMES`.
+
+    'collapsed' stays collapsed; the phases of an extended envelope (:data:`EXTENDED_PHASES`:
+    'extended', 'broad', 'boundary', 'concentrated') are 'extended'; 'crossover',
+    'non-decaying' and 'unresolved' stay what they are. Chapter 8 ("Phase labels") defines
+    the labels; Chapters 9–12 count regimes with this.
+    """
+    from ..diagnostics import PHASES
+
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {PHASES}; got {phase!r}")
+    return "extended" if phase in EXTENDED_PHASES else phase
+
+
+def regime_counts(labels) -> dict:
+    """``{regime: number of seeds}`` for every regime of :data:`REGIMES` (zeros included).
+
+    ``labels`` are phase labels (:data:`mlmath.diagnostics.PHASES`); each is mapped by
+    :func:`regime`. Chapters 9–12.
+    """
+    counts = dict.fromkeys(REGIMES, 0)
+    for label in labels:
+        counts[regime(label)] += 1
+    return counts
+
+
+def stage_horizon(stage: dict) -> float:
+    """The horizon ``L`` (steps) at which every seed of a stage was labelled.
+
+    ``stage`` is a stored or live ``arm["trained"]`` or ``arm["init"]`` block, whose
+    ``horizon`` lists one ``L`` per seed (:func:`mlmath.experiments.relabel.labels_summary`).
+    Raises ValueError when it has none or the seeds differ: a table of phases states one
+    horizon. Chapters 9–12.
+    """
+    values = stage.get("horizon") if isinstance(stage, dict) else None
+    if not values or any(v is None for v in values):
+        raise ValueError("stage must hold a per-seed 'horizon' list (a result labelled by horizon_class)")
+    if len({float(v) for v in values}) != 1:
+        raise ValueError(f"stage's seeds were labelled at different horizons {sorted(set(values))}")
+    return float(values[0])
+
+
+def monotone_horizon(recovery, lags, threshold: float = 0.5) -> np.ndarray:
+    """Largest planted lag up to which *every* planted lag has ``recovery ≥ threshold``, per seed.
+
+    The point estimate of :func:`mlmath.response.response_kernel`'s horizon, read from the
+    stored per-lag recovery ratios ``ĉ_k / c_k`` of a result (``recovery``, shape
+    ``(seeds, K)`` or ``(K,)``; ``lags`` strictly increasing, shape ``(K,)``). A lag below
+    the threshold ends it, whatever follows, so it is monotone in the threshold; unlike the
+    kernel's horizon it has **no interval** (the stored ratios are one evaluation batch).
+    0 if the shortest lag is not recovered. Chapters 10 and 12.
+    """
+    from .._validate import as_float_array
+
+    recovery = np.atleast_2d(as_float_array("recovery", recovery))
+    lags = as_float_array("lags", lags)
+    if recovery.ndim != 2 or lags.ndim != 1 or recovery.shape[-1] != lags.size:
+        raise ValueError(f"recovery must have shape (seeds, {lags.size}) to match lags; got {recovery.shape}")
+    if lags.size == 0 or np.any(np.diff(lags) <= 0):
+        raise ValueError("lags must be non-empty and strictly increasing")
+    if not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):
+        raise ValueError(f"threshold must be in (0, 1]; got {threshold!r}")
+    if not np.isfinite(recovery).all():
+        raise ValueError("recovery must be finite")
+    prefix = np.cumprod(recovery >= threshold, axis=-1).astype(bool)  # every lag so far recovered
+    return np.where(prefix.any(-1), np.max(np.where(prefix, lags, 0.0), axis=-1), 0.0)

@@ -1,0 +1,97 @@
+"""Helpers the chapters of Part IV share (mlmath.experiments.chapter): regimes, horizons."""
+
+import numpy as np
+import pytest
+
+from mlmath.diagnostics import PHASES
+from mlmath.experiments.chapter import (
+    EXTENDED_PHASES,
+    REGIMES,
+    monotone_horizon,
+    phase_count,
+    phase_summary,
+    regime,
+    regime_counts,
+    stage_horizon,
+)
+from mlmath.response import response_kernel
+
+
+def test_every_phase_has_one_regime_and_extended_phases_map_to_extended():
+    assert {regime(p) for p in PHASES} == set(REGIMES)
+    assert all(regime(p) == "extended" for p in EXTENDED_PHASES)
+    assert [regime(p) for p in ("collapsed", "crossover", "non-decaying", "unresolved")] == \
+        ["collapsed", "crossover", "non-decaying", "unresolved"]
+    with pytest.raises(ValueError, match="phase must be one of"):
+        regime("intermediate")  # the label is gone
+
+
+def test_regime_counts_count_every_seed_once():
+    labels = ["broad", "boundary", "collapsed", "crossover", "non-decaying", "broad"]
+    counts = regime_counts(labels)
+    assert list(counts) == list(REGIMES)
+    assert counts == {"collapsed": 1, "extended": 3, "crossover": 1, "non-decaying": 1, "unresolved": 0}
+    assert sum(counts.values()) == len(labels)
+    assert phase_summary(labels) == "collapsed 1/6, crossover 1/6, broad 2/6, boundary 1/6, non-decaying 1/6"
+    assert phase_count(labels, "broad") == "2/6"
+
+
+def test_stage_horizon_is_the_one_horizon_or_an_error():
+    assert stage_horizon({"horizon": [256.0, 256, 256.0]}) == 256.0
+    with pytest.raises(ValueError, match="different horizons"):
+        stage_horizon({"horizon": [256, 128]})
+    with pytest.raises(ValueError, match="per-seed 'horizon'"):
+        stage_horizon({"phases": ["broad"]})
+
+
+def test_monotone_horizon_stops_at_the_first_lag_not_recovered():
+    lags = [2, 4, 9, 13, 32]
+    recovery = [[0.9, 0.8, 0.32, 0.7, 0.6],     # lag 9 fails: the old rule said 32, this says 4
+                [0.4, 0.9, 0.9, 0.9, 0.9],      # the shortest lag fails: 0
+                [0.9, 0.9, 0.9, 0.9, 0.5]]      # all recovered (>= threshold): 32
+    assert monotone_horizon(recovery, lags).tolist() == [4.0, 0.0, 32.0]
+    # monotone in the threshold, by construction
+    r = np.random.default_rng(0).uniform(0, 1.2, size=(50, 5))
+    h = [monotone_horizon(r, lags, t) for t in (0.3, 0.5, 0.7)]
+    assert np.all(h[0] >= h[1]) and np.all(h[1] >= h[2])
+    with pytest.raises(ValueError, match="recovery must have shape"):
+        monotone_horizon([[0.5, 0.5]], lags)
+    with pytest.raises(ValueError, match="threshold"):
+        monotone_horizon(recovery, lags, 0.0)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        monotone_horizon(recovery, [2, 4, 4, 13, 32])
+
+
+def test_monotone_horizon_is_the_response_kernels_point_horizon_without_noise():
+    # an independent oracle: with a prediction equal to the planted target and no noise, the
+    # kernel's bootstrap interval is tight, so its horizon equals the point-estimate rule
+    rng = np.random.default_rng(1)
+    lags, coefs = np.array([1, 3, 7, 15]), np.array([0.8, 0.5, 0.3, 0.2])
+    shrink = np.array([1.0, 0.9, 0.2, 0.9])      # the model reproduces lag 7 at 20 % only
+    p = rng.standard_normal((400, 200))
+    y = sum(s * c * np.roll(p, lag, axis=1) for lag, c, s in zip(lags, coefs, shrink))
+    y[:, : lags.max()] = 0.0
+    kernel = response_kernel(y, p, lags, coefs, max_lag=40, n_boot=50, rng=2)
+    assert kernel.horizon == monotone_horizon(kernel.ratio, lags)[0] == 3
+
+
+def test_plot_response_kernel_draws_the_kernel_its_band_and_the_planted_lags():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mlmath.plots.experiments import plot_response_kernel
+
+    rng = np.random.default_rng(3)
+    p = rng.standard_normal((20, 64))
+    kernel = response_kernel(0.5 * np.roll(p, 2, axis=1), p, [2, 9], [0.5, 0.2], max_lag=30,
+                             long_lag=4, n_boot=20, rng=4)
+    ax = plot_response_kernel(kernel, title="t").axes[0]
+    line = ax.lines[0]
+    assert np.array_equal(line.get_xdata(), kernel.lags) and np.allclose(line.get_ydata(), kernel.kernel)
+    assert np.array_equal(ax.lines[1].get_xdata(), kernel.planted_lags)
+    assert len(ax.collections) == 1  # the band
+    with pytest.raises(TypeError, match="ResponseKernel"):
+        plot_response_kernel(np.zeros(3))
+    plt.close("all")
