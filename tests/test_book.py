@@ -627,13 +627,14 @@ def test_launch_and_repository_buttons_only_when_the_url_is_set(tmp_path):
 
 def test_install_cells_follow_the_repository_url():
     # The chapters' first code cell installs mlmath in Colab from _config.yml's URL; it is hidden
-    # from the page and a no-op where mlmath is installed (its stored output is empty). Chapters
-    # 1 and 3 have one; every chapter that has one has exactly this one.
+    # from the page and a no-op where mlmath is installed (its stored output is empty). Every
+    # chapter has exactly this one.
     from mlmath.book import INSTALL_TAG, install_cell, repository_url, set_install_cell
 
     expected = install_cell(repository_url())
+    chapters = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
     with_cell = []
-    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.md")):
+    for path in chapters:
         source = path.read_text(encoding="utf-8")
         if INSTALL_TAG not in source:
             continue
@@ -644,7 +645,7 @@ def test_install_cells_follow_the_repository_url():
                 if cell.cell_type == "code"]
         assert INSTALL_TAG in code[0].metadata.get("tags", []) and "remove-cell" in code[0].metadata["tags"]
         assert code[0].source in expected and code[0].outputs == [], path.name
-    assert {"01_memory_envelopes", "03_spectra"} <= set(with_cell)
+    assert with_cell == [path.stem for path in chapters] and len(with_cell) == 12
     # the cell names the URL when it is set, and says it is unset otherwise
     assert "git+https://github.com/o/n" in install_cell("https://github.com/o/n")
     assert '"URL is not set' in install_cell("") and "git+" not in install_cell("")
