@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import hashlib
 import io
 import json
 import random
@@ -377,6 +378,134 @@ def build_assignment(source, out, *, run_tests: bool = True) -> dict[str, Path]:
     return {"student": result / "student" / source.name,
             "solution": result / "autograder" / source.name,
             "autograder": zips[0]}
+
+
+# --------------------------------------------------------------------------------------------
+# Per-student assignment variants: the numbers of each question drawn from the student's ID
+# --------------------------------------------------------------------------------------------
+
+#: Each assignment's parameters: ``(names, choices, book)``, where ``choices`` are the tuples of
+#: values a student can draw and ``book`` the chapter exercise's own values, never drawn (the
+#: book publishes their answers in its solutions). Every choice keeps its question well posed
+#: (a root in the bracket, a shortcut the tolerance rejects); tests/test_assignments.py checks
+#: each choice against the hidden tests.
+VARIANTS: dict[str, list[tuple[tuple[str, ...], tuple[tuple, ...], tuple]]] = {
+    "part1": [
+        (("g",), tuple((g,) for g in (0.01, 0.0125, 0.015, 0.025, 0.03, 0.035, 0.04, 0.05)), (0.02,)),
+        (("a", "b"), tuple((a, b) for a in (0.85, 0.9, 0.95) for b in (0.6, 0.7, 0.75, 0.8)), (0.9, 0.8)),
+        (("tau_env",), tuple((t,) for t in (10.0, 12.5, 15.0, 25.0, 30.0, 40.0)), (20.0,)),
+        (("alpha_delta",), tuple((a,) for a in (1.1, 1.3, 1.4, 1.6, 1.7, 1.8, 1.9)), (1.2,)),
+        (("beta_env", "alpha_horizon"),
+         tuple((b, a) for b in (0.25, 0.4, 0.5, 0.6, 0.75) for a in (1.2, 1.5, 1.8, 2.0)
+               if round(b * a / (a - 1), 9) != 1.5), (0.5, 1.5)),  # not the book's exponent 2/3
+        (("alpha_cost",), tuple((a,) for a in (1.2, 1.3, 1.4, 1.6, 1.7, 1.8, 1.9, 2.0)), (1.5,)),
+    ],
+    "part2": [
+        (("beta_rates", "b_rates"),
+         tuple((be, b) for be in (0.5, 0.6, 0.7, 0.9, 1.2) for b in (2.0, 3.0, 4.0, 6.0, 8.0)), (0.8, 5.0)),
+        (("beta_pareto",), tuple((b,) for b in (0.5, 0.6, 0.7, 0.9)), (0.8,)),
+        (("r_min", "r_max"),
+         tuple((lo, hi) for lo in (0.3, 0.4, 0.6, 0.7) for hi in (0.95, 0.97, 0.98, 0.995)), (0.5, 0.99)),
+        (("beta_hill", "k_hill"), tuple((b, k) for b in (0.5, 0.7, 0.8, 1.0) for k in (40, 50, 60)), (0.6, 50)),
+        (("alpha_tail",), tuple((a,) for a in (1.1, 1.2, 1.3, 1.4, 1.6, 1.7, 1.8, 1.9)), (1.5,)),
+        (("batch",), tuple((b,) for b in (2, 3, 4, 5, 8, 10, 12)), (6,)),
+        (("alpha_gclt",), tuple((a,) for a in (1.1, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8)), (1.2,)),
+    ],
+    "part3": [
+        (("logit",), tuple((a,) for a in (-3.0, -4.0, -5.0, -7.0, -8.0)), (-6.0,)),
+        (("lag_gate",), tuple((lag,) for lag in (20, 30, 40, 60, 80, 100)), (50,)),
+        (("kappa_s", "nu_s", "m_s"),
+         tuple((k, n, m) for k in (1.0, 2.0, 3.0) for n in (0.5, 1.0) for m in (0.25, 0.4, 0.5)
+               # at n·m = k/2 the atom equals the mass above it; (n/k, m) = (1/2, 1/2) is the book's law
+               if n * m < k and n * m != k / 2 and (n / k, m) != (0.5, 0.5)),
+         (2.0, 1.0, 0.5)),
+        (("c_uniform",), tuple((c,) for c in (1.5, 1.75, 2.0, 2.25, 2.6)), (2.5,)),
+        (("nu_g", "b_g"), tuple((n, b) for n in (0.5, 1.0) for b in (0.2, 0.25, 0.35, 0.4)), (1.0, 0.3)),
+        (("s_const",), tuple((s,) for s in (0.002, 0.004, 0.008, 0.01)), (0.005,)),
+        (("beta_double", "alpha_double"),
+         tuple((b, a) for b in (0.25, 0.4, 0.6, 0.75, 1.0) for a in (1.2, 1.5, 1.8)), (0.5, 1.5)),
+        (("nu_cap", "m_cap", "cap"),
+         tuple((n, m, c) for n in (0.25, 0.5, 0.75) for m in (0.8, 1.0, 1.25) for c in (50.0, 100.0, 200.0)
+               if n * m < 1), (0.5, 1.0, 100.0)),
+    ],
+    "part4": [
+        (("s_carry",), tuple((s,) for s in (0.002, 0.004, 0.008, 0.01, 0.02)), (0.005,)),
+        (("s_diag", "u_diag"),
+         tuple((s, u) for s in (0.004, 0.006, 0.01) for u in (-1.5, -2.0, -2.5, -3.5)), (0.005, -2.9)),
+        (("leak_1", "leak_2"),
+         tuple((a, b) for a in (0.8, 0.85, 0.9) for b in (0.95, 0.97, 0.99)), (0.9, 0.99)),
+        (("s_cap", "u_cap"), tuple((s, u) for s in (0.002, 0.004, 0.01) for u in (0.25, 0.5, 0.75)
+                                   if round(s * (1 - u), 9) != 0.0025), (0.005, 0.5)),  # not the book's cap
+        (("u_shared", "s_shared"),
+         tuple((u, s) for u in (0.25, 0.5, 0.75) for s in (0.05, 0.1, 0.2)), (0.5, 0.1)),
+        (("taus",), tuple((taus,) for taus in ((2.0, 20.0, 200.0, 2000.0), (3.0, 30.0, 300.0, 3000.0),
+                                               (5.0, 20.0, 200.0, 2000.0), (4.0, 40.0, 400.0, 4000.0),
+                                               (2.0, 8.0, 64.0, 512.0), (3.0, 10.0, 100.0, 1000.0))),
+         ((2.0, 10.0, 100.0, 1000.0),)),
+        (("kappa_f", "nu_f", "m_f"),
+         tuple((k, n, m) for k in (0.01, 0.02) for n in (0.01, 0.02) for m in (0.25, 0.3, 0.4)), (0.01, 0.02, 0.35)),
+        (("nu_push", "shape_push"),
+         tuple((n, k) for n in (0.25, 0.5, 0.75) for k in (0.5, 2.0, 3.0)), (0.5, 0.5)),
+    ],
+}
+
+
+def _normalise_id(student_id) -> str:
+    if not isinstance(student_id, str) or not student_id.strip():
+        raise TypeError(f"student_id must be a non-empty string (your student ID, in quotes); "
+                        f"got {student_id!r}")
+    return " ".join(student_id.split()).casefold()
+
+
+def student_seed(student_id: str, part: str) -> int:
+    """The seed of ``student_id``'s variant of assignment ``part``: a 64-bit integer.
+
+    The first 8 bytes (big-endian) of SHA-256 of ``"part:id"``, with the ID's surrounding
+    whitespace dropped, inner runs of whitespace made one space, and letters case-folded
+    (``" S123 "`` and ``"s123"`` are the same student). A hash, not a secret: anyone with
+    the ID and this function gets the same numbers (Appendix D).
+    """
+    if part not in VARIANTS:
+        raise ValueError(f"part must be one of {sorted(VARIANTS)}; got {part!r}")
+    digest = hashlib.sha256(f"{part}:{_normalise_id(student_id)}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class Variant(dict):
+    """A student's numbers for one assignment: ``name -> value``, printed one question a line."""
+
+    def __init__(self, part: str, student_id: str, values: dict):
+        super().__init__(values)
+        self.part, self.student_id = part, student_id
+
+    def __repr__(self) -> str:
+        lines = [f"Your numbers for {self.part} (student ID {self.student_id!r}):"]
+        lines += [f"  {name} = {value!r}" for name, value in self.items()]
+        return "\n".join(lines)
+
+
+def assignment_variant(part: str, student_id: str) -> Variant:
+    """The numbers of ``student_id``'s questions in assignment ``part`` (``"part1"`` ... ``"part4"``).
+
+    Each group of parameters in :data:`VARIANTS` is drawn, in order, with
+    ``random.Random(student_seed(student_id, part)).choice`` from its choices, the book's own
+    exercise values excluded. The assignment notebook prints them for the student; its hidden
+    tests call this function again with the notebook's ``STUDENT_ID`` and recompute every
+    expected answer with ``mlmath``, so the grade never depends on numbers the student typed.
+
+    Raises
+    ------
+    TypeError
+        If ``student_id`` is not a non-empty string (an unfilled ``STUDENT_ID = ...``).
+    ValueError
+        If ``part`` is not an assignment.
+    """
+    rng = random.Random(student_seed(student_id, part))
+    values: dict = {}
+    for names, choices, book in VARIANTS[part]:
+        drawn = rng.choice([choice for choice in choices if choice != book])
+        values.update(zip(names, drawn))
+    return Variant(part, student_id, values)
 
 
 # --------------------------------------------------------------------------------------------
