@@ -17,9 +17,10 @@ then otter's non-containerised grader ``otter.api.grade_submission``, the functi
 - the student notebook with that ID and no answers: zero on every graded question;
 - the solutions with one planted mistake: exactly that question lost;
 
-and the untouched student notebook (no ID) gets zero everywhere, part 1 through the ``otter run``
-command line as the instructors' appendix does it. About 28 gradings of a few seconds of CPU each
-plus four builds: two to three minutes on an idle 2-core machine.
+and the untouched student notebook (no ID) gets zero everywhere. A student's submission zip of
+part 1 (answers filled in, run, exported) is graded with the ``otter run`` command line as the
+instructors' appendix does it: full marks and no "differs from logged score". About 30 gradings
+of a few seconds of CPU each plus four builds: three to four minutes on an idle 2-core machine.
 """
 
 import json
@@ -106,8 +107,14 @@ def test_source_notebooks_follow_the_course_rules(part):
     assert found[ID_QUESTION]["solution"] == ['STUDENT_ID = "s0000000"  # SOLUTION']
     assert len(found) >= 5
     for name, question in graded(part).items():
-        assert question["config"]["all_or_nothing"] is True and question["config"]["points"] > 0, name
+        assert question["config"]["all_or_nothing"] is True, name
         assert question["public"] and question["hidden"], f"{part}/{name} needs public and hidden tests"
+        # points on the hidden tests only: the public tests' share is 0 in the student's version
+        # and in the autograder's, so otter's check of the student's log agrees with the grade
+        # (with points spread over all tests it reports "Score ... differs from logged score")
+        points = question["config"]["points"]
+        assert points[:len(question["public"])] == [0] * len(question["public"]), name
+        assert len(points) == len(question["public"]) + len(question["hidden"]) and min(points[-1:]) > 0, name
         for test in question["hidden"]:
             # hidden tests say what they check against, and recompute the numbers from the ID
             assert test.splitlines()[1].startswith("# "), name
@@ -317,10 +324,62 @@ def test_per_student_grading(built, part, student, tmp_path):
 
 @pytest.mark.parametrize("part", PARTS)
 def test_untouched_student_notebook_gets_zero_everywhere(built, part, tmp_path):
-    # part 1 through the `otter run` command line, the others in process (the same grader)
     student = tmp_path / built[part]["student"].name
     shutil.copy(built[part]["student"], student)
-    scores = grade(student, built[part]["autograder"], command_line=part == PARTS[0])
+    scores = grade(student, built[part]["autograder"])
     assert set(scores) == set(questions(ROOT / "assignments" / f"{part}.ipynb"))
     assert all(score == 0 for score, _ in scores.values()), scores
     assert all(possible > 0 for name, (_, possible) in scores.items() if name != ID_QUESTION), scores
+
+
+def test_a_submission_zip_grades_on_the_command_line_without_discrepancies(built, tmp_path):
+    """A student's route for part 1: the student notebook with the answers filled in, run top
+    to bottom (each grader.check writes otter's log), exported with the notebook's own export
+    cell; the zip graded with `otter run` as the instructors' appendix does it. Full marks, and
+    otter finds the log consistent with the grade."""
+    from nbclient import NotebookClient
+
+    part, student = "part1", STUDENTS[0]
+    work = tmp_path / "student"
+    notebook = nbformat.read(with_student(built[part]["student"], student, work / f"{part}.ipynb"), as_version=4)
+    solution = nbformat.read(built[part]["solution"], as_version=4)
+    for mine, theirs in zip(notebook.cells, solution.cells):
+        if mine.cell_type == "code" and "..." in mine.source and "grader" not in mine.source:
+            mine.source = theirs.source
+    nbformat.write(notebook, work / f"{part}.ipynb")
+    NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(work)}}).execute()
+    [submission] = work.glob(f"{part}_*.zip")
+    assert (work / ".OTTER_LOG").is_file()
+    out = tmp_path / "results"
+    out.mkdir()
+    done = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(built[part]["autograder"]),
+                           "-o", str(out), "--no-logo", str(submission)], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "No discrepancies found while verifying scores against the log." in done.stdout, done.stdout[-2000:]
+    assert "differs from logged score" not in done.stdout
+    tests = json.loads((out / "results.json").read_text())["tests"]
+    scores = {test["name"]: (test["score"], test["max_score"]) for test in tests if "score" in test}
+    assert scores[ID_QUESTION] == (0, 0)
+    assert all(score == possible > 0 for name, (score, possible) in scores.items() if name != ID_QUESTION), scores
+
+
+def test_declared_student_id_reads_notebooks_and_zips(tmp_path):
+    import zipfile
+
+    source = ROOT / "assignments" / "part1.ipynb"
+    assert teaching.declared_student_id(source) == "s0000000"
+    mine = with_student(source, "  Ada Lovelace 1815 ", tmp_path / "a" / "part1.ipynb")
+    assert teaching.declared_student_id(mine) == "  Ada Lovelace 1815 "
+    with zipfile.ZipFile(tmp_path / "part1_2026.zip", "w") as archive:
+        archive.write(mine, "part1.ipynb")
+    assert teaching.declared_student_id(tmp_path / "part1_2026.zip") == "  Ada Lovelace 1815 "
+    blank = nbformat.read(source, as_version=4)
+    for cell in blank.cells:
+        if cell.source.startswith("STUDENT_ID"):
+            cell.source = "STUDENT_ID = ..."
+    nbformat.write(blank, tmp_path / "blank.ipynb")
+    assert teaching.declared_student_id(tmp_path / "blank.ipynb") is None
+    with pytest.raises(ValueError, match="path must be"):
+        teaching.declared_student_id(tmp_path / "notes.txt")
+    assert teaching.main(["ids", str(tmp_path / "part1_2026.zip"), str(tmp_path / "blank.ipynb")]) == 0
