@@ -11,12 +11,16 @@ The book uses the ecosystem's tools for course work and keeps here only the glue
   ``make cards``).
 * **Assignments** (``otter-grader``): ``assignments/partN.ipynb`` are otter-assign source
   notebooks; :func:`build_assignment` runs ``otter assign`` on a staged copy that carries
-  this package into the autograder, giving the student notebook and the autograder zip
-  (``python -m mlmath.teaching assign``, ``make assignments``). Grading is otter's own
-  ``otter run`` (no container) or ``otter grade`` (Docker).
+  this package into the autograder, giving the student notebook, the autograder zip and the
+  solutions (``python -m mlmath.teaching assign``, ``make assignments``). Each student's
+  numbers come from their ID (:func:`assignment_variant`); the hidden tests recompute them.
+  Grading is otter's own ``otter run`` (no container) or ``otter grade`` (Docker);
+  :func:`declared_student_id` reads the ID a submission used (``... teaching ids``).
 * **Student versions of chapters**: :func:`strip_solutions` removes every ``{solution}``
-  directive and every answers dropdown from a chapter and clears its outputs
-  (``python -m mlmath.teaching student``, ``make student``). Otter does not do this for
+  directive and every answers dropdown from a chapter, the code that computes only what they
+  quote (:func:`solution_cells`), and its outputs (``python -m mlmath.teaching student``,
+  ``make student``); :func:`build_student_site` builds the website from those chapters with
+  sphinx-exercise's ``hide_solutions`` (``make student-html``). Otter does not do this for
   the chapters, which are not otter notebooks.
 
 The hand-written answer checker of earlier versions (``check``) is retired: otter's public
