@@ -91,6 +91,11 @@ _GLUE_REFERENCE = re.compile(r"\{glue(?::[a-z]+)?\}`([^`]+)`|^[`:]{3,}\{glue:[a-
 SOLUTION_TAG, KEEP_TAG = "solution-only", "student-keep"
 
 
+def quoted_names(text: str) -> set[str]:
+    """Glue names quoted in ``text`` (a format such as ``{glue:text}`name:,.0f``` dropped)."""
+    return {(a or b).split(":")[0] for a, b in _GLUE_REFERENCE.findall(text)}
+
+
 def _split_solutions(source: str) -> tuple[str, str]:
     """``(outside, inside)``: the text of ``source`` outside and inside its solution blocks."""
     outside = strip_markdown(source)
@@ -114,8 +119,8 @@ def solution_only_names(notebook) -> set[str]:
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             out_text, in_text = _split_solutions(cell.source)
-            outside |= {a or b for a, b in _GLUE_REFERENCE.findall(out_text)}
-            inside |= {a or b for a, b in _GLUE_REFERENCE.findall(in_text)}
+            outside |= quoted_names(out_text)
+            inside |= quoted_names(in_text)
     return inside - outside
 
 
@@ -183,7 +188,7 @@ def solution_cells(notebook) -> tuple[set[int], dict[int, list[tuple[int, int]]]
     quoted = set()
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            quoted |= {a or b for a, b in _GLUE_REFERENCE.findall(cell.source)}
+            quoted |= quoted_names(cell.source)
     trees = {}
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code" and KEEP_TAG not in cell.metadata.get("tags", []):

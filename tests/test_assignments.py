@@ -247,25 +247,13 @@ def built(tmp_path_factory):
             for part in PARTS}
 
 
-def grade(notebook: Path, autograder: Path, *, command_line: bool = False) -> dict[str, tuple[float, float]]:
-    """``question -> (score, possible)`` from otter's non-containerised grader.
+def grade(notebook: Path, autograder: Path) -> dict[str, tuple[float, float]]:
+    """``question -> (score, possible)`` from otter's non-containerised grader,
+    ``otter.api.grade_submission`` (what ``otter run`` calls), in process."""
+    from otter.api import grade_submission
 
-    In process through ``otter.api.grade_submission`` (what ``otter run`` calls), or with
-    ``command_line`` as the instructors' appendix does it: ``otter run -a ZIP -o DIR NOTEBOOK``,
-    reading the ``results.json`` it writes.
-    """
-    if not command_line:
-        from otter.api import grade_submission
-
-        results = grade_submission(str(notebook), ag_path=str(autograder), quiet=True)
-        return {name: (result.score, result.possible) for name, result in results.results.items()}
-    out = notebook.parent / f"{notebook.stem}-results"
-    out.mkdir()
-    done = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(autograder), "-o", str(out),
-                           "--no-logo", str(notebook)], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    tests = json.loads((out / "results.json").read_text())["tests"]
-    return {test["name"]: (test["score"], test["max_score"]) for test in tests if "score" in test}
+    results = grade_submission(str(notebook), ag_path=str(autograder), quiet=True)
+    return {name: (result.score, result.possible) for name, result in results.results.items()}
 
 
 def with_student(source: Path, student: str | None, target: Path, planted: tuple[str, str] | None = None) -> Path:

@@ -75,7 +75,7 @@ def test_student_chapters_lose_the_code_that_only_solutions_use():
         assert not names & _glue_names_in_code(student), path.name
         assert not any(name in cell.source for cell in student.cells if cell.cell_type == "code"
                        for name in names), path.name
-        quoted = {a or b for a, b in teaching._GLUE_REFERENCE.findall(prose)}
+        quoted = teaching.quoted_names(prose)
         kept = {output["metadata"]["scrapbook"]["name"]
                 for cell in teaching.strip_solutions(notebook, outputs=True).cells if cell.cell_type == "code"
                 for output in cell.get("outputs", []) if "scrapbook" in output.get("metadata", {})}
