@@ -56,6 +56,89 @@ def test_student_chapters_keep_exercises_and_lose_solutions():
         assert any(c.outputs for c in notebook.cells if c.cell_type == "code")
 
 
+def _glue_names_in_code(notebook) -> set[str]:
+    """Glue names that a notebook's code glues by a literal string."""
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    return set(re.findall(r"glue\(\s*[\"']([^\"']+)[\"']", code))
+
+
+def test_student_chapters_lose_the_code_that_only_solutions_use():
+    counted = 0
+    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        names = teaching.solution_only_names(notebook)
+        counted += len(names)
+        student = teaching.strip_solutions(notebook)
+        prose = "\n".join(c.source for c in student.cells if c.cell_type == "markdown")
+        # no solution-only value is computed, by a literal name or an f-string, and every value
+        # the remaining prose quotes is still glued
+        assert not names & _glue_names_in_code(student), path.name
+        assert not any(name in cell.source for cell in student.cells if cell.cell_type == "code"
+                       for name in names), path.name
+        quoted = teaching.quoted_names(prose)
+        kept = {output["metadata"]["scrapbook"]["name"]
+                for cell in teaching.strip_solutions(notebook, outputs=True).cells if cell.cell_type == "code"
+                for output in cell.get("outputs", []) if "scrapbook" in output.get("metadata", {})}
+        assert quoted <= kept, (path.name, quoted - kept)
+        assert not names & kept, path.name
+        for cell in student.cells:  # what is left still parses
+            if cell.cell_type == "code" and not cell.source.lstrip().startswith(("%", "!")):
+                compile(cell.source, path.name, "exec")
+    assert counted == 74  # the solution-only values issue 20 counted
+
+
+def test_solution_cells_rule_on_a_small_notebook():
+    v4 = nbformat.v4
+    notebook = v4.new_notebook(cells=[
+        v4.new_markdown_cell("Main text {glue:text}`main`.\n\n```{solution} ex-1\nIt is {glue:text}`sol-a`, "
+                             "{glue:text}`sol-b` and {glue:text}`sol-f-1`.\n```"),
+        v4.new_code_cell("x = 1\nglue('main', x)\nglue(\n    'sol-a',\n    x + 1,\n)\ny = 2"),
+        v4.new_code_cell("_ = glue('sol-b', 3)"),                       # dropped: only a solution's value
+        v4.new_code_cell("z = 5\nglue('sol-b', z)"),                   # kept: a later cell reads z
+        v4.new_code_cell("for k in [1]:\n    glue(f'sol-f-{k}', k)"),  # dropped: f-string name
+        v4.new_code_cell("print(z, y)"),
+        v4.new_code_cell("w = 0", metadata={"tags": ["solution-only"]}),
+        v4.new_code_cell("_ = glue('sol-a', 9)", metadata={"tags": ["student-keep"]}),
+    ])
+    dropped, stripped = teaching.solution_cells(notebook)
+    assert teaching.solution_only_names(notebook) == {"sol-a", "sol-b", "sol-f-1"}
+    assert dropped == {2, 4, 6}
+    assert stripped == {1: [(3, 6)], 3: [(2, 2)]}
+    student = teaching.strip_solutions(notebook)
+    assert [c.source for c in student.cells[1:]] == [
+        "x = 1\nglue('main', x)\ny = 2", "z = 5", "print(z, y)", "_ = glue('sol-a', 9)"]
+
+
+def test_a_student_chapter_executes(tmp_path):
+    """Chapter 1 without its solution-only cell runs top to bottom in a fresh kernel."""
+    from nbclient import NotebookClient
+
+    student = teaching.strip_solutions(nbformat.read(ROOT / "book" / "01_memory_envelopes.ipynb", as_version=4))
+    NotebookClient(student, timeout=300, resources={"metadata": {"path": str(ROOT / "book")}}).execute()
+    assert any(cell.outputs for cell in student.cells if cell.cell_type == "code")
+
+
+@pytest.mark.slow
+def test_student_site_has_exercises_and_no_solutions(tmp_path):
+    """`make student-html`: the site builds strictly (-W) without executing; every chapter page
+    has all its exercises and no solution, no solution-only code and no solution-only value."""
+    index = teaching.build_student_site(tmp_path / "student-html")
+    html = index.parent
+    assert index.is_file()
+    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        page = (html / "book" / f"{path.stem}.html").read_text(encoding="utf-8")
+        source = (html / "_sources" / "book" / path.name).read_text(encoding="utf-8")
+        exercises = sum(c.source.count("{exercise}") for c in notebook.cells if c.cell_type == "markdown")
+        assert page.count('class="exercise admonition"') == exercises >= 4, path.name
+        assert 'class="solution' not in page and 'id="solution-content"' not in page, path.name
+        for name in teaching.solution_only_names(notebook):
+            assert name not in page and name not in source, (path.name, name)
+    assert "crossing_coupling" not in (html / "book" / "01_memory_envelopes.html").read_text(encoding="utf-8")
+    assert "student edition" in index.read_text(encoding="utf-8") or \
+        "student edition" in (html / "book" / "preface.html").read_text(encoding="utf-8")
+
+
 def test_cli_writes_student_versions(tmp_path):
     chapter = ROOT / "book" / "01_memory_envelopes.ipynb"
     assert teaching.main(["student", str(chapter), "--out", str(tmp_path)]) == 0
