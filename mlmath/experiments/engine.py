@@ -63,8 +63,8 @@ from ..training import (
     train,
 )
 from .analysis import log_timescale_from_target, push_bound, push_statistics
-from .relabel import labels_summary
 from .registry import TIERS, ExperimentConfig, get_experiment
+from .relabel import labels_summary
 
 __all__ = [
     "RESULTS_DIR",
