@@ -37,6 +37,8 @@ __all__ = [
     "capped_envelope_bound",
     "tempered_power_law",
     "typical_max_timescale",
+    "mixture_local_exponent",
+    "mixture_exponent_crossing",
     "tauberian_constant",
     "sample_pareto_timescales",
     "sample_gamma_rate_timescales",
@@ -340,6 +342,95 @@ def typical_max_timescale(n_units, beta, tau0=1.0) -> float:
     beta = positive("beta", beta)
     tau0 = positive("tau0", tau0)
     return tau0 * n_units ** (1.0 / beta)
+
+
+def mixture_local_exponent(taus, lag) -> float:
+    """Local exponent ``−d ln f/d ln ℓ`` of a finite mixture's envelope, exactly (Chapter 3).
+
+    For ``f(ℓ) = (1/H) Σ_q e^(−ℓ/τ_q)``, differentiating gives
+
+        −d ln f/d ln ℓ = Σ_q (ℓ/τ_q) e^(−ℓ/τ_q) / Σ_q e^(−ℓ/τ_q),
+
+    the ``e^(−ℓ/τ)``-weighted mean of ``ℓ/τ``. The weights are rescaled by their largest
+    term, so the value stays exact where ``f`` itself underflows. It grows without bound in
+    ``ℓ`` (beyond ``τ_max`` it tends to ``ℓ/τ_max``), which is how a finite width ends a power
+    law: Chapter 3, "Finite width", explains it.
+
+    Parameters
+    ----------
+    taus : array_like, shape (H,)
+        The time scales (> 0, finite), one per unit, equal weights.
+    lag : float
+        The lag ``ℓ ≥ 0``.
+
+    Returns
+    -------
+    float
+        The local exponent at ``lag``.
+
+    References
+    ----------
+    Bingham, Goldie & Teugels (1987), *Regular Variation*, §1.7 (Karamata's theorem, whose
+    ``H → ∞`` limit the finite mixture leaves at its crossover).
+    """
+    taus = check_ndim("taus", as_float_array("taus", taus), (1,), "1-D, shape (H,)")
+    if not np.isfinite(taus).all() or (taus <= 0).any():
+        raise ValueError("taus must be finite and > 0 (time scales, in steps)")
+    lag = check_range("lag", lag, 0.0)
+    x = -lag / taus
+    weights = np.exp(x - x.max())
+    return float(np.sum(weights * lag / taus) / np.sum(weights))
+
+
+def mixture_exponent_crossing(taus, level, upper, n_grid=2000) -> float:
+    """First lag at which a finite mixture's local exponent reaches ``level`` (Chapter 3).
+
+    The local exponent :func:`mixture_local_exponent` is evaluated on ``n_grid`` lags
+    geometrically spaced on ``[1, upper]``; the first grid lag where it is ``≥ level`` and the
+    one before bracket the crossing, which Brent's method then finds to machine precision.
+    Chapter 3 ("Finite width") uses ``level = 2β`` (the power law's exponent doubled) and
+    ``upper = 2βτ_max``, where the exponent, at least ``ℓ/τ_max``, has surely reached ``2β``.
+
+    Parameters
+    ----------
+    taus : array_like, shape (H,)
+        The time scales (> 0, finite).
+    level : float
+        The exponent to reach (> 0).
+    upper : float
+        The largest lag searched (> 1).
+    n_grid : int, optional
+        Lags in the bracketing grid (>= 2).
+
+    Returns
+    -------
+    float
+        The crossing lag ``ℓ*``, with ``−d ln f/d ln ℓ (ℓ*) = level``.
+
+    Raises
+    ------
+    ValueError
+        If the exponent is already ``≥ level`` at ``ℓ = 1`` or has not reached it by
+        ``upper`` (no bracket).
+
+    References
+    ----------
+    Brent (1973), *Algorithms for Minimization without Derivatives*, ch. 4.
+    """
+    from scipy import optimize
+
+    taus = check_ndim("taus", as_float_array("taus", taus), (1,), "1-D, shape (H,)")
+    level = positive("level", level)
+    upper = check_range("upper", upper, 1.0, low_open=True)
+    n_grid = positive_int("n_grid", n_grid, minimum=2)
+    fine = np.geomspace(1, upper, n_grid)
+    reached = np.array([mixture_local_exponent(taus, lag) >= level for lag in fine])
+    if not reached.any() or reached[0]:
+        raise ValueError(f"the local exponent must cross level={level} inside [1, upper="
+                         f"{upper}]: raise upper, or lower level")
+    above = int(np.argmax(reached))
+    return float(optimize.brentq(lambda lag: mixture_local_exponent(taus, lag) - level,
+                                 fine[above - 1], fine[above]))
 
 
 def tauberian_constant(beta) -> float:

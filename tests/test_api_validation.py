@@ -98,6 +98,12 @@ SHAPE_CASES = {
         "recurrent_matrix",
         np.full(3, 0.5),
     ),
+    "envelope.mixture_local_exponent": (lambda: dict(taus=V, lag=10.0), "taus", M),
+    "envelope.mixture_exponent_crossing": (
+        lambda: dict(taus=V, level=1.0, upper=1000.0),
+        "taus",
+        M,
+    ),
     "tails.empirical_ccdf": (lambda: dict(x=V), "x", np.ones((2, 2, 3))),
     "tails.hill": (lambda: dict(x=V, k=4), "x", M),
     "tails.hill_estimates": (lambda: dict(x=V, ks=np.array([2, 3])), "ks", np.array([[2, 3]])),

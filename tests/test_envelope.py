@@ -297,3 +297,49 @@ def test_type_errors():
         env.pareto_envelope([1.0], "1")
     with pytest.raises(TypeError, match="size"):
         env.sample_pareto_timescales(1.0, 2.5)
+
+
+def test_mixture_local_exponent_matches_numerical_log_derivative():
+    """Oracle: −d ln f/d ln ℓ by a central difference of the mixture envelope itself."""
+    taus = env.sample_pareto_timescales(0.6, 200, rng=np.random.default_rng(0))
+    for lag in (0.5, 3.0, 40.0, 700.0):
+        h = 1e-5
+        up, down = env.envelope_from_timescales(taus, [lag * math.exp(h), lag * math.exp(-h)])
+        numeric = -(math.log(up) - math.log(down)) / (2 * h)
+        assert env.mixture_local_exponent(taus, lag) == pytest.approx(numeric, rel=1e-6)
+
+
+def test_mixture_local_exponent_single_scale_and_underflow():
+    # one time scale: f = e^(−ℓ/τ), exponent ℓ/τ exactly, even where f underflows to 0
+    assert env.mixture_local_exponent([4.0], 10.0) == pytest.approx(2.5, rel=1e-14)
+    assert env.mixture_local_exponent([1.0, 2.0], 1e5) == pytest.approx(1e5 / 2, rel=1e-12)
+    assert env.mixture_local_exponent([1.0, 2.0], 0.0) == 0.0
+
+
+def test_mixture_exponent_crossing_solves_the_level():
+    taus = env.sample_pareto_timescales(0.6, 1024, rng=np.random.default_rng(1))
+    level, upper = 1.2, 1.2 * taus.max()
+    lag = env.mixture_exponent_crossing(taus, level, upper)
+    assert 1 < lag <= upper
+    assert env.mixture_local_exponent(taus, lag) == pytest.approx(level, abs=1e-9)
+    # the first crossing: below it, on a fine grid, the exponent stays under the level
+    below = np.geomspace(1, lag, 500)[:-1]
+    assert all(env.mixture_local_exponent(taus, x) < level for x in below)
+    # one time scale: the exponent ℓ/τ reaches the level at ℓ = level·τ
+    assert env.mixture_exponent_crossing([10.0], 2.0, 100.0) == pytest.approx(20.0, rel=1e-10)
+
+
+@pytest.mark.parametrize("args, match", [
+    (([10.0], 2.0, 15.0), "must cross"),          # 1.5 < 2 at the end: no bracket
+    (([0.1], 2.0, 100.0), "must cross"),          # already 10 > 2 at ℓ = 1
+    (([10.0], -1.0, 100.0), "level"),
+    (([10.0], 2.0, 1.0), "upper"),
+    (([[10.0]], 2.0, 100.0), "taus"),
+    (([0.0, 1.0], 2.0, 100.0), "taus"),
+])
+def test_mixture_exponent_crossing_rejects_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        env.mixture_exponent_crossing(*args)
+    if args[0] == [0.0, 1.0]:
+        with pytest.raises(ValueError, match="taus"):
+            env.mixture_local_exponent(args[0], 1.0)
