@@ -122,6 +122,11 @@ SHAPE_CASES = {
         np.ones((2, 12)),
     ),
     "stable.mcculloch_alpha": (lambda: dict(x=SIGNED), "x", SIGNED.reshape(2, 30)),
+    "stable.grid_ks_distance": (
+        lambda: dict(sample=SIGNED, grid=LAGS, cdf=np.linspace(0.1, 0.9, 12)),
+        "sample",
+        SIGNED.reshape(2, 30),
+    ),
     "increments.increment_tail_indices": (
         lambda: dict(increments=SIGNED.reshape(60, 1)),
         "increments",
@@ -304,6 +309,7 @@ NO_ARRAY = {
     "tails.PowerLawFit": _RESULT.format("fit_power_law"),
     "tails.LogLogFit": _RESULT.format("loglog_ccdf_slope"),
     "tails.tail_index_calibration": _SCALARS,
+    "tails.tail_index_verdict": _SCALARS,
     **{
         f"stable.{n}": _SCALARS
         for n in (
