@@ -98,6 +98,7 @@ SHAPE_CASES = {
         "recurrent_matrix",
         np.full(3, 0.5),
     ),
+    "envelope.envelope_monte_carlo": (lambda: dict(taus=V, lags=LAGS), "taus", M),
     "envelope.mixture_local_exponent": (lambda: dict(taus=V, lag=10.0), "taus", M),
     "envelope.mixture_exponent_crossing": (
         lambda: dict(taus=V, level=1.0, upper=1000.0),
@@ -231,6 +232,11 @@ SHAPE_CASES = {
         np.array([[2, 4]]),
     ),
     "process.pareto_tail_mle": (lambda: dict(taus=V), "taus", M),
+    "process.horizon_memory_map": (
+        lambda: dict(pull=1.0, mean_jump=0.5, loads=[0.5], cap_ratios=[1.0], horizon=100.0),
+        "loads",
+        np.array([[0.5]]),
+    ),
 }
 
 #: key -> (valid keyword arguments, the elementwise argument): a 2-D value gives a result of
@@ -247,6 +253,7 @@ ELEMENTWISE = {
     "envelope.loguniform_envelope": (lambda: dict(lags=LAGS[:6], tau1=1.0, tau2=100.0), "lags"),
     "envelope.lru_ring_envelope": (lambda: dict(lags=LAGS[:6], r_min=0.5), "lags"),
     "envelope.lognormal_envelope": (lambda: dict(lags=LAGS[:6], mu=2.0, s=1.0), "lags"),
+    "envelope.lognormal_envelope_saddle": (lambda: dict(lags=LAGS[:6], mu=2.0, s=1.0), "lags"),
     "envelope.capped_envelope_bound": (lambda: dict(lags=LAGS[:6], tau_cap=50.0), "lags"),
     "envelope.tempered_power_law": (lambda: dict(lags=LAGS[:6], beta=0.6, tau_max=50.0), "lags"),
     "stable.symmetric_stable_cdf": (lambda: dict(x=np.linspace(-3, 3, 4), alpha=1.5), "x"),
