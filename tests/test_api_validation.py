@@ -307,6 +307,7 @@ NO_ARRAY = {
         for n in (
             "typical_max_timescale",
             "tauberian_constant",
+            "rayleigh_log_envelope",
             "sample_pareto_timescales",
             "sample_gamma_rate_timescales",
             "sample_loguniform_timescales",
