@@ -98,6 +98,13 @@ SHAPE_CASES = {
         "recurrent_matrix",
         np.full(3, 0.5),
     ),
+    "envelope.envelope_monte_carlo": (lambda: dict(taus=V, lags=LAGS), "taus", M),
+    "envelope.mixture_local_exponent": (lambda: dict(taus=V, lag=10.0), "taus", M),
+    "envelope.mixture_exponent_crossing": (
+        lambda: dict(taus=V, level=1.0, upper=1000.0),
+        "taus",
+        M,
+    ),
     "tails.empirical_ccdf": (lambda: dict(x=V), "x", np.ones((2, 2, 3))),
     "tails.hill": (lambda: dict(x=V, k=4), "x", M),
     "tails.hill_estimates": (lambda: dict(x=V, ks=np.array([2, 3])), "ks", np.array([[2, 3]])),
@@ -116,6 +123,11 @@ SHAPE_CASES = {
         np.ones((2, 12)),
     ),
     "stable.mcculloch_alpha": (lambda: dict(x=SIGNED), "x", SIGNED.reshape(2, 30)),
+    "stable.grid_ks_distance": (
+        lambda: dict(sample=SIGNED, grid=LAGS, cdf=np.linspace(0.1, 0.9, 12)),
+        "sample",
+        SIGNED.reshape(2, 30),
+    ),
     "increments.increment_tail_indices": (
         lambda: dict(increments=SIGNED.reshape(60, 1)),
         "increments",
@@ -220,6 +232,11 @@ SHAPE_CASES = {
         np.array([[2, 4]]),
     ),
     "process.pareto_tail_mle": (lambda: dict(taus=V), "taus", M),
+    "process.horizon_memory_map": (
+        lambda: dict(pull=1.0, mean_jump=0.5, loads=[0.5], cap_ratios=[1.0], horizon=100.0),
+        "loads",
+        np.array([[0.5]]),
+    ),
 }
 
 #: key -> (valid keyword arguments, the elementwise argument): a 2-D value gives a result of
@@ -236,6 +253,7 @@ ELEMENTWISE = {
     "envelope.loguniform_envelope": (lambda: dict(lags=LAGS[:6], tau1=1.0, tau2=100.0), "lags"),
     "envelope.lru_ring_envelope": (lambda: dict(lags=LAGS[:6], r_min=0.5), "lags"),
     "envelope.lognormal_envelope": (lambda: dict(lags=LAGS[:6], mu=2.0, s=1.0), "lags"),
+    "envelope.lognormal_envelope_saddle": (lambda: dict(lags=LAGS[:6], mu=2.0, s=1.0), "lags"),
     "envelope.capped_envelope_bound": (lambda: dict(lags=LAGS[:6], tau_cap=50.0), "lags"),
     "envelope.tempered_power_law": (lambda: dict(lags=LAGS[:6], beta=0.6, tau_max=50.0), "lags"),
     "stable.symmetric_stable_cdf": (lambda: dict(x=np.linspace(-3, 3, 4), alpha=1.5), "x"),
@@ -289,6 +307,7 @@ NO_ARRAY = {
         for n in (
             "typical_max_timescale",
             "tauberian_constant",
+            "rayleigh_log_envelope",
             "sample_pareto_timescales",
             "sample_gamma_rate_timescales",
             "sample_loguniform_timescales",
@@ -298,6 +317,7 @@ NO_ARRAY = {
     "tails.PowerLawFit": _RESULT.format("fit_power_law"),
     "tails.LogLogFit": _RESULT.format("loglog_ccdf_slope"),
     "tails.tail_index_calibration": _SCALARS,
+    "tails.tail_index_verdict": _SCALARS,
     **{
         f"stable.{n}": _SCALARS
         for n in (

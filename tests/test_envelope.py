@@ -297,3 +297,113 @@ def test_type_errors():
         env.pareto_envelope([1.0], "1")
     with pytest.raises(TypeError, match="size"):
         env.sample_pareto_timescales(1.0, 2.5)
+
+
+def test_mixture_local_exponent_matches_numerical_log_derivative():
+    """Oracle: −d ln f/d ln ℓ by a central difference of the mixture envelope itself."""
+    taus = env.sample_pareto_timescales(0.6, 200, rng=np.random.default_rng(0))
+    for lag in (0.5, 3.0, 40.0, 700.0):
+        h = 1e-5
+        up, down = env.envelope_from_timescales(taus, [lag * math.exp(h), lag * math.exp(-h)])
+        numeric = -(math.log(up) - math.log(down)) / (2 * h)
+        assert env.mixture_local_exponent(taus, lag) == pytest.approx(numeric, rel=1e-6)
+
+
+def test_mixture_local_exponent_single_scale_and_underflow():
+    # one time scale: f = e^(−ℓ/τ), exponent ℓ/τ exactly, even where f underflows to 0
+    assert env.mixture_local_exponent([4.0], 10.0) == pytest.approx(2.5, rel=1e-14)
+    assert env.mixture_local_exponent([1.0, 2.0], 1e5) == pytest.approx(1e5 / 2, rel=1e-12)
+    assert env.mixture_local_exponent([1.0, 2.0], 0.0) == 0.0
+
+
+def test_mixture_exponent_crossing_solves_the_level():
+    taus = env.sample_pareto_timescales(0.6, 1024, rng=np.random.default_rng(1))
+    level, upper = 1.2, 1.2 * taus.max()
+    lag = env.mixture_exponent_crossing(taus, level, upper)
+    assert 1 < lag <= upper
+    assert env.mixture_local_exponent(taus, lag) == pytest.approx(level, abs=1e-9)
+    # the first crossing: below it, on a fine grid, the exponent stays under the level
+    below = np.geomspace(1, lag, 500)[:-1]
+    assert all(env.mixture_local_exponent(taus, x) < level for x in below)
+    # one time scale: the exponent ℓ/τ reaches the level at ℓ = level·τ
+    assert env.mixture_exponent_crossing([10.0], 2.0, 100.0) == pytest.approx(20.0, rel=1e-10)
+
+
+@pytest.mark.parametrize("args, match", [
+    (([10.0], 2.0, 15.0), "must cross"),          # 1.5 < 2 at the end: no bracket
+    (([0.1], 2.0, 100.0), "must cross"),          # already 10 > 2 at ℓ = 1
+    (([10.0], -1.0, 100.0), "level"),
+    (([10.0], 2.0, 1.0), "upper"),
+    (([[10.0]], 2.0, 100.0), "taus"),
+    (([0.0, 1.0], 2.0, 100.0), "taus"),
+])
+def test_mixture_exponent_crossing_rejects_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        env.mixture_exponent_crossing(*args)
+    if args[0] == [0.0, 1.0]:
+        with pytest.raises(ValueError, match="taus"):
+            env.mixture_local_exponent(args[0], 1.0)
+
+
+def test_envelope_monte_carlo_against_a_loop():
+    """Oracle: the mean and population sd of the fades, one unit at a time."""
+    taus = env.sample_pareto_timescales(0.8, 500, rng=np.random.default_rng(3))
+    lags = np.array([0.0, 1.0, 10.0, 300.0])
+    f, se = env.envelope_monte_carlo(taus, lags)
+    for j, lag in enumerate(lags):
+        fades = [math.exp(-lag / t) for t in taus]
+        mean = math.fsum(fades) / len(fades)
+        sd = math.sqrt(math.fsum((x - mean) ** 2 for x in fades) / len(fades))
+        assert f[j] == pytest.approx(mean, rel=1e-12)
+        assert se[j] == pytest.approx(sd / math.sqrt(len(fades)), rel=1e-9, abs=1e-300)
+    assert f[0] == 1.0 and se[0] == 0.0
+    assert np.allclose(f, env.envelope_from_timescales(taus, lags), rtol=1e-12)
+    # identical time scales: no spread, no error
+    f1, se1 = env.envelope_monte_carlo([5.0] * 7, [10.0])
+    assert f1[0] == pytest.approx(math.exp(-2)) and se1[0] == 0.0
+
+
+def test_envelope_monte_carlo_rejects_bad_input():
+    with pytest.raises(ValueError, match="taus"):
+        env.envelope_monte_carlo([1.0, -2.0], [1.0])
+    with pytest.raises(ValueError, match="taus"):
+        env.envelope_monte_carlo([[1.0]], [1.0])
+    with pytest.raises(ValueError, match="lags"):
+        env.envelope_monte_carlo([1.0], [-1.0])
+
+
+def test_lognormal_envelope_saddle_against_quadrature():
+    """Oracle: the quadrature of lognormal_envelope; Laplace's method improves as s → 0."""
+    lags = np.logspace(0, 4, 41)
+    errors = []
+    for s in (1 / math.sqrt(2), 0.35, 0.175):
+        exact = env.lognormal_envelope(lags, 3.0, s)
+        approx = env.lognormal_envelope_saddle(lags, 3.0, s)
+        errors.append(np.max(np.abs(approx / exact - 1)))
+    assert errors[0] < 0.01                      # Chapter 7's claim for σ_Y = 1/√2
+    assert errors[2] < errors[1] < errors[0]     # the error shrinks with s
+    assert env.lognormal_envelope_saddle([0.0], 3.0, 0.7)[0] == 1.0
+    assert env.lognormal_envelope_saddle(np.ones((2, 3)), 0.0, 1.0).shape == (2, 3)
+
+
+def test_lognormal_envelope_saddle_rejects_bad_input():
+    with pytest.raises(ValueError, match="s"):
+        env.lognormal_envelope_saddle([1.0], 0.0, 0.0)
+    with pytest.raises(ValueError, match="lags"):
+        env.lognormal_envelope_saddle([-1.0], 0.0, 1.0)
+
+
+def test_rayleigh_log_envelope_against_direct_quadrature_and_laplace():
+    """Oracles: f by plain quadrature where it is not tiny; Laplace's ℓ^(2/3) law far out."""
+    for lag, c in ((0.0, 1.0), (2.0, 1.0), (5.0, 0.5), (20.0, 2.0)):
+        direct, _ = integrate.quad(
+            lambda s: 2 * c * s * math.exp(-c * (s * s - 1) - lag / s), 1.0, np.inf)
+        assert env.rayleigh_log_envelope(lag, c) == pytest.approx(-math.log(direct), rel=1e-8, abs=1e-12)
+    ratios = [env.rayleigh_log_envelope(lag) / (1.5 * 2 ** (1 / 3) * lag ** (2 / 3))
+              for lag in (1e2, 1e4, 1e6)]
+    assert all(abs(r - 1) < 0.2 for r in ratios)
+    assert abs(ratios[2] - 1) < abs(ratios[1] - 1) < abs(ratios[0] - 1)  # converging
+    with pytest.raises(ValueError, match="lag"):
+        env.rayleigh_log_envelope(-1.0)
+    with pytest.raises(ValueError, match="c"):
+        env.rayleigh_log_envelope(1.0, c=0.0)

@@ -923,3 +923,41 @@ def test_kesten_goldie_right_constant_can_vanish_with_positive_b():
         assert x.max() <= 2.0                                          # the invariant half-line
     # the right tail is empty (max about 1.01, from 0.01U·x + 1 with x <= 1.02), the left tail is heavy
     assert x.max() < 1.03 and x.min() < -100
+
+
+def test_horizon_memory_map_against_theorem_b_and_monte_carlo():
+    """Oracles: Theorem B's bound f(ℓ) ≤ e^(−ℓ/τ_cap) on every capped cell; a Monte Carlo
+    envelope of the law's own samples on an uncapped one; classify_phase's labels."""
+    loads = np.array([0.3, 0.9, 1.5])
+    ratios = np.array([0.01, 1.0, 100.0, np.inf])
+    horizon = 200.0
+    log_f, labels = P.horizon_memory_map(1.0, 0.5, loads, ratios, horizon)
+    assert log_f.shape == labels.shape == (4, 3)
+    # no stationary law: uncapped with load >= 1, and only there
+    assert np.isnan(log_f[-1, 2]) and labels[-1, 2] == "no stationary law"
+    assert np.isfinite(log_f[:-1]).all() and np.isfinite(log_f[-1, :2]).all()
+    for i, r in enumerate(ratios[:-1]):
+        bound = max(-horizon / (r * horizon) / math.log(10), -300)
+        assert np.all(log_f[i] <= bound + 1e-12), (r, log_f[i], bound)
+    assert set(labels[0]) == {"collapsed"}  # cap 2 ≪ horizon 200
+    assert labels[1, 0] == P.classify_phase(1.0, 0.6, P.exponential_pushes(0.5),
+                                            cap=200.0, horizon=horizon)
+    # uncapped, load 0.3: the envelope of 400 000 draws of the law, within 5 standard errors
+    law = P.stationary_law_exponential_pushes(1.0, 0.6, 0.5)
+    fades = np.exp(-horizon / law.sample(400_000, rng=np.random.default_rng(9)))
+    se = fades.std() / math.sqrt(fades.size)
+    assert abs(10 ** log_f[-1, 0] - fades.mean()) < 5 * se
+    assert 10 ** log_f[-1, 0] == pytest.approx(float(law.envelope(horizon)), rel=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(loads=[[0.5]]), "loads"),
+    (dict(loads=[0.0]), "loads"),
+    (dict(cap_ratios=[-1.0]), "cap_ratios"),
+    (dict(horizon=0.0), "horizon"),
+    (dict(mean_jump=-1.0), "mean_jump"),
+])
+def test_horizon_memory_map_rejects_bad_input(kwargs, match):
+    args = dict(pull=1.0, mean_jump=0.5, loads=[0.5], cap_ratios=[1.0], horizon=100.0)
+    with pytest.raises(ValueError, match=match):
+        P.horizon_memory_map(**(args | kwargs))

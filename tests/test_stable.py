@@ -214,3 +214,29 @@ def test_sgd_critical_step(b):
     assert stable.sgd_tail_index(0.98 * hc, b) < 0.2
     with pytest.raises(ValueError, match="no stationary law"):
         stable.sgd_tail_index(1.02 * hc, b)
+
+
+def test_grid_ks_distance_against_scipy_on_a_fine_grid():
+    """Oracle: scipy's KS statistic; on a grid holding every sample point the two agree."""
+    x = np.random.default_rng(5).normal(size=300)
+    grid = np.sort(x)
+    d_grid = stable.grid_ks_distance(x, grid, stats.norm.cdf(grid))
+    assert d_grid == pytest.approx(stats.kstest(x, "norm").statistic, rel=1e-12)
+    # a coarse grid sees less: a lower bound, and positive
+    coarse = np.linspace(-3, 3, 7)
+    assert 0 < stable.grid_ks_distance(x, coarse, stats.norm.cdf(coarse)) <= d_grid
+
+
+def test_grid_ks_distance_hand_case_and_bad_input():
+    # sample {0, 1}: F̂ jumps 0 → 1/2 → 1; against F = 1/2 on the grid {0, 1} the left limit
+    # at 0 (0) and the right limit at 1 (1) both sit 1/2 away
+    assert stable.grid_ks_distance([0.0, 1.0], [0.0, 1.0], [0.5, 0.5]) == 0.5
+    assert stable.grid_ks_distance([0.0, 1.0], [0.5], [0.5]) == 0.0
+    with pytest.raises(ValueError, match="cdf"):
+        stable.grid_ks_distance([0.0], [0.0, 1.0], [0.5])
+    with pytest.raises(ValueError, match="grid"):
+        stable.grid_ks_distance([0.0], [1.0, 0.0], [0.2, 0.5])
+    with pytest.raises(ValueError, match="cdf"):
+        stable.grid_ks_distance([0.0], [0.0, 1.0], [0.2, 1.5])
+    with pytest.raises(ValueError, match="sample"):
+        stable.grid_ks_distance([[0.0]], [0.0], [0.5])

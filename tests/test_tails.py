@@ -395,3 +395,25 @@ def test_lognormal_fit_reaches_the_quadrature_likelihood_maximum():
     ll, boundary = tails._lognormal_tail_loglik(np.log(tail), np.log(xmin))
     assert not boundary
     assert ll.sum() == pytest.approx(-best.fun, abs=1e-6)
+
+
+@pytest.mark.parametrize("mean, se, expected", [
+    (1.90, 0.01, "between Gaussian and Laplace"),   # 1.88 > 1.8 and 1.92 < 1.98
+    (1.97, 0.01, "Gaussian-like"),                  # 1.99 reaches the Gaussian reference
+    (1.50, 0.10, "heavier than the Laplace reference"),  # 1.70 < 1.8
+    (1.80, 0.05, "compatible with the Laplace reference"),
+    (1.70, 0.05, "compatible with the Laplace reference"),  # 1.80 is not < 1.8
+])
+def test_tail_index_verdict_hand_cases(mean, se, expected):
+    assert tails.tail_index_verdict(mean, se, gaussian=1.98, laplace=1.8) == expected
+
+
+def test_tail_index_verdict_rejects_bad_input():
+    with pytest.raises(ValueError, match="se"):
+        tails.tail_index_verdict(1.5, -0.1, 1.98, 1.8)
+    with pytest.raises(ValueError, match="laplace"):
+        tails.tail_index_verdict(1.5, 0.1, 1.8, 1.98)
+    with pytest.raises(ValueError, match="gaussian"):
+        tails.tail_index_verdict(1.5, 0.1, 0.0, 1.8)
+    with pytest.raises(TypeError, match="mean"):
+        tails.tail_index_verdict("a", 0.1, 1.98, 1.8)

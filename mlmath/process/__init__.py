@@ -47,8 +47,8 @@ from ._pushes import (PushLaw, PushTailTest, empirical_pushes, exponential_pushe
     pareto_pushes, push_tail_test, tempered_pareto_pushes)
 from ._laplace import (TailAsymptote, beta_exponential_pushes, laplace_exponent, mean_drift,
     tail_asymptote, tail_exponent, veraverbeke_tail)
-from ._solvable import (STATIONARY_PHASES, StationaryLaw, classify_phase, stationary_law_exponential_pushes,
-    stationary_sample)
+from ._solvable import (STATIONARY_PHASES, StationaryLaw, classify_phase, horizon_memory_map,
+    stationary_law_exponential_pushes, stationary_sample)
 from ._simulate import (simulate_log_timescales, simulate_paths, simulate_process)
 from ._sgd import (sgd_forcing_beta, simulate_sgd_logit_walk, simulate_timescale_walk)
 from ._kesten import (kesten_exponent, moment_from_sample, simulate_kesten_lindley)
@@ -75,6 +75,7 @@ __all__ = [
     "stationary_law_exponential_pushes",
     "stationary_sample",
     "classify_phase",
+    "horizon_memory_map",
     "STATIONARY_PHASES",
     "simulate_log_timescales",
     "simulate_process",

@@ -297,3 +297,65 @@ def classify_phase(pull, rate=0.0, pushes=None, sigma=0.0, cap=None, horizon=Non
     if abs(beta - 1.0) <= boundary_tol:
         return "boundary"
     return "broad" if beta < 1.0 else "concentrated"
+
+
+def horizon_memory_map(pull, mean_jump, loads, cap_ratios, horizon) -> tuple[np.ndarray, np.ndarray]:
+    """Memory left at a horizon, and the phase label, over a grid of loads and caps (Chapter 7).
+
+    For the solvable case (exponential pushes of mean ``m``) at load ``ρ = ν m/κ`` and cap
+    ``τ_cap = r·ℓ_max`` (``r = inf``: no cap), the cell holds
+
+        log10 f(ℓ_max),   f(ℓ) = E e^(−ℓ/τ) under the stationary law (capped or free),
+
+    floored at ``10^(−300)``, and :func:`classify_phase`'s label at that horizon. Uncapped cells
+    with ``ρ ≥ 1`` have no stationary law: their memory is ``NaN`` (their label says so).
+    Theorem B bounds every finite-cap cell, ``f(ℓ_max) ≤ e^(−ℓ_max/τ_cap)``. Chapter 7
+    ("A phase map relative to the horizon") draws the map.
+
+    Parameters
+    ----------
+    pull : float
+        ``κ > 0``.
+    mean_jump : float
+        ``m > 0``, the mean push in ``ln τ``.
+    loads : array_like, shape (n,)
+        Loads ``ρ > 0``; the push rate is ``ν = ρ κ/m``.
+    cap_ratios : array_like, shape (k,)
+        ``τ_cap/ℓ_max > 0`` (``inf`` for no cap; ``τ_cap`` must be ``≥ 1``).
+    horizon : float
+        ``ℓ_max > 0`` (steps).
+
+    Returns
+    -------
+    log10_memory : ndarray, shape (k, n)
+        ``log10 f(ℓ_max)``, ``NaN`` where there is no stationary law.
+    labels : ndarray of str (object), shape (k, n)
+        The phase labels (:data:`STATIONARY_PHASES`).
+    """
+    from ._pushes import exponential_pushes
+
+    pull = positive("pull", pull)
+    mean_jump = positive("mean_jump", mean_jump)
+    horizon = positive("horizon", horizon)
+    loads = as_float_array("loads", loads)
+    cap_ratios = as_float_array("cap_ratios", cap_ratios)
+    for name, values in (("loads", loads), ("cap_ratios", cap_ratios)):
+        if values.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, shape (n,); got shape {values.shape}")
+        if not (values > 0).all():
+            raise ValueError(f"{name} must be > 0")
+    if not np.isfinite(loads).all():
+        raise ValueError("loads must be finite")
+    pushes = exponential_pushes(mean_jump)
+    log_f = np.full((cap_ratios.size, loads.size), np.nan)
+    labels = np.empty((cap_ratios.size, loads.size), dtype=object)
+    for i, r in enumerate(cap_ratios):
+        for j, load in enumerate(loads):
+            cap_ij = None if not np.isfinite(r) else r * horizon
+            rate = load * pull / mean_jump
+            labels[i, j] = classify_phase(pull, rate, pushes, cap=cap_ij, horizon=horizon)
+            if cap_ij is None and load >= 1:
+                continue  # no stationary law without a cap
+            law = stationary_law_exponential_pushes(pull, rate, mean_jump, cap=cap_ij)
+            log_f[i, j] = math.log10(max(float(law.envelope(horizon)), 1e-300))
+    return log_f, labels

@@ -25,7 +25,7 @@ from ._csn import (PowerLawFit, _lognormal_tail_loglik, _mills_terms, bootstrap_
 from ._loglog import LogLogFit, loglog_ccdf_slope
 from ._envelope import envelope_local_exponent, fit_envelope_exponent
 from ._calibration import (CALIBRATION_ALPHAS, calibrated_tail_index, calibrated_tail_indices,
-    tail_index_calibration)
+    tail_index_calibration, tail_index_verdict)
 
 __all__ = [
     "empirical_ccdf",
@@ -42,6 +42,7 @@ __all__ = [
     "tail_index_calibration",
     "calibrated_tail_index",
     "calibrated_tail_indices",
+    "tail_index_verdict",
     "envelope_local_exponent",
     "fit_envelope_exponent",
 ]

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .._validate import as_float_array, positive_int, rng_from, vector
+from .._validate import as_float_array, check_range, positive, positive_int, rng_from, vector
 from ._data import _k
 
 
@@ -178,3 +178,51 @@ def calibrated_tail_indices(x, k=None, rng=None) -> np.ndarray:
     keep = np.r_[True, np.diff(-mean) > 0]
     inside = np.interp(-gamma, -mean[keep], alphas[keep])
     return np.where(gamma <= mean[-1], 2.0, np.where(gamma >= mean[0], 1.0 / gamma, inside))
+
+
+def tail_index_verdict(mean, se, gaussian, laplace) -> str:
+    """Place a measured tail index against two finite-variance references (Chapter 4).
+
+    A measurement ``α̂ = mean ± se`` of the calibrated tail index
+    (:func:`calibrated_tail_index`) is compared, at two standard errors, with the index the
+    same estimator returns on Gaussian noise (``gaussian``, about 2) and on Laplace noise
+    (``laplace``, lighter than any power law but heavier than Gaussian at finite ``n``):
+
+    * ``mean − 2 se > laplace`` and ``mean + 2 se < gaussian``: "between Gaussian and Laplace";
+    * ``mean − 2 se > laplace`` otherwise: "Gaussian-like";
+    * ``mean + 2 se < laplace``: "heavier than the Laplace reference";
+    * else: "compatible with the Laplace reference".
+
+    Only "heavier than the Laplace reference" is evidence of a heavy tail: at finite sample
+    size a thin-tailed law reads below 2 (Chapter 4, "A CPU experiment: increments in a
+    small RNN", uses the references measured at the experiment's own shape).
+
+    Parameters
+    ----------
+    mean, se : float
+        The measured index and its standard error (``se ≥ 0``).
+    gaussian, laplace : float
+        The references (> 0), ``laplace < gaussian``.
+
+    Returns
+    -------
+    str
+        One of the four verdicts above.
+
+    References
+    ----------
+    Chapter 4's calibration section; Şimşekli, Sagun & Gürbüzbalaban (2019) for the
+    measurement this guards.
+    """
+    mean = check_range("mean", mean)
+    se = check_range("se", se, 0.0)
+    gaussian = positive("gaussian", gaussian)
+    laplace = positive("laplace", laplace)
+    if not laplace < gaussian:
+        raise ValueError(f"laplace must be < gaussian (a lighter-tailed reference reads "
+                         f"higher); got laplace={laplace}, gaussian={gaussian}")
+    if mean - 2 * se > laplace:
+        return "between Gaussian and Laplace" if mean + 2 * se < gaussian else "Gaussian-like"
+    if mean + 2 * se < laplace:
+        return "heavier than the Laplace reference"
+    return "compatible with the Laplace reference"
