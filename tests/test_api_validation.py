@@ -458,6 +458,7 @@ NO_ARRAY = {
     **{f"diagnostics.{n}": _SCALARS for n in ("scaled_window", "default_lags")},
     "diagnostics.phase_label": "a HorizonClass record and scalars",
     "diagnostics.horizon_summary": "a HorizonClass record",
+    "diagnostics.runs_pmf": _SCALARS,
     **{
         f"diagnostics.{n}": _RESULT.format("the diagnostics")
         for n in (
@@ -583,6 +584,7 @@ OTHER_OWNERS_SHAPE_CASES = {
     ),
     "diagnostics.decay_class": (lambda: dict(lags=LAGS, f=LAGS**-0.5), "f", np.ones((2, 12))),
     "diagnostics.runs_test_gate": (lambda: dict(lags=LAGS, f=LAGS**-0.5), "f", np.ones((2, 12))),
+    "diagnostics.count_runs": (lambda: dict(signs=SIGNED), "signs", M),
     "diagnostics.beta_interval": (lambda: dict(taus=V, n_boot=20, rng=0), "taus", M),
     "diagnostics.censored_power_law_fit": (lambda: dict(taus=V, censor=50.0), "taus", M),
     "diagnostics.horizon_class": (

@@ -95,3 +95,112 @@ def test_plot_response_kernel_draws_the_kernel_its_band_and_the_planted_lags():
     with pytest.raises(TypeError, match="ResponseKernel"):
         plot_response_kernel(np.zeros(3))
     plt.close("all")
+
+
+# ---- chapters 8-9: transport checks and tables
+
+
+def _diagonal_constgate():
+    import torch
+
+    from mlmath.models import ConstGate
+
+    model = ConstGate(2, 4, s=0.05, seed=0)
+    with torch.no_grad():
+        model.U.copy_(torch.diag(torch.tensor([-3.0, -0.05, 0.05, 1.5])))
+    x = torch.randn(2, 60, 2, generator=torch.Generator().manual_seed(0))
+    return model, x
+
+
+def test_transport_check_exact_equals_the_truth_for_diagonal_jacobians():
+    from mlmath.experiments.chapter import transport_check, transport_deviation
+
+    model, x = _diagonal_constgate()
+    lags, starts = np.array([0, 1, 4, 10, 20]), np.arange(0, 40, 5)
+    curves, invalid = transport_check(model, x, lags, starts, window=(4, 20))
+    assert set(curves) == {"diagonal", "column", "exact", "first", "zeroth"}
+    # a diagonal Jacobian: the product of diagonals is the diagonal of the product
+    np.testing.assert_allclose(curves["exact"], curves["diagonal"], rtol=1e-4)
+    np.testing.assert_allclose(curves["column"], curves["diagonal"], rtol=1e-9)
+    assert transport_deviation(curves, "exact") < 0.01
+    # the zeroth order is the carry (1 − s)^ℓ, blind to U
+    np.testing.assert_allclose(curves["zeroth"], 0.95**lags, rtol=1e-5)
+    assert transport_deviation(curves, "zeroth") > 1.0
+    # |Σϱ| ≤ 20 · 0.05 |U_qq| / 0.95: only the units with |U_qq| = 3 and 1.5 can leave
+    # the range 0.1; the two with |U_qq| = 0.05 stay far inside it
+    assert invalid == 2
+    only, _ = transport_check(model, x, lags, starts, window=(4, 20), orders=("zeroth",))
+    assert set(only) == {"diagonal", "column", "zeroth"}
+    with pytest.raises(ValueError, match="orders"):
+        transport_check(model, x, lags, starts, window=(4, 20), orders=("second",))
+
+
+def test_transport_deviation_and_table_by_hand():
+    from mlmath.experiments.chapter import transport_deviation, transport_table
+
+    curves = {"diagonal": np.array([1.0, 0.5, 0.2]), "column": np.array([1.0, 0.6, 0.3]),
+              "exact": np.array([1.0, 0.5, 0.2]), "first": np.array([1.0, 0.55, 0.19]),
+              "zeroth": np.array([1.0, 0.4, 0.1])}
+    assert transport_deviation(curves, "first") == pytest.approx(10.0)
+    assert transport_deviation(curves, "zeroth") == pytest.approx(50.0)
+    table = transport_table({"net": (curves, 3)}, 8)
+    assert table.splitlines()[-1] == "| net | < 0.01 % | 10 % | 50 % | 1.50 | 3 / 8 |"
+    with pytest.raises(ValueError, match="curves must hold"):
+        transport_deviation({"exact": curves["exact"]}, "exact")
+
+
+def test_tier_table_reads_the_registry():
+    from mlmath.experiments.chapter import tier_table
+    from mlmath.experiments.registry import PAPER_SCALE, SCALES, STEPS
+
+    lines = tier_table().splitlines()
+    assert len(lines) == 2 + 8 + 1
+    units = lines[2].split(" | ")
+    assert units[1:] == [str(SCALES[t].hidden_size) for t in ("ci", "reference", "full")] + \
+        [f"{PAPER_SCALE['hidden_size']} |"]
+    steps = lines[6]
+    ref = " / ".join(f"{STEPS[n]['reference']:,}" for n in ("negative_control", "access_route",
+                                                             "forcing"))
+    assert f"| {ref} |" in steps
+
+
+class _Stored:
+    def __init__(self, arms):
+        self.summary = {"arms": arms}
+
+
+def _trained(horizon, phases, rho):
+    n = len(phases)
+    return {"horizon": [horizon] * n, "phases": phases, "rate_ratio": rho,
+            "efolds": [1.0] * n, "n_beyond": [0] * n, "n_censored": [None] * n}
+
+
+def test_stored_phase_table_states_one_horizon_or_refuses():
+    from mlmath.experiments.chapter import stored_phase_table
+
+    arm = {"label": "A", "trained": _trained(256.0, ["collapsed", "crossover"], [1.0, None])}
+    table, L = stored_phase_table({"exp": _Stored({"a": arm})})
+    assert L == 256.0
+    assert table.splitlines()[-1] == ("| exp | A | 256 | collapsed 1, crossover 1 | 1.00 to 1.00 "
+                                      "| 1.00 to 1.00 | 0 to 0 | – |")
+    other = {"label": "B", "trained": _trained(435.0, ["collapsed"], [1.0])}
+    with pytest.raises(ValueError, match="several horizons"):
+        stored_phase_table({"exp": _Stored({"a": arm, "b": other})})
+
+
+def test_control_tables_of_the_stored_negative_control():
+    import math
+
+    from mlmath.experiments import best_result
+    from mlmath.experiments.chapter import control_scale_table, control_stored_table
+    from mlmath.experiments.registry import PAPER_SCALE
+
+    scale = control_scale_table().splitlines()
+    assert len(scale) == 2 + 8
+    tau_paper = -1 / math.log(1 - PAPER_SCALE["s"])
+    assert scale[-1].endswith(f"| {tau_paper:.4g} |")
+    stored = best_result("negative_control")
+    table, L = control_stored_table(stored)
+    rows = table.splitlines()[2:]
+    assert len(rows) == len(stored.summary["arms"])
+    assert L == float(stored.summary["arms"]["const"]["trained"]["horizon"][0])

@@ -674,3 +674,42 @@ def test_runs_test_counts_runs_correctly():
     assert _runs_test(np.zeros(10)) == 1.0
 
 
+
+
+# ---- the runs test's exact law (Chapter 8, deep dive on the runs test)
+
+
+def test_count_runs_counts_blocks_of_equal_sign_and_drops_zeros():
+    assert D.count_runs([1.0, 2.0, -1.0, -3.0, 4.0]) == 3
+    assert D.count_runs([0.5, 0.0, 0.7, -0.1]) == 2  # the zero is dropped, not a run
+    assert D.count_runs([-1.0] * 7) == 1
+    assert D.count_runs([]) == 0 and D.count_runs([0.0, 0.0]) == 0
+    with pytest.raises(ValueError, match="signs"):
+        D.count_runs(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("n_plus, n_minus", [(1, 1), (1, 5), (4, 4), (5, 7), (3, 9), (8, 2)])
+def test_runs_pmf_equals_full_enumeration(n_plus, n_minus):
+    """Oracle: count the runs of every arrangement of the signs (itertools), with Fractions."""
+    from collections import Counter
+    from fractions import Fraction
+    from itertools import combinations
+
+    n = n_plus + n_minus
+    arrangements = [
+        [1 if i in chosen else -1 for i in range(n)]
+        for chosen in map(set, combinations(range(n), n_plus))
+    ]
+    runs = Counter(1 + sum(a != b for a, b in zip(s, s[1:])) for s in arrangements)
+    pmf = D.runs_pmf(n_plus, n_minus)
+    assert pmf == {r: Fraction(c, len(arrangements)) for r, c in runs.items()}
+    assert sum(pmf.values()) == 1
+    mean = sum(r * p for r, p in pmf.items())
+    assert mean == 1 + Fraction(2 * n_plus * n_minus, n)  # Wald–Wolfowitz mean
+
+
+def test_runs_pmf_rejects_counts_that_are_not_positive_integers():
+    with pytest.raises(ValueError, match="n_plus"):
+        D.runs_pmf(0, 3)
+    with pytest.raises(TypeError, match="n_minus"):
+        D.runs_pmf(3, 2.5)

@@ -37,7 +37,8 @@ from ..pull import restoring_drift  # Part III's estimator, re-exported for Part
 from ._common import (DEFAULT_LEAK_FLOOR, DEFAULT_RATE_FLOOR, FIRST_ORDER_LIMIT, ORDERS, PAPER_LENGTH,
                       PAPER_WINDOW, default_lags, scaled_window)
 from ._decay import (AUTHOR_REASONS, AuthorPhase, DecayFit, JacobianEnvelope, ModelFit, NetworkEnvelope, RunsTestGate,
-                     author_phase_rule, decay_class, jacobian_envelope, network_envelope, runs_test_gate)
+                     author_phase_rule, count_runs, decay_class, jacobian_envelope, network_envelope, runs_pmf,
+                     runs_test_gate)
 from ._beta import CENSOR_LENGTHS, BetaInterval, CensoredPowerLawFit, beta_interval, censored_power_law_fit
 from ._horizon import HORIZON_CLASSES, HorizonClass, envelope_noise, horizon_class
 from ._phase import (PHASES, Diagnosis, classify_envelope, diagnose, forcing_tail_index, horizon_summary,
@@ -54,5 +55,5 @@ __all__ = [
     "BetaInterval", "beta_interval", "CENSOR_LENGTHS",
     "CensoredPowerLawFit", "censored_power_law_fit", "HORIZON_CLASSES", "HorizonClass", "horizon_class",
     "forcing_tail_index", "restoring_drift", "phase_label", "classify_envelope", "horizon_summary",
-    "Diagnosis", "diagnose",
+    "Diagnosis", "diagnose", "count_runs", "runs_pmf",
 ]

@@ -672,3 +672,48 @@ def author_phase_rule(lags, f, *, min_beta: float = 0.10, min_points: int = 8,
         reason = "runs test rejects"
     return AuthorPhase(label="anti-collapsed" if gate.passes else "collapsed", reason=reason, gate=gate,
                        tempered_log_slope=d, tempered_rate=b, crossover_lag=crossover)
+
+
+def count_runs(signs) -> int:
+    """Number of runs ``R`` in a sequence of signs: maximal blocks of equal sign.
+
+    ``R = 1 + #{i : sign_i ≠ sign_{i+1}}``, over the non-zero entries of ``signs`` (a 1-D
+    array of residuals or of ±1; zeros are dropped, as the runs test drops them). An
+    empty or all-zero sequence has 0 runs. The statistic of the Wald–Wolfowitz runs test
+    (Wald & Wolfowitz 1940) that :func:`runs_test_gate` applies. Chapter 8, deep dive
+    "the runs test's null distribution".
+    """
+    s = np.sign(_v.vector("signs", signs, allow_empty=True))
+    s = s[s != 0]
+    return 0 if s.size == 0 else 1 + int(np.sum(s[1:] != s[:-1]))
+
+
+def runs_pmf(n_plus: int, n_minus: int) -> dict:
+    """Exact null law of the number of runs, ``{r: P(R = r)}`` as fractions.
+
+    Under the runs test's null hypothesis every arrangement of ``n_plus`` positive and
+    ``n_minus`` negative signs is equally likely, and (Wald & Wolfowitz 1940)::
+
+        P(R = 2k)     = 2 C(n₊−1, k−1) C(n₋−1, k−1) / C(n, n₊)
+        P(R = 2k + 1) = [C(n₊−1, k) C(n₋−1, k−1) + C(n₊−1, k−1) C(n₋−1, k)] / C(n, n₊)
+
+    with ``n = n₊ + n₋``: a run structure splits each sign's count into ordered
+    non-empty parts. Only ``r`` with ``P > 0`` are keys. Both counts must be integers
+    ≥ 1. Chapter 8, deep dive "the runs test's null distribution", eq-08-runs-pmf.
+    """
+    from fractions import Fraction
+
+    n_plus = _v.positive_int("n_plus", n_plus)
+    n_minus = _v.positive_int("n_minus", n_minus)
+    total = math.comb(n_plus + n_minus, n_plus)
+    pmf = {}
+    for r in range(2, n_plus + n_minus + 1):
+        k, odd = divmod(r, 2)
+        if odd:
+            ways = (math.comb(n_plus - 1, k) * math.comb(n_minus - 1, k - 1)
+                    + math.comb(n_plus - 1, k - 1) * math.comb(n_minus - 1, k))
+        else:
+            ways = 2 * math.comb(n_plus - 1, k - 1) * math.comb(n_minus - 1, k - 1)
+        if ways:
+            pmf[r] = Fraction(ways, total)
+    return pmf

@@ -337,3 +337,242 @@ def monotone_horizon(recovery, lags, threshold: float = 0.5) -> np.ndarray:
         raise ValueError("recovery must be finite")
     prefix = np.cumprod(recovery >= threshold, axis=-1).astype(bool)  # every lag so far recovered
     return np.where(prefix.any(-1), np.max(np.where(prefix, lags, 0.0), axis=-1), 0.0)
+
+
+# ---- chapters 8-9
+# The transport checks against the full Jacobian (Chapters 8 and 9), the tier and scale
+# tables, and the tables of stored phases and live diagnoses that Chapters 8 and 9 glue.
+
+__all__ += ["transport_check", "transport_deviation", "transport_table", "tier_table",
+            "stored_phase_table", "diagnosis_table", "control_scale_table",
+            "control_stored_table"]
+
+#: The experiments whose steps the tier table of Chapter 8 lists (Chapters 9, 10, 11).
+PART_IV_EXPERIMENTS = ("negative_control", "access_route", "forcing")
+
+
+def transport_check(model, x, lags, starts, *, window, orders=("exact", "first", "zeroth")):
+    """Envelopes of the diagonal transport and of its Jacobian truth for ``model`` on ``x``.
+
+    The truth is :func:`mlmath.diagnostics.jacobian_envelope` of the products of the full
+    step Jacobians ``J_{t+ℓ−1} ⋯ J_t`` (its ``'diagonal'`` entries and ``'column'`` norms);
+    each order of ``orders`` is :func:`mlmath.diagnostics.network_envelope` of the model's
+    trace (``leak``, ``rdiag``) at the same ``lags`` and ``starts``, with time scales fitted
+    over ``window``. Also returns the number of units outside the first-order range
+    (status ``'invalid'`` of :func:`mlmath.diagnostics.unit_timescale_fit` at first order).
+
+    Returns ``(curves, invalid)`` with ``curves = {'diagonal', 'column', *orders}``, each an
+    array over ``lags``. Cost: O(B T H³) for the Jacobian products, so small networks only.
+    Chapter 8, "Real networks against the full Jacobian"; Chapter 9 uses it after training.
+    """
+    import torch
+
+    from .. import diagnostics as D
+
+    orders = tuple(orders)
+    if not orders or any(order not in D.ORDERS for order in orders):
+        raise ValueError(f"orders must be a non-empty tuple from {D.ORDERS}; got {orders!r}")
+    truth = D.jacobian_envelope(model.step_jacobians(x), lags, starts)
+    with torch.no_grad():
+        _, trace = model(x)
+    curves = {"diagonal": truth.diagonal, "column": truth.column}
+    for order in orders:
+        curves[order] = D.network_envelope(trace.leak, trace.rdiag, lags, starts=starts,
+                                           window=window, order=order).envelope
+    fit = D.unit_timescale_fit(trace.leak, trace.rdiag, window, order="first")
+    return curves, int(fit.counts()["invalid"])
+
+
+def transport_deviation(curves: dict, order: str) -> float:
+    """Largest ``|envelope / diagonal truth − 1|`` over the positive lags, in per cent.
+
+    ``curves`` as returned by :func:`transport_check` (lag 0 first, where every envelope
+    is 1). Chapters 8 and 9.
+    """
+    if "diagonal" not in curves or order not in curves:
+        raise ValueError(f"curves must hold 'diagonal' and {order!r}; got {sorted(curves)}")
+    truth = np.asarray(curves["diagonal"], dtype=float)[1:]
+    return 100 * float(np.max(np.abs(np.asarray(curves[order], dtype=float)[1:] / truth - 1)))
+
+
+def transport_table(checks: dict, n_units: int) -> str:
+    """Markdown table of :func:`transport_check` results, one row per network.
+
+    ``checks`` maps a row label to ``(curves, invalid)``. Columns: the largest deviation of
+    each order from the diagonal truth (:func:`transport_deviation`; "< 0.01 %" below
+    that), the column norm over the diagonal at the longest lag, and the first-order
+    invalid units out of ``n_units``. Chapter 8.
+    """
+    lines = ["| network | exact | first order | zeroth order "
+             "| column / diagonal at the longest lag | first-order invalid units |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for label, (curves, invalid) in checks.items():
+        devs = [transport_deviation(curves, order) for order in ("exact", "first", "zeroth")]
+        cells = ["< 0.01 %" if d < 0.01 else f"{d:.2g} %" for d in devs]
+        ratio = curves["column"][-1] / curves["diagonal"][-1]
+        lines.append(f"| {label} | " + " | ".join(cells)
+                     + f" | {ratio:.2f} | {invalid} / {n_units} |")
+    return "\n".join(lines)
+
+
+def tier_table(experiments=PART_IV_EXPERIMENTS) -> str:
+    """Markdown table of the three tiers of the registry beside the paper's run (Chapter 8).
+
+    Rows: units, sequence length, seeds, batch, steps per arm (one per experiment of
+    ``experiments``), the AdamW learning rate, learning rate × steps of the access-route
+    experiment, diagnostic sequences (the paper's 6000), and where each tier runs.
+    Chapter 8, "Three tiers and the paper".
+    """
+    from .registry import PAPER_SCALE, SCALES, STEPS
+
+    def column(t):
+        sc = SCALES[t]
+        return [sc.hidden_size, sc.length, len(sc.seeds), sc.batch_size,
+                " / ".join(f"{STEPS[name][t]:,}" for name in experiments), f"{sc.lr:g}",
+                f"{sc.lr * STEPS['access_route'][t]:.3g}", sc.diag_batch]
+
+    p = PAPER_SCALE
+    columns = {t: column(t) for t in ("ci", "reference", "full")}
+    columns["paper"] = [p["hidden_size"], p["length"], p["seeds"], p["batch_size"],
+                        f"{p['steps']:,}", f"{p['lr']:g}", f"{p['lr'] * p['steps']:.3g}", 6000]
+    labels = ["units H", "sequence length T", "seeds", "batch",
+              "steps per arm (Ch. 9 / 10 / 11)", "learning rate (AdamW)",
+              "learning rate × steps (Ch. 10)", "diagnostic sequences"]
+    rows = ["| | ci | reference | full | paper |", "| --- | --- | --- | --- | --- |"]
+    rows += [f"| {label} | " + " | ".join(str(columns[t][i]) for t in columns) + " |"
+             for i, label in enumerate(labels)]
+    rows.append("| where | CPU, in the chapters | CPU, committed results "
+                "| one GPU, by estimate | the paper's run |")
+    return "\n".join(rows)
+
+
+def _span(values, fmt: str = ".2f") -> str:
+    values = [v for v in values if v is not None]
+    return f"{min(values):{fmt}} to {max(values):{fmt}}" if values else "–"
+
+
+def stored_phase_table(stored_runs: dict) -> tuple[str, float]:
+    """Markdown table of the trained phases of stored results, and the horizon they share.
+
+    ``stored_runs`` maps an experiment name to its stored result
+    (:func:`mlmath.experiments.best_result`). One row per arm: the horizon ``L``, the phase
+    counts over seeds, and the ranges over seeds of the rate ratio ρ, the e-folds ``E``,
+    the units beyond ``L`` and the censored time scales ("–" where none is defined).
+    Raises ValueError when the arms were read at different horizons: the table states
+    one. Chapter 8, "Stored labels and their horizon".
+    """
+    lines = ["| experiment | arm | L | phases after training | ρ | E | units beyond L "
+             "| censored |", "|" + " --- |" * 8]
+    horizons = set()
+    for exp_name, experiment in stored_runs.items():
+        for arm in experiment.summary["arms"].values():
+            t = arm["trained"]
+            horizons |= set(t["horizon"])
+            counts = ", ".join(f"{p} {t['phases'].count(p)}" for p in sorted(set(t["phases"])))
+            lines.append(
+                f"| {exp_name} | {arm['label']} | {t['horizon'][0]:.0f} | {counts} "
+                f"| {_span(t['rate_ratio'])} | {_span(t['efolds'])} "
+                f"| {_span(t['n_beyond'], 'd')} | {_span(t['n_censored'], 'd')} |")
+    if len(horizons) != 1:
+        raise ValueError(f"stored_runs were read at several horizons {sorted(horizons)}")
+    return "\n".join(lines), float(horizons.pop())
+
+
+def _diagnosis_row(name: str, stage: str, d) -> str:
+    s, c, h = d.summary(), d.timescales.counts(), d.horizon
+    beta = "no tail fit"
+    if d.beta is not None:
+        i = d.beta
+        beta = f"{i.beta:.2f} [{i.low:.2f}, {i.high:.2f}] ({i.n_censored})"
+    rho = "–" if math.isnan(h.rate_ratio) else f"{h.rate_ratio:.2f}"
+    taus = f"{s['median_tau']:.3g} | {s['max_tau']:.3g}"
+    units = f"{c['ok']} / {c['nondecaying']} / {c['unresolved']}"
+    return (f"| {name} | {stage} | *{d.phase}* | {rho} | {h.efolds:.3g} | {h.n_beyond} "
+            f"| {taus} | {beta} | {units} |")
+
+
+def diagnosis_table(live: dict, steps: dict) -> str:
+    """Markdown table of diagnoses before and after training, two rows per model.
+
+    ``live`` maps a model name to ``(before, after)``, two
+    :class:`mlmath.diagnostics.Diagnosis`; ``steps`` maps it to the optimizer steps of its
+    training. Columns: phase, ρ, e-folds ``E``, units beyond ``L``, median and largest
+    resolved τ, β with its 90 % interval and censored count, and the unit statuses.
+    Chapter 8, "A live run at ci scale".
+    """
+    lines = ["| model | stage | phase | ρ | E | units beyond L | median τ | max τ "
+             "| β [90 % interval] (censored) | units ok / not decaying / unresolved |",
+             "|" + " --- |" * 10]
+    for name, (before, after) in live.items():
+        lines += [_diagnosis_row(name, "initialisation", before),
+                  _diagnosis_row(name, f"after {steps[name]} steps", after)]
+    return "\n".join(lines)
+
+
+def control_scale_table(name: str = "negative_control", arm: str = "const") -> str:
+    """Markdown table of the scale of experiment ``name`` at each tier beside the paper.
+
+    Rows: units, sequence length, seeds, optimizer steps per arm, learning rate, batch,
+    the frozen gate ``g`` of arm ``arm`` (a ConstGate) and its carry time scale
+    ``τ_g = −1/ln(1 − g)``. Chapter 9, "The experiment and its scale".
+    """
+    from .registry import PAPER_SCALE, STEPS, get_config
+
+    def column(tier):
+        config = get_config(name, tier)
+        a = config.arm(arm)
+        g = a.options()["s"]
+        return [config.hidden_size, config.length, len(config.seeds),
+                f"{STEPS[name][tier]:,}", f"{a.train.lr:g}", a.train.batch_size,
+                f"{g:.3g}", f"{-1 / math.log(1 - g):.3g}"]
+
+    p = PAPER_SCALE
+    columns = {"ci (live, below)": column("ci"), "reference (stored)": column("reference"),
+               "full (GPU, not run)": column("full"),
+               "paper": [p["hidden_size"], p["length"], p["seeds"], f"{p['steps']:,}",
+                         f"{p['lr']:g}", p["batch_size"], f"{p['s']:g}",
+                         f"{-1 / math.log(1 - p['s']):.4g}"]}
+    labels = ["units $H$", "sequence length $T$", "seeds", "optimizer steps per arm",
+              "learning rate (AdamW)", "batch", "frozen gate $g$",
+              r"carry time scale $\tau_g$ (steps)"]
+    lines = ["| | " + " | ".join(columns) + " |", "| --- " * (len(columns) + 1) + "|"]
+    lines += [f"| {label} | " + " | ".join(str(col[i]) for col in columns.values()) + " |"
+              for i, label in enumerate(labels)]
+    return "\n".join(lines)
+
+
+def control_stored_table(stored) -> tuple[str, float]:
+    """Markdown table of a stored negative-control result, and the horizon of its phases.
+
+    One row per arm: phases at initialisation and after training, β median and interval
+    (medians over seeds), the power-law window (median and largest), the spread of
+    ``ln τ`` (initialisation → trained), median and largest τ, units not decaying and
+    unresolved, test MSE and the old learnable horizon ``ℓ_N`` (medians over seeds).
+    Raises ValueError when the stages were read at different horizons
+    (:func:`stage_horizon`). Chapter 9, "The stored results".
+    """
+    arms = stored.summary["arms"]
+    horizons = {stage_horizon(arm[stage]) for arm in arms.values()
+                for stage in ("init", "trained")}
+    if len(horizons) != 1:
+        raise ValueError(f"stored's phases were read at several horizons {sorted(horizons)}")
+    lines = ["| run | phases at initialisation | phases trained | β median [interval] "
+             "| window, decades: median (largest) | spread of ln τ: init → trained "
+             "| median τ / largest τ, steps: medians (largest) "
+             "| not decaying / unresolved | test MSE | old horizon $\\ell_N$ |",
+             "| --- " * 10 + "|"]
+    for row in arm_rows(stored):
+        arm = arms[row["name"]]
+        trained = arm["trained"]
+        cells = [
+            row["label"], phase_summary(arm["init"]["phases"]),
+            phase_summary(trained["phases"]),
+            f"{row['beta']:.2f} [{row['beta_low']:.2f}, {row['beta_high']:.2f}]",
+            f"{row['window_decades']:.2f} ({max(trained['window_decades']):.2f})",
+            f"{row['log_tau_sd_init']:.2f} → {row['log_tau_sd']:.2f}",
+            f"{row['median_tau']:.3g} / {row['max_tau']:.3g} "
+            f"({max(trained['max_tau']):.3g})",
+            f"{row['n_nondecaying']} / {row['n_unresolved']} of {row['n_units']}",
+            f"{median(arm['test_mse']):.3f}", f"{median(arm['horizon']):.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines), horizons.pop()
