@@ -144,7 +144,8 @@ def test_phases_text_and_outcome_summary():
     assert phases_text(["broad", "boundary", "broad"]) == "2 broad, 1 boundary"
     with pytest.raises(TypeError, match="phases"):
         phases_text([1, 2])
-    preds = [Prediction(12.0, "", Outcome.ROOT), Prediction(math.inf, "no pushes", Outcome.NO_PUSHES),
+    preds = [Prediction(12.0, "", Outcome.ROOT),
+             Prediction(math.inf, "no pushes", Outcome.NO_PUSHES),
              Prediction(3.0, "", Outcome.ROOT), Prediction(2e5, "", Outcome.ROOT)]
     assert outcome_summary(preds) == "3 root (3–2.0e+05), 1 no pushes"
     assert outcome_summary([(0.0, Outcome.HEAVY_PUSHES)]) == "1 no β (heavy pushes)"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 import numpy as np
@@ -139,7 +139,7 @@ def push_bound(kind: str, train) -> float | None:
     return 2.0 * get("lr") * (adam_step_bound().worst + 28.0 * get("weight_decay"))
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     """Which of Theorem A's answers a prediction gave (Chapter 11).
 
     The value is the words the chapters print. ``ROOT``: a positive root β of ψ;
@@ -156,9 +156,6 @@ class Outcome(str, Enum):
     NO_ROOT = "no root of ψ"
     NO_PULL = "no pull"
 
-    def __str__(self) -> str:
-        return self.value
-
 
 class Prediction(tuple):
     """``(beta, reason)`` as :func:`predicted_beta` has always returned, with its :class:`Outcome`.
@@ -168,7 +165,7 @@ class Prediction(tuple):
     decides by the outcome, never by searching the reason's words. Chapter 11.
     """
 
-    def __new__(cls, beta, reason: str, outcome: "Outcome"):
+    def __new__(cls, beta, reason: str, outcome: Outcome):
         if not isinstance(outcome, Outcome):
             raise TypeError(f"outcome must be an Outcome; got {type(outcome).__name__}")
         self = super().__new__(cls, (beta, reason))
@@ -186,7 +183,7 @@ class Prediction(tuple):
         return self[1]
 
     @property
-    def outcome(self) -> "Outcome":
+    def outcome(self) -> Outcome:
         """The typed answer (:class:`Outcome`)."""
         return self._outcome
 
@@ -460,7 +457,7 @@ def zeta_residual_forcing(y_path, steps, *, late_fraction: float = 0.35, bins: i
     return ResidualForcing(drift, far_left, alpha, interval, int(delta.size))
 
 
-class Unsettled(str, Enum):
+class Unsettled(StrEnum):
     """Why a run is not yet comparable with a stationary prediction (Chapter 11).
 
     ``SHORT_RUN``: it lasted fewer steps than one relaxation time ``1/κ``;
@@ -473,9 +470,6 @@ class Unsettled(str, Enum):
     NARROW_SPREAD = "spread < 1/(2β)"
     GROWING = "spread still growing"
     NO_BETA = "no β predicted"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class Relaxation(NamedTuple):
