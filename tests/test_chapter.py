@@ -155,3 +155,24 @@ def test_phases_text_and_outcome_summary():
     root = plug_in_root(1.0, 0.5, np.full(40, 0.5))
     assert root.outcome is Outcome.ROOT and -root.beta + 0.5 * math.expm1(0.5 * root.beta) == \
         pytest.approx(0.0, abs=1e-8)
+
+
+def test_scale_cells_and_row_cells_format_what_the_tables_print():
+    from mlmath.experiments import get_config
+    from mlmath.experiments.chapter import row_cells, scale_cells
+
+    ref = get_config("access_route", "reference")
+    train = ref.arms[0].train
+    cells = scale_cells(ref, 12000)
+    assert cells == [ref.hidden_size, ref.length, len(ref.seeds), "12,000", f"{train.lr:g}",
+                     train.batch_size]
+    assert scale_cells(ref, 5, arm=ref.arms[-1].name)[3] == "5"
+    with pytest.raises(ValueError, match="steps must be"):
+        scale_cells(ref, -1)
+    row = {"beta": 0.456, "beta_low": 0.3, "beta_high": 1.234, "window_decades": 0.5,
+           "log_tau_sd_init": 0.01, "log_tau_sd": 2.5, "median_tau": 12.345,
+           "max_tau": 1234.5, "n_nondecaying": 1, "n_unresolved": 2, "n_units": 320}
+    out = row_cells(row, {"window_decades": [0.5, 1.25]})
+    assert out == {"beta": "0.46 [0.30, 1.23]", "window": "0.50 (1.25)",
+                   "spread": "0.01 → 2.50", "tau": "12.3 / 1.23e+03",
+                   "units": "1 / 2 of 320"}

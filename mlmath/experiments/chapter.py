@@ -23,7 +23,7 @@ from .results import ResultView
 __all__ = ["CIRun", "run_ci", "run_time_text", "arm_push_bound", "median", "phase_count", "phase_summary",
            "recomputed_predictions", "arm_rows", "elapsed_seconds", "arms_at_once", "markdown_table",
            "EXTENDED_PHASES", "REGIMES", "regime", "regime_counts", "stage_horizon", "monotone_horizon",
-           "phases_text", "outcome_summary", "plug_in_root"]
+           "phases_text", "outcome_summary", "plug_in_root", "scale_cells", "row_cells"]
 
 #: The phases of an envelope that is extended at its horizon (Chapter 8): β splits them.
 EXTENDED_PHASES = ("extended", "broad", "boundary", "concentrated")
@@ -404,3 +404,36 @@ def plug_in_root(pull: float, rate: float, sizes):
     except ValueError as error:  # the mean push beats the pull: no stationary law
         return Prediction(None, str(error), Outcome.NO_STATIONARY_LAW)
     return Prediction(float(beta), "", Outcome.ROOT)
+
+
+def scale_cells(config, steps: int, arm: str | None = None) -> list:
+    """The scale of one tier, as table cells: units H, length T, seeds, steps, lr, batch.
+
+    ``config`` is an :class:`mlmath.experiments.registry.ExperimentConfig`, ``steps`` the
+    optimizer steps per arm, ``arm`` the arm whose training settings are shown (default the
+    first). Steps are printed with thousands separators and the learning rate with ``:g``.
+    Chapters 9–10 add their own rows (training sequences; the gate of ConstGate) to these.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0; got {steps!r}")
+    train = (config.arm(arm) if arm is not None else config.arms[0]).train
+    return [config.hidden_size, config.length, len(config.seeds), f"{int(steps):,}",
+            f"{train.lr:g}", train.batch_size]
+
+
+def row_cells(row: dict, trained: dict) -> dict:
+    """The per-arm cells that Chapters 9–10's tables of stored results share, formatted.
+
+    ``row`` is one row of :func:`arm_rows`, ``trained`` the arm's ``trained`` block. Keys:
+    ``'beta'`` ("median [low, high]", two decimals), ``'window'`` (median window in decades
+    and the largest in brackets), ``'spread'`` (sd of ln τ, init → trained), ``'tau'``
+    (median / largest τ, three significant digits), ``'units'`` (not decaying /
+    unresolved of all units).
+    """
+    return {
+        "beta": f"{row['beta']:.2f} [{row['beta_low']:.2f}, {row['beta_high']:.2f}]",
+        "window": f"{row['window_decades']:.2f} ({max(trained['window_decades']):.2f})",
+        "spread": f"{row['log_tau_sd_init']:.2f} → {row['log_tau_sd']:.2f}",
+        "tau": f"{row['median_tau']:.3g} / {row['max_tau']:.3g}",
+        "units": f"{row['n_nondecaying']} / {row['n_unresolved']} of {row['n_units']}",
+    }
