@@ -204,3 +204,84 @@ def test_control_tables_of_the_stored_negative_control():
     rows = table.splitlines()[2:]
     assert len(rows) == len(stored.summary["arms"])
     assert L == float(stored.summary["arms"]["const"]["trained"]["horizon"][0])
+
+
+# --------------------------------------------------------------------------------------
+# chapters 10-12: one result view for stored and live results; typed prediction summaries
+# --------------------------------------------------------------------------------------
+
+def _payload():
+    stage = {"phases": ["broad", "collapsed", "broad"], "beta": [0.5, None, 1.5],
+             "horizon": [256, 256, 256]}
+    init = {"phases": ["collapsed"] * 3, "beta": [9.0, 11.0, 10.0], "horizon": [256] * 3}
+    return {"experiment": "x", "tier": "ci", "config": {"seeds": [0, 1, 2]},
+            "provenance": {"seeds": [0, 1, 2]},
+            "summary": {"phases": {"a": "broad"},
+                        "arms": {"a": {"label": "A", "phase": "broad", "trained": stage,
+                                       "init": init, "provenance": {}}}}}
+
+
+def test_stored_and_live_results_share_one_view():
+    from pathlib import Path
+
+    from mlmath.experiments.chapter import CIRun
+    from mlmath.experiments.results import ResultView, StoredResult
+
+    stored, live = StoredResult(_payload(), Path("x.json")), CIRun(_payload(), {})
+    for view in (stored, live):
+        assert isinstance(view, ResultView)
+        assert view.n_seeds == 3 and view.tier == "ci" and view.config["seeds"] == [0, 1, 2]
+        assert view.arm("a")["label"] == "A" and list(view.arms) == ["a"]
+        assert view.count("a", "broad") == 2 and view.count("a", "collapsed", stage="init") == 3
+        assert view.median("a", "beta") == 1.0  # None dropped: median of 0.5, 1.5
+        assert view.median("a", "beta", stage="init") == 10.0
+        with pytest.raises(ValueError, match="name must be one of"):
+            view.arm("b")
+        with pytest.raises(ValueError, match="stage must be one of"):
+            view.count("a", "broad", stage="end")
+        with pytest.raises(ValueError, match="key must be one of"):
+            view.median("a", "tau")
+    assert stored.summary is stored.payload["summary"] and live.summary is live.result["summary"]
+
+
+def test_phases_text_and_outcome_summary():
+    import math
+
+    from mlmath.experiments.analysis import Outcome, Prediction
+    from mlmath.experiments.chapter import outcome_summary, phases_text, plug_in_root
+
+    assert phases_text(["broad", "boundary", "broad"]) == "2 broad, 1 boundary"
+    with pytest.raises(TypeError, match="phases"):
+        phases_text([1, 2])
+    preds = [Prediction(12.0, "", Outcome.ROOT),
+             Prediction(math.inf, "no pushes", Outcome.NO_PUSHES),
+             Prediction(3.0, "", Outcome.ROOT), Prediction(2e5, "", Outcome.ROOT)]
+    assert outcome_summary(preds) == "3 root (3–2.0e+05), 1 no pushes"
+    assert outcome_summary([(0.0, Outcome.HEAVY_PUSHES)]) == "1 no β (heavy pushes)"
+    with pytest.raises(TypeError, match="Outcome"):
+        outcome_summary([(1.0, "root")])
+    assert plug_in_root(0.01, 0.1, [1.0]).outcome is Outcome.NO_STATIONARY_LAW
+    root = plug_in_root(1.0, 0.5, np.full(40, 0.5))
+    assert root.outcome is Outcome.ROOT and -root.beta + 0.5 * math.expm1(0.5 * root.beta) == \
+        pytest.approx(0.0, abs=1e-8)
+
+
+def test_scale_cells_and_row_cells_format_what_the_tables_print():
+    from mlmath.experiments import get_config
+    from mlmath.experiments.chapter import row_cells, scale_cells
+
+    ref = get_config("access_route", "reference")
+    train = ref.arms[0].train
+    cells = scale_cells(ref, 12000)
+    assert cells == [ref.hidden_size, ref.length, len(ref.seeds), "12,000", f"{train.lr:g}",
+                     train.batch_size]
+    assert scale_cells(ref, 5, arm=ref.arms[-1].name)[3] == "5"
+    with pytest.raises(ValueError, match="steps must be"):
+        scale_cells(ref, -1)
+    row = {"beta": 0.456, "beta_low": 0.3, "beta_high": 1.234, "window_decades": 0.5,
+           "log_tau_sd_init": 0.01, "log_tau_sd": 2.5, "median_tau": 12.345,
+           "max_tau": 1234.5, "n_nondecaying": 1, "n_unresolved": 2, "n_units": 320}
+    out = row_cells(row, {"window_decades": [0.5, 1.25]})
+    assert out == {"beta": "0.46 [0.30, 1.23]", "window": "0.50 (1.25)",
+                   "spread": "0.01 → 2.50", "tau": "12.3 / 1.23e+03",
+                   "units": "1 / 2 of 320"}

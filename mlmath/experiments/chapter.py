@@ -18,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from .engine import run_experiment
+from .results import ResultView
 
 __all__ = ["CIRun", "run_ci", "run_time_text", "arm_push_bound", "median", "phase_count", "phase_summary",
            "recomputed_predictions", "arm_rows", "elapsed_seconds", "arms_at_once", "markdown_table",
-           "EXTENDED_PHASES", "REGIMES", "regime", "regime_counts", "stage_horizon", "monotone_horizon"]
+           "EXTENDED_PHASES", "REGIMES", "regime", "regime_counts", "stage_horizon", "monotone_horizon",
+           "phases_text", "outcome_summary", "plug_in_root", "scale_cells", "row_cells"]
 
 #: The phases of an envelope that is extended at its horizon (Chapter 8): β splits them.
 EXTENDED_PHASES = ("extended", "broad", "boundary", "concentrated")
@@ -30,28 +32,19 @@ REGIMES = ("collapsed", "extended", "crossover", "non-decaying", "unresolved")
 
 
 @dataclass(frozen=True)
-class CIRun:
+class CIRun(ResultView):
     """A live ci-tier run: the result dict (as written to JSON) and its arrays.
 
-    Chapters 9–11 (live ci-tier runs).
+    The properties and per-arm reductions (``arm``, ``count``, ``median``, ``n_seeds``)
+    are those of :class:`mlmath.experiments.results.ResultView`, shared with stored
+    results. Chapters 9–11 (live ci-tier runs).
     """
 
     result: dict
     arrays: dict
 
-    @property
-    def summary(self) -> dict:
-        """The result's summary block."""
-        return self.result["summary"]
-
-    @property
-    def config(self) -> dict:
-        """The configuration (plain data) the run read."""
-        return self.result["config"]
-
-    def arm(self, name: str) -> dict:
-        """Summary of run ``name``."""
-        return self.summary["arms"][name]
+    def _result(self) -> dict:
+        return self.result
 
 
 def run_ci(name: str, out=None) -> CIRun:
@@ -103,17 +96,22 @@ def recomputed_predictions(arm: dict, arrays: dict, name: str, *, bound: float |
     arrays (a run that stored none), the stored value is returned. ``beta`` is ``inf`` with
     no pushes, ``0.0`` with pushes heavier than exponential (no β), None without a
     stationary law. ``bound``: a known bound on one push (:func:`arm_push_bound`), under
-    which the pushes count as light-tailed. Chapters 11–12.
+    which the pushes count as light-tailed. Each entry is a
+    :class:`mlmath.experiments.analysis.Prediction`, whose ``.outcome`` is typed.
+    Chapters 11–12.
     """
-    from .analysis import predicted_beta
+    from .analysis import Prediction, predicted_beta, prediction_outcome
+
+    def stored(beta, reason):
+        return Prediction(beta, reason, prediction_outcome(beta, reason))
 
     sizes, seeds = arrays.get(f"{name}__push_sizes"), arrays.get(f"{name}__push_seed")
     out = []
     for i, push in enumerate(arm["pushes"]):
         if "pull" not in push:
-            out.append((None, push.get("reason", "")))
+            out.append(stored(None, push.get("reason", "")))
         elif sizes is None or seeds is None:
-            out.append((push.get("beta_predicted"), push.get("reason", "")))
+            out.append(stored(push.get("beta_predicted"), push.get("reason", "")))
         else:
             out.append(predicted_beta(push["pull"], push["rate"], sizes[seeds == i], bound=bound))
     return out
@@ -576,3 +574,105 @@ def control_stored_table(stored) -> tuple[str, float]:
             f"{median(arm['test_mse']):.3f}", f"{median(arm['horizon']):.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines), horizons.pop()
+
+
+
+# ---- chapters 10-12
+
+
+def phases_text(phases) -> str:
+    """``'4 broad, 1 boundary'``: the seeds' phase labels, most frequent first.
+
+    Ties keep the order of first appearance (:meth:`collections.Counter.most_common`).
+    Chapters 10–12 print these in their tables.
+    """
+    from collections import Counter
+
+    phases = list(phases)
+    if not all(isinstance(p, str) for p in phases):
+        raise TypeError("phases must be phase labels (strings)")
+    return ", ".join(f"{n} {label}" for label, n in Counter(phases).most_common())
+
+
+def _short_number(value: float) -> str:
+    return f"{value:.3g}" if value < 1e4 else f"{value:.1e}"
+
+
+def outcome_summary(predictions) -> str:
+    """``'4 root (12.3–45.6), 1 no pushes'``: the outcomes of some predictions, most frequent first.
+
+    ``predictions`` are :class:`mlmath.experiments.analysis.Prediction` (or pairs
+    ``(beta, outcome)`` with an :class:`mlmath.experiments.analysis.Outcome`); the roots'
+    range is printed to three significant digits (``1.2e+04`` style from 10⁴). Chapter 11's
+    table of predictions.
+    """
+    from collections import Counter
+
+    from .analysis import Outcome, Prediction
+
+    pairs = []
+    for p in predictions:
+        beta, outcome = (p.beta, p.outcome) if isinstance(p, Prediction) else p
+        if not isinstance(outcome, Outcome):
+            raise TypeError(f"each prediction's outcome must be an Outcome; got {outcome!r}")
+        pairs.append((beta, outcome))
+    roots = [beta for beta, outcome in pairs if outcome is Outcome.ROOT]
+    parts = []
+    for outcome, n in Counter(outcome for _, outcome in pairs).most_common():
+        text = f"{n} {outcome.value}"
+        if outcome is Outcome.ROOT:
+            lo, hi = _short_number(min(roots)), _short_number(max(roots))
+            text += f" ({lo}–{hi})" if n > 1 else f" ({lo})"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def plug_in_root(pull: float, rate: float, sizes):
+    """The root of the plug-in ψ with no tail test (a first version's prediction), a Prediction.
+
+    :func:`mlmath.process.tail_exponent` of :func:`mlmath.process.empirical_pushes` with
+    ``theta_max = inf``: always a root when the mean push is below the pull; outcome
+    ``NO_STATIONARY_LAW`` (β None) when it is not. Chapter 11 shows why a root alone means
+    nothing for pushes heavier than exponential.
+    """
+    from .. import process as P
+    from .analysis import Outcome, Prediction
+
+    try:
+        beta = P.tail_exponent(pull, rate, P.empirical_pushes(sizes, theta_max=math.inf))
+    except ValueError as error:  # the mean push beats the pull: no stationary law
+        return Prediction(None, str(error), Outcome.NO_STATIONARY_LAW)
+    return Prediction(float(beta), "", Outcome.ROOT)
+
+
+def scale_cells(config, steps: int, arm: str | None = None) -> list:
+    """The scale of one tier, as table cells: units H, length T, seeds, steps, lr, batch.
+
+    ``config`` is an :class:`mlmath.experiments.registry.ExperimentConfig`, ``steps`` the
+    optimizer steps per arm, ``arm`` the arm whose training settings are shown (default the
+    first). Steps are printed with thousands separators and the learning rate with ``:g``.
+    Chapters 9–10 add their own rows (training sequences; the gate of ConstGate) to these.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0; got {steps!r}")
+    train = (config.arm(arm) if arm is not None else config.arms[0]).train
+    return [config.hidden_size, config.length, len(config.seeds), f"{int(steps):,}",
+            f"{train.lr:g}", train.batch_size]
+
+
+def row_cells(row: dict, trained: dict) -> dict:
+    """The per-arm cells that Chapters 9–10's tables of stored results share, formatted.
+
+    ``row`` is one row of :func:`arm_rows`, ``trained`` the arm's ``trained`` block. Keys:
+    ``'beta'`` ("median [low, high]", two decimals), ``'window'`` (median window in decades
+    and the largest in brackets), ``'spread'`` (sd of ln τ, init → trained), ``'tau'``
+    (median / largest τ, three significant digits), ``'units'`` (not decaying /
+    unresolved of all units).
+    """
+    return {
+        "beta": f"{row['beta']:.2f} [{row['beta_low']:.2f}, {row['beta_high']:.2f}]",
+        "window": f"{row['window_decades']:.2f} ({max(trained['window_decades']):.2f})",
+        "spread": f"{row['log_tau_sd_init']:.2f} → {row['log_tau_sd']:.2f}",
+        "tau": f"{row['median_tau']:.3g} / {row['max_tau']:.3g}",
+        "units": f"{row['n_nondecaying']} / {row['n_unresolved']} of {row['n_units']}",
+    }

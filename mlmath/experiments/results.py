@@ -23,7 +23,7 @@ from . import registry
 from .engine import RESULTS_DIR
 from .registry import get_experiment
 
-__all__ = ["StoredResult", "load_result", "best_result", "STORED_TIERS", "provenance_markdown", "REQUIRED_KEYS", "PROVENANCE_KEYS",
+__all__ = ["ResultView", "StoredResult", "load_result", "best_result", "STORED_TIERS", "provenance_markdown", "REQUIRED_KEYS", "PROVENANCE_KEYS",
            "ARM_KEYS", "validate_result"]
 
 #: Top-level keys of every result file.
@@ -127,35 +127,103 @@ def _read_arrays(npz: Path) -> dict:
         return {key: data[key] for key in data.files}
 
 
+STAGES = ("trained", "init")
+
+
+class ResultView:
+    """What the chapters read from a result, stored or live: one view for both.
+
+    A subclass supplies the result dict (as written to ``<name>.json``) through
+    :meth:`_result`; :class:`StoredResult` (read from disk) and
+    :class:`mlmath.experiments.chapter.CIRun` (a live ci-tier run) are the two. The view
+    gives the blocks of the schema (:func:`validate_result`) and the per-arm reductions
+    that Chapters 9–12 quote:
+
+    * :meth:`arm` — the summary of one arm (``summary.arms[name]``);
+    * :meth:`count` — how many seeds of an arm carry a phase label at a stage;
+    * :meth:`median` — the median over seeds of a per-seed diagnostic, finite values only
+      (:func:`mlmath.experiments.chapter.median`);
+    * :attr:`n_seeds` — the seeds the experiment trained (``provenance.seeds``).
+
+    ``stage`` is ``"trained"`` (after training) or ``"init"`` (at initialisation).
+    Chapters 9–12 (stored results and live ci-tier runs).
+    """
+
+    def _result(self) -> dict:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    @property
+    def provenance(self) -> dict:
+        """The provenance block."""
+        return self._result()["provenance"]
+
+    @property
+    def summary(self) -> dict:
+        """The summary block (``phases`` and the experiment's own numbers)."""
+        return self._result()["summary"]
+
+    @property
+    def config(self) -> dict:
+        """The configuration (plain data) the run read."""
+        return self._result()["config"]
+
+    @property
+    def tier(self) -> str:
+        """A tier of :data:`mlmath.experiments.registry.TIERS` (or 'tiny' for test runs)."""
+        return self._result()["tier"]
+
+    @property
+    def arms(self) -> dict:
+        """``{arm name: its summary}``, in the order the experiment ran them."""
+        return self.summary["arms"]
+
+    @property
+    def n_seeds(self) -> int:
+        """Number of seeds the experiment trained per arm (``provenance.seeds``)."""
+        return len(self.provenance["seeds"])
+
+    def arm(self, name: str) -> dict:
+        """Summary of arm ``name``; ValueError naming the arms when there is none."""
+        if name not in self.arms:
+            raise ValueError(f"name must be one of the result's arms {sorted(self.arms)}; got {name!r}")
+        return self.arms[name]
+
+    def _stage(self, arm: str, stage: str) -> dict:
+        if stage not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}; got {stage!r}")
+        return self.arm(arm)[stage]
+
+    def count(self, arm: str, label: str, stage: str = "trained") -> int:
+        """Seeds of arm ``arm`` whose phase label at ``stage`` equals ``label``."""
+        return sum(phase == label for phase in self._stage(arm, stage)["phases"])
+
+    def median(self, arm: str, key: str, stage: str = "trained") -> float:
+        """Median over the seeds of arm ``arm`` of the per-seed diagnostic ``key`` at ``stage``.
+
+        None and non-finite values are dropped; NaN when none remain (``glue`` refuses it).
+        ValueError naming the keys when ``key`` is not a per-seed diagnostic of the stage.
+        """
+        from .chapter import median
+
+        block = self._stage(arm, stage)
+        if key not in block:
+            raise ValueError(f"key must be one of the stage's diagnostics {sorted(block)}; got {key!r}")
+        return median(block[key])
+
+
 @dataclass(frozen=True)
-class StoredResult:
+class StoredResult(ResultView):
     """A result read from disk: the JSON payload and the path of its arrays.
 
+    The properties and per-arm reductions are those of :class:`ResultView`.
     Chapters 8–12 (stored results and provenance).
     """
 
     payload: dict
     path: Path
 
-    @property
-    def provenance(self) -> dict:
-        """The provenance block."""
-        return self.payload["provenance"]
-
-    @property
-    def summary(self) -> dict:
-        """The summary block (``phases`` and the experiment's own numbers)."""
-        return self.payload["summary"]
-
-    @property
-    def config(self) -> dict:
-        """The configuration (plain data) the run read."""
-        return self.payload["config"]
-
-    @property
-    def tier(self) -> str:
-        """A tier of :data:`mlmath.experiments.registry.TIERS` (or 'tiny' for test runs)."""
-        return self.payload["tier"]
+    def _result(self) -> dict:
+        return self.payload
 
     def arrays(self) -> dict:
         """The arrays stored beside the JSON (``<name>.npz``), as a dict of ndarrays."""

@@ -15,7 +15,8 @@ from . import COLORS, decay_axes
 __all__ = ["arm_colors", "plot_envelopes", "plot_timescale_survival", "plot_loss_curves",
            "plot_beta_scatter", "plot_horizon_vs_n", "plot_log_timescale_paths", "TRANSPORT_STYLES",
            "plot_transport_orders", "plot_envelope_seeds", "plot_timescale_ccdf_seeds",
-           "plot_log_timescale_panels", "plot_horizon_paths", "plot_lag_recovery"]
+           "plot_log_timescale_panels", "plot_horizon_paths", "plot_lag_recovery", "PHASE_COLORS",
+           "plot_phase_bars", "plot_one_exponent", "plot_stored_evidence"]
 
 _CYCLE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
 
@@ -631,5 +632,151 @@ def plot_response_kernel(kernel, *, title: str | None = None, ax=None):
     if title:
         ax.set_title(title)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ---- chapter 12: the synthesis figures (stacked panels, legible at page width)
+
+#: One colour per phase label of :data:`mlmath.diagnostics.PHASES` (Chapter 12's bars).
+PHASE_COLORS = {"collapsed": "#1f77b4", "crossover": "#ff7f0e", "extended": "#e377c2",
+                "broad": "#d62728", "boundary": "#bbbbbb", "concentrated": "#9467bd",
+                "non-decaying": "#2ca02c", "unresolved": "#eeeeee"}
+
+
+def plot_phase_bars(bars, *, fontsize: float = 8):
+    """Stacked bars of phase labels, one bar per (run, tier, stage), seeds counted.
+
+    ``bars`` is a list of ``(label, tier, stage, phases)``: ``stage`` 'trained' draws a
+    thick bar labelled ``'label (tier)'``, 'init' a thin hatched one labelled "at
+    initialisation"; ``phases`` are the seeds' labels (:data:`mlmath.diagnostics.PHASES`),
+    stacked in that order with :data:`PHASE_COLORS`. ValueError for an unknown label or
+    stage. Chapter 12 ("The evidence").
+    """
+    from ..diagnostics import PHASES
+
+    bars = list(bars)
+    for _, _, stage, phases in bars:
+        if stage not in ("init", "trained"):
+            raise ValueError(f"stage must be 'init' or 'trained'; got {stage!r}")
+        unknown = set(phases) - set(PHASES)
+        if unknown:
+            raise ValueError(f"phases must be labels of {PHASES}; got {sorted(unknown)}")
+    fig, ax = plt.subplots(figsize=(9.5, 0.3 * len(bars) + 1.0))
+    for i, (_, _, stage, phases) in enumerate(bars):
+        y, left, trained = len(bars) - 1 - i, 0, stage == "trained"
+        for phase in PHASES:
+            k = sum(p == phase for p in phases)
+            if k:
+                ax.barh(y, k, left=left, height=0.8 if trained else 0.45,
+                        color=PHASE_COLORS[phase], edgecolor="white",
+                        hatch=None if trained else "//", alpha=1.0 if trained else 0.6)
+                left += k
+    ticks = [f"{label} ({tier})" if stage == "trained" else "at initialisation"
+             for label, tier, stage, _ in bars]
+    ax.set_yticks(range(len(bars))[::-1], ticks, fontsize=fontsize)
+    ax.set_xlabel("seeds")
+    ax.grid(False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=PHASE_COLORS[p]) for p in PHASES]
+    ax.legend(handles, PHASES, fontsize=fontsize, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_one_exponent(taus, survival, lags, envelopes: dict, costs: dict, *, tau_cap: float,
+                      alpha: float):
+    """Chapter 12's chain in three stacked panels: spread, forgetting, data cost.
+
+    Top: the empirical survival of ``taus`` against ``survival(s)`` (a callable, the
+    theory). Middle: ``envelopes`` on ``lags``, keys ``'simulated'``, ``'exact'``,
+    ``'asymptote'`` and ``'capped'`` (time scales capped at ``tau_cap``). Bottom: the data
+    costs ``costs['extended']`` and ``costs['capped']`` at noise index ``alpha``. Stacked
+    at 7 inches wide, so that legend text (8 pt) stays 8 pt at page width. Chapter 12
+    ("What the theory says, in one computation").
+    """
+    from ..tails import empirical_ccdf
+
+    for key in ("simulated", "exact", "asymptote", "capped"):
+        if key not in envelopes:
+            raise ValueError(f"envelopes must hold {key!r}; got {sorted(envelopes)}")
+    for key in ("extended", "capped"):
+        if key not in costs:
+            raise ValueError(f"costs must hold {key!r}; got {sorted(costs)}")
+    fig, (a, b, c) = plt.subplots(3, 1, figsize=(7, 11))
+    s = np.logspace(0, 4, 100)
+    xs, ys = empirical_ccdf(taus)
+    a.loglog(xs, ys, ".", ms=2, color=COLORS["data"], label="simulated units")
+    a.loglog(s, survival(s), color=COLORS["theory"],
+             label=r"theory $(\nu m/\kappa)\,s^{-\beta}$")
+    decay_axes(a, "loglog", xlabel=r"time scale $s$ (steps)", ylabel=r"$P(\tau > s)$")
+    a.set_title("spread of time scales")
+    b.loglog(lags, envelopes["simulated"], "o", ms=3, color=COLORS["power"],
+             label="mixture of simulated units")
+    b.loglog(lags, envelopes["exact"], color=COLORS["theory"], label="exact stationary envelope")
+    b.loglog(lags, envelopes["asymptote"], "--", color="grey",
+             label=r"$C\,\Gamma(1+\beta)\,\ell^{-\beta}$")
+    b.loglog(lags, envelopes["capped"], "s", ms=3, color=COLORS["exponential"],
+             label=rf"same forcing, $\tau \leq {tau_cap:g}$")
+    decay_axes(b, "loglog")
+    b.set_ylim(1e-6, 1.5)
+    b.set_title("forgetting")
+    c.loglog(lags, costs["extended"], color=COLORS["power"], label=r"$N(\ell)$, extended")
+    c.loglog(lags, costs["capped"], color=COLORS["exponential"], label="capped")
+    decay_axes(c, "loglog", ylabel=r"data cost $N(\ell)$")
+    c.set_ylim(1, 1e30)
+    c.set_title(rf"data cost ($\alpha = {alpha:g}$)")
+    for ax in (a, b, c):
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+_EVIDENCE_PALETTE = ["#1f77b4", "#17becf", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd",
+                     "#8c564b", "#7f7f7f", "#bcbd22"]
+
+
+def plot_stored_evidence(runs):
+    """What the stored networks remember, in three stacked panels (Chapter 12).
+
+    ``runs``: a list of ``(label, envelope_lags, envelopes, arm)``, one per run, with
+    ``envelopes`` of shape (seeds, lags) and ``arm`` the run's stored summary
+    (``summary.arms[name]``). Top: the envelope after training, mean over seeds, log-log.
+    Middle: the spread of ``ln τ`` (``log_tau_sd``) of every seed at initialisation (open)
+    and trained (filled), one row per run. Bottom: for every seed extended at the horizon
+    (:func:`mlmath.experiments.chapter.regime`) with a power-law window, the slope of the
+    envelope in that window against β with its interval; dotted: one exponent.
+    """
+    from ..experiments.chapter import regime
+
+    runs = list(runs)
+    fig, (a, b, c) = plt.subplots(3, 1, figsize=(7.5, 14))
+    for k, (label, env_lags, envelopes, arm) in enumerate(runs):
+        color = _EVIDENCE_PALETTE[k % len(_EVIDENCE_PALETTE)]
+        env_lags, envelopes = np.asarray(env_lags), np.asarray(envelopes)
+        keep = env_lags > 0
+        a.loglog(env_lags[keep], np.maximum(envelopes.mean(0)[keep], 1e-12), color=color,
+                 label=label)
+        y = len(runs) - k
+        init_sd, trained_sd = arm["init"]["log_tau_sd"], arm["trained"]["log_tau_sd"]
+        b.plot(init_sd, [y + 0.15] * len(init_sd), "o", mfc="none", color=color, ms=5)
+        b.plot(trained_sd, [y - 0.15] * len(trained_sd), "o", color=color, ms=5)
+        t = arm["trained"]
+        for i, phase in enumerate(t["phases"]):
+            if regime(phase) == "extended" and t["window_beta"][i] is not None:
+                xerr = [[t["beta"][i] - t["beta_low"][i]], [t["beta_high"][i] - t["beta"][i]]]
+                c.errorbar(t["beta"][i], t["window_beta"][i], xerr=xerr, fmt="o", color=color,
+                           ms=5, capsize=2)
+    decay_axes(a, "loglog")
+    a.set_ylim(1e-3, 1.5)
+    a.set_title("envelope after training (mean over seeds)")
+    a.legend(fontsize=8, ncol=2)
+    b.set_yticks(range(1, len(runs) + 1), [label for label, *_ in runs[::-1]], fontsize=8)
+    b.set_xlabel(r"spread: standard deviation of $\ln\tau$ over units")
+    b.set_title("spread at initialisation (open) and trained")
+    c.plot([0.2, 1.2], [0.2, 1.2], ":", color=COLORS["theory"], label="one exponent")
+    c.set_xlabel(r"$\beta$ of the time scales (interval: bootstrap)")
+    c.set_ylabel(r"slope of $f$ in its power-law window")
+    c.set_title("seeds extended at the horizon")
+    c.legend(fontsize=8)
     fig.tight_layout()
     return fig
