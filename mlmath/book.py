@@ -106,15 +106,19 @@ def glue(name: str, value, digits: int = 3):
     elif isinstance(value, numbers.Real):
         value = rounded(value, digits)
     else:
-        raise TypeError(f"value for glue {name!r} must be a number or a string; got {type(value).__name__}")
+        raise TypeError(
+            f"value for glue {name!r} must be a number or a string; got {type(value).__name__}"
+        )
     myst_glue(name, value, display=False)
     return value
 
 
 #: Tag of the install cell (with ``remove-cell``: the built page does not show it).
 INSTALL_TAG = "colab-install"
-_INSTALL_CELL = re.compile(r"```\{code-cell\} ipython3\n:tags: \[[^\]]*" + INSTALL_TAG + r"[^\]]*\]\n.*?\n```\n",
-                           flags=re.S)
+_INSTALL_CELL = re.compile(
+    r"```\{code-cell\} ipython3\n:tags: \[[^\]]*" + INSTALL_TAG + r"[^\]]*\]\n.*?\n```\n",
+    flags=re.S,
+)
 
 
 def repository_url(config: Path | None = None) -> str:
@@ -126,11 +130,17 @@ def repository_url(config: Path | None = None) -> str:
     """
     import yaml
 
-    config = Path(config) if config is not None else Path(__file__).resolve().parents[1] / "_config.yml"
-    url = ((yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("repository") or {}).get("url") or ""
+    config = (
+        Path(config) if config is not None else Path(__file__).resolve().parents[1] / "_config.yml"
+    )
+    url = ((yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("repository") or {}).get(
+        "url"
+    ) or ""
     url = str(url).strip()
     if url and not re.fullmatch(r"https://[A-Za-z0-9.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", url):
-        raise ValueError(f"repository.url in {config} must be empty (unset) or https://HOST/OWNER/NAME; got {url!r}")
+        raise ValueError(
+            f"repository.url in {config} must be empty (unset) or https://HOST/OWNER/NAME; got {url!r}"
+        )
     return url
 
 
@@ -144,22 +154,28 @@ def install_cell(url: str) -> str:
     ``remove-cell``: the page does not show it.
     """
     if url:
-        action = (f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",\n'
-                  f'                    "git+{url}"], check=True)')
+        action = (
+            f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",\n'
+            f'                    "git+{url}"], check=True)'
+        )
     else:
-        action = ('    raise ModuleNotFoundError("mlmath is not installed, and the book\'s repository "\n'
-                  '                              "URL is not set (_config.yml): install mlmath "\n'
-                  '                              "from its repository")')
-    return ("```{code-cell} ipython3\n"
-            f":tags: [remove-cell, {INSTALL_TAG}]\n\n"
-            "# Colab or Binder: install mlmath, the book's helper package, with its data\n"
-            "# (where it is installed already, as in a clone of the book, this does nothing)\n"
-            "import importlib.util\n"
-            "import subprocess\n"
-            "import sys\n\n"
-            'if importlib.util.find_spec("mlmath") is None:\n'
-            f"{action}\n"
-            "```\n")
+        action = (
+            '    raise ModuleNotFoundError("mlmath is not installed, and the book\'s repository "\n'
+            '                              "URL is not set (_config.yml): install mlmath "\n'
+            '                              "from its repository")'
+        )
+    return (
+        "```{code-cell} ipython3\n"
+        f":tags: [remove-cell, {INSTALL_TAG}]\n\n"
+        "# Colab or Binder: install mlmath, the book's helper package, with its data\n"
+        "# (where it is installed already, as in a clone of the book, this does nothing)\n"
+        "import importlib.util\n"
+        "import subprocess\n"
+        "import sys\n\n"
+        'if importlib.util.find_spec("mlmath") is None:\n'
+        f"{action}\n"
+        "```\n"
+    )
 
 
 def set_install_cell(source: str, url: str) -> str:
@@ -170,7 +186,7 @@ def set_install_cell(source: str, url: str) -> str:
     title = re.search(r"^# .*\n", source, flags=re.M)
     if title is None:
         raise ValueError("source has no '# title' line to put the install cell after")
-    return source[:title.end()] + "\n" + cell + source[title.end():]
+    return source[: title.end()] + "\n" + cell + source[title.end() :]
 
 
 def execute_notebook(path: Path, timeout: int = 300) -> float:
@@ -184,16 +200,23 @@ def execute_notebook(path: Path, timeout: int = 300) -> float:
     # No timing metadata and no widget state: they change on every run and would bury the
     # diff of the outputs that matter.
     # (nbclient needs its widget state while it runs: drop it afterwards, do not disable it.)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     notebook.metadata.pop("widgets", None)
     elapsed = time.perf_counter() - start
     nbformat.write(notebook, path)
     return elapsed
 
 
-USAGE = ("usage: python -m mlmath.book execute NOTEBOOK [NOTEBOOK ...]\n"
-         "       python -m mlmath.book install-cell CHAPTER.md [CHAPTER.md ...]")
+USAGE = (
+    "usage: python -m mlmath.book execute NOTEBOOK [NOTEBOOK ...]\n"
+    "       python -m mlmath.book install-cell CHAPTER.md [CHAPTER.md ...]"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,9 +232,14 @@ def main(argv: list[str] | None = None) -> int:
         for name in argv[1:]:
             path = Path(name)
             if path.suffix != ".md":
-                print(f"error: {name}: give the chapter's MyST twin (.md), then run `make sync`", file=sys.stderr)
+                print(
+                    f"error: {name}: give the chapter's MyST twin (.md), then run `make sync`",
+                    file=sys.stderr,
+                )
                 return 2
-            path.write_text(set_install_cell(path.read_text(encoding="utf-8"), url), encoding="utf-8")
+            path.write_text(
+                set_install_cell(path.read_text(encoding="utf-8"), url), encoding="utf-8"
+            )
             print(f"{name}: install cell for {url or 'no repository URL (unset)'}")
         return 0
     for name in argv[1:]:

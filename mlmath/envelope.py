@@ -24,8 +24,16 @@ import math
 import numpy as np
 from scipy import special
 
-from ._validate import (as_float_array, check_ndim, check_range, lags_array, positive,
-                        positive_int, rng_from, same_shape)
+from ._validate import (
+    as_float_array,
+    check_ndim,
+    check_range,
+    lags_array,
+    positive,
+    positive_int,
+    rng_from,
+    same_shape,
+)
 
 __all__ = [
     "timescale",
@@ -83,7 +91,9 @@ def timescale(eigenvalues) -> np.ndarray:
     if np.isnan(modulus).any():
         raise ValueError("eigenvalues must not contain NaN")
     if (modulus > 1.0).any():
-        raise ValueError(f"eigenvalues must satisfy |λ| <= 1 (stable recurrence); largest |λ| is {modulus.max()}")
+        raise ValueError(
+            f"eigenvalues must satisfy |λ| <= 1 (stable recurrence); largest |λ| is {modulus.max()}"
+        )
     with np.errstate(divide="ignore"):
         log_modulus = np.log(modulus)
         taus = np.where(modulus == 1.0, np.inf, -1.0 / np.where(modulus == 1.0, -1.0, log_modulus))
@@ -114,8 +124,9 @@ def envelope_from_timescales(taus, lags, weights=None) -> np.ndarray:
         2-D ``taus``, row ``s`` the envelope of ``taus[s]``. ``f(0) = 1``.
     """
     taus = as_float_array("taus", taus)
-    check_ndim("taus", taus, (1, 2), "1-D, shape (H,), or 2-D, shape (S, H) (one population "
-               "per row)")
+    check_ndim(
+        "taus", taus, (1, 2), "1-D, shape (H,), or 2-D, shape (S, H) (one population per row)"
+    )
     if (taus < 0).any():
         raise ValueError("taus must be >= 0 (steps)")
     lags = lags_array(lags)
@@ -123,11 +134,16 @@ def envelope_from_timescales(taus, lags, weights=None) -> np.ndarray:
         weights = np.ones_like(taus)
     else:
         weights = same_shape("weights", as_float_array("weights", weights), "taus", taus)
-        if not np.isfinite(weights).all() or (weights < 0).any() or (weights.sum(axis=-1) <= 0).any():
+        if (
+            not np.isfinite(weights).all()
+            or (weights < 0).any()
+            or (weights.sum(axis=-1) <= 0).any()
+        ):
             raise ValueError("weights must be finite, >= 0 and not all zero (in every row)")
     if taus.ndim == 2:
         return np.stack([_mixture(row, lags, w) for row, w in zip(taus, weights)]).reshape(
-            taus.shape[:1] + lags.shape)
+            taus.shape[:1] + lags.shape
+        )
     return _mixture(taus, lags, weights)
 
 
@@ -256,8 +272,12 @@ def pareto_envelope(lags, beta, tau0=1.0) -> np.ndarray:
     result[small] = beta * terms
     xl = x[~small]
     # Log domain: ln f = ln β − β ln x + ln Γ(β) + ln P(β, x), P the regularised lower gamma.
-    result[~small] = np.exp(np.log(beta) - beta * np.log(xl) + special.gammaln(beta)
-                            + np.log(special.gammainc(beta, xl)))
+    result[~small] = np.exp(
+        np.log(beta)
+        - beta * np.log(xl)
+        + special.gammaln(beta)
+        + np.log(special.gammainc(beta, xl))
+    )
     return result
 
 
@@ -319,9 +339,9 @@ def lru_ring_envelope(lags, r_min, r_max=1.0) -> np.ndarray:
     r_max = check_range("r_max", r_max, 0.0, 1.0, low_open=True)
     if r_max <= r_min:
         raise ValueError(f"r_max must be > r_min; got r_min={r_min}, r_max={r_max}")
-    a, b = r_min ** 2, r_max ** 2
+    a, b = r_min**2, r_max**2
     power = lags / 2.0 + 1.0
-    return (b ** power - a ** power) / (power * (b - a))
+    return (b**power - a**power) / (power * (b - a))
 
 
 def lognormal_envelope(lags, mu, s) -> np.ndarray:
@@ -337,7 +357,7 @@ def lognormal_envelope(lags, mu, s) -> np.ndarray:
     mu = check_range("mu", mu)
     s = positive("s", s)
     z = np.linspace(-40.0, 40.0, 16001)
-    weights = np.exp(-0.5 * z ** 2)
+    weights = np.exp(-0.5 * z**2)
     weights[[0, -1]] *= 0.5
     weights /= weights.sum()
     rates = np.exp(-(mu + s * z))
@@ -557,11 +577,16 @@ def mixture_exponent_crossing(taus, level, upper, n_grid=2000) -> float:
     fine = np.geomspace(1, upper, n_grid)
     reached = np.array([mixture_local_exponent(taus, lag) >= level for lag in fine])
     if not reached.any() or reached[0]:
-        raise ValueError(f"the local exponent must cross level={level} inside [1, upper="
-                         f"{upper}]: raise upper, or lower level")
+        raise ValueError(
+            f"the local exponent must cross level={level} inside [1, upper="
+            f"{upper}]: raise upper, or lower level"
+        )
     above = int(np.argmax(reached))
-    return float(optimize.brentq(lambda lag: mixture_local_exponent(taus, lag) - level,
-                                 fine[above - 1], fine[above]))
+    return float(
+        optimize.brentq(
+            lambda lag: mixture_local_exponent(taus, lag) - level, fine[above - 1], fine[above]
+        )
+    )
 
 
 def tauberian_constant(beta) -> float:

@@ -46,7 +46,9 @@ def test_linear_drift_is_recovered_bin_by_bin():
     zeta = np.empty((KEPT, units))
     zeta[0] = rng.uniform(-7.0, -1.0, units)
     for j in range(KEPT - 1):
-        zeta[j + 1] = zeta[j] + INTERVAL * (-gamma * (zeta[j] - centre)) + 0.02 * rng.standard_normal(units)
+        zeta[j + 1] = (
+            zeta[j] + INTERVAL * (-gamma * (zeta[j] - centre)) + 0.02 * rng.standard_normal(units)
+        )
     result = zeta_residual_forcing(-zeta, STEPS, bins=12)
     d = result.drift
     truth = -gamma * (d.centers - centre)  # linear F: the bin mean equals F at the bin's mean ζ
@@ -68,7 +70,7 @@ def test_standardising_per_unit_removes_a_mixture_of_scales():
     assert alpha_gauss > 1.8
     assert abs(alpha_stable - 1.5) < 0.3
     # without standardisation the same Gaussian increments look heavy (a mixture of scales)
-    raw = np.diff(gaussian[-math.ceil(0.35 * KEPT):], axis=0).ravel()
+    raw = np.diff(gaussian[-math.ceil(0.35 * KEPT) :], axis=0).ravel()
     assert calibrated_tail_index(raw) < alpha_gauss - 0.1
 
 
@@ -83,17 +85,20 @@ def test_models_are_pooled_and_every_unit_standardised():
     np.testing.assert_allclose(np.sort(pooled.residuals), np.sort(flat.residuals))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"y_path": np.zeros((2, 10))}, "kept steps >= 3"),
-    ({"steps": STEPS[::-1]}, "strictly increasing"),
-    ({"steps": STEPS[:-1]}, "one step per kept row"),
-    ({"steps": np.r_[STEPS[:-1], STEPS[-1] + 7]}, "evenly spaced"),
-    ({"q_low": 1.0}, "q_low"),
-    ({"late_fraction": 0.0}, "late_fraction"),
-    ({"bins": 0}, "bins"),
-    ({"y_path": np.broadcast_to(np.linspace(1.0, 6.0, 100), (KEPT, 100))}, "all equal"),
-    ({"q_low": 0.001}, "far-left slice"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"y_path": np.zeros((2, 10))}, "kept steps >= 3"),
+        ({"steps": STEPS[::-1]}, "strictly increasing"),
+        ({"steps": STEPS[:-1]}, "one step per kept row"),
+        ({"steps": np.r_[STEPS[:-1], STEPS[-1] + 7]}, "evenly spaced"),
+        ({"q_low": 1.0}, "q_low"),
+        ({"late_fraction": 0.0}, "late_fraction"),
+        ({"bins": 0}, "bins"),
+        ({"y_path": np.broadcast_to(np.linspace(1.0, 6.0, 100), (KEPT, 100))}, "all equal"),
+        ({"q_low": 0.001}, "far-left slice"),
+    ],
+)
 def test_zeta_residual_forcing_rejects_bad_input(kwargs, message):
     rng = np.random.default_rng(5)
     args = {"y_path": _paths(0.01 * rng.standard_normal((KEPT - 1, 20)), 4.0), "steps": STEPS}
@@ -125,29 +130,36 @@ def test_relaxation_check_closed_forms():
 
 def test_settled_needs_all_three_conditions():
     rng = np.random.default_rng(6)
-    frozen = np.broadcast_to(rng.normal(4.0, 1.0, 40), (KEPT, 40))  # a spread of about 1 that no longer moves
+    frozen = np.broadcast_to(
+        rng.normal(4.0, 1.0, 40), (KEPT, 40)
+    )  # a spread of about 1 that no longer moves
     spread = float(np.std(frozen[-1]))
     assert relaxation_check(frozen, STEPS, pull=1e-2, beta=1.0).settled
-    assert not relaxation_check(frozen, STEPS, pull=1e-5, beta=1.0).settled        # too short
-    assert not relaxation_check(frozen, STEPS, pull=1e-2, beta=0.1).settled        # spread below 1/(2β)
-    assert not relaxation_check(frozen, STEPS, pull=1e-2, beta=None).settled       # nothing predicted
-    assert not relaxation_check(frozen, STEPS, pull=-1e-2, beta=1.0).settled       # no pull: 1/κ = ∞
-    growing = _linear_spread(np.linspace(-2.0, 2.0, 40), STEPS)  # spread grows to about 1.2, still growing
+    assert not relaxation_check(frozen, STEPS, pull=1e-5, beta=1.0).settled  # too short
+    assert not relaxation_check(frozen, STEPS, pull=1e-2, beta=0.1).settled  # spread below 1/(2β)
+    assert not relaxation_check(frozen, STEPS, pull=1e-2, beta=None).settled  # nothing predicted
+    assert not relaxation_check(frozen, STEPS, pull=-1e-2, beta=1.0).settled  # no pull: 1/κ = ∞
+    growing = _linear_spread(
+        np.linspace(-2.0, 2.0, 40), STEPS
+    )  # spread grows to about 1.2, still growing
     assert relaxation_check(growing, STEPS, pull=1e-2, beta=1.0).spread > 0.5 * spread
     assert not relaxation_check(growing, STEPS, pull=1e-2, beta=1.0).settled
     assert math.isnan(relaxation_check(frozen, STEPS, pull=1e-2).needed)
     assert math.isinf(relaxation_check(frozen, STEPS, pull=0.0).relaxation)
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"y_path": np.zeros((KEPT, 2, 10))}, ValueError, "one model"),
-    ({"y_path": np.zeros((KEPT, 1))}, ValueError, "at least 2 units"),
-    ({"pull": float("nan")}, ValueError, "pull"),
-    ({"pull": "fast"}, TypeError, "pull"),
-    ({"beta": -1.0}, ValueError, "beta"),
-    ({"late_fraction": 1.5}, ValueError, "late_fraction"),
-    ({"y_path": np.full((KEPT, 5), np.inf)}, ValueError, "finite"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"y_path": np.zeros((KEPT, 2, 10))}, ValueError, "one model"),
+        ({"y_path": np.zeros((KEPT, 1))}, ValueError, "at least 2 units"),
+        ({"pull": float("nan")}, ValueError, "pull"),
+        ({"pull": "fast"}, TypeError, "pull"),
+        ({"beta": -1.0}, ValueError, "beta"),
+        ({"late_fraction": 1.5}, ValueError, "late_fraction"),
+        ({"y_path": np.full((KEPT, 5), np.inf)}, ValueError, "finite"),
+    ],
+)
 def test_relaxation_check_rejects_bad_input(kwargs, error, message):
     args = {"y_path": np.ones((KEPT, 5)), "steps": STEPS, "pull": 1e-3}
     args.update(kwargs)
@@ -185,8 +197,12 @@ def test_predicted_beta_returns_each_outcome_and_stays_a_pair():
 
 
 def test_prediction_outcome_reads_a_stored_pair_as_predicted_beta_would():
-    for args in [(1.0, 0.5, np.full(40, 0.5)), (0.1, 0.0, []), (-1.0, 0.1, [1.0]),
-                 (0.01, 0.1, [1.0])]:
+    for args in [
+        (1.0, 0.5, np.full(40, 0.5)),
+        (0.1, 0.0, []),
+        (-1.0, 0.1, [1.0]),
+        (0.01, 0.1, [1.0]),
+    ]:
         p = predicted_beta(*args, bound=1.0)
         assert prediction_outcome(p.beta, p.reason) is p.outcome
     assert prediction_outcome(None, "") is Outcome.NO_PULL  # a seed that stored no pull
@@ -205,8 +221,9 @@ def test_push_statistics_carries_the_outcome_of_its_prediction():
     rng = np.random.default_rng(2)
     shape = (300, 200)
     jumps = rng.exponential(0.35, shape) * (rng.random(shape) < 0.02)
-    path = 6.0 + np.vstack([np.zeros(200), np.cumsum(-0.01 + 0.002 * rng.standard_normal(shape)
-                                                      + jumps, 0)])
+    path = 6.0 + np.vstack(
+        [np.zeros(200), np.cumsum(-0.01 + 0.002 * rng.standard_normal(shape) + jumps, 0)]
+    )
     stats = push_statistics(path, slow_quantile=0.0)
     assert stats.outcome is Outcome.ROOT and stats.beta > 0
 
@@ -216,8 +233,9 @@ def test_relaxation_failures_name_exactly_the_conditions_that_fail():
     spread = float(frozen[-1].std())
     assert relaxation_check(frozen, STEPS, pull=1e-2, beta=1.0).failures == ()
     assert relaxation_check(frozen, STEPS, pull=1e-5, beta=1.0).failures == (Unsettled.SHORT_RUN,)
-    assert relaxation_check(frozen, STEPS, pull=1e-2, beta=0.1).failures == \
-        (Unsettled.NARROW_SPREAD,)
+    assert relaxation_check(frozen, STEPS, pull=1e-2, beta=0.1).failures == (
+        Unsettled.NARROW_SPREAD,
+    )
     assert relaxation_check(frozen, STEPS, pull=1e-2).failures == (Unsettled.NO_BETA,)
     growing = frozen * np.linspace(0.2, 1.0, KEPT)[:, None]
     check = relaxation_check(growing, STEPS, pull=1e-5, beta=10 / spread)

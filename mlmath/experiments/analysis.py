@@ -26,9 +26,22 @@ import numpy as np
 
 from .._validate import as_float_array, check_range, positive, positive_int, real_scalar, vector
 
-__all__ = ["log_timescale_from_target", "PushStatistics", "push_statistics", "predicted_beta", "push_bound",
-           "ResidualForcing", "zeta_residual_forcing", "Relaxation", "relaxation_check", "Outcome",
-           "Prediction", "prediction_outcome", "Unsettled", "floor_beta"]
+__all__ = [
+    "log_timescale_from_target",
+    "PushStatistics",
+    "push_statistics",
+    "predicted_beta",
+    "push_bound",
+    "ResidualForcing",
+    "zeta_residual_forcing",
+    "Relaxation",
+    "relaxation_check",
+    "Outcome",
+    "Prediction",
+    "prediction_outcome",
+    "Unsettled",
+    "floor_beta",
+]
 
 
 def log_timescale_from_target(kind: str, values, *, s: float = 0.005) -> np.ndarray:
@@ -43,9 +56,9 @@ def log_timescale_from_target(kind: str, values, *, s: float = 0.005) -> np.ndar
     """
     values = as_float_array("values", values)
     if kind in ("DiagGate", "SharedGate", "GRUReference"):
-        leak = 1.0 / (1.0 + np.exp(values))           # 1 − σ(b)
+        leak = 1.0 / (1.0 + np.exp(values))  # 1 − σ(b)
     elif kind == "LSTMReference":
-        leak = 1.0 / (1.0 + np.exp(-values))          # σ(b_f)
+        leak = 1.0 / (1.0 + np.exp(-values))  # σ(b_f)
     elif kind == "ConstGate":
         s = check_range("s", s, 0.0, 1.0, low_open=True)
         leak = 1.0 - s + s * values
@@ -95,12 +108,19 @@ class PushStatistics:
 
     def as_dict(self) -> dict:
         """JSON-ready summary (sizes summarised by count, mean and maximum)."""
-        return {"pull": self.pull, "rate": self.rate, "n_pushes": int(self.sizes.size),
-                "mean_push": float(self.sizes.mean()) if self.sizes.size else 0.0,
-                "max_push": float(self.sizes.max()) if self.sizes.size else 0.0,
-                "threshold": self.threshold, "n_increments": self.n_increments,
-                "beta_predicted": None if self.beta is None or not math.isfinite(self.beta) else self.beta,
-                "reason": self.reason}
+        return {
+            "pull": self.pull,
+            "rate": self.rate,
+            "n_pushes": int(self.sizes.size),
+            "mean_push": float(self.sizes.mean()) if self.sizes.size else 0.0,
+            "max_push": float(self.sizes.max()) if self.sizes.size else 0.0,
+            "threshold": self.threshold,
+            "n_increments": self.n_increments,
+            "beta_predicted": None
+            if self.beta is None or not math.isfinite(self.beta)
+            else self.beta,
+            "reason": self.reason,
+        }
 
 
 def push_bound(kind: str, train) -> float | None:
@@ -239,25 +259,35 @@ def predicted_beta(pull: float, rate: float, sizes, *, bound: float | None = Non
     rate = check_range("rate", rate, 0.0)
     sizes = vector("sizes", sizes, allow_empty=True)
     if not math.isfinite(pull) or pull <= 0:
-        return Prediction(None, "no pull: slow units drift towards long time scales on average",
-                          Outcome.NO_PULL)
+        return Prediction(
+            None, "no pull: slow units drift towards long time scales on average", Outcome.NO_PULL
+        )
     if rate == 0 or sizes.size == 0:
         return Prediction(math.inf, "no pushes", Outcome.NO_PUSHES)
-    law = empirical_pushes(sizes, bound=bound)  # a size above the bound raises: never a silent answer
+    law = empirical_pushes(
+        sizes, bound=bound
+    )  # a size above the bound raises: never a silent answer
     try:
         beta = float(tail_exponent(pull, rate, law))
     except ValueError as error:
         no_law = rate * float(sizes.mean()) >= pull  # ψ'(0) >= 0: the mean push beats the pull
-        return Prediction(None, f"no root of psi: {error}",
-                          Outcome.NO_STATIONARY_LAW if no_law else Outcome.NO_ROOT)
+        return Prediction(
+            None,
+            f"no root of psi: {error}",
+            Outcome.NO_STATIONARY_LAW if no_law else Outcome.NO_ROOT,
+        )
     if beta == 0.0:  # pushes heavier than exponential in ln τ: Veraverbeke's regime
-        return Prediction(0.0, "heavy-tailed pushes: the tail is heavier than every power law (no β)",
-                          Outcome.HEAVY_PUSHES)
+        return Prediction(
+            0.0,
+            "heavy-tailed pushes: the tail is heavier than every power law (no β)",
+            Outcome.HEAVY_PUSHES,
+        )
     return Prediction(beta, "", Outcome.ROOT)
 
 
-def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float = 4.0,
-                    bound: float | None = None) -> PushStatistics:
+def push_statistics(
+    y_path, *, slow_quantile: float = 0.5, threshold_mads: float = 4.0, bound: float | None = None
+) -> PushStatistics:
     """Pull κ, push rate λ and push sizes from log-time-scale paths; β predicted by ψ's root.
 
     Parameters
@@ -297,7 +327,9 @@ def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float
     slow = y[:-1] >= level
     increments = np.diff(y, axis=0)[slow]
     if increments.size < 10:
-        raise ValueError(f"too few slow-unit increments ({increments.size}) to measure pull and pushes")
+        raise ValueError(
+            f"too few slow-unit increments ({increments.size}) to measure pull and pushes"
+        )
     center = float(np.median(increments))
     scale = 1.4826 * float(np.median(np.abs(increments - center)))
     if scale == 0.0:
@@ -310,14 +342,22 @@ def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float
         pushes = pushes + pull  # the pull acts during a push step too: Z = ΔY + κ
     rate = pushes.size / increments.size
     prediction = predicted_beta(pull, rate, pushes, bound=bound)
-    return PushStatistics(pull=pull, rate=rate, sizes=pushes, threshold=float(threshold),
-                          n_increments=int(increments.size), beta=prediction.beta,
-                          reason=prediction.reason, outcome=prediction.outcome)
+    return PushStatistics(
+        pull=pull,
+        rate=rate,
+        sizes=pushes,
+        threshold=float(threshold),
+        n_increments=int(increments.size),
+        beta=prediction.beta,
+        reason=prediction.reason,
+        outcome=prediction.outcome,
+    )
 
 
 # --------------------------------------------------------------------------------------
 # Stored log-time-scale paths: conditional drift, residual forcing, approach to stationarity
 # --------------------------------------------------------------------------------------
+
 
 def _paths(y_path, steps) -> tuple[np.ndarray, np.ndarray]:
     """``(y, steps)`` with ``y`` of shape (kept, models, units), finite; ``steps`` increasing."""
@@ -325,12 +365,16 @@ def _paths(y_path, steps) -> tuple[np.ndarray, np.ndarray]:
     if y.ndim == 2:
         y = y[:, None, :]
     if y.ndim != 3 or y.shape[0] < 3:
-        raise ValueError(f"y_path must have shape (kept steps >= 3, [models,] units); got {y.shape}")
+        raise ValueError(
+            f"y_path must have shape (kept steps >= 3, [models,] units); got {y.shape}"
+        )
     if not np.isfinite(y).all():
         raise ValueError("y_path must be finite")
     steps = as_float_array("steps", steps).ravel()
     if steps.shape != (y.shape[0],):
-        raise ValueError(f"steps must hold one step per kept row of y_path ({y.shape[0]}); got {steps.shape}")
+        raise ValueError(
+            f"steps must hold one step per kept row of y_path ({y.shape[0]}); got {steps.shape}"
+        )
     if np.any(np.diff(steps) <= 0):
         raise ValueError("steps must be strictly increasing")
     return y, steps
@@ -363,8 +407,9 @@ class ResidualForcing(NamedTuple):
     n_transitions: int
 
 
-def zeta_residual_forcing(y_path, steps, *, late_fraction: float = 0.35, bins: int = 24,
-                          q_low: float = 0.10) -> ResidualForcing:
+def zeta_residual_forcing(
+    y_path, steps, *, late_fraction: float = 0.35, bins: int = 24, q_low: float = 0.10
+) -> ResidualForcing:
     """Conditional drift ``F(ζ) = E[Δζ | ζ]``, its far-left plateau, and the residual forcing's α.
 
     An analogue, on the stored paths of :func:`mlmath.experiments.engine.run_arm`, of the
@@ -425,18 +470,24 @@ def zeta_residual_forcing(y_path, steps, *, late_fraction: float = 0.35, bins: i
     if not np.allclose(gaps, gaps[0]):
         raise ValueError("steps must be evenly spaced inside the late window")
     interval = float(gaps[0])
-    zeta = -y[first:]                                        # (rows, models, units)
+    zeta = -y[first:]  # (rows, models, units)
     before, delta = zeta[:-1], np.diff(zeta, axis=0) / interval
     flat_before = before.ravel()
     edges = np.quantile(flat_before, np.linspace(0.0, 1.0, bins + 1))
     edges[-1] = np.nextafter(edges[-1], np.inf)
     if np.any(np.diff(edges) <= 0):
-        raise ValueError("too many bins for the distinct values of zeta in the late window; lower bins")
+        raise ValueError(
+            "too many bins for the distinct values of zeta in the late window; lower bins"
+        )
     per_transition = restoring_drift(flat_before, zeta[1:].ravel(), edges, slow_fraction=q_low)
     drift = per_transition._replace(  # per transition -> per optimizer step
-        drift=per_transition.drift / interval, stderr=per_transition.stderr / interval,
-        median=per_transition.median / interval, kappa=per_transition.kappa / interval,
-        kappa_stderr=per_transition.kappa_stderr / interval, kappa_median=per_transition.kappa_median / interval)
+        drift=per_transition.drift / interval,
+        stderr=per_transition.stderr / interval,
+        median=per_transition.median / interval,
+        kappa=per_transition.kappa / interval,
+        kappa_stderr=per_transition.kappa_stderr / interval,
+        kappa_median=per_transition.kappa_median / interval,
+    )
     index = np.clip(np.searchsorted(edges, before, side="right") - 1, 0, bins - 1)
     centre = np.zeros(bins)
     for b in np.unique(index):
@@ -451,8 +502,10 @@ def zeta_residual_forcing(y_path, steps, *, late_fraction: float = 0.35, bins: i
     standard = (residual - med) / scale
     far_left = standard[before <= drift.slow_edge]
     if far_left.size < 40:
-        raise ValueError(f"the far-left slice holds {far_left.size} transitions; at least 40 are needed "
-                         "(raise late_fraction or q_low)")
+        raise ValueError(
+            f"the far-left slice holds {far_left.size} transitions; at least 40 are needed "
+            "(raise late_fraction or q_low)"
+        )
     alpha = float(calibrated_tail_index(far_left))
     return ResidualForcing(drift, far_left, alpha, interval, int(delta.size))
 
@@ -501,8 +554,12 @@ class Relaxation(NamedTuple):
         """The chapter's three necessary conditions for comparing a stationary prediction:
         the run lasted at least one relaxation time, the spread reached half of what the
         predicted law needs, and it grew by less than a tenth of itself over the late window."""
-        return bool(self.steps >= self.relaxation and math.isfinite(self.needed)
-                    and self.spread >= 0.5 * self.needed and abs(self.growth) <= 0.1 * self.spread)
+        return bool(
+            self.steps >= self.relaxation
+            and math.isfinite(self.needed)
+            and self.spread >= 0.5 * self.needed
+            and abs(self.growth) <= 0.1 * self.spread
+        )
 
     @property
     def failures(self) -> tuple:
@@ -520,8 +577,9 @@ class Relaxation(NamedTuple):
         return tuple(out)
 
 
-def relaxation_check(y_path, steps, *, pull: float, beta: float | None = None,
-                     late_fraction: float = 0.35) -> Relaxation:
+def relaxation_check(
+    y_path, steps, *, pull: float, beta: float | None = None, late_fraction: float = 0.35
+) -> Relaxation:
     """Run length against the pull's relaxation time, and spread against what a β needs.
 
     A stationary prediction (Theorem A's root of ψ, Theorem D's ``β = α − 1``) describes a
@@ -571,10 +629,14 @@ def relaxation_check(y_path, steps, *, pull: float, beta: float | None = None,
     first = _late_rows(y.shape[0], late_fraction, 3)
     spread_path = y.std(axis=1)
     slope = float(np.polyfit(steps[first:], spread_path[first:], 1)[0])
-    return Relaxation(steps=float(steps[-1]), relaxation=1.0 / pull if pull > 0 else math.inf,
-                      travel=float(np.max(np.abs(y[-1] - y[0]))), spread=float(spread_path[-1]),
-                      needed=1.0 / beta if beta else math.nan,
-                      growth=slope * float(steps[-1] - steps[first]))
+    return Relaxation(
+        steps=float(steps[-1]),
+        relaxation=1.0 / pull if pull > 0 else math.inf,
+        travel=float(np.max(np.abs(y[-1] - y[0]))),
+        spread=float(spread_path[-1]),
+        needed=1.0 / beta if beta else math.nan,
+        growth=slope * float(steps[-1] - steps[first]),
+    )
 
 
 def floor_beta(pull: float, rate: float, z_max: float) -> float:
@@ -609,6 +671,7 @@ def floor_beta(pull: float, rate: float, z_max: float) -> float:
         return 0.0
     if rate == 0.0:
         return math.inf  # no pushes: h(θ) = −κθ < 0 for every θ
+
     def h(theta):
         return -pull * theta + rate * math.expm1(theta * z_max)
 

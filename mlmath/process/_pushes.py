@@ -74,8 +74,9 @@ class PushLaw:
                     out[i] = 1.0
                 elif th < 0.0:
                     x = -th * scale
-                    value, _ = integrate.quad(lambda u: math.exp(-x * (u - 1.0)) * u ** (-a - 1.0),
-                                              1.0, np.inf, limit=200)
+                    value, _ = integrate.quad(
+                        lambda u: math.exp(-x * (u - 1.0)) * u ** (-a - 1.0), 1.0, np.inf, limit=200
+                    )
                     out[i] = a * value
         else:  # empirical
             (sizes,) = self.params
@@ -138,14 +139,21 @@ class PushLaw:
             out = scale * (k * special.gammaincc(k + 1.0, x) - x * special.gammaincc(k, x))
         elif self.kind == "pareto":
             a, scale = self.params
-            out = (np.full(flat.shape, np.inf) if a <= 1.0
-                   else scale / (a - 1.0) * (1.0 + flat / scale) ** (1.0 - a))
+            out = (
+                np.full(flat.shape, np.inf)
+                if a <= 1.0
+                else scale / (a - 1.0) * (1.0 + flat / scale) ** (1.0 - a)
+            )
         elif self.kind == "tempered_pareto":
             tail, xmin, cutoff = self.params
             norm = _upper_gamma(-tail, xmin / cutoff) * cutoff ** (-tail)
             lo = np.maximum(flat, xmin)
-            first = cutoff ** (1.0 - tail) * _upper_gamma(1.0 - tail, lo / cutoff)   # ∫_lo^∞ u^(−a) e^(−u/c) du
-            second = cutoff ** (-tail) * _upper_gamma(-tail, lo / cutoff)            # ∫_lo^∞ u^(−1−a) e^(−u/c) du
+            first = cutoff ** (1.0 - tail) * _upper_gamma(
+                1.0 - tail, lo / cutoff
+            )  # ∫_lo^∞ u^(−a) e^(−u/c) du
+            second = cutoff ** (-tail) * _upper_gamma(
+                -tail, lo / cutoff
+            )  # ∫_lo^∞ u^(−1−a) e^(−u/c) du
             out = (first - flat * second) / norm
         else:
             sizes = self.params[0]
@@ -173,8 +181,9 @@ def _tempered_integral(tail, xmin, r):
     """``∫_{xmin}^∞ z^(−1−tail) e^(−r z) dz`` for ``r ≥ 0`` (finite because ``tail > 0``)."""
     if r == 0.0:
         return xmin ** (-tail) / tail
-    value, _ = integrate.quad(lambda u: u ** (-1.0 - tail) * math.exp(-r * xmin * (u - 1.0)),
-                              1.0, np.inf, limit=200)
+    value, _ = integrate.quad(
+        lambda u: u ** (-1.0 - tail) * math.exp(-r * xmin * (u - 1.0)), 1.0, np.inf, limit=200
+    )
     return xmin ** (-tail) * math.exp(-r * xmin) * value
 
 
@@ -184,7 +193,7 @@ def _sample_tempered(params, size, rng):
     filled = 0
     norm = _tempered_integral(tail, xmin, 1.0 / cutoff)
     # Acceptance rates of the two proposals (Pareto(tail, xmin), or xmin + Exp(cutoff)).
-    accept_pareto = tail * xmin ** tail * math.exp(xmin / cutoff) * norm
+    accept_pareto = tail * xmin**tail * math.exp(xmin / cutoff) * norm
     accept_exp = xmin ** (1.0 + tail) * math.exp(xmin / cutoff) * norm / cutoff
     while filled < size:
         batch = max(64, int(1.3 * (size - filled) / max(accept_pareto, accept_exp)))
@@ -195,7 +204,7 @@ def _sample_tempered(params, size, rng):
             z = xmin + rng.exponential(cutoff, batch)
             keep = rng.random(batch) < (z / xmin) ** (-1.0 - tail)
         z = z[keep][: size - filled]
-        out[filled:filled + z.size] = z
+        out[filled : filled + z.size] = z
         filled += z.size
     return out
 
@@ -228,8 +237,9 @@ def tempered_pareto_pushes(tail, xmin, cutoff) -> PushLaw:
     xmin = positive("xmin", xmin)
     cutoff = positive("cutoff", cutoff)
     norm = _tempered_integral(tail, xmin, 1.0 / cutoff)
-    first, _ = integrate.quad(lambda u: u ** (-tail) * math.exp(-(xmin / cutoff) * (u - 1.0)),
-                              1.0, np.inf, limit=200)
+    first, _ = integrate.quad(
+        lambda u: u ** (-tail) * math.exp(-(xmin / cutoff) * (u - 1.0)), 1.0, np.inf, limit=200
+    )
     mean = xmin ** (1.0 - tail) * math.exp(-xmin / cutoff) * first / norm
     return PushLaw("tempered_pareto", (tail, xmin, cutoff), mean, 1.0 / cutoff)
 
@@ -265,11 +275,11 @@ def pareto_pushes(tail_index, scale) -> PushLaw:
 class PushTailTest(NamedTuple):
     """Likelihood-ratio test of an exponential against a heavier (generalised Pareto) push tail."""
 
-    statistic: float   #: LR = 2 (max over ξ ≥ 0 of the GPD log-likelihood − the exponential one)
-    p_value: float     #: under ξ = 0: LR ~ ½χ²₀ + ½χ²₁, so p = ½ P(χ²₁ > LR) (1 when LR = 0)
-    xi: float          #: the GPD shape at the maximum (0 = exponential tail, 1/a for a Pareto tail of index a)
-    k: int             #: number of top excesses used
-    heavy: bool        #: p_value < level: the largest pushes are heavier than exponential
+    statistic: float  #: LR = 2 (max over ξ ≥ 0 of the GPD log-likelihood − the exponential one)
+    p_value: float  #: under ξ = 0: LR ~ ½χ²₀ + ½χ²₁, so p = ½ P(χ²₁ > LR) (1 when LR = 0)
+    xi: float  #: the GPD shape at the maximum (0 = exponential tail, 1/a for a Pareto tail of index a)
+    k: int  #: number of top excesses used
+    heavy: bool  #: p_value < level: the largest pushes are heavier than exponential
 
 
 def push_tail_test(sizes, *, k=None, level=1e-3) -> PushTailTest:
@@ -317,12 +327,12 @@ def push_tail_test(sizes, *, k=None, level=1e-3) -> PushTailTest:
     k = min(1000, max(25, int(math.isqrt(n)))) if k is None else positive_int("k", k, minimum=10)
     if k >= n:
         raise ValueError(f"k must be < the number of sizes ({n}); got {k}")
-    top = np.sort(sizes)[-(k + 1):]
+    top = np.sort(sizes)[-(k + 1) :]
     excess = top[1:] - top[0]
     mean_excess = float(excess.mean())
     if mean_excess == 0.0:  # all top pushes tie: no tail to test
         return PushTailTest(0.0, 1.0, 0.0, k, False)
-    base = -k * math.log(mean_excess) - k                       # exponential log-likelihood
+    base = -k * math.log(mean_excess) - k  # exponential log-likelihood
     grid = np.logspace(-3.0, 3.0, 601) / mean_excess
     xi = np.log1p(np.outer(grid, excess)).mean(axis=1)
     profile = -k * np.log(xi / grid) - k * xi - k
@@ -375,7 +385,9 @@ def empirical_pushes(sizes, *, theta_max=None, level=1e-3, bound=None) -> PushLa
     if bound is not None:
         bound = positive("bound", bound)
         if sizes.max() > bound:
-            raise ValueError(f"a push of {sizes.max():.4g} exceeds bound = {bound:.4g}: the bound is wrong")
+            raise ValueError(
+                f"a push of {sizes.max():.4g} exceeds bound = {bound:.4g}: the bound is wrong"
+            )
         if theta_max is None:
             theta_max = math.inf  # bounded: every exponential moment exists
     if theta_max is None:
@@ -406,5 +418,5 @@ def _upper_gamma(a, x):
     current = start
     while current > a + 1e-12:
         current -= 1.0
-        value = (value - x ** current * np.exp(-x)) / current
+        value = (value - x**current * np.exp(-x)) / current
     return value

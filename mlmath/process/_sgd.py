@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .._validate import check_range, positive, positive_int, real_scalar, rng_from
@@ -59,18 +58,32 @@ def sgd_forcing_beta(alpha) -> float:
     """
     alpha = real_scalar("alpha", alpha)
     if alpha == 2.0:
-        raise ValueError("alpha = 2 is Gaussian (light-tailed) gradient noise: the tau-walk has an exponential "
-                         "tail, no power law and no beta; need 1 < alpha < 2")
+        raise ValueError(
+            "alpha = 2 is Gaussian (light-tailed) gradient noise: the tau-walk has an exponential "
+            "tail, no power law and no beta; need 1 < alpha < 2"
+        )
     if alpha <= 1.0:
-        raise ValueError(f"alpha must lie in (1, 2); got {alpha}: for alpha <= 1 the noise has no mean and the "
-                         "pull cannot hold a stationary law")
+        raise ValueError(
+            f"alpha must lie in (1, 2); got {alpha}: for alpha <= 1 the noise has no mean and the "
+            "pull cannot hold a stationary law"
+        )
     if alpha > 2.0:
         raise ValueError(f"alpha must lie in (1, 2); got {alpha}: a stable index cannot exceed 2")
     return alpha - 1.0
 
 
-def simulate_timescale_walk(drift, alpha, *, scale=1.0, noise="stable", n_units, n_steps, checkpoints=None,
-                            coupled=False, seed=None) -> np.ndarray:
+def simulate_timescale_walk(
+    drift,
+    alpha,
+    *,
+    scale=1.0,
+    noise="stable",
+    n_units,
+    n_steps,
+    checkpoints=None,
+    coupled=False,
+    seed=None,
+) -> np.ndarray:
     """The SGD forcing model in the coordinate ``τ``: ``τ_{k+1} = max(1, τ_k + ξ_k)`` (Chapter 6).
 
     ``ξ_k = −d + X_k`` with ``d`` = ``drift`` and i.i.d. centred noise ``X_k``:
@@ -109,11 +122,12 @@ def simulate_timescale_walk(drift, alpha, *, scale=1.0, noise="stable", n_units,
     numpy.ndarray
         ``τ ≥ 1``: shape ``(n_units,)``, or ``(len(checkpoints), n_units)`` with checkpoints.
     """
-    drift, alpha, scale, n_units, n_steps, marks = _walk_arguments(drift, alpha, scale, noise, n_units, n_steps,
-                                                                   checkpoints)
+    drift, alpha, scale, n_units, n_steps, marks = _walk_arguments(
+        drift, alpha, scale, noise, n_units, n_steps, checkpoints
+    )
     out = np.empty((marks.size, n_units))
-    level = np.zeros(n_units)          # τ − 1 (reflected) or the free walk S (coupled)
-    best = np.zeros(n_units)           # running maximum of S (coupled)
+    level = np.zeros(n_units)  # τ − 1 (reflected) or the free walk S (coupled)
+    best = np.zeros(n_units)  # running maximum of S (coupled)
     done, j = 0, 0
     for steps in _walk_steps(drift, alpha, scale, noise, n_units, n_steps, rng_from(seed)):
         b = steps.shape[0]
@@ -134,8 +148,18 @@ def simulate_timescale_walk(drift, alpha, *, scale=1.0, noise="stable", n_units,
     return out if checkpoints is not None else out[0]
 
 
-def simulate_sgd_logit_walk(drift, alpha, *, scale=1.0, noise="stable", n_units, n_steps, tau0=1.0,
-                            checkpoints=None, seed=None) -> np.ndarray:
+def simulate_sgd_logit_walk(
+    drift,
+    alpha,
+    *,
+    scale=1.0,
+    noise="stable",
+    n_units,
+    n_steps,
+    tau0=1.0,
+    checkpoints=None,
+    seed=None,
+) -> np.ndarray:
     """Discrete plain SGD on slow gates' logits: the chain Theorem D's walk idealises (Chapter 6).
 
     ``a_{k+1} = min(a_wall, a_k − g_k (1 − g_k) ξ_k)`` with ``g_k = sigmoid(a_k)``, the same
@@ -163,11 +187,12 @@ def simulate_sgd_logit_walk(drift, alpha, *, scale=1.0, noise="stable", n_units,
     """
     from scipy import special
 
-    drift, alpha, scale, n_units, n_steps, marks = _walk_arguments(drift, alpha, scale, noise, n_units, n_steps,
-                                                                   checkpoints)
+    drift, alpha, scale, n_units, n_steps, marks = _walk_arguments(
+        drift, alpha, scale, noise, n_units, n_steps, checkpoints
+    )
     tau0 = check_range("tau0", tau0, 1.0)
     wall = float(np.log(np.e - 1.0))
-    a = np.full(n_units, min(wall, float(np.log(np.expm1(1.0 / tau0)))))   # 1/softplus(a) = tau0
+    a = np.full(n_units, min(wall, float(np.log(np.expm1(1.0 / tau0)))))  # 1/softplus(a) = tau0
     out = np.empty((marks.size, n_units))
     done, j = 0, 0
     for steps in _walk_steps(drift, alpha, scale, noise, n_units, n_steps, rng_from(seed)):
@@ -186,8 +211,11 @@ def _walk_arguments(drift, alpha, scale, noise, n_units, n_steps, checkpoints):
     drift = positive("drift", drift)
     if noise not in ("stable", "pareto"):
         raise ValueError(f"noise must be 'stable' or 'pareto'; got {noise!r}")
-    alpha = (check_range("alpha", alpha, 1.0, 2.0, low_open=True) if noise == "stable"
-             else check_range("alpha", alpha, 1.0, low_open=True))
+    alpha = (
+        check_range("alpha", alpha, 1.0, 2.0, low_open=True)
+        if noise == "stable"
+        else check_range("alpha", alpha, 1.0, low_open=True)
+    )
     scale = positive("scale", scale)
     n_units = positive_int("n_units", n_units)
     n_steps = positive_int("n_steps", n_steps)
@@ -197,9 +225,17 @@ def _walk_arguments(drift, alpha, scale, noise, n_units, n_steps, checkpoints):
         marks = np.asarray(checkpoints)
         if marks.ndim != 1:
             raise ValueError(f"checkpoints must be 1-D, shape (n,); got shape {marks.shape}")
-        if (marks.ndim != 1 or marks.size == 0 or not np.issubdtype(marks.dtype, np.integer)
-                or (marks < 1).any() or (marks > n_steps).any() or (np.diff(marks) <= 0).any()):
-            raise ValueError(f"checkpoints must be increasing integers in [1, n_steps] = [1, {n_steps}]")
+        if (
+            marks.ndim != 1
+            or marks.size == 0
+            or not np.issubdtype(marks.dtype, np.integer)
+            or (marks < 1).any()
+            or (marks > n_steps).any()
+            or (np.diff(marks) <= 0).any()
+        ):
+            raise ValueError(
+                f"checkpoints must be increasing integers in [1, n_steps] = [1, {n_steps}]"
+            )
     return drift, alpha, scale, n_units, n_steps, marks
 
 
@@ -214,5 +250,9 @@ def _walk_steps(drift, alpha, scale, noise, n_units, n_steps, rng):
         if noise == "stable":
             yield sample_symmetric_stable(alpha, (b, n_units), scale=scale, rng=rng) - drift
         else:
-            yield scale * np.expm1(rng.standard_exponential((b, n_units)) / alpha) - scale / (alpha - 1.0) - drift
+            yield (
+                scale * np.expm1(rng.standard_exponential((b, n_units)) / alpha)
+                - scale / (alpha - 1.0)
+                - drift
+            )
         done += b

@@ -9,15 +9,21 @@ import numpy as np
 from scipy import special
 
 from .._validate import as_float_array, check_range, lags_array, positive, positive_int, rng_from
-from ._pushes import _upper_gamma
 from ._laplace import _check_pushes, mean_drift, tail_exponent
-
+from ._pushes import _upper_gamma
 
 #: The phase labels of :func:`classify_phase`: the stationary law of the coarse-grained process
 #: against a horizon (theory side, Chapters 6–7). "capped" (a cap that acts within, or holds
 #: up, the horizon) is new beside "collapsed". Trained networks have their own labels, read
 #: from envelopes: :data:`mlmath.diagnostics.PHASES` (Chapter 8).
-STATIONARY_PHASES = ("collapsed", "capped", "broad", "boundary", "concentrated", "no stationary law")
+STATIONARY_PHASES = (
+    "collapsed",
+    "capped",
+    "broad",
+    "boundary",
+    "concentrated",
+    "no stationary law",
+)
 
 
 class StationaryLaw(NamedTuple):
@@ -27,10 +33,10 @@ class StationaryLaw(NamedTuple):
     no atom at the cap (the pull moves the process off it at once).
     """
 
-    atom: float               #: P(τ = 1): the collapsed units
-    density_constant: float   #: D in the density D e^(−β y) of Y on (0, ln cap)
-    beta: float               #: 1/m − ν/κ (may be ≤ 0 when a cap is present)
-    cap: float                #: τ_cap (inf: no cap)
+    atom: float  #: P(τ = 1): the collapsed units
+    density_constant: float  #: D in the density D e^(−β y) of Y on (0, ln cap)
+    beta: float  #: 1/m − ν/κ (may be ≤ 0 when a cap is present)
+    cap: float  #: τ_cap (inf: no cap)
 
     @property
     def weight(self) -> float:
@@ -104,7 +110,9 @@ class StationaryLaw(NamedTuple):
 
 def _gamma_between(b, x1, x2):
     """``∫_{x1}^{x2} v^(b−1) e^(−v) dv`` for ``0 < x1 ≤ x2`` (any real ``b``)."""
-    if b > 0:  # lower-tail difference before the mode, upper-tail difference after it (no cancellation)
+    if (
+        b > 0
+    ):  # lower-tail difference before the mode, upper-tail difference after it (no cancellation)
         lower = special.gammainc(b, x2) - special.gammainc(b, x1)
         upper = special.gammaincc(b, x1) - special.gammaincc(b, x2)
         return special.gamma(b) * np.where(x1 > b, upper, lower)
@@ -140,8 +148,10 @@ def stationary_law_exponential_pushes(pull, rate, mean_jump, cap=None) -> Statio
     beta = 1.0 / m - rate / pull
     if cap is None:
         if rate * m >= pull:
-            raise ValueError(f"no stationary law without a cap: rate·mean_jump = {rate * m:.6g} must be "
-                             f"< pull = {pull:.6g}")
+            raise ValueError(
+                f"no stationary law without a cap: rate·mean_jump = {rate * m:.6g} must be "
+                f"< pull = {pull:.6g}"
+            )
         atom = 1.0 - rate * m / pull
         return StationaryLaw(atom, rate * atom / pull, beta, math.inf)
     ycap = math.log(cap)
@@ -177,7 +187,7 @@ def _equilibrium_sample(pushes, size, rng):
         while filled < size:
             z = xmin + rng.exponential(cutoff, max(64, 2 * (size - filled)))
             z = z[rng.random(z.size) < (z / xmin) ** (-tail)][: size - filled]
-            biased[filled:filled + z.size] = z
+            biased[filled : filled + z.size] = z
             filled += z.size
     return rng.random(size) * biased
 
@@ -221,14 +231,15 @@ def stationary_sample(pull, rate, pushes, size, rng=None) -> np.ndarray:
     load = rate * pushes.mean / pull
     if load >= 1.0:
         raise ValueError(f"no stationary law: the load rate·E[Z]/pull = {load:.6g} must be < 1")
-    counts = rng.geometric(1.0 - load, size) - 1                 # P(n_L = n) = (1 − ρ) ρⁿ, n ≥ 0
+    counts = rng.geometric(1.0 - load, size) - 1  # P(n_L = n) = (1 − ρ) ρⁿ, n ≥ 0
     heights = _equilibrium_sample(pushes, int(counts.sum()), rng)
     owner = np.repeat(np.arange(size), counts)
     return np.bincount(owner, weights=heights, minlength=size)
 
 
-def classify_phase(pull, rate=0.0, pushes=None, sigma=0.0, cap=None, horizon=None, boundary_tol=1e-9,
-                   margin=10.0) -> str:
+def classify_phase(
+    pull, rate=0.0, pushes=None, sigma=0.0, cap=None, horizon=None, boundary_tol=1e-9, margin=10.0
+) -> str:
     """Theory-side phase of the coarse-grained process, relative to a horizon (Chapters 6–7).
 
     Returns one of :data:`STATIONARY_PHASES`:
@@ -299,7 +310,9 @@ def classify_phase(pull, rate=0.0, pushes=None, sigma=0.0, cap=None, horizon=Non
     return "broad" if beta < 1.0 else "concentrated"
 
 
-def horizon_memory_map(pull, mean_jump, loads, cap_ratios, horizon) -> tuple[np.ndarray, np.ndarray]:
+def horizon_memory_map(
+    pull, mean_jump, loads, cap_ratios, horizon
+) -> tuple[np.ndarray, np.ndarray]:
     """Memory left at a horizon, and the phase label, over a grid of loads and caps (Chapter 7).
 
     For the solvable case (exponential pushes of mean ``m``) at load ``ρ = ν m/κ`` and cap

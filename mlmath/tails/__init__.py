@@ -18,14 +18,26 @@ absolute increments.
 # Hill and moment estimators, the Clauset-Shalizi-Newman fit, least squares on log-log axes
 # (what not to do), β from an envelope, and the calibrated tail index of increments. Every
 # public name is re-exported here; so are the private helpers that tests call directly.
+from ._calibration import (
+    CALIBRATION_ALPHAS,
+    calibrated_tail_index,
+    calibrated_tail_indices,
+    tail_index_calibration,
+    tail_index_verdict,
+)
+from ._csn import (
+    PowerLawFit,
+    _lognormal_tail_loglik,
+    _mills_terms,
+    bootstrap_beta_interval,
+    compare_tails,
+    fit_power_law,
+    power_law_gof,
+)
 from ._data import empirical_ccdf
-from ._hill import hill, hill_estimates, moment_estimator
-from ._csn import (PowerLawFit, _lognormal_tail_loglik, _mills_terms, bootstrap_beta_interval,
-    compare_tails, fit_power_law, power_law_gof)
-from ._loglog import LogLogFit, loglog_ccdf_slope
 from ._envelope import envelope_local_exponent, fit_envelope_exponent
-from ._calibration import (CALIBRATION_ALPHAS, calibrated_tail_index, calibrated_tail_indices,
-    tail_index_calibration, tail_index_verdict)
+from ._hill import hill, hill_estimates, moment_estimator
+from ._loglog import LogLogFit, loglog_ccdf_slope
 
 __all__ = [
     "empirical_ccdf",
@@ -46,4 +58,3 @@ __all__ = [
     "envelope_local_exponent",
     "fit_envelope_exponent",
 ]
-
