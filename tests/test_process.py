@@ -495,12 +495,13 @@ def test_integrated_tail_of_every_law_against_quadrature():
             else:
                 a, xm, c = law.params
                 norm = integrate.quad(lambda u: u ** (-1 - a) * math.exp(-u / c), xm, np.inf)[0]
-                surv = lambda z, a=a, xm=xm, c=c, norm=norm: (
-                    integrate.quad(  # noqa: E731
-                        lambda u: u ** (-1 - a) * math.exp(-u / c), max(z, xm), np.inf
-                    )[0]
-                    / norm
-                )
+
+                def surv(z, a=a, xm=xm, c=c, norm=norm):
+                    def density(u):
+                        return u ** (-1 - a) * math.exp(-u / c)
+
+                    return integrate.quad(density, max(z, xm), np.inf)[0] / norm
+
             quad = integrate.quad(surv, y, np.inf, limit=200)[0]
             assert float(law.integrated_tail(y)) == pytest.approx(quad, rel=1e-6, abs=1e-12), (
                 law.kind,

@@ -66,9 +66,10 @@ def test_loss_gradient_by_finite_differences_and_pull_direction():
     lags, coefs = [5.0, 40.0], [1.0, 0.4]
     for a in [-9.0, -4.0, -2.0]:
         h = 1e-6
-        loss = lambda x: (
-            -float(PL.leaky_unit_explained_variance(PL.gate_from_logit(x), lags, coefs))
-        )  # noqa: E731
+
+        def loss(x, lags=lags, coefs=coefs):
+            return -float(PL.leaky_unit_explained_variance(PL.gate_from_logit(x), lags, coefs))
+
         fd = (loss(a + h) - loss(a - h)) / (2 * h)
         assert float(PL.leaky_unit_loss_gradient(a, lags, coefs)) == pytest.approx(
             fd, rel=1e-5, abs=1e-12
