@@ -289,7 +289,8 @@ def build_student_site(out, *, root=None, strict: bool = True) -> Path:
     """Build the book's website without solutions into ``out``; return ``out/index.html``.
 
     A copy of the book is staged in ``out`` + ``-src`` (``_config.yml``, ``_toc.yml``,
-    ``_ext``, ``_vendor`` and ``book/``), its chapters replaced by their student versions
+    ``_ext``, ``_vendor``, ``mlmath/`` for the code the chapters include, and ``book/``),
+    its chapters replaced by their student versions
     (:func:`strip_solutions` with ``outputs=True``: no solution-only code, no solution-only
     glued values, the stored outputs otherwise kept, since every chapter's ``.ipynb`` is also
     offered for download), and built by Jupyter Book with two changes to the configuration:
@@ -313,7 +314,8 @@ def build_student_site(out, *, root=None, strict: bool = True) -> Path:
         yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8"
     )
     shutil.copy(root / "_toc.yml", stage / "_toc.yml")
-    for folder in ("_ext", "_vendor"):
+    # mlmath/: the chapters show its code with {literalinclude} (../mlmath/...)
+    for folder in ("_ext", "_vendor", "mlmath"):
         if (root / folder).is_dir():
             shutil.copytree(
                 root / folder, stage / folder, ignore=shutil.ignore_patterns("__pycache__")
