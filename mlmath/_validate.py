@@ -14,7 +14,8 @@ import numpy as np
 
 
 def as_float_array(name: str, value, *, allow_empty: bool = False) -> np.ndarray:
-    """Return ``value`` as a float array, rejecting NaN, non-numeric and (by default) empty input."""
+    """Return ``value`` as a float array, rejecting NaN, non-numeric and (by
+    default) empty input."""
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as error:

@@ -359,7 +359,8 @@ def _process_cases() -> dict:
 def process_throughput(
     case: str, n_units: int = 10_000, n_steps: int = 500, *, dt: float = 0.01, repeats: int = 3
 ) -> float:
-    """Unit-steps per second of :func:`mlmath.process.simulate_process` on ``case`` (grid scheme)."""
+    """Unit-steps per second of :func:`mlmath.process.simulate_process` on ``case``
+    (grid scheme)."""
     from .process import simulate_process
 
     cases = _process_cases()
@@ -629,7 +630,8 @@ def format_table(records: list[Record]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m mlmath.bench [--quick] [--out PATH] [--chapters MODE] [--threads N]``."""
+    """Command line:
+    ``python -m mlmath.bench [--quick] [--out PATH] [--chapters MODE] [--threads N]``."""
     parser = argparse.ArgumentParser(
         prog="python -m mlmath.bench", description=__doc__.splitlines()[0]
     )

@@ -39,7 +39,8 @@ def significant(value: float, digits: int = 3) -> float:
 
 
 def rounded(value: float, digits: int = 2):
-    """``value`` to ``digits`` significant digits, as an ``int`` when that is whole (``12``, not ``12.0``).
+    """``value`` to ``digits`` significant digits, as an ``int`` when that is whole
+    (``12``, not ``12.0``).
 
     For glued counts and step numbers that should read as integers (Chapters 9–11).
     """
@@ -84,11 +85,11 @@ def glue(name: str, value, digits: int = 3):
     they are; a string is glued under both ``text/plain`` (its repr) and ``text/markdown``
     (:class:`GluedText`), so that ``{glue:text}`name``` pastes it verbatim and
     ``{glue:md}`name``` (or the ``{glue:md}`` directive, for a table) renders it as
-    Markdown, neither with quotes nor as an object's repr; a matplotlib figure is glued for a ``{glue:figure}``
-    directive with a caption, closed, and not returned, so that it is not shown twice.
-    Write a cell's last ``glue`` of a number as ``_ = glue(...)`` for the same reason (a
-    trailing ``;`` is not honoured when ``nbval`` executes the cell). NaN and infinite values raise ``ValueError``: a number
-    the text quotes must exist.
+    Markdown, neither with quotes nor as an object's repr; a matplotlib figure is glued for
+    a ``{glue:figure}`` directive with a caption, closed, and not returned, so that it is
+    not shown twice. Write a cell's last ``glue`` of a number as ``_ = glue(...)`` for the
+    same reason (a trailing ``;`` is not honoured when ``nbval`` executes the cell). NaN and
+    infinite values raise ``ValueError``: a number the text quotes must exist.
     """
     from myst_nb import glue as myst_glue
 
@@ -139,13 +140,15 @@ def repository_url(config: Path | None = None) -> str:
     url = str(url).strip()
     if url and not re.fullmatch(r"https://[A-Za-z0-9.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", url):
         raise ValueError(
-            f"repository.url in {config} must be empty (unset) or https://HOST/OWNER/NAME; got {url!r}"
+            f"repository.url in {config} must be empty (unset) or https://HOST/OWNER/NAME; got "
+            f"{url!r}"
         )
     return url
 
 
 def install_cell(url: str) -> str:
-    """The MyST source of a chapter's first code cell, which installs ``mlmath`` where it is missing.
+    """The MyST source of a chapter's first code cell, which installs ``mlmath``
+    where it is missing.
 
     In a clone, under ``nbval`` and in the book build ``mlmath`` is importable, so the cell does
     nothing and shows nothing; in a fresh Colab or Binder session it runs
@@ -179,7 +182,8 @@ def install_cell(url: str) -> str:
 
 
 def set_install_cell(source: str, url: str) -> str:
-    """``source`` (a chapter's MyST Markdown) with its install cell, right after the title, set for ``url``."""
+    """``source`` (a chapter's MyST Markdown) with its install cell, right after the
+    title, set for ``url``."""
     cell = install_cell(url)
     if _INSTALL_CELL.search(source):
         return _INSTALL_CELL.sub(lambda _: cell, source, count=1)

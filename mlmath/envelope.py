@@ -74,8 +74,8 @@ def timescale(eigenvalues) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``τ`` in steps, of the shape of ``eigenvalues``: ``|λ|^ℓ = e^(−ℓ/τ)``. ``|λ| = 1`` gives ``inf`` (no forgetting),
-        ``λ = 0`` gives ``0`` (the input is gone after one step).
+        ``τ`` in steps, of the shape of ``eigenvalues``: ``|λ|^ℓ = e^(−ℓ/τ)``. ``|λ| = 1`` gives
+        ``inf`` (no forgetting), ``λ = 0`` gives ``0`` (the input is gone after one step).
 
     Raises
     ------
@@ -456,7 +456,8 @@ def rayleigh_log_envelope(lag, c=1.0) -> float:
 
 
 def capped_envelope_bound(lags, tau_cap) -> np.ndarray:
-    """Upper bound ``e^(−ℓ/τ_cap)`` on every envelope whose time scales obey ``τ ≤ τ_cap`` (Chapter 3).
+    """Upper bound ``e^(−ℓ/τ_cap)`` on every envelope whose time scales obey ``τ ≤ τ_cap``
+    (Chapter 3).
 
     Each term ``e^(−ℓ/τ_q) ≤ e^(−ℓ/τ_cap)``, so the mixture is bounded by it: a bounded
     spectrum forgets exponentially, whatever its shape below the cap (Theorem B, Chapter 7).
@@ -608,7 +609,8 @@ def sample_pareto_timescales(beta, size, tau0=1.0, rng=None) -> np.ndarray:
 
 
 def sample_gamma_rate_timescales(beta, size, b=1.0, rng=None) -> np.ndarray:
-    """Draw ``τ = 1/r`` with ``r ~ Gamma(shape β, rate b)`` (Chapter 3; see :func:`gamma_rate_envelope`)."""
+    """Draw ``τ = 1/r`` with ``r ~ Gamma(shape β, rate b)`` (Chapter 3;
+    see :func:`gamma_rate_envelope`)."""
     beta = positive("beta", beta)
     b = positive("b", b)
     size = positive_int("size", size)

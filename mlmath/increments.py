@@ -94,7 +94,8 @@ def _validate_config(config: IncrementConfig) -> IncrementConfig:
         positive_int("batch_sizes", b)
     if len(config.seeds) < 2:
         raise ValueError(
-            f"seeds must hold at least 2 seeds (the spread over seeds is the error bar); got {config.seeds!r}"
+            "seeds must hold at least 2 seeds (the spread over seeds is the error bar); got "
+            f"{config.seeds!r}"
         )
     for s in config.seeds:
         positive_int("seeds", s, minimum=0)

@@ -60,7 +60,8 @@ def kappa_alpha(alpha) -> float:
 
 
 def data_cost(envelope_values, alpha=2.0, noise_scale=1.0, threshold=1.0) -> np.ndarray:
-    """Samples needed to resolve a dependence of strength ``f``: ``N = (z σ / f)^(κ_α)`` (Chapter 2).
+    """Samples needed to resolve a dependence of strength ``f``: ``N = (z σ / f)^(κ_α)``
+    (Chapter 2).
 
     Parameters
     ----------

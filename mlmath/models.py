@@ -259,7 +259,8 @@ class _Recurrent(nn.Module):
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):
             raise TypeError(
-                f"x must be a torch.Tensor of shape (batch, T, {self.input_size}); got {type(x).__name__}"
+                f"x must be a torch.Tensor of shape (batch, T, {self.input_size}); got "
+                f"{type(x).__name__}"
             )
         expected = 3 if self.n_models is None else (3, 4)
         if (
@@ -267,7 +268,8 @@ class _Recurrent(nn.Module):
             or x.shape[-1] != self.input_size
         ):
             raise ValueError(
-                f"x must have shape {'(S, ) ' if self.n_models else ''}(batch, T, {self.input_size}); "
+                f"x must have shape {'(S, ) ' if self.n_models else ''}(batch, T, "
+                f"{self.input_size}); "
                 f"got {tuple(x.shape)} (expected {expected} dims)"
             )
         if x.shape[-2] < 1:
@@ -277,7 +279,8 @@ class _Recurrent(nn.Module):
                 x = x.unsqueeze(0).expand(self.n_models, *x.shape)
             elif x.shape[0] != self.n_models:
                 raise ValueError(
-                    f"x has {x.shape[0]} models on its leading axis; this module holds {self.n_models}"
+                    f"x has {x.shape[0]} models on its leading axis; this module holds "
+                    f"{self.n_models}"
                 )
         return x.to(self.V.dtype)
 
@@ -389,18 +392,21 @@ class _LeakyGate(_Recurrent):
         return None
 
     def _rows(self, coefficients: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
-        """``diag(coefficients) @ matrix`` for ``(…, batch, H)`` coefficients, batched over models."""
+        """``diag(coefficients) @ matrix`` for ``(…, batch, H)`` coefficients,
+        batched over models."""
         if self.n_models is not None:
             matrix = matrix.unsqueeze(1)
         return coefficients.unsqueeze(-1) * matrix
 
     def _gate_input(self):
-        """Input weights and bias of the gate, ``(…, K, input)`` and ``(…, K)``, or None (frozen gate)."""
+        """Input weights and bias of the gate, ``(…, K, input)`` and ``(…, K)``, or None
+        (frozen gate)."""
         return None
 
     def _diagonals(self):
         """``diag(U)`` and the diagonal of the gate's recurrent weights (None for a frozen gate),
-        each ``(…, hidden)``; a shared gate's row ``u_s`` is its own "diagonal" (every unit reads it)."""
+        each ``(…, hidden)``; a shared gate's row ``u_s`` is its own "diagonal"
+        (every unit reads it)."""
         gate_u = self._gate_weights()
         diag_gate_u = None
         if gate_u is not None:
@@ -426,7 +432,8 @@ class _LeakyGate(_Recurrent):
         return leak, rdiag, gain, gate_gain
 
     def _run(self, x, h0, want_trace: bool, want_jacobians: bool):
-        """The recurrence, once, by autograd: hidden states, and on request the trace and step Jacobians."""
+        """The recurrence, once, by autograd: hidden states, and on request the trace
+        and step Jacobians."""
         drive = self._inproj(x, self.W, self.b)
         gate_drive = self._gate_drive(x)
         U_all = self._recurrent_matrix()
@@ -515,7 +522,8 @@ class _LeakyGate(_Recurrent):
 
         ``h0`` (optional) is the state before the first step, shape ``x.shape[:-2] + (hidden,)``;
         default zeros. With ``recurrence='fused'`` on the CPU the compiled loop runs
-        (:mod:`mlmath._fused`), otherwise the autograd loop; both give the same values and gradients.
+        (:mod:`mlmath._fused`), otherwise the autograd loop; both give the same
+        values and gradients.
         """
         x = self._check_input(x)
         if _fused.use_fused(self.recurrence, x.device):

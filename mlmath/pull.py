@@ -106,7 +106,8 @@ def logit_from_timescale(taus) -> np.ndarray:
 
 
 def sgd_gate_factor(a) -> np.ndarray:
-    """``g(1 − g) = d sigmoid(a)/da``: the factor SGD puts on every gate update; ``≈ 1/τ`` for slow units (Chapter 5)."""
+    """``g(1 − g) = d sigmoid(a)/da``: the factor SGD puts on every gate update; ``≈ 1/τ`` for slow
+    units (Chapter 5)."""
     s = gate_from_logit(a)
     return s * (1.0 - s)
 
@@ -131,9 +132,9 @@ def _check_lags_coefs(lags, coefs):
 def leaky_unit_explained_variance(s, lags, coefs) -> np.ndarray:
     """Variance of ``y_t = Σ_k c_k x_{t−ℓ_k}`` explained by one leaky linear unit (Chapter 5).
 
-    For i.i.d. unit-variance inputs and ``h_t = (1 − g) h_{t−1} + g x_t`` (stationary; the gate ``g`` is the argument ``s``),
-    ``Cov(h_t, y_t) = g Σ_k c_k (1 − g)^ℓ_k`` and ``Var h_t = g/(2 − g)``; with the best
-    readout weight the explained variance is
+    For i.i.d. unit-variance inputs and ``h_t = (1 − g) h_{t−1} + g x_t`` (stationary; the
+    gate ``g`` is the argument ``s``), ``Cov(h_t, y_t) = g Σ_k c_k (1 − g)^ℓ_k`` and
+    ``Var h_t = g/(2 − g)``; with the best readout weight the explained variance is
 
         EV(g) = g (2 − g) (Σ_k c_k (1 − g)^ℓ_k)².
 
@@ -206,9 +207,10 @@ def optimizer_log_rate_steps(
 
     Each column is one unit with logit ``a0[q]`` (``a0``: a scalar or shape ``(n_units,)``);
     row ``k`` of ``grads_s`` (shape ``(n_steps, n_units)``, or ``(n_steps,)`` for one unit)
-    is ``∂L/∂g`` at step ``k``. SGD: ``a ← a − lr g(1−g) G``. Adam (Kingma & Ba 2015, bias-corrected) on the
-    gradient ``g(1−g) G``: the per-coordinate rescaling by ``√v̂`` cancels the factor
-    ``g(1−g)``, so units at every time scale move at the same speed in ``ζ``.
+    is ``∂L/∂g`` at step ``k``. SGD: ``a ← a − lr g(1−g) G``. Adam (Kingma & Ba 2015,
+    bias-corrected) on the gradient ``g(1−g) G``: the per-coordinate rescaling by ``√v̂``
+    cancels the factor ``g(1−g)``, so units at every time scale move at the same speed in
+    ``ζ``.
 
     Returns
     -------
@@ -256,20 +258,23 @@ def optimizer_log_rate_steps(
 class AdamStepBound(NamedTuple):
     """Largest ``|Δa|/η`` that one Adam step can take (Chapter 6, what Adam changes)."""
 
-    spike: (
-        float  #: one non-zero gradient after a long run of zeros: (1 − d₁)/√(1 − d₂) (Kingma & Ba)
-    )
-    worst: float  #: supremum over all gradient sequences (Cauchy–Schwarz; approached by a geometric ramp as k → ∞, never attained)
+    #: one non-zero gradient after a long run of zeros: (1 − d₁)/√(1 − d₂) (Kingma & Ba)
+    spike: float
+    #: supremum over all gradient sequences (Cauchy–Schwarz; approached by a geometric ramp as
+    #: k → ∞, never attained)
+    worst: float
 
 
 def adam_step_bound(betas=(0.9, 0.999), steps=None) -> AdamStepBound:
-    """Bounds on one Adam update ``|Δa| = η |m̂_k|/√v̂_k`` of a parameter, in units of the learning rate (Chapter 6).
+    """Bounds on one Adam update ``|Δa| = η |m̂_k|/√v̂_k`` of a parameter, in units of the learning
+    rate (Chapter 6).
 
     With decay rates ``d₁, d₂`` (PyTorch's ``betas``), ``ε = 0`` and bias correction,
     ``m_k = (1 − d₁) Σ_{j≤k} d₁^(k−j) G_j`` and ``v_k = (1 − d₂) Σ_{j≤k} d₂^(k−j) G_j²``.
     Cauchy–Schwarz, with ``d₁^i = (d₁/√d₂)^i · √d₂^i``, gives for every gradient sequence
 
-        |m̂_k|/√v̂_k ≤ (1 − d₁)/(1 − d₁^k) · √((1 − d₂^k)/(1 − d₂)) · √((1 − r^k)/(1 − r)),  r = d₁²/d₂ < 1,
+        |m̂_k|/√v̂_k ≤ (1 − d₁)/(1 − d₁^k) · √((1 − d₂^k)/(1 − d₂)) · √((1 − r^k)/(1 − r)),
+        r = d₁²/d₂ < 1,
 
     with equality for ``G_j ∝ (d₂/d₁)^j`` (a gradient growing by the factor ``d₂/d₁`` per
     step). As ``k → ∞`` the bound increases to ``worst = (1 − d₁)/√((1 − d₂)(1 − d₁²/d₂))``,
@@ -483,7 +488,8 @@ def train_gate_drift(
     tau_max=1000.0,
     seed=0,
 ) -> GateDriftRun:
-    """Train a small DiagGate on the heavy-tailed-lag task and record its gate log-rates (Chapter 5).
+    """Train a small DiagGate on the heavy-tailed-lag task and record its gate log-rates
+    (Chapter 5).
 
     Uses :class:`mlmath.models.DiagGate` (gate biases initialised log-uniformly on
     ``τ ∈ [1, tau_max]``) and :func:`mlmath.tasks.heavy_tailed_lag_task` (fresh batches

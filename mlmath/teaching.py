@@ -378,7 +378,8 @@ def deck_path(kind: str, chapter: str) -> Path:
     known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.json")})
     raise FileNotFoundError(
         f"no {kind} deck {chapter}.json in {', '.join(str(f) for f in folders)}; "
-        f"known decks: {known or 'none (is mlmath installed from the book repository or its wheel?)'}"
+        "known decks: "
+        f"{known or 'none (is mlmath installed from the book repository or its wheel?)'}"
     )
 
 
@@ -546,7 +547,10 @@ def quiz_outputs(chapter: str, instance: int = 1) -> list[dict[str, str]]:
 
     questions = load_quiz(chapter)
     pieces = _render(display_quiz, f"quiz:{chapter}:{instance}", copy.deepcopy(questions))
-    label = f"Quiz for chapter {chapter}: {len(questions)} questions (interactive in Jupyter and on the book's pages)"
+    label = (
+        f"Quiz for chapter {chapter}: {len(questions)} questions "
+        "(interactive in Jupyter and on the book's pages)"
+    )
     return _bundles(pieces, label)
 
 
@@ -557,7 +561,10 @@ def cards_outputs(chapter: str, instance: int = 1) -> list[dict[str, str]]:
 
     cards = load_cards(chapter)
     pieces = _render(display_flashcards, f"cards:{chapter}:{instance}", copy.deepcopy(cards))
-    label = f"Flashcards for chapter {chapter}: {len(cards)} cards (interactive in Jupyter and on the book's pages)"
+    label = (
+        f"Flashcards for chapter {chapter}: {len(cards)} cards "
+        "(interactive in Jupyter and on the book's pages)"
+    )
     return _bundles(pieces, label)
 
 
@@ -763,7 +770,8 @@ VARIANTS: dict[str, list[tuple[tuple[str, ...], tuple[tuple, ...], tuple]]] = {
                 for k in (1.0, 2.0, 3.0)
                 for n in (0.5, 1.0)
                 for m in (0.25, 0.4, 0.5)
-                # at n·m = k/2 the atom equals the mass above it; (n/k, m) = (1/2, 1/2) is the book's law
+                # at n·m = k/2 the atom equals the mass above it; (n/k, m) = (1/2, 1/2) is the
+                # book's law
                 if n * m < k and n * m != k / 2 and (n / k, m) != (0.5, 0.5)
             ),
             (2.0, 1.0, 0.5),
@@ -885,7 +893,8 @@ class Variant(dict):
 
 
 def assignment_variant(part: str, student_id: str) -> Variant:
-    """The numbers of ``student_id``'s questions in assignment ``part`` (``"part1"`` ... ``"part4"``).
+    """The numbers of ``student_id``'s questions in assignment ``part`` (``"part1"``
+    ... ``"part4"``).
 
     Each group of parameters in :data:`VARIANTS` is drawn, in order, with
     ``random.Random(student_seed(student_id, part)).choice`` from its choices, the book's own

@@ -35,7 +35,8 @@ JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 def build(
     output: Path, chapters: list[str] | None = None, root: Path = ROOT, timeout: int = 1800
 ) -> subprocess.CompletedProcess:
-    """Build ``root`` into ``output`` (full, strict); with ``chapters``, only the preface and those."""
+    """Build ``root`` into ``output`` (full, strict); with ``chapters``, only the
+    preface and those."""
     command = [
         str(JUPYTER_BOOK),
         "build",
@@ -60,7 +61,8 @@ def build(
 
 
 def glued_values(notebook: Path) -> dict[str, str]:
-    """The values glued in ``notebook``'s stored outputs: name -> text (the markdown when glued as such)."""
+    """The values glued in ``notebook``'s stored outputs: name -> text (the markdown
+    when glued as such)."""
     import nbformat
 
     values = {}
@@ -150,7 +152,8 @@ class Chromium:
             while not (port_file.exists() and len(port_file.read_text().split()) == 2):
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
-                        f"Chromium did not open its DevTools port (exit status {self.process.poll()})"
+                        "Chromium did not open its DevTools port (exit status "
+                        f"{self.process.poll()})"
                     )
                 time.sleep(0.05)
             port, path = port_file.read_text().split()
@@ -200,7 +203,8 @@ class Chromium:
         return self._send(method, params, self.session)
 
     def wait_for(self, method: str, since: int = 0, timeout: float | None = None) -> dict:
-        """Wait for the tab's event ``method`` (counting from ``events[since]``); return its params."""
+        """Wait for the tab's event ``method`` (counting from ``events[since]``);
+        return its params."""
         import websocket
 
         deadline = time.monotonic() + (timeout or self.timeout)

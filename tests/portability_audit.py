@@ -1,4 +1,5 @@
-"""Do the chapters' stored outputs survive another floating-point order? (A one-off audit, not a test.)
+"""Do the chapters' stored outputs survive another floating-point order? (A one-off
+audit, not a test.)
 
 Executes each chapter on a fresh kernel, in memory (the stored notebook is not touched), and
 compares every output the way ``make test``'s ``nbval`` does: streams joined, images and widget
@@ -39,7 +40,8 @@ SKIP = {
 
 
 def sanitizer():
-    """The rules of ``nbval_sanitize.cfg`` as one function of a string (nbval applies them in file order)."""
+    """The rules of ``nbval_sanitize.cfg`` as one function of a string (nbval applies
+    them in file order)."""
     config = configparser.RawConfigParser()  # nbval reads the file without interpolation too
     config.read(CONFIG)
     rules = [(re.compile(config[s]["regex"]), config[s]["replace"]) for s in config.sections()]

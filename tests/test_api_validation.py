@@ -331,7 +331,9 @@ NO_ARRAY = {
             "simulate_sgd_least_squares",
         )
     },
-    "increments.IncrementConfig": "configuration of scalars and tuples, checked by _validate_config",
+    "increments.IncrementConfig": (
+        "configuration of scalars and tuples, checked by _validate_config"
+    ),
     "increments.update_increments": _SCALARS,
     "increments.run_increment_experiment": _SCALARS,
     **{
@@ -430,7 +432,9 @@ NO_ARRAY = {
     "plots.use_style": "no argument",
     "plots.decay_axes": "a matplotlib axis and labels",
     "models.GateTrace": _RESULT.format("the models' forward passes"),
-    "training.TrainConfig": "configuration of scalars (a dataclass: unknown fields raise TypeError)",
+    "training.TrainConfig": (
+        "configuration of scalars (a dataclass: unknown fields raise TypeError)"
+    ),
     "training.TrainLog": _RESULT.format("train"),
     "training.train": "a model, a LagTask and a TrainConfig; no array argument",
     "training.clip_per_model": "a model and a scalar",
@@ -485,7 +489,9 @@ NO_ARRAY = {
     },
     "models.check_options": "a model name and an options dict (the options are what it checks)",
     **{
-        f"explorers.{n}": "interactive figures: choices and scalars, each control range-checked by Explorer"
+        f"explorers.{n}": (
+            "interactive figures: choices and scalars, each control range-checked by Explorer"
+        )
         for n in (
             "Control",
             "Explorer",

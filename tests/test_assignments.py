@@ -72,7 +72,8 @@ def config(path: Path) -> dict:
 
 
 def questions(path: Path) -> dict[str, dict]:
-    """``name -> {"config", "solution": [...], "public": [...], "hidden": [...]}`` from a source notebook."""
+    """``name -> {"config", "solution": [...], "public": [...], "hidden": [...]}`` from
+    a source notebook."""
     found, current, where = {}, None, None
     for cell in nbformat.read(path, as_version=4).cells:
         text = cell.source.strip()
@@ -151,11 +152,13 @@ def test_source_notebooks_follow_the_course_rules(part):
 
 
 def test_container_requirements_match_the_pins():
-    pins = lambda path: {
-        line.split("==")[0]: line.split("==")[1]
-        for line in path.read_text().splitlines()
-        if "==" in line and not line.startswith("#")
-    }
+    def pins(path):
+        return {
+            line.split("==")[0]: line.split("==")[1]
+            for line in path.read_text().splitlines()
+            if "==" in line and not line.startswith("#")
+        }
+
     project, container = (
         pins(ROOT / "requirements.txt"),
         pins(ROOT / "assignments" / "requirements.txt"),

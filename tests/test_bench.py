@@ -1,4 +1,5 @@
-"""mlmath.bench (``make bench``): the records it writes, and the ratios that are stable enough to assert.
+"""mlmath.bench (``make bench``): the records it writes, and the ratios that are stable
+enough to assert.
 
 Absolute times depend on the machine and on whatever else runs on it (under ``make test`` the
 other pytest worker is busy): they are reported by ``make bench``, never asserted here. Each
@@ -124,7 +125,8 @@ def test_batched_seeds_beat_sequential_seeds(quick):
             )
             speedups.append(one_by_one / together)
     assert speedups[-1] > 1.3, (
-        f"batched seeds only {', '.join(f'{v:.2f}' for v in speedups)}x faster than sequential seeds"
+        f"batched seeds only {', '.join(f'{v:.2f}' for v in speedups)}x faster than "
+        "sequential seeds"
     )
 
 
@@ -147,7 +149,8 @@ def test_forward_backward_time_is_linear_in_sequence_length(quick):
                 short, long = bench.model_scaling(kind, 256, repeats=5)
                 ratios.append(long / short)
         assert 1.5 <= ratios[-1] <= 2.6, (
-            f"{kind}: forward+backward at 2T took {', '.join(f'{r:.2f}' for r in ratios)}x the time at T"
+            f"{kind}: forward+backward at 2T took "
+            f"{', '.join(f'{r:.2f}' for r in ratios)}x the time at T"
         )
 
 

@@ -1,4 +1,5 @@
-"""Tests of mlmath.diagnostics (Chapter 8): every diagnostic on synthetic inputs with a known answer."""
+"""Tests of mlmath.diagnostics (Chapter 8): every diagnostic on synthetic inputs
+with a known answer."""
 
 from __future__ import annotations
 
@@ -262,7 +263,8 @@ def test_exact_tempered_power_law_is_tempered():
     assert fit.best == "tempered"
     assert fit.fits["tempered"].params["beta"] == pytest.approx(0.5, rel=1e-6)
     assert fit.fits["tempered"].params["tau"] == pytest.approx(400.0, rel=1e-6)
-    # slope −β − ℓ/τ stays within 20 % of its chord up to ℓ of order 0.4 β τ = 80: more than a decade
+    # slope −β − ℓ/τ stays within 20 % of its chord up to ℓ of order 0.4 β τ = 80: more than a
+    # decade
     assert fit.has_power_window and fit.window[0] == 1.0 and 40 < fit.window[1] < 200
 
 

@@ -101,7 +101,9 @@ def test_mixture_bad_inputs(kwargs, match):
 
 @pytest.mark.parametrize("beta, tau0", [(0.3, 1.0), (0.8, 2.0), (1.5, 1.0), (3.0, 0.5)])
 def test_pareto_envelope_matches_quadrature(beta, tau0):
-    density = lambda s: beta * tau0**beta * s ** (-beta - 1)
+    def density(s):
+        return beta * tau0**beta * s ** (-beta - 1)
+
     expected = [quad_envelope(density, tau0, 1e12 * tau0, lag) + (1e12) ** (-beta) for lag in LAGS]
     np.testing.assert_allclose(
         env.pareto_envelope(LAGS, beta, tau0), expected, rtol=1e-7, atol=1e-12
@@ -120,14 +122,16 @@ def test_gamma_rate_envelope_is_laplace_transform(beta, b):
     gamma = stats.gamma(beta, scale=1.0 / b)
     for lag in LAGS:
         expected, _ = integrate.quad(
-            lambda r: math.exp(-lag * r) * gamma.pdf(r), 0, np.inf, limit=200
+            lambda r, lag=lag: math.exp(-lag * r) * gamma.pdf(r), 0, np.inf, limit=200
         )
         assert env.gamma_rate_envelope(lag, beta, b) == pytest.approx(expected, rel=1e-6)
 
 
 @pytest.mark.parametrize("tau1, tau2", [(1.0, 100.0), (5.0, 5000.0)])
 def test_loguniform_envelope_matches_quadrature(tau1, tau2):
-    density = lambda s: 1.0 / (s * math.log(tau2 / tau1))
+    def density(s):
+        return 1.0 / (s * math.log(tau2 / tau1))
+
     expected = [quad_envelope(density, tau1, tau2, lag) for lag in LAGS]
     np.testing.assert_allclose(env.loguniform_envelope(LAGS, tau1, tau2), expected, rtol=1e-8)
 
@@ -136,7 +140,7 @@ def test_loguniform_envelope_matches_quadrature(tau1, tau2):
 def test_lru_ring_envelope_matches_quadrature(r_min, r_max):
     a, b = r_min**2, r_max**2
     for lag in LAGS:
-        expected, _ = integrate.quad(lambda u: u ** (lag / 2) / (b - a), a, b)
+        expected, _ = integrate.quad(lambda u, lag=lag: u ** (lag / 2) / (b - a), a, b)
         assert env.lru_ring_envelope(lag, r_min, r_max) == pytest.approx(expected, rel=1e-9)
 
 
@@ -144,7 +148,7 @@ def test_lru_ring_envelope_matches_quadrature(r_min, r_max):
 def test_lognormal_envelope_matches_quadrature(mu, s):
     for lag in LAGS:
         expected, _ = integrate.quad(
-            lambda y: math.exp(-lag * math.exp(-y)) * stats.norm.pdf(y, mu, s),
+            lambda y, lag=lag: math.exp(-lag * math.exp(-y)) * stats.norm.pdf(y, mu, s),
             mu - 14 * s,
             mu + 14 * s,
             limit=400,
@@ -450,7 +454,7 @@ def test_rayleigh_log_envelope_against_direct_quadrature_and_laplace():
     """Oracles: f by plain quadrature where it is not tiny; Laplace's ℓ^(2/3) law far out."""
     for lag, c in ((0.0, 1.0), (2.0, 1.0), (5.0, 0.5), (20.0, 2.0)):
         direct, _ = integrate.quad(
-            lambda s: 2 * c * s * math.exp(-c * (s * s - 1) - lag / s), 1.0, np.inf
+            lambda s, lag=lag, c=c: 2 * c * s * math.exp(-c * (s * s - 1) - lag / s), 1.0, np.inf
         )
         assert env.rayleigh_log_envelope(lag, c) == pytest.approx(
             -math.log(direct), rel=1e-8, abs=1e-12

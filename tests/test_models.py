@@ -268,7 +268,7 @@ def test_step_jacobians_match_autograd(name):
     t = 4
     for b in range(2):
 
-        def one_step(h_prev):
+        def one_step(h_prev, b=b):
             _, tr = model(x[b : b + 1, t : t + 1], h0=h_prev.unsqueeze(0))
             return tr.hidden[0, 0]
 
@@ -506,13 +506,15 @@ def test_fused_function_passes_gradcheck(K):
     h0 = torch.randn(S, B, H, generator=generator, dtype=torch.float64, requires_grad=True)
     for use_tanh in (True, False):
         assert torch.autograd.gradcheck(
-            lambda d, u, h: _fused.leaky_recurrence(d, u, h, 0.3, K, use_tanh), (drives, U_all, h0)
+            lambda d, u, h, use_tanh=use_tanh: _fused.leaky_recurrence(d, u, h, 0.3, K, use_tanh),
+            (drives, U_all, h0),
         )
 
 
 @pytest.fixture
 def fresh_extension_state():
-    """Forget the extension's load state before and after a test (the next use reloads the cache)."""
+    """Forget the extension's load state before and after a test (the next use
+    reloads the cache)."""
     from mlmath import _fused
 
     _fused._reset()
@@ -579,7 +581,7 @@ def test_recurrence_is_validated_and_kept_by_select():
     assert DiagGate(3, 4).recurrence == "fused"
 
 
-# --- options (issue 21, item 1) --------------------------------------------------------------------
+# --- options (issue 21, item 1) -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -88,7 +88,8 @@ PROBE = """
 import json, mlmath, mlmath._data as data
 from mlmath import teaching
 from mlmath.experiments import RESULTS_DIR, best_result
-print(json.dumps({"module": mlmath.__file__, "in_clone": data.in_clone(), "results": str(RESULTS_DIR),
+print(json.dumps({"module": mlmath.__file__, "in_clone": data.in_clone(),
+                  "results": str(RESULTS_DIR),
                   "decks": str(teaching.deck_path("quizzes", "01_memory_envelopes")),
                   "tier": getattr(best_result("negative_control"), "tier", None)}))
 """

@@ -169,12 +169,13 @@ def test_stationary_law_formulae():
     s = np.array([1.0, 2.0, 10.0, 1e4])
     assert np.allclose(law.survival(s), 0.5 * s**-0.5)
     assert law.survival(0.5) == 1.0
-    # envelope: closed form against quadrature of E[e^{-ℓ/τ}] = atom e^{-ℓ} + ∫ p β s^{-β-1} e^{-ℓ/s} ds
+    # envelope: closed form against quadrature of E[e^{-ℓ/τ}] = atom e^{-ℓ} + ∫ p β s^{-β-1}
+    # e^{-ℓ/s} ds
     for ell in [0.5, 3.0, 40.0, 900.0]:
         quad = (
             law.atom * math.exp(-ell)
             + integrate.quad(
-                lambda t: 0.5 * 0.5 * t**-1.5 * math.exp(-ell / t), 1, np.inf, limit=400
+                lambda t, ell=ell: 0.5 * 0.5 * t**-1.5 * math.exp(-ell / t), 1, np.inf, limit=400
             )[0]
         )
         assert float(law.envelope(ell)) == pytest.approx(quad, rel=1e-7)
@@ -191,7 +192,9 @@ def test_capped_law_normalised_and_matches_uncapped_limit():
         mass = (
             law.atom
             + integrate.quad(
-                lambda y: law.density_constant * math.exp(-law.beta * y), 0, math.log(200.0)
+                lambda y, law=law: law.density_constant * math.exp(-law.beta * y),
+                0,
+                math.log(200.0),
             )[0]
         )
         assert mass == pytest.approx(1.0, rel=1e-10)
@@ -340,12 +343,13 @@ def test_bad_parameters_misc():
 
 @pytest.mark.parametrize("rate,m", [(0.3, 0.5), (1.0, 1.0), (2.0, 1.0), (4.0, 0.5)])
 def test_capped_envelope_against_quadrature_and_theorem_b(rate, m):
-    # Oracle: adaptive quadrature of E[e^{-ℓ/τ}] = π₀e^{-ℓ} + ∫_0^{ln cap} A e^{-βy} e^{-ℓ e^{-y}} dy.
+    # Oracle: adaptive quadrature of E[e^{-ℓ/τ}] = π₀e^{-ℓ} + ∫_0^{ln cap} A e^{-βy} e^{-ℓ e^{-y}}
+    # dy.
     cap = 300.0
     law = P.stationary_law_exponential_pushes(1.0, rate, m, cap=cap)
     for ell in [0.5, 5.0, 50.0, 500.0, 5000.0]:
         q = integrate.quad(
-            lambda y: math.exp(-law.beta * y - ell * math.exp(-y)),
+            lambda y, ell=ell: math.exp(-law.beta * y - ell * math.exp(-y)),
             0,
             math.log(cap),
             limit=300,
@@ -356,8 +360,8 @@ def test_capped_envelope_against_quadrature_and_theorem_b(rate, m):
         assert float(law.envelope(ell)) == pytest.approx(
             law.atom * math.exp(-ell) + law.density_constant * q, rel=1e-8
         )
-    # Theorem B: −ln f(ℓ)/ℓ → 1/cap; with f ~ A cap^{1-β} ℓ^{-1} e^{-ℓ/cap} the gap at ℓ = 1e5 is O(ln ℓ/ℓ);
-    # the asymptote's relative correction is O(cap/ℓ) = 3e-3, so rel=1e-2.
+    # Theorem B: −ln f(ℓ)/ℓ → 1/cap; with f ~ A cap^{1-β} ℓ^{-1} e^{-ℓ/cap} the gap at ℓ = 1e5 is
+    # O(ln ℓ/ℓ); the asymptote's relative correction is O(cap/ℓ) = 3e-3, so rel=1e-2.
     ell = 1e5
     rate_hat = -math.log(float(law.envelope(ell))) / ell
     assert rate_hat == pytest.approx(1 / cap, abs=3 * math.log(ell) / ell)
@@ -378,7 +382,8 @@ def test_no_pushes_law_is_collapsed():
 def test_empirical_pushes_with_overflowing_moment():
     # one huge push makes E[e^{θZ}] overflow for moderate θ: when the plug-in is trusted at every θ
     # (theta_max=inf) the root must still be found. By default the tail test flags this sample: its
-    # largest push is far heavier than an exponential tail allows, and the root would be set by it alone.
+    # largest push is far heavier than an exponential tail allows, and the root would be set by it
+    # alone.
     sizes = np.concatenate([np.full(999, 0.1), [800.0]])
     assert P.empirical_pushes(sizes).theta_max == 0.0
     assert P.tail_exponent(1.0, 0.5, P.empirical_pushes(sizes)) == 0.0
@@ -406,7 +411,7 @@ def test_pareto_tail_mle_against_powerlaw_package():
     assert abs(ours.beta - 0.5) < 4 * ours.stderr
 
 
-# ----------------------------------------------------------------------------- Lomax pushes, Veraverbeke
+# ------------------------------------------------------------------------ Lomax pushes, Veraverbeke
 
 
 def test_pareto_pushes_law_against_closed_forms_and_quadrature():
@@ -419,12 +424,13 @@ def test_pareto_pushes_law_against_closed_forms_and_quadrature():
     for y in [0.0, 1.0, 5.0, 60.0]:
         quad = integrate.quad(lambda u: (1 + u / 0.7) ** -2.5, y, np.inf, epsabs=0, epsrel=1e-12)[0]
         assert float(law.integrated_tail(y)) == pytest.approx(quad, rel=1e-8)
-    # m.g.f.: infinite for every θ > 0, 1 at 0, and the Laplace transform for θ < 0 by quadrature of the density
+    # m.g.f.: infinite for every θ > 0, 1 at 0, and the Laplace transform for θ < 0 by quadrature of
+    # the density
     assert np.all(np.isinf(law.mgf([1e-6, 0.5, 3.0])))
     assert float(law.mgf(0.0)) == 1.0
     for th in [-0.1, -1.0, -20.0]:
         quad = integrate.quad(
-            lambda u: math.exp(th * u) * 2.5 / 0.7 * (1 + u / 0.7) ** -3.5, 0, np.inf
+            lambda u, th=th: math.exp(th * u) * 2.5 / 0.7 * (1 + u / 0.7) ** -3.5, 0, np.inf
         )[0]
         assert float(law.mgf(th)) == pytest.approx(quad, rel=1e-7)
     # the sampler against the exact CDF: KS statistic below the 0.1% critical value 1.95/sqrt(n)
@@ -487,14 +493,17 @@ def test_integrated_tail_of_every_law_against_quadrature():
     ]
     for law in laws:
         for y in [0.0, 0.25, 1.0, 4.0]:
-            # ∫_y^∞ P(Z > z) dz with P(Z > z) itself from a density integral: two independent quadratures
+            # ∫_y^∞ P(Z > z) dz with P(Z > z) itself from a density integral: two independent
+            # quadratures
             if law.kind == "exponential":
                 surv = lambda z: math.exp(-z / 0.8)  # noqa: E731
             elif law.kind == "gamma":
                 surv = lambda z, k=law.params[0], b=law.params[1]: stats.gamma.sf(z, k, scale=b)  # noqa: E731
             else:
                 a, xm, c = law.params
-                norm = integrate.quad(lambda u: u ** (-1 - a) * math.exp(-u / c), xm, np.inf)[0]
+                norm = integrate.quad(
+                    lambda u, a=a, c=c: u ** (-1 - a) * math.exp(-u / c), xm, np.inf
+                )[0]
 
                 def surv(z, a=a, xm=xm, c=c, norm=norm):
                     def density(u):
@@ -513,7 +522,7 @@ def test_integrated_tail_of_every_law_against_quadrature():
     assert float(emp.survival(1.0)) == pytest.approx(1 / 3)
 
 
-# ----------------------------------------------------------------------------- Pollaczek–Khinchine sampler
+# ---------------------------------------------------------------------- Pollaczek–Khinchine sampler
 
 
 def test_stationary_sample_matches_the_solvable_law():
@@ -568,22 +577,25 @@ def test_veraverbeke_asymptotic_against_the_exact_sampler():
         assert abs(got - pred) < 4 * math.sqrt(pred / n) + 2 * pred / math.sqrt(level), level
 
 
-# ----------------------------------------------------------------------------- heavy-tailed empirical pushes
+# -------------------------------------------------------------------- heavy-tailed empirical pushes
 
 
 def test_push_tail_test_calibration_and_power():
     rng = np.random.default_rng(17)
-    # Under an exponential tail the p-value is (asymptotically) uniform on (0, 1/2] plus an atom at 1:
-    # at level 0.05 about 5% of 400 samples reject; binomial sd sqrt(400·0.05·0.95) = 4.4, so 20 ± 18.
+    # Under an exponential tail the p-value is (asymptotically) uniform on (0, 1/2] plus an atom at
+    # 1: at level 0.05 about 5% of 400 samples reject; binomial sd sqrt(400·0.05·0.95) = 4.4, so 20
+    # ± 18.
     rejections = sum(
         P.push_tail_test(rng.exponential(2.0, 1000), level=0.05).heavy for _ in range(400)
     )
     assert 2 <= rejections <= 38
-    # Lomax pushes of index 1.2 (ξ = 0.83) with 5000 draws: k = 70, LR ≈ k ξ² ≈ 48 on average against the
-    # critical value 9.5 at level 1e-3: power about 0.99 (measured over 200 samples), so >= 36 of 40.
+    # Lomax pushes of index 1.2 (ξ = 0.83) with 5000 draws: k = 70, LR ≈ k ξ² ≈ 48 on average
+    # against the critical value 9.5 at level 1e-3: power about 0.99 (measured over 200 samples), so
+    # >= 36 of 40.
     lomax = P.pareto_pushes(1.2, 1.0)
     assert sum(P.push_tail_test(lomax.sample(5000, rng)).heavy for _ in range(40)) >= 36
-    # the shape estimate: Lomax excesses are exactly generalised Pareto with ξ = 1/a; sd ~ (1 + ξ)/sqrt(k)
+    # the shape estimate: Lomax excesses are exactly generalised Pareto with ξ = 1/a; sd ~ (1 +
+    # ξ)/sqrt(k)
     res = P.push_tail_test(P.pareto_pushes(2.0, 1.0).sample(100_000, rng))
     assert res.k == 316 and abs(res.xi - 0.5) < 4 * 1.5 / math.sqrt(res.k)
     with pytest.raises(ValueError, match="50"):
@@ -627,7 +639,7 @@ def test_a_known_bound_overrides_the_tail_test_on_a_pile_up():
         P.empirical_pushes(sizes, bound=-1.0)
 
 
-# ----------------------------------------------------------------------------- capacity against a horizon
+# ----------------------------------------------------------------------- capacity against a horizon
 
 
 @pytest.mark.parametrize(
@@ -683,7 +695,7 @@ def test_classify_phase_bad_inputs():
     assert P.classify_phase(1.0, 0.5, P.exponential_pushes(0.665), boundary_tol=0.02) == "boundary"
 
 
-# ----------------------------------------------------------------------------- the SGD forcing model
+# ---------------------------------------------------------------------------- the SGD forcing model
 
 
 def test_sgd_forcing_beta():
@@ -808,10 +820,10 @@ def test_timescale_walk_atom_against_spitzer(alpha):
 
 
 def test_gaussian_timescale_walk_has_an_exponential_tail():
-    # α = 2: N(0, 2 scale²) steps with drift −d; Cramér's root of E e^(γξ) = 1 is γ = d/scale²,
-    # and P(τ − 1 > s) ~ C e^(−γ s): the excesses over a high level are Exp(γ). With d = 0.5,
-    # scale = 1: γ = 0.5; about 900 units lie above τ − 1 = 4: the rate MLE has sd γ/sqrt(n_exc); 4 sd
-    # plus the truncation measured on the same paths (checkpoint 500 against 1000).
+    # α = 2: N(0, 2 scale²) steps with drift −d; Cramér's root of E e^(γξ) = 1 is γ = d/scale², and
+    # P(τ − 1 > s) ~ C e^(−γ s): the excesses over a high level are Exp(γ). With d = 0.5, scale = 1:
+    # γ = 0.5; about 900 units lie above τ − 1 = 4: the rate MLE has sd γ/sqrt(n_exc); 4 sd plus the
+    # truncation measured on the same paths (checkpoint 500 against 1000).
     w = P.simulate_timescale_walk(
         0.5, 2.0, n_units=10_000, n_steps=1000, checkpoints=[500, 1000], coupled=True, seed=12
     )
@@ -837,7 +849,7 @@ def test_timescale_walk_bad_inputs():
         P.simulate_timescale_walk(1.0, 1.5, checkpoints=[11], **base)
 
 
-# ----------------------------------------------------------------------------- recording times, Kesten without a root
+# ----------------------------------------------------------- recording times, Kesten without a root
 
 
 def test_simulate_process_records_on_the_same_paths():
@@ -901,7 +913,7 @@ def test_lindley_just_before_pushes_is_the_solvable_law():
         P.simulate_kesten_lindley(multiplier, n_units=5, n_steps=5, cap=10.0, coupled=True)
 
 
-# ----------------------------------------------------------------------------- issue 18: review of Part III
+# --------------------------------------------------------------------- issue 18: review of Part III
 
 
 def _edge_rate(law, pull=1.0):
@@ -922,9 +934,10 @@ def test_tail_asymptote_constant_against_closed_forms_and_the_exact_sampler():
     none = P.tail_asymptote(1.0)
     assert none.beta == math.inf and not none.power_law and none.constant is None
     assert P.tail_asymptote(1.0, 0.5, P.exponential_pushes(1.0), sigma=0.3).constant is None
-    # gamma pushes: C = −ψ'(0)/ψ'(β) against e^{βy} P(Y > y) of 400 000 exact Pollaczek–Khinchine draws at
-    # y = 2 and 3 (the renewal limit is reached exponentially fast for a gamma law: measured 0.646 at
-    # both levels against 0.6434). Tolerance: 4 binomial standard errors of e^{βy}P(Y > y).
+    # gamma pushes: C = −ψ'(0)/ψ'(β) against e^{βy} P(Y > y) of 400 000 exact Pollaczek–Khinchine
+    # draws at y = 2 and 3 (the renewal limit is reached exponentially fast for a gamma law:
+    # measured 0.646 at both levels against 0.6434). Tolerance: 4 binomial standard errors of
+    # e^{βy}P(Y > y).
     law = P.gamma_pushes(2.0, 0.3)
     g = P.tail_asymptote(1.0, 1.0, law)
     y = P.stationary_sample(1.0, 1.0, law, 400_000, 5)
@@ -981,9 +994,10 @@ def test_tail_exponent_flags_a_root_at_the_edge_of_the_push_moments():
 
 
 def test_exercise_6_3_level_crossing_balance_if_and_only_if():
-    # Exercise 6.3: with p(y) = D e^{−βy}, the up-crossing rate ν[π0 e^{−y/m} + ∫_0^y p(x) e^{−(y−x)/m} dx]
-    # (by quadrature) equals the down-crossing rate κ p(y) at every y for the solvable law; for any
-    # other β no D balances it (the least-squares D over a grid leaves a residual of order one).
+    # Exercise 6.3: with p(y) = D e^{−βy}, the up-crossing rate ν[π0 e^{−y/m} + ∫_0^y p(x)
+    # e^{−(y−x)/m} dx] (by quadrature) equals the down-crossing rate κ p(y) at every y for the
+    # solvable law; for any other β no D balances it (the least-squares D over a grid leaves a
+    # residual of order one).
     pull, rate, m = 1.0, 0.5, 1.0
     law = P.stationary_law_exponential_pushes(pull, rate, m)
 
@@ -998,7 +1012,7 @@ def test_exercise_6_3_level_crossing_balance_if_and_only_if():
     assert law.density_constant == pytest.approx(rate * law.atom / pull, rel=1e-12)
     for beta in [law.beta - 0.1, law.beta + 0.1, 1.0 / m]:
         # both rates are linear in D for a fixed atom π0 = 1 − D/β: solve the least-squares D
-        def residual(d):
+        def residual(d, beta=beta):
             atom = 1.0 - d / beta
             return np.array([up(y, beta, d, atom) - pull * d * math.exp(-beta * y) for y in ys])
 
@@ -1010,18 +1024,18 @@ def test_exercise_6_3_level_crossing_balance_if_and_only_if():
 
 
 def test_sgd_logit_walk_not_stationary_within_k_steps_and_what_that_does_not_show():
-    # Issue 18, item 6. Discrete SGD with SαS noise (α = 1.5) from the wall: on the same units, the units
-    # newly above τ = 1e12 between k/2 and k outnumber those back below by more than 4 standard errors
-    # of McNemar's paired test (were the law at k/2 and k the same, E new = E back): the law is not
-    # stationary within k steps. None comes back (g(1 − g) < 1e-12 there).
+    # Issue 18, item 6. Discrete SGD with SαS noise (α = 1.5) from the wall: on the same units, the
+    # units newly above τ = 1e12 between k/2 and k outnumber those back below by more than 4
+    # standard errors of McNemar's paired test (were the law at k/2 and k the same, E new = E back):
+    # the law is not stationary within k steps. None comes back (g(1 − g) < 1e-12 there).
     sgd = P.simulate_sgd_logit_walk(
         1.0, 1.5, n_units=2000, n_steps=1000, checkpoints=[500, 1000], seed=2
     )
     above = sgd > math.log(1e12)
     new, back = int((above[1] & ~above[0]).sum()), int((above[0] & ~above[1]).sum())
     assert back == 0 and new - back > 4 * math.sqrt(new + back)
-    # A rising share from the wall does not test absence: the additive walk, which has a stationary law
-    # (Theorem D), shows it too. Coupled paths have the law of the walk at each step (Loynes).
+    # A rising share from the wall does not test absence: the additive walk, which has a stationary
+    # law (Theorem D), shows it too. Coupled paths have the law of the walk at each step (Loynes).
     walk = P.simulate_timescale_walk(
         1.0, 1.5, n_units=2000, n_steps=1000, checkpoints=[500, 1000], coupled=True, seed=2
     )
@@ -1045,7 +1059,8 @@ def test_kesten_goldie_right_constant_can_vanish_with_positive_b():
         u, first = rng.random(x.size), rng.random(x.size) < 0.1
         x = np.where(first, 0.01 * u * x + 1.0, 2.0 * u * x - 2.0)
         assert x.max() <= 2.0  # the invariant half-line
-    # the right tail is empty (max about 1.01, from 0.01U·x + 1 with x <= 1.02), the left tail is heavy
+    # the right tail is empty (max about 1.01, from 0.01U·x + 1 with x <= 1.02), the left tail is
+    # heavy
     assert x.max() < 1.03 and x.min() < -100
 
 

@@ -1,4 +1,5 @@
-"""Tests for mlmath.pull: gate parameterisation, the one-unit pull, the restoring drift (Chapter 5)."""
+"""Tests for mlmath.pull: gate parameterisation, the one-unit pull, the restoring drift
+(Chapter 5)."""
 
 import math
 
@@ -96,9 +97,10 @@ def test_optimizer_steps_sgd_vanishes_adam_does_not():
 
 
 def test_restoring_drift_recovers_known_drift():
-    # Synthetic: ζ uniform on [-8, 0], Δζ = F(ζ) + heavy noise, F = κ for ζ < -4, κ + 0.01(ζ + 4) above.
-    # Noise: Student-t with 3 d.o.f., scale 0.01 (finite variance): each bin has 10 000 samples,
-    # sd of a bin mean ≈ 0.01·sqrt(3)/100 ≈ 1.7e-4; tolerance 5 standard errors from the estimator.
+    # Synthetic: ζ uniform on [-8, 0], Δζ = F(ζ) + heavy noise, F = κ for ζ < -4, κ + 0.01(ζ + 4)
+    # above. Noise: Student-t with 3 d.o.f., scale 0.01 (finite variance): each bin has 10 000
+    # samples, sd of a bin mean ≈ 0.01·sqrt(3)/100 ≈ 1.7e-4; tolerance 5 standard errors from the
+    # estimator.
     rng = np.random.default_rng(3)
     kappa = 0.002
     before = rng.uniform(-8, 0, 80_000)
@@ -187,7 +189,8 @@ def test_adam_step_bound_against_torch(betas):
     k = 1000
     bound_k = PL.adam_step_bound(betas, steps=k)
     limit = PL.adam_step_bound(betas)
-    # the worst case: gradients growing by d2/d1 per step attain the Cauchy–Schwarz bound (torch as oracle)
+    # the worst case: gradients growing by d2/d1 per step attain the Cauchy–Schwarz bound (torch as
+    # oracle)
     ramp = (d2 / d1) ** np.arange(1, k + 1)  # any positive multiple works; this one stays in range
     assert abs(_torch_adam_steps(ramp, betas)[-1]) == pytest.approx(bound_k.worst, rel=1e-9)
     # a single spike after k − 1 zeros attains the spike value at step k

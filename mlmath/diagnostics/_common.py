@@ -18,7 +18,8 @@ PAPER_WINDOW = (64, 384)
 DEFAULT_RATE_FLOOR = 1e-8
 #: Floor on ``leak`` before ``ln leak`` and ``rdiag / leak`` (a gate that is fully open).
 DEFAULT_LEAK_FLOOR = 1e-12
-#: How a window's diagonal transport is computed (see :func:`mlmath.diagnostics.log_effective_rates`).
+#: How a window's diagonal transport is computed
+#: (see :func:`mlmath.diagnostics.log_effective_rates`).
 ORDERS = ("exact", "first", "zeroth")
 #: Largest ``|Σ_p rdiag_p/leak_p|`` over a window at which the first-order expansion is used.
 FIRST_ORDER_LIMIT = 0.1

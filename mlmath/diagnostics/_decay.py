@@ -255,7 +255,8 @@ def _envelope_arrays(lags, f):
     f = _v.as_float_array("f", f)
     if lags.ndim != 1 or f.shape != lags.shape:
         raise ValueError(
-            f"lags and f must be 1-D arrays of the same length; got shapes {lags.shape} and {f.shape}"
+            f"lags and f must be 1-D arrays of the same length; got shapes {lags.shape} and "
+            f"{f.shape}"
         )
     if not np.isfinite(f).all() or (f <= 0).any():
         raise ValueError("f must be finite and > 0 at every lag")

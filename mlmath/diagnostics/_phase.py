@@ -47,8 +47,9 @@ def forcing_tail_index(increments, *, units=None, center: bool = True, k=None, r
 
     Parameters
     ----------
-    increments : array-like or torch.Tensor, shape (n_steps,), (n_steps, n_units) or (n_steps, S, n_units)
-        Parameter increments, finite (e.g. ``TrainLog.increments`` of :mod:`mlmath.training`);
+    increments : array-like or torch.Tensor
+        Shape ``(n_steps,)``, ``(n_steps, n_units)`` or ``(n_steps, S, n_units)``. Parameter
+        increments, finite (e.g. ``TrainLog.increments`` of :mod:`mlmath.training`);
         all axes after the first are units.
     units : array-like of int or bool, optional
         Units to keep: integer column indices (2-D input), or a boolean mask with the shape
@@ -103,7 +104,8 @@ def forcing_tail_index(increments, *, units=None, center: bool = True, k=None, r
     pooled = pooled[pooled != 0.0]
     if pooled.size < 50:
         raise ValueError(
-            f"increments must hold at least 50 non-zero values in the selected units; got {pooled.size}"
+            "increments must hold at least 50 non-zero values in the selected units; got "
+            f"{pooled.size}"
         )
     if rng is not None:
         rng = _v.rng_from(rng)
@@ -291,7 +293,8 @@ def classify_envelope(
     horizon_options: dict | None = None,
     phase_options: dict | None = None,
 ) -> tuple:
-    """Horizon class, censored β interval and phase of one network from its envelope and time scales.
+    """Horizon class, censored β interval and phase of one network from its
+    envelope and time scales.
 
     The one place where a phase is decided, for a live model (:func:`diagnose`) and for the
     arrays of a stored result alike: :func:`horizon_class` at ``horizon`` (default the largest

@@ -53,7 +53,8 @@ class _Transport:
         return self.ratio_sum[:, starts + int(lag)] - self.ratio_sum[:, starts]
 
     def log_rate(self, starts, lag):
-        """``ln|μ(t, lag)|`` for all sequences, the given starts and all units: (batch, starts, H)."""
+        """``ln|μ(t, lag)|`` for all sequences, the given starts and all units:
+        (batch, starts, H)."""
         ends = starts + int(lag)
         out = self.log_sum[:, ends] - self.log_sum[:, starts]
         if self.order == "first":

@@ -4,9 +4,12 @@ Examples::
 
     python -m mlmath.experiments list
     python -m mlmath.experiments run negative_control --tier ci --device cpu   # _build/results/ci/
-    python -m mlmath.experiments run all --tier reference --jobs 2 --out results   # make reference (CPU)
-    python -m mlmath.experiments run all --tier full --device cuda --jobs 4 --out results   # make experiments
-    python -m mlmath.experiments run forcing --tier full --checkpoint-every 100   # in-arm checkpoints
+    # make reference (CPU):
+    python -m mlmath.experiments run all --tier reference --jobs 2 --out results
+    # make experiments:
+    python -m mlmath.experiments run all --tier full --device cuda --jobs 4 --out results
+    # in-arm checkpoints:
+    python -m mlmath.experiments run forcing --tier full --checkpoint-every 100
     python -m mlmath.experiments report negative_control
     python -m mlmath.experiments time all --tier ci --device cpu
 
@@ -42,7 +45,8 @@ from .registry import EXPERIMENTS, TIERS, get_experiment
 
 OUT_HELP = (
     "results folder OUT: run writes OUT/TIER/NAME.json (and NAME.npz) "
-    f"(default: {SCRATCH_RESULTS.as_posix()}, a git-ignored scratch folder under the current folder; "
+    f"(default: {SCRATCH_RESULTS.as_posix()}, a git-ignored scratch folder under the "
+    "current folder; "
     "--out results writes the stored results the chapters read)"
 )
 
@@ -176,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             for experiment in EXPERIMENTS.values():
                 print(
-                    f"{experiment.name:18s} chapter {experiment.chapter:2d}  {experiment.description}"
+                    f"{experiment.name:18s} chapter {experiment.chapter:2d}  "
+                    f"{experiment.description}"
                 )
             return 0
         if args.command == "report":
@@ -239,8 +244,9 @@ def main(argv: list[str] | None = None) -> int:
             reused = _reused_arms(name, config, out) if not args.no_resume else []
             if reused:
                 print(
-                    f"{name} [{config.tier}]: reusing {len(reused)} of {len(config.arms)} finished arms "
-                    f"from {out / '.checkpoints'} ({', '.join(reused)}); --no-resume recomputes them",
+                    f"{name} [{config.tier}]: reusing {len(reused)} of {len(config.arms)} "
+                    f"finished arms from {out / '.checkpoints'} ({', '.join(reused)}); "
+                    "--no-resume recomputes them",
                     flush=True,
                 )
             start = time.perf_counter()
@@ -265,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 timing = f"wall time {stored} s"
             print(
-                f"{name}: phases {result['summary']['phases']} ({timing} on {result['provenance']['device']}, "
+                f"{name}: phases {result['summary']['phases']} ({timing} on "
+                f"{result['provenance']['device']}, "
                 f"{threads} torch thread{'s' if threads != 1 else ''}) -> {out / (name + '.json')}"
             )
         return 0

@@ -124,7 +124,8 @@ class PushStatistics:
 
 
 def push_bound(kind: str, train) -> float | None:
-    """An upper bound on one measured push of ``Y = ln τ``, or None where there is none (Chapter 11).
+    """An upper bound on one measured push of ``Y = ln τ``, or None where there is none
+    (Chapter 11).
 
     Under AdamW (PyTorch's default betas) one optimizer step moves a gate bias ``b`` by at
     most ``η·worst`` through the Adam ratio (:func:`mlmath.pull.adam_step_bound`, ``worst ≈
@@ -215,12 +216,13 @@ def prediction_outcome(beta, reason: str = "") -> Outcome:
     """The :class:`Outcome` of a ``(beta, reason)`` pair, also one stored by an older run.
 
     ``beta`` a positive finite float: ``ROOT``; ``inf``: ``NO_PUSHES``; ``0.0``:
-    ``HEAVY_PUSHES``; None: ``NO_PULL`` when the pull was not positive or not measured
-    (the reason :func:`predicted_beta` gives starts with "no pull", a stored seed without a
-    pull has an empty reason), ``NO_STATIONARY_LAW`` when the reason names it (the mean
-    push beats the pull), ``NO_ROOT`` otherwise. For a pair stored by an older run, whose
-    reason is all there is; :func:`predicted_beta` gives the outcome itself. Raises TypeError for a ``beta`` that is not a number or None,
-    ValueError for a negative or NaN one. Chapters 11–12.
+    ``HEAVY_PUSHES``; None: ``NO_PULL`` when the pull was not positive or not measured (the
+    reason :func:`predicted_beta` gives starts with "no pull", a stored seed without a pull
+    has an empty reason), ``NO_STATIONARY_LAW`` when the reason names it (the mean push
+    beats the pull), ``NO_ROOT`` otherwise. For a pair stored by an older run, whose reason
+    is all there is; :func:`predicted_beta` gives the outcome itself. Raises TypeError for a
+    ``beta`` that is not a number or None, ValueError for a negative or NaN one.
+    Chapters 11–12.
     """
     if beta is None:
         if not isinstance(reason, str):

@@ -373,8 +373,14 @@ def provenance_markdown(name: str, result: StoredResult | None = None, results_d
     experiment = get_experiment(name)
     if result is None:
         result = best_result(name, results_dir)
-    full = f"`python -m mlmath.experiments run {name} --tier full --device cuda --jobs 4 --out results`"
-    reference = f"`python -m mlmath.experiments run {name} --tier reference --device cpu --jobs 2 --out results`"
+    full = (
+        f"`python -m mlmath.experiments run {name} --tier full --device cuda --jobs 4 "
+        "--out results`"
+    )
+    reference = (
+        f"`python -m mlmath.experiments run {name} --tier reference --device cpu --jobs 2 "
+        "--out results`"
+    )
     if result is None:
         stored = [tier for tier in STORED_TIERS[::-1] if tier in experiment.tiers]
         paths = " nor ".join(f"`results/{tier}/{name}.json`" for tier in stored)
@@ -384,14 +390,16 @@ def provenance_markdown(name: str, result: StoredResult | None = None, results_d
         }
         missing = f"Neither {paths} exists" if len(stored) > 1 else f"{paths} does not exist"
         return (
-            f"**No stored result.** {missing}, so this chapter shows only the ci tier, computed live "
+            f"**No stored result.** {missing}, so this chapter shows only the ci tier, computed "
+            "live "
             f"on the CPU. Produce {' and '.join(how[tier] for tier in stored)}."
         )
     p = result.provenance
     seeds = ", ".join(str(s) for s in p["seeds"])
     command = full if result.tier == "full" else reference
     text = (
-        f"**Stored {result.tier}-tier result** of `{experiment.name}` (Chapter {experiment.chapter}): "
+        f"**Stored {result.tier}-tier result** of `{experiment.name}` (Chapter "
+        f"{experiment.chapter}): "
         f"device {p['device']}; torch {p['torch']}; commit `{p['commit']}`; date {p['date']}; "
         f"wall time {p['wall_seconds']} s; seeds {seeds}. Reproduce with {command}."
     )

@@ -62,7 +62,8 @@ def __getattr__(name: str):
 def data_cost_panels(
     lags_exp, required_exp, lags_pow, required_pow, *, fit_exp=None, fit_pow=None, label=""
 ):
-    """Measured sample sizes against lag: semi-log for the exponential envelope, log-log for the power law.
+    """Measured sample sizes against lag: semi-log for the exponential envelope, log-log
+    for the power law.
 
     ``fit_exp``/``fit_pow`` are ``(slope, intercept)`` of ``ln N`` against ``ℓ`` and ``ln ℓ``.
     """

@@ -394,7 +394,8 @@ def plot_envelope_seeds(
         envelopes = np.atleast_2d(np.asarray(arrays[f"{name}__envelope"], dtype=float))
         if envelopes.shape[-1] != lags.size:
             raise ValueError(
-                f"{name}__envelope has {envelopes.shape[-1]} lags; {name}__envelope_lags has {lags.size}"
+                f"{name}__envelope has {envelopes.shape[-1]} lags; {name}__envelope_lags has "
+                f"{lags.size}"
             )
         for envelope in envelopes:
             ax.plot(
@@ -442,7 +443,8 @@ def plot_envelope_seeds(
 
 
 def _survival(taus) -> tuple:
-    """Sorted finite time scales and ``P(τ > s)`` just after each, over the units with a status (NaN dropped)."""
+    """Sorted finite time scales and ``P(τ > s)`` just after each, over the units with a status
+    (NaN dropped)."""
     taus = np.asarray(taus, dtype=float).ravel()
     taus = taus[~np.isnan(taus)]
     finite = np.sort(taus[np.isfinite(taus)])
@@ -507,7 +509,7 @@ def plot_timescale_ccdf_seeds(arrays: dict, names, labels=None, *, marks=None):
             )
         if init is not None:
             ax.plot([], [], color="#aaaaaa", lw=0.8, label="initialisation")
-        for j, (label, value) in enumerate(marks.items()):
+        for label, value in marks.items():
             ax.axvline(value, color="black", ls=":", lw=1.0)
             ax.text(value, 1.0, f" {label}", fontsize=8, va="top", rotation=90)
         decay_axes(ax, "loglog", xlabel=r"time scale $s$ (steps)", ylabel=r"$P(\tau > s)$")
@@ -523,7 +525,8 @@ def plot_timescale_ccdf_seeds(arrays: dict, names, labels=None, *, marks=None):
     return fig
 
 
-#: ``Y`` at or above this is the 10¹² clip of :func:`mlmath.experiments.log_timescale_from_target`: a factor ≥ 1.
+#: ``Y`` at or above this is the 10¹² clip of :func:`mlmath.experiments.log_timescale_from_target`:
+#: a factor ≥ 1.
 _Y_NONDECAYING = float(np.log(1e12)) - 1e-6
 
 
@@ -542,9 +545,10 @@ def plot_log_timescale_panels(
     ``seed``, one thin line per unit, against ``<name>__y_path_steps``. Bottom row: the
     standard deviation of ``Y`` over units against the step, one line per seed (a spread
     that emerges rises from 0; one that survives stays up), over the units whose parameter
-    gives a factor below 1 (those at the 10¹² clip are left out of it). ``y_max`` clips the top row for
-    display (a ConstGate unit whose factor reaches 1 has ``Y`` at the log of the 10¹² clip);
-    ``reference`` (dict label → ``Y``) adds dotted horizontal lines, e.g. the carry.
+    gives a factor below 1 (those at the 10¹² clip are left out of it). ``y_max`` clips the
+    top row for display (a ConstGate unit whose factor reaches 1 has ``Y`` at the log of the
+    10¹² clip); ``reference`` (dict label → ``Y``) adds dotted horizontal lines, e.g. the
+    carry.
 
     Parameters
     ----------
@@ -650,7 +654,8 @@ def plot_horizon_paths(summary_arms: dict, names, labels=None, *, lags=None):
     """
     if not isinstance(summary_arms, dict):
         raise TypeError(
-            f"summary_arms must be a dict (result.summary['arms']); got {type(summary_arms).__name__}"
+            "summary_arms must be a dict (result.summary['arms']); got "
+            f"{type(summary_arms).__name__}"
         )
     names = list(names)
     if not names:

@@ -152,7 +152,8 @@ def phase_diagram_plot(ax, rates, jumps, phases, *, pull=1.0, boundaries=True, c
 
 
 def beta_scatter_plot(ax, theory, measured, stderr=None, *, groups=None):
-    """Measured against theoretical ``β`` with the identity line (error bars: ±2 standard errors)."""
+    """Measured against theoretical ``β`` with the identity line (error bars: ±2
+    standard errors)."""
     theory = np.asarray(theory, dtype=float)
     measured = np.asarray(measured, dtype=float)
     groups = np.asarray(groups if groups is not None else ["simulation"] * theory.size)
@@ -250,7 +251,8 @@ def horizon_map_plot(
     vmin=None,
     vmax=None,
 ):
-    """Heat map of memory at the horizon over (load ρ = νm/κ, cap relative to the horizon), Chapter 7.
+    """Heat map of memory at the horizon over (load ρ = νm/κ, cap relative to the
+    horizon), Chapter 7.
 
     ``values[i, j]`` (e.g. ``log10 f(ℓ_max)``, the envelope at the longest lag the task needs)
     belongs to ``cap_ratios[i] = τ_cap/ℓ_max`` (the last row may be ``inf``: no cap) and

@@ -40,16 +40,19 @@ def pareto_tail_mle(taus, xmin=1.0) -> TailMLE:
 
 
 def gaussian_exponent(pull, sigma) -> float:
-    """``β = 2κ/σ²`` for Brownian forcing alone: ``Y ~ Exp(2κ/σ²)``, already a power law in ``τ`` (Chapter 6)."""
+    """``β = 2κ/σ²`` for Brownian forcing alone: ``Y ~ Exp(2κ/σ²)``, already a power law in
+    ``τ`` (Chapter 6)."""
     return 2.0 * positive("pull", pull) / positive("sigma", sigma) ** 2
 
 
 def vanishing_mobility_survival(s, pull, sigma) -> np.ndarray:
-    """Stationary ``P(τ > s) = exp(−(κ/σ²)(s² − 1))`` for ``dY = −κ dt + σ e^(−Y) dW`` reflected at 0 (Chapter 6).
+    """Stationary ``P(τ > s) = exp(−(κ/σ²)(s² − 1))`` for ``dY = −κ dt + σ e^(−Y) dW`` reflected
+    at 0 (Chapter 6).
 
-    With SGD's gate factor ``g(1−g) ≈ 1/τ`` on the noise alone (assumption (V)) the small-step noise of a slow unit vanishes;
-    the zero-flux (Fokker–Planck) density of ``Y`` is ``∝ e^(2y) exp(−(κ/σ²) e^(2y))``, so
-    ``τ`` has a Gaussian (Rayleigh) tail: no power law without pushes.
+    With SGD's gate factor ``g(1−g) ≈ 1/τ`` on the noise alone (assumption (V)) the
+    small-step noise of a slow unit vanishes; the zero-flux (Fokker–Planck) density of ``Y``
+    is ``∝ e^(2y) exp(−(κ/σ²) e^(2y))``, so ``τ`` has a Gaussian (Rayleigh) tail: no power
+    law without pushes.
     """
     s = as_float_array("s", s)
     pull = positive("pull", pull)
@@ -58,5 +61,6 @@ def vanishing_mobility_survival(s, pull, sigma) -> np.ndarray:
 
 
 def lognormal_scale_ou(pull_slope, sigma) -> float:
-    """Stationary standard deviation ``σ_Y = σ/√(2k)`` of ``ln τ`` under a linear pull ``k(Y − ȳ)`` (Chapter 7)."""
+    """Stationary standard deviation ``σ_Y = σ/√(2k)`` of ``ln τ`` under a linear pull
+    ``k(Y − ȳ)`` (Chapter 7)."""
     return positive("sigma", sigma) / math.sqrt(2.0 * positive("pull_slope", pull_slope))

@@ -88,7 +88,8 @@ def kesten_exponent(moment, *, upper=1e4) -> float:
 
 
 def moment_from_sample(sample) -> Callable[[float], float]:
-    """``θ -> mean(A^θ)`` over a sample of multipliers ``A ≥ 0``, shape ``(n,)`` (for :func:`kesten_exponent`)."""
+    """``θ -> mean(A^θ)`` over a sample of multipliers ``A ≥ 0``, shape ``(n,)``
+    (for :func:`kesten_exponent`)."""
     a = vector("sample", sample)
     if not np.isfinite(a).all() or (a < 0).any():
         raise ValueError("sample must hold finite multipliers A >= 0")

@@ -73,7 +73,8 @@ def mean_drift(pull, rate=0.0, pushes=None) -> float:
 
 
 def tail_exponent(pull, rate=0.0, pushes=None, sigma=0.0) -> float:
-    """Tail exponent ``β ≥ 0`` of the stationary time scales: the positive root of ``ψ(β) = 0`` (Theorem A, Chapter 6).
+    """Tail exponent ``β ≥ 0`` of the stationary time scales: the positive root of ``ψ(β) = 0``
+    (Theorem A, Chapter 6).
 
     ``P(τ > s) ~ C s^(−β)`` (survival exponent) with ``C > 0`` when the root has a finite
     tilted mean ``E[Z e^(βZ)] < ∞``, i.e. ``ψ'(β) < ∞`` (always, when the root lies inside
@@ -127,7 +128,8 @@ def tail_exponent(pull, rate=0.0, pushes=None, sigma=0.0) -> float:
 
 
 class TailAsymptote(NamedTuple):
-    """The asymptote ``P(τ > s) ~ C s^(−β)`` of Theorem A, with the flags that qualify it (Chapter 6)."""
+    """The asymptote ``P(τ > s) ~ C s^(−β)`` of Theorem A, with the flags that qualify it
+    (Chapter 6)."""
 
     beta: float  #: as :func:`tail_exponent` returns it (``0.0``: no β; ``inf``: no forcing)
     at_edge: bool  #: the root sits at the edge ``θ_max`` of the push law's m.g.f.
@@ -231,7 +233,8 @@ def _tilted_mean(pushes, theta) -> float:
 
 
 def _root(pull, rate, pushes, sigma):
-    """``(β, at_edge)``: the positive root of ``ψ`` and whether it sits at ``θ_max`` (:func:`tail_exponent`)."""
+    """``(β, at_edge)``: the positive root of ``ψ`` and whether it sits at ``θ_max``
+    (:func:`tail_exponent`)."""
     pull = positive("pull", pull)
     rate = _check_pushes(rate, pushes)
     sigma = check_range("sigma", sigma, 0.0)
@@ -258,7 +261,8 @@ def _root(pull, rate, pushes, sigma):
     if math.isfinite(theta_max):
         edge = psi(theta_max)
         if math.isfinite(edge):
-            # the size of the terms of ψ at the edge: below 1e-12 of it, ψ(θ_max) is 0 in floating point
+            # the size of the terms of ψ at the edge: below 1e-12 of it, ψ(θ_max) is 0 in floating
+            # point
             size = (
                 pull * theta_max
                 + 0.5 * (sigma * theta_max) ** 2
@@ -300,7 +304,8 @@ def _root(pull, rate, pushes, sigma):
 
 
 def veraverbeke_tail(y, pull, rate, pushes):
-    """Veraverbeke's asymptotic ``P(Y > y) ≈ ν/(κ − ν E Z) · ∫_y^∞ P(Z > z) dz`` (Chapter 6, Theorem A.3).
+    """Veraverbeke's asymptotic ``P(Y > y) ≈ ν/(κ − ν E Z) · ∫_y^∞ P(Z > z) dz``
+    (Chapter 6, Theorem A.3).
 
     For the coarse-grained process with constant pull ``κ``, pushes at rate ``ν`` and no
     root of ``ψ`` because the push law is subexponential in the integrated sense (for
@@ -348,8 +353,9 @@ def beta_exponential_pushes(pull, rate, mean_jump) -> float:
     """``β = 1/m − ν/κ`` for exponential pushes of mean ``m`` at rate ``ν``, pull ``κ`` (Chapter 6).
 
     The positive root of ``ψ(θ) = −κθ + ν(1/(1 − mθ) − 1)``. The stationary survival is
-    exactly ``P(τ > s) = (νm/κ) s^(−β)`` (Chapter 6, the exactly solvable case). ``β < 1`` (the broad
-    regime) iff ``ψ(1) > 0``; the mean time scale is infinite iff ``β ≤ 1``, i.e. ``ψ(1) ≥ 0``.
+    exactly ``P(τ > s) = (νm/κ) s^(−β)`` (Chapter 6, the exactly solvable case). ``β < 1``
+    (the broad regime) iff ``ψ(1) > 0``; the mean time scale is infinite iff ``β ≤ 1``, i.e.
+    ``ψ(1) ≥ 0``.
 
     Raises
     ------

@@ -75,7 +75,10 @@ class PushLaw:
                 elif th < 0.0:
                     x = -th * scale
                     value, _ = integrate.quad(
-                        lambda u: math.exp(-x * (u - 1.0)) * u ** (-a - 1.0), 1.0, np.inf, limit=200
+                        lambda u, x=x: math.exp(-x * (u - 1.0)) * u ** (-a - 1.0),
+                        1.0,
+                        np.inf,
+                        limit=200,
                     )
                     out[i] = a * value
         else:  # empirical
@@ -220,7 +223,8 @@ def exponential_pushes(mean_jump) -> PushLaw:
 
 
 def gamma_pushes(shape, scale) -> PushLaw:
-    """Gamma push sizes: ``E[e^(θZ)] = (1 − scale·θ)^(−shape)``, mean ``shape·scale`` (Chapter 6)."""
+    """Gamma push sizes: ``E[e^(θZ)] = (1 − scale·θ)^(−shape)``, mean ``shape·scale``
+    (Chapter 6)."""
     shape = positive("shape", shape)
     scale = positive("scale", scale)
     return PushLaw("gamma", (shape, scale), shape * scale, 1.0 / scale)
@@ -245,7 +249,8 @@ def tempered_pareto_pushes(tail, xmin, cutoff) -> PushLaw:
 
 
 def pareto_pushes(tail_index, scale) -> PushLaw:
-    """Lomax (Pareto II) push sizes: ``P(Z > z) = (1 + z/scale)^(−a)``, ``a`` = ``tail_index`` (Chapter 6).
+    """Lomax (Pareto II) push sizes: ``P(Z > z) = (1 + z/scale)^(−a)``, ``a`` =
+    ``tail_index`` (Chapter 6).
 
     Regularly varying pushes in ``ln τ``: ``E[e^(θZ)] = ∞`` for every ``θ > 0``, so ``ψ``
     has no positive root and Theorem A's Cramér case does not apply. The mean is
@@ -277,7 +282,8 @@ class PushTailTest(NamedTuple):
 
     statistic: float  #: LR = 2 (max over ξ ≥ 0 of the GPD log-likelihood − the exponential one)
     p_value: float  #: under ξ = 0: LR ~ ½χ²₀ + ½χ²₁, so p = ½ P(χ²₁ > LR) (1 when LR = 0)
-    xi: float  #: the GPD shape at the maximum (0 = exponential tail, 1/a for a Pareto tail of index a)
+    #: the GPD shape at the maximum (0 = exponential tail, 1/a for a Pareto tail of index a)
+    xi: float
     k: int  #: number of top excesses used
     heavy: bool  #: p_value < level: the largest pushes are heavier than exponential
 
@@ -344,7 +350,8 @@ def push_tail_test(sizes, *, k=None, level=1e-3) -> PushTailTest:
 
 
 def empirical_pushes(sizes, *, theta_max=None, level=1e-3, bound=None) -> PushLaw:
-    """The empirical law of measured push sizes (nepers, ``> 0``), e.g. from a trained model (Chapters 6, 11).
+    """The empirical law of measured push sizes (nepers, ``> 0``), e.g. from a trained model
+    (Chapters 6, 11).
 
     Its moment generating function is the plug-in ``mean(e^(θZ_i))``. That mean always
     grows without bound in ``θ``, so a plug-in ``ψ`` always has a root — even when the
@@ -399,7 +406,8 @@ def empirical_pushes(sizes, *, theta_max=None, level=1e-3, bound=None) -> PushLa
 
 
 def _upper_gamma(a, x):
-    """Unnormalised upper incomplete gamma ``Γ(a, x) = ∫_x^∞ v^(a−1) e^(−v) dv`` for any real ``a``, ``x > 0``.
+    """Unnormalised upper incomplete gamma ``Γ(a, x) = ∫_x^∞ v^(a−1) e^(−v) dv`` for any real
+    ``a``, ``x > 0``.
 
     For ``a > 0`` from scipy; for ``a ≤ 0`` by the downward recurrence
     ``Γ(a, x) = (Γ(a+1, x) − x^a e^(−x))/a`` from ``Γ(a+n, x)`` with ``a + n ∈ (0, 1]``

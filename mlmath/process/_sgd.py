@@ -8,7 +8,8 @@ from .._validate import check_range, positive, positive_int, real_scalar, rng_fr
 
 
 def sgd_forcing_beta(alpha) -> float:
-    """Survival exponent ``β = α − 1`` of the additive (flow) walk of plain SGD, gradient noise of stable index ``α`` (Chapter 6).
+    """Survival exponent ``β = α − 1`` of the additive (flow) walk of plain SGD, gradient noise of
+    stable index ``α`` (Chapter 6).
 
     Under plain SGD every update of a slow gate's logit carries the factor ``g(1 − g) ≈ 1/τ``
     (Chapter 5). When each step moves the logit by much less than one neper, ``τ ≈ e^(−a)``
@@ -110,11 +111,11 @@ def simulate_timescale_walk(
     checkpoints : sequence of int or None
         Increasing steps in ``[1, n_steps]`` at which to return the state (default: ``n_steps``).
     coupled : bool
-        ``False``: the reflected walk itself (Lindley's recursion). ``True``: ``1 + max_{j ≤ k} S_j``
-        with ``S`` the free walk — by Loynes' lemma the same law at each checkpoint
-        (for i.i.d. steps started at the wall), but non-decreasing along each path, so the
-        difference between two checkpoints measures the distance to stationarity without the
-        noise of independent runs.
+        ``False``: the reflected walk itself (Lindley's recursion). ``True``:
+        ``1 + max_{j ≤ k} S_j`` with ``S`` the free walk — by Loynes' lemma the same law at
+        each checkpoint (for i.i.d. steps started at the wall), but non-decreasing along
+        each path, so the difference between two checkpoints measures the distance to
+        stationarity without the noise of independent runs.
     seed : int, numpy.random.Generator or None
 
     Returns
@@ -207,7 +208,8 @@ def simulate_sgd_logit_walk(
 
 
 def _walk_arguments(drift, alpha, scale, noise, n_units, n_steps, checkpoints):
-    """Checked arguments of the two walks, and their checkpoints as an array (``[n_steps]`` by default)."""
+    """Checked arguments of the two walks, and their checkpoints as an array
+    (``[n_steps]`` by default)."""
     drift = positive("drift", drift)
     if noise not in ("stable", "pareto"):
         raise ValueError(f"noise must be 'stable' or 'pareto'; got {noise!r}")
@@ -240,7 +242,8 @@ def _walk_arguments(drift, alpha, scale, noise, n_units, n_steps, checkpoints):
 
 
 def _walk_steps(drift, alpha, scale, noise, n_units, n_steps, rng):
-    """The increments ``ξ = −d + X`` of the walks, in blocks of steps (``(block, n_units)`` arrays)."""
+    """The increments ``ξ = −d + X`` of the walks, in blocks of steps
+    (``(block, n_units)`` arrays)."""
     from ..stable import sample_symmetric_stable
 
     block = max(1, min(n_steps, 2_000_000 // n_units))

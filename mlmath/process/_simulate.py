@@ -150,7 +150,8 @@ def simulate_process(
     times=None,
     coupled=False,
 ) -> np.ndarray:
-    """Monte Carlo of the coarse-grained process with a general pull, push law and mobility (Chapters 6–7).
+    """Monte Carlo of the coarse-grained process with a general pull, push law and
+    mobility (Chapters 6–7).
 
     ``dY = −κ(Y) dt + σ χ(Y) dW + dL + dR``, reflected at ``Y = 0`` (``τ = 1``) and, with a
     cap, at ``ln τ_cap``. Without a Brownian part and with a constant pull the simulation is
@@ -243,7 +244,8 @@ def simulate_process(
 
 
 def _free_supremum(pull, rate, pushes, sigma, n_units, t_end, dt, rng, times):
-    """Running supremum of the free process at ``times``: exact without a Brownian part, else on the grid."""
+    """Running supremum of the free process at ``times``: exact without a Brownian part,
+    else on the grid."""
     if sigma == 0.0:
         return _free_supremum_exact(pull, rate, pushes, n_units, t_end, rng, times)
     steps = int(math.ceil(t_end / dt - 1e-9))
@@ -298,7 +300,8 @@ def simulate_paths(
 def simulate_log_timescales(
     pull, rate, mean_jump, *, n_units, t_end, dt=0.01, sigma=0.0, cap=None, seed=None
 ) -> np.ndarray:
-    """Time scales after ``t_end`` of the coarse-grained process with exponential pushes (Chapter 6).
+    """Time scales after ``t_end`` of the coarse-grained process with exponential pushes
+    (Chapter 6).
 
     ``dY = −κ dt + σ dW + dL + dR``: pull ``κ``, Brownian part ``σ``, pushes at rate ``ν``
     with exponential sizes of mean ``m``, ``Y = ln τ`` reflected at 0 (``τ = 1``) and, if

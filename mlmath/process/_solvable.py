@@ -44,7 +44,8 @@ class StationaryLaw(NamedTuple):
         return 1.0 - self.atom
 
     def survival(self, s) -> np.ndarray:
-        """``P(τ > s)``: ``1`` for ``s < 1``; ``(D/β)(s^(−β) − cap^(−β))`` on ``[1, cap)``; ``0`` beyond."""
+        """``P(τ > s)``: ``1`` for ``s < 1``; ``(D/β)(s^(−β) − cap^(−β))`` on
+        ``[1, cap)``; ``0`` beyond."""
         s = as_float_array("s", s)
         D, b, cap = self.density_constant, self.beta, self.cap
         if D == 0.0:  # no pushes: every unit at τ = 1
@@ -193,7 +194,8 @@ def _equilibrium_sample(pushes, size, rng):
 
 
 def stationary_sample(pull, rate, pushes, size, rng=None) -> np.ndarray:
-    """Exact draws of the stationary ``Y = ln τ`` for a constant pull and no Brownian part (Chapter 6).
+    """Exact draws of the stationary ``Y = ln τ`` for a constant pull and no Brownian part
+    (Chapter 6).
 
     The Pollaczek–Khinchine (Beekman) representation: the supremum of the free process
     ``X_t = −κt + Σ_{i ≤ N_t} Z_i`` is reached through a geometric number of *ladder heights*,

@@ -292,7 +292,8 @@ def _mills_terms(alpha: float) -> tuple[float, float]:
 
 
 def _truncated_gaussian_family(w: np.ndarray) -> tuple[float, float, bool]:
-    """Maximum-likelihood natural parameters ``(a, b)`` of ``q(w) ∝ e^{−a w − b w²/2}`` on ``w ≥ 0``.
+    """Maximum-likelihood natural parameters ``(a, b)`` of ``q(w) ∝ e^{−a w − b w²/2}``
+    on ``w ≥ 0``.
 
     ``w = ln(x/x_min)/mean`` (scaled to mean 1). This is the log-normal truncated at
     ``x_min`` written as an exponential family (``b = 1/σ²``, ``a = (ln x_min − μ)/σ²`` before
