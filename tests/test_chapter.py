@@ -1,5 +1,7 @@
 """Helpers the chapters of Part IV share (mlmath.experiments.chapter): regimes, horizons."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -285,3 +287,25 @@ def test_scale_cells_and_row_cells_format_what_the_tables_print():
     assert out == {"beta": "0.46 [0.30, 1.23]", "window": "0.50 (1.25)",
                    "spread": "0.01 → 2.50", "tau": "12.3 / 1.23e+03",
                    "units": "1 / 2 of 320"}
+
+
+def test_censored_spread_leaves_out_extrapolated_time_scales():
+    from mlmath.experiments.chapter import censored_spread
+
+    taus = np.array([[1.0, math.e, math.e**2, 600.0, np.inf, np.nan],
+                     [2.0, 2.0, 2.0, 2.0, 1e11, 3e11]])
+    spread, n_cens = censored_spread(taus, 512)
+    # oracle: ln τ below T are {0, 1, 2} (sd √(2/3)) and {ln 2} × 4 (sd 0)
+    assert spread == pytest.approx([math.sqrt(2 / 3), 0.0])
+    assert n_cens.tolist() == [2, 2]  # 600 and inf; 1e11 and 3e11 (the NaN is left out)
+    # a huge extrapolated value does not change the spread, a cap at T would have
+    assert censored_spread([1.0, 10.0, 1e11], 512)[0][0] == \
+        pytest.approx(np.log([1.0, 10.0]).std())
+    assert math.isnan(censored_spread([3.0, 900.0], 512)[0][0])
+    assert censored_spread([1.0, 512.0], 512)[1].tolist() == [1]  # at T: censored
+    with pytest.raises(ValueError, match="censor must be"):
+        censored_spread(taus, 0)
+    with pytest.raises(ValueError, match="taus must be > 0"):
+        censored_spread([-1.0, 2.0], 512)
+    with pytest.raises(ValueError, match="taus must be 1-D or 2-D"):
+        censored_spread(np.ones((2, 2, 2)), 512)

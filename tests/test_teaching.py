@@ -350,6 +350,11 @@ def test_decks_quote_the_stored_results_the_chapters_glue():
     assert short and 2 * int(short[1]) > int(short[2])  # "shorter than a decade in most"
     assert abs(float(ch10["ar-rec32-shared"]) - 0.5) <= 0.1      # "reproduces a lag of 32 steps about halfway"
     assert int(ch10["ar-gate-up-share"]) < 25                    # "few moved up"
+    # the 12 card on heavy tails: forcing lowers β, not significantly with five seeds, lifts more
+    # time scales beyond T, and does not widen the spread of those below T
+    assert float(ch12["ch12-p-beta"]) >= 0.05 and ch12["ch12-n-seeds"] == "5"
+    assert "and puts more time scales beyond T" in ch12["ch12-claims-table"]
+    assert float(ch12["ch12-sd-T-inject"]) <= float(ch12["ch12-sd-T-plain"])
     steps = [int(n.replace(",", "")) for n in ch12["ch12-full-steps"].split(" / ")]
     reference = [int(n.replace(",", "")) for n in ch12["ch12-ref-steps-arms"].split(" / ")]
     assert all(f < r for f, r in zip(steps, reference))          # "it trains fewer optimizer steps per arm"

@@ -676,3 +676,54 @@ def row_cells(row: dict, trained: dict) -> dict:
         "tau": f"{row['median_tau']:.3g} / {row['max_tau']:.3g}",
         "units": f"{row['n_nondecaying']} / {row['n_unresolved']} of {row['n_units']}",
     }
+
+
+def censored_spread(taus, censor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per network: the spread of ln τ over units with τ < ``censor``, and the censored count.
+
+    A time scale at or beyond the censoring point ``T`` (Chapter 8: the sequence length) is an
+    extrapolation of the fit, which sees lags up to its window only; the β fit treats it as
+    censored (known only to exceed ``T``). Its value should then not enter a spread either:
+
+    .. math:: s = \\operatorname{sd}\\{\\ln\\tau_q : \\tau_q < T\\}, \\qquad
+              n_{\\rm censored} = \\#\\{q : \\tau_q \\ge T\\},
+
+    with non-decaying units (``τ = inf``) counted as censored and unresolved ones
+    (``τ = NaN``) left out of both, as in :func:`mlmath.diagnostics.censored_power_law_fit`.
+    Chapters 11–12 compare the spread of two arms with it.
+
+    Parameters
+    ----------
+    taus : array_like, shape (seeds, units) or (units,)
+        Fitted time scales in steps, one row per network.
+    censor : float
+        The censoring point ``T`` in steps, > 0.
+
+    Returns
+    -------
+    spread : ndarray of float, shape (seeds,)
+        Population standard deviation of ``ln τ`` over the units below ``censor`` (NaN where
+        fewer than two are).
+    n_censored : ndarray of int, shape (seeds,)
+
+    References
+    ----------
+    Clauset, Shalizi & Newman (2009), power-law fits; censoring as in Chapter 8.
+    """
+    taus = np.atleast_2d(np.asarray(taus, dtype=float))
+    if taus.ndim != 2:
+        raise ValueError(f"taus must be 1-D or 2-D (seeds, units); got shape {taus.shape}")
+    if (np.isfinite(taus) & (taus <= 0)).any():
+        raise ValueError("taus must be > 0 (NaN and inf allowed)")
+    if isinstance(censor, bool) or not np.isfinite(censor) or censor <= 0:
+        raise ValueError(f"censor must be a finite number > 0; got {censor!r}")
+    spread, counts = [], []
+    for row in taus:
+        known = row[~np.isnan(row)]
+        below = known[known < censor]
+        spread.append(float(np.log(below).std()) if below.size >= 2 else math.nan)
+        counts.append(int(np.sum(known >= censor)))
+    return np.asarray(spread), np.asarray(counts, dtype=int)
+
+
+__all__ += ["censored_spread"]
