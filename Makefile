@@ -24,7 +24,7 @@ export MKL_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help install book test check sync execute student assignments cards lab reference experiments bench clean
+.PHONY: help install book test check sync execute student student-html assignments cards lab reference experiments bench clean
 
 help:
 	@echo "make book         install into .venv, execute every chapter, render $(HTML)/index.html"
@@ -32,8 +32,9 @@ help:
 	@echo "make check        the unit tests alone (no book build, browser, notebooks; about 2 minutes)"
 	@echo "make sync         bring each notebook and its MyST twin (book/NN_topic.md) in line"
 	@echo "make execute      sync, then re-execute chapters in place (refresh stored outputs for nbval)"
-	@echo "make student      student versions of the chapters (no solutions) in student/"
-	@echo "make assignments  otter assign: per assignment, student notebook + autograder zip in _build/assignments/"
+	@echo "make student      student versions of the chapters (no solutions, no solution-only code) in student/"
+	@echo "make student-html the book's website without solutions in _build/student-html/ (no execution)"
+	@echo "make assignments  otter assign: per assignment, student notebook, autograder zip, solutions (HTML) in _build/assignments/"
 	@echo "make cards        export every flashcard deck as CSV (front,back) into book/cards/"
 	@echo "make lab          JupyterLab on the chapters"
 	@echo "make reference    every reference-tier (CPU, ~20 min each) experiment, results into results/reference/"
@@ -82,13 +83,21 @@ sync: $(INSTALLED)
 execute: sync
 	$(BIN)/python -m mlmath.book execute $(CHAPTERS)
 
+# Student chapters: solutions, answer dropdowns and the code that computes only what they quote
+# (mlmath.teaching.solution_cells) removed, outputs cleared.
 student: $(INSTALLED)
 	$(BIN)/python -m mlmath.teaching student $(CHAPTERS) --out student
 
+# The website without solutions (sphinx-exercise's hide_solutions, the student chapters, the
+# stored outputs: no execution), staged in _build/student-html-src/.
+student-html: $(INSTALLED)
+	$(BIN)/python -m mlmath.teaching student-html --out _build/student-html
+
 # otter-grader assignments (assignments/partN.ipynb): _build/assignments/partN/student/partN.ipynb to
-# hand out, _build/assignments/partN/autograder/partN-autograder_<time>.zip to grade with otter.
+# hand out, _build/assignments/partN/autograder/partN-autograder_<time>.zip to grade with otter,
+# partN-sol.html beside it. PDFS=1 adds otter's solutions PDF (needs: python -m playwright install chromium).
 assignments: $(INSTALLED)
-	$(BIN)/python -m mlmath.teaching assign $(sort $(wildcard assignments/part*.ipynb)) --out _build/assignments
+	$(BIN)/python -m mlmath.teaching assign $(sort $(wildcard assignments/part*.ipynb)) --out _build/assignments $(if $(PDFS),--pdfs,)
 
 # Flashcard decks (book/cards/NN_topic.json) as CSV for spaced-repetition apps; the CSVs are committed.
 cards: $(INSTALLED)

@@ -1,4 +1,5 @@
-"""Drop duplicate <script> entries (Sphinx 7.4 registers an inline script added after the builder starts twice: once named None, once '')."""
+"""Drop duplicate <script> entries (Sphinx 7.4 registers an inline script added after the builder
+starts twice: once named None, once '')."""
 
 
 def _unique(app, pagename, templatename, context, doctree):

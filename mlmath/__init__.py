@@ -25,9 +25,24 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "bench", "book", "diagnostics", "envelope", "experiments", "explorers", "increments", "learnability",
+    "bench",
+    "book",
+    "diagnostics",
+    "envelope",
+    "experiments",
+    "explorers",
+    "increments",
+    "learnability",
     "models",
-    "plots", "process", "pull", "reproducibility", "response", "stable", "tails", "tasks", "teaching",
+    "plots",
+    "process",
+    "pull",
+    "reproducibility",
+    "response",
+    "stable",
+    "tails",
+    "tasks",
+    "teaching",
     "training",
 )
 

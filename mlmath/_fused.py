@@ -16,7 +16,8 @@ Its forward loop and its backward-through-time loop,
 
 .. math::
 
-    \\delta_t = \\bar h_t + (1 - s_{t+1})\\delta_{t+1} + \\mathrm{dpre}_{t+1} U_{\\mathrm{all}},\\quad
+    \\delta_t = \\bar h_t + (1 - s_{t+1})\\delta_{t+1}
+               + \\mathrm{dpre}_{t+1} U_{\\mathrm{all}},\\quad
     \\mathrm{dpre}_t = [\\delta_t s_t (1 - g_t^2),\\; \\delta_t (g_t - h_{t-1}) s_t (1 - s_t)],
 
 run in C++ (``mlmath/csrc/leaky_recurrence.cpp``, built once with
@@ -45,8 +46,15 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["load", "use_fused", "available", "build_directory", "LeakyRecurrence", "leaky_recurrence",
-           "RECURRENCES"]
+__all__ = [
+    "load",
+    "use_fused",
+    "available",
+    "build_directory",
+    "LeakyRecurrence",
+    "leaky_recurrence",
+    "RECURRENCES",
+]
 
 #: The values of the models' ``recurrence`` option.
 RECURRENCES = ("fused", "autograd")
@@ -80,8 +88,13 @@ def _build():
     except OSError:
         folder = Path(tempfile.gettempdir()) / f"mlmath-torch-extensions-{os.getuid()}"
         folder.mkdir(parents=True, exist_ok=True)
-    return cpp_extension.load(name=NAME, sources=[str(SOURCE)], build_directory=str(folder),
-                              extra_cflags=["-O3"], verbose=False)
+    return cpp_extension.load(
+        name=NAME,
+        sources=[str(SOURCE)],
+        build_directory=str(folder),
+        extra_cflags=["-O3"],
+        verbose=False,
+    )
 
 
 def load():
@@ -97,10 +110,14 @@ def load():
                 _state["module"] = _build()
             except Exception as error:  # noqa: BLE001 - any failure means: fall back
                 _state["error"] = f"{type(error).__name__}: {error}"
-                warnings.warn("mlmath: the fused recurrence (a C++ extension) could not be built or loaded "
-                              f"({_state['error'][:300]}); ConstGate, SharedGate and DiagGate fall back to "
-                              "the autograd loop (recurrence='autograd'): the same results, several times "
-                              "slower.", RuntimeWarning, stacklevel=3)
+                warnings.warn(
+                    "mlmath: the fused recurrence (a C++ extension) could not be built or loaded "
+                    f"({_state['error'][:300]}); ConstGate, SharedGate and DiagGate fall back to "
+                    "the autograd loop (recurrence='autograd'): the same results, several times "
+                    "slower.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
         return _state["module"]
 
 

@@ -14,7 +14,8 @@ import numpy as np
 
 
 def as_float_array(name: str, value, *, allow_empty: bool = False) -> np.ndarray:
-    """Return ``value`` as a float array, rejecting NaN, non-numeric and (by default) empty input."""
+    """Return ``value`` as a float array, rejecting NaN, non-numeric and (by
+    default) empty input."""
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as error:
@@ -36,8 +37,15 @@ def real_scalar(name: str, value) -> float:
     return value
 
 
-def check_range(name: str, value: float, low: float = -math.inf, high: float = math.inf, *,
-                low_open: bool = False, high_open: bool = False) -> float:
+def check_range(
+    name: str,
+    value: float,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """Check ``low (<|<=) value (<|<=) high`` and return ``value`` as a float."""
     value = real_scalar(name, value)
     too_low = value <= low if low_open else value < low
@@ -75,10 +83,15 @@ def rng_from(seed) -> np.random.Generator:
     """A ``numpy.random.Generator`` from a seed, a generator, or ``None``."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is None or (isinstance(seed, (numbers.Integral, np.integer)) and not isinstance(seed, bool)
-                        and seed >= 0):
+    if seed is None or (
+        isinstance(seed, (numbers.Integral, np.integer))
+        and not isinstance(seed, bool)
+        and seed >= 0
+    ):
         return np.random.default_rng(seed)
-    raise TypeError(f"seed/rng must be None, a non-negative int or a numpy.random.Generator; got {seed!r}")
+    raise TypeError(
+        f"seed/rng must be None, a non-negative int or a numpy.random.Generator; got {seed!r}"
+    )
 
 
 def check_ndim(name: str, array: np.ndarray, ndims, accepted: str) -> np.ndarray:
@@ -91,12 +104,15 @@ def check_ndim(name: str, array: np.ndarray, ndims, accepted: str) -> np.ndarray
 
 def vector(name: str, value, *, allow_empty: bool = False) -> np.ndarray:
     """:func:`as_float_array`, then require a 1-D array, shape ``(n,)``."""
-    return check_ndim(name, as_float_array(name, value, allow_empty=allow_empty), (1,),
-                      "1-D, shape (n,)")
+    return check_ndim(
+        name, as_float_array(name, value, allow_empty=allow_empty), (1,), "1-D, shape (n,)"
+    )
 
 
 def same_shape(name: str, array: np.ndarray, other_name: str, other: np.ndarray) -> np.ndarray:
     """Require ``array.shape == other.shape``; the message names both arguments and shapes."""
     if array.shape != other.shape:
-        raise ValueError(f"{name} must have the shape of {other_name} {other.shape}; got shape {array.shape}")
+        raise ValueError(
+            f"{name} must have the shape of {other_name} {other.shape}; got shape {array.shape}"
+        )
     return array

@@ -47,17 +47,30 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from ._validate import positive_int
 
-__all__ = ["Record", "SeedScale", "seed_scales", "interleaved_minimum", "model_scaling", "fused_recurrence",
-           "training_step_times",
-           "seeds_batched_vs_sequential", "process_throughput", "chapter_times_from_build",
-           "chapter_times_by_execution", "run", "format_table", "main"]
+__all__ = [
+    "Record",
+    "SeedScale",
+    "seed_scales",
+    "interleaved_minimum",
+    "model_scaling",
+    "fused_recurrence",
+    "training_step_times",
+    "seeds_batched_vs_sequential",
+    "process_throughput",
+    "chapter_times_from_build",
+    "chapter_times_by_execution",
+    "run",
+    "format_table",
+    "main",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,10 +93,10 @@ class Record(NamedTuple):
 class SeedScale(NamedTuple):
     """A problem size for the batched-versus-sequential comparison."""
 
-    hidden_size: int   # units per model
-    length: int        # sequence length T (steps)
-    batch_size: int    # sequences per model per optimizer step
-    seeds: int         # S, models trained together
+    hidden_size: int  # units per model
+    length: int  # sequence length T (steps)
+    batch_size: int  # sequences per model per optimizer step
+    seeds: int  # S, models trained together
     input_dim: int = 16
 
 
@@ -96,13 +109,24 @@ def seed_scales() -> dict:
     """
     from .experiments.registry import SCALES
 
-    return {tier: SeedScale(SCALES[tier].hidden_size, SCALES[tier].length, SCALES[tier].batch_size,
-                            len(SCALES[tier].seeds))
-            for tier in ("ci", "reference") if tier in SCALES}
+    return {
+        tier: SeedScale(
+            SCALES[tier].hidden_size,
+            SCALES[tier].length,
+            SCALES[tier].batch_size,
+            len(SCALES[tier].seeds),
+        )
+        for tier in ("ci", "reference")
+        if tier in SCALES
+    }
 
 
-def interleaved_minimum(functions: list[Callable[[], object]], repeats: int, warmup: int = 1,
-                        clock: Callable[[], float] = time.perf_counter) -> list[float]:
+def interleaved_minimum(
+    functions: list[Callable[[], object]],
+    repeats: int,
+    warmup: int = 1,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list[float]:
     """Minimum time (s) of each function over ``repeats`` interleaved calls.
 
     Each round calls every function once, in order, so slow spells of a shared machine fall
@@ -128,9 +152,19 @@ def interleaved_minimum(functions: list[Callable[[], object]], repeats: int, war
 
 # -- models: cost of a forward and backward pass against sequence length -------------------
 
-def model_scaling(kind: str, length: int = 256, *, hidden_size: int = 32, batch_size: int = 16,
-                  input_dim: int = 16, n_models: int | None = None, repeats: int = 5,
-                  clock: Callable[[], float] = time.process_time, **options) -> tuple[float, float]:
+
+def model_scaling(
+    kind: str,
+    length: int = 256,
+    *,
+    hidden_size: int = 32,
+    batch_size: int = 16,
+    input_dim: int = 16,
+    n_models: int | None = None,
+    repeats: int = 5,
+    clock: Callable[[], float] = time.process_time,
+    **options,
+) -> tuple[float, float]:
     """Forward+backward CPU seconds of model ``kind`` at ``length`` and at ``2 · length`` steps.
 
     One model (``n_models=None``, the default) or ``n_models`` batched ones, ``trace=False``
@@ -147,13 +181,17 @@ def model_scaling(kind: str, length: int = 256, *, hidden_size: int = 32, batch_
     model = build_model(kind, input_dim, hidden_size, 1, n_models=n_models, seed=0, **options)
     generator = torch.Generator().manual_seed(0)
     lead = () if n_models is None else (n_models,)
-    inputs = [torch.randn((*lead, batch_size, T, input_dim), generator=generator) for T in (length, 2 * length)]
+    inputs = [
+        torch.randn((*lead, batch_size, T, input_dim), generator=generator)
+        for T in (length, 2 * length)
+    ]
 
     def step(x):
         def run_once():
             model.zero_grad(set_to_none=True)
             y, _ = model(x, trace=False)
             y.pow(2).mean().backward()
+
         return run_once
 
     short, long = interleaved_minimum([step(x) for x in inputs], repeats, clock=clock)
@@ -162,8 +200,14 @@ def model_scaling(kind: str, length: int = 256, *, hidden_size: int = 32, batch_
 
 # -- the fused recurrence (issue 16) ------------------------------------------------------------
 
-def fused_recurrence(kind: str = "DiagGate", scale: SeedScale = SeedScale(64, 512, 16, 5), *,
-                     repeats: int = 3) -> dict:
+
+#: The reference shape of the fused-recurrence benchmark (issue 16).
+REFERENCE_SHAPE = SeedScale(64, 512, 16, 5)
+
+
+def fused_recurrence(
+    kind: str = "DiagGate", scale: SeedScale = REFERENCE_SHAPE, *, repeats: int = 3
+) -> dict:
     """CPU seconds of one forward+backward pass at ``scale``, by the two recurrences, and the floor.
 
     Interleaved in one run (:func:`interleaved_minimum`, ``time.process_time``): the model
@@ -183,13 +227,17 @@ def fused_recurrence(kind: str = "DiagGate", scale: SeedScale = SeedScale(64, 51
     S, B, T, H, I = scale.seeds, scale.batch_size, scale.length, scale.hidden_size, scale.input_dim
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(S, B, T, I, generator=generator)
-    models = {rec: build_model(kind, I, H, 1, n_models=S, seed=0, recurrence=rec) for rec in ("autograd", "fused")}
+    models = {
+        rec: build_model(kind, I, H, 1, n_models=S, seed=0, recurrence=rec)
+        for rec in ("autograd", "fused")
+    }
 
     def model_pass(model):
         def run_once():
             model.zero_grad(set_to_none=True)
             y, _ = model(x, trace=False)
             y.pow(2).mean().backward()
+
         return run_once
 
     functions = [model_pass(models["autograd"]), model_pass(models["fused"])]
@@ -217,8 +265,9 @@ def fused_recurrence(kind: str = "DiagGate", scale: SeedScale = SeedScale(64, 51
     return out
 
 
-def training_step_times(kinds: list[tuple[str, dict]], scale: SeedScale, *, steps: int = 2,
-                        repeats: int = 2) -> list[float]:
+def training_step_times(
+    kinds: list[tuple[str, dict]], scale: SeedScale, *, steps: int = 2, repeats: int = 2
+) -> list[float]:
     """Seconds per optimizer step of :func:`mlmath.training.train` (AdamW, per-model clipping,
     fresh lag-task sequences) for each ``(kind, options)``, ``scale.seeds`` seeds batched,
     interleaved, after one untimed warm-up step each; CPU time of this process (on one thread,
@@ -228,21 +277,32 @@ def training_step_times(kinds: list[tuple[str, dict]], scale: SeedScale, *, step
     from .training import TrainConfig, train
 
     lag_range = (max(1, round(8 * scale.length / 1280)), round(640 * scale.length / 1280))
-    task = heavy_tailed_lag_task(1, scale.length, input_dim=scale.input_dim, lag_range=lag_range, seed=0).task
+    task = heavy_tailed_lag_task(
+        1, scale.length, input_dim=scale.input_dim, lag_range=lag_range, seed=0
+    ).task
     config = TrainConfig(steps=steps, batch_size=scale.batch_size, length=scale.length, lr=1e-2)
     warmup = TrainConfig(steps=1, batch_size=scale.batch_size, length=scale.length, lr=1e-2)
-    models = [build_model(kind, scale.input_dim, scale.hidden_size, 1, n_models=scale.seeds, seed=0, **options)
-              for kind, options in kinds]
+    models = [
+        build_model(
+            kind, scale.input_dim, scale.hidden_size, 1, n_models=scale.seeds, seed=0, **options
+        )
+        for kind, options in kinds
+    ]
     for model in models:
         train(model, task, warmup, seed=1)
     functions = [lambda model=model: train(model, task, config, seed=1) for model in models]
-    return [seconds / steps for seconds in interleaved_minimum(functions, repeats, warmup=0, clock=time.process_time)]
+    return [
+        seconds / steps
+        for seconds in interleaved_minimum(functions, repeats, warmup=0, clock=time.process_time)
+    ]
 
 
 # -- seeds as a tensor dimension ------------------------------------------------------------
 
-def seeds_batched_vs_sequential(kind: str, scale: SeedScale, *, steps: int = 2,
-                                repeats: int = 3) -> tuple[float, float]:
+
+def seeds_batched_vs_sequential(
+    kind: str, scale: SeedScale, *, steps: int = 2, repeats: int = 3
+) -> tuple[float, float]:
     """Seconds per optimizer step: ``S`` seeds batched in one module, and one after another.
 
     Both sides run :func:`mlmath.training.train` (AdamW, per-model clipping, fresh lag-task
@@ -256,11 +316,14 @@ def seeds_batched_vs_sequential(kind: str, scale: SeedScale, *, steps: int = 2,
 
     steps = positive_int("steps", steps)
     lag_range = (max(1, round(8 * scale.length / 1280)), round(640 * scale.length / 1280))
-    task = heavy_tailed_lag_task(1, scale.length, input_dim=scale.input_dim, lag_range=lag_range,
-                                 seed=0).task
+    task = heavy_tailed_lag_task(
+        1, scale.length, input_dim=scale.input_dim, lag_range=lag_range, seed=0
+    ).task
     config = TrainConfig(steps=steps, batch_size=scale.batch_size, length=scale.length, lr=1e-2)
     batched = build_model(kind, scale.input_dim, scale.hidden_size, 1, n_models=scale.seeds, seed=0)
-    singles = [build_model(kind, scale.input_dim, scale.hidden_size, 1, seed=s) for s in range(scale.seeds)]
+    singles = [
+        build_model(kind, scale.input_dim, scale.hidden_size, 1, seed=s) for s in range(scale.seeds)
+    ]
 
     def run_batched(config=config):
         train(batched, task, config, seed=1)
@@ -278,6 +341,7 @@ def seeds_batched_vs_sequential(kind: str, scale: SeedScale, *, steps: int = 2,
 
 # -- Monte Carlo of the coarse-grained process ----------------------------------------------
 
+
 def _process_cases() -> dict:
     from .process import exponential_pushes
 
@@ -286,14 +350,17 @@ def _process_cases() -> dict:
         # constant pull, Brownian part and pushes: the grid scheme with all three increments
         "constant_pull": dict(pull=1.0, rate=1.0, pushes=pushes, sigma=0.5),
         # vanishing mobility (a callable on every step), as in Chapters 6-7
-        "vanishing_mobility": dict(pull=1.0, rate=1.0, pushes=pushes, sigma=0.5,
-                                   mobility=lambda y: np.exp(-y)),
+        "vanishing_mobility": dict(
+            pull=1.0, rate=1.0, pushes=pushes, sigma=0.5, mobility=lambda y: np.exp(-y)
+        ),
     }
 
 
-def process_throughput(case: str, n_units: int = 10_000, n_steps: int = 500, *, dt: float = 0.01,
-                       repeats: int = 3) -> float:
-    """Unit-steps per second of :func:`mlmath.process.simulate_process` on ``case`` (grid scheme)."""
+def process_throughput(
+    case: str, n_units: int = 10_000, n_steps: int = 500, *, dt: float = 0.01, repeats: int = 3
+) -> float:
+    """Unit-steps per second of :func:`mlmath.process.simulate_process` on ``case``
+    (grid scheme)."""
     from .process import simulate_process
 
     cases = _process_cases()
@@ -304,9 +371,17 @@ def process_throughput(case: str, n_units: int = 10_000, n_steps: int = 500, *, 
     options = cases[case]
 
     def simulate():
-        simulate_process(options["pull"], options["rate"], options["pushes"], n_units=n_units,
-                         t_end=n_steps * dt, dt=dt, sigma=options["sigma"],
-                         mobility=options.get("mobility"), seed=0)
+        simulate_process(
+            options["pull"],
+            options["rate"],
+            options["pushes"],
+            n_units=n_units,
+            t_end=n_steps * dt,
+            dt=dt,
+            sigma=options["sigma"],
+            mobility=options.get("mobility"),
+            seed=0,
+        )
 
     (seconds,) = interleaved_minimum([simulate], repeats)
     return n_units * n_steps / seconds
@@ -314,14 +389,17 @@ def process_throughput(case: str, n_units: int = 10_000, n_steps: int = 500, *, 
 
 # -- chapters ---------------------------------------------------------------------------------
 
+
 def notebooks(book: Path) -> list[Path]:
     """Every notebook of ``book/`` (chapters ``NN_*.ipynb`` and notebook appendices), sorted."""
     return sorted(Path(book).glob("*.ipynb"))
 
 
-_EXEC_ROW = re.compile(r'<span class="doc">book/([^<]+)</span>.*?</td>\s*<td><p>[^<]*</p></td>\s*'
-                       r'<td><p>[^<]*</p></td>\s*<td><p>([0-9.]+)</p></td>\s*<td><p>([^<]*)</p></td>',
-                       flags=re.S)
+_EXEC_ROW = re.compile(
+    r'<span class="doc">book/([^<]+)</span>.*?</td>\s*<td><p>[^<]*</p></td>\s*'
+    r"<td><p>[^<]*</p></td>\s*<td><p>([0-9.]+)</p></td>\s*<td><p>([^<]*)</p></td>",
+    flags=re.S,
+)
 
 
 def chapter_times_from_build(html: Path, book: Path) -> dict | None:
@@ -340,7 +418,10 @@ def chapter_times_from_build(html: Path, book: Path) -> dict | None:
         return None
     if stamp.stat().st_mtime < max(path.stat().st_mtime for path in sources):
         return None
-    rows = {name: (float(seconds), status) for name, seconds, status in _EXEC_ROW.findall(page.read_text())}
+    rows = {
+        name: (float(seconds), status)
+        for name, seconds, status in _EXEC_ROW.findall(page.read_text())
+    }
     times = {}
     for path in sources:
         if path.stem not in rows or rows[path.stem][1] != "\u2705":
@@ -370,8 +451,10 @@ def chapter_times_by_execution(book: Path, timeout: int = 300) -> dict:
 
 # -- the whole benchmark ----------------------------------------------------------------------
 
-def run(*, quick: bool = False, chapters: str = "auto", threads: int = 1, root: Path = ROOT,
-        log=print) -> list[Record]:
+
+def run(
+    *, quick: bool = False, chapters: str = "auto", threads: int = 1, root: Path = ROOT, log=print
+) -> list[Record]:
     """Every measurement of the module docstring, as :class:`Record` s.
 
     ``quick``: the ci scale only, for one model (DiagGate), fewer repeats and no chapters.
@@ -387,62 +470,120 @@ def run(*, quick: bool = False, chapters: str = "auto", threads: int = 1, root: 
     threads = positive_int("threads", threads)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
-    records = [Record("env.torch_threads", threads, "threads"),
-               Record("env.cpus", os.cpu_count() or 1, "cores")]
+    records = [
+        Record("env.torch_threads", threads, "threads"),
+        Record("env.cpus", os.cpu_count() or 1, "cores"),
+    ]
     try:
         log("forward+backward, 2T over T (T = 256, 32 units, batch 16) ...")
         for kind in MODELS:
             short, long = model_scaling(kind, 256, repeats=5)
-            records += [Record(f"scaling.{kind}.fwd_bwd_T256", short, "cpu-s"),
-                        Record(f"scaling.{kind}.fwd_bwd_T512", long, "cpu-s"),
-                        Record(f"scaling.{kind}.ratio_2T_over_T", long / short, "ratio",
-                               "about 2 for a cost per step independent of t")]
+            records += [
+                Record(f"scaling.{kind}.fwd_bwd_T256", short, "cpu-s"),
+                Record(f"scaling.{kind}.fwd_bwd_T512", long, "cpu-s"),
+                Record(
+                    f"scaling.{kind}.ratio_2T_over_T",
+                    long / short,
+                    "ratio",
+                    "about 2 for a cost per step independent of t",
+                ),
+            ]
         scales = seed_scales()
         kinds = ["DiagGate"] if quick else list(MODELS)
         for scale_name in ["ci"] if quick else list(scales):
             scale = scales[scale_name]
-            log(f"seeds batched against sequential, {scale_name} scale ({scale.hidden_size} units, "
-                f"T = {scale.length}, batch {scale.batch_size}, {scale.seeds} seeds) ...")
+            log(
+                f"seeds batched against sequential, {scale_name} scale ({scale.hidden_size} units, "
+                f"T = {scale.length}, batch {scale.batch_size}, {scale.seeds} seeds) ..."
+            )
             for kind in kinds:
                 together, one_by_one = seeds_batched_vs_sequential(
-                    kind, scale, steps=2, repeats=2 if quick or scale_name != "ci" else 3)
+                    kind, scale, steps=2, repeats=2 if quick or scale_name != "ci" else 3
+                )
                 prefix = f"seeds.{scale_name}.{kind}"
-                records += [Record(f"{prefix}.batched", together, "s/step"),
-                            Record(f"{prefix}.sequential", one_by_one, "s/step"),
-                            Record(f"{prefix}.speedup", one_by_one / together, "ratio",
-                                   f"sequential over batched, {scale.seeds} seeds")]
+                records += [
+                    Record(f"{prefix}.batched", together, "s/step"),
+                    Record(f"{prefix}.sequential", one_by_one, "s/step"),
+                    Record(
+                        f"{prefix}.speedup",
+                        one_by_one / together,
+                        "ratio",
+                        f"sequential over batched, {scale.seeds} seeds",
+                    ),
+                ]
         reference = seed_scales()["reference"]
-        log(f"fused recurrence against autograd and the floor ({reference.hidden_size} units, "
-            f"T = {reference.length}, batch {reference.batch_size}, {reference.seeds} seeds) ...")
+        log(
+            f"fused recurrence against autograd and the floor ({reference.hidden_size} units, "
+            f"T = {reference.length}, batch {reference.batch_size}, {reference.seeds} seeds) ..."
+        )
         for kind in ["DiagGate"] if quick else ["DiagGate", "SharedGate", "ConstGate"]:
             times = fused_recurrence(kind, reference, repeats=3)
             prefix = f"fused.reference.{kind}"
-            records += [Record(f"{prefix}.autograd", times["autograd"], "cpu-s", "forward+backward, model"),
-                        Record(f"{prefix}.fused", times["fused"], "cpu-s", "forward+backward, model"),
-                        Record(f"{prefix}.speedup", times["autograd"] / times["fused"], "ratio",
-                               "autograd over fused, whole model (issue 16: at least 3)")]
+            records += [
+                Record(f"{prefix}.autograd", times["autograd"], "cpu-s", "forward+backward, model"),
+                Record(f"{prefix}.fused", times["fused"], "cpu-s", "forward+backward, model"),
+                Record(
+                    f"{prefix}.speedup",
+                    times["autograd"] / times["fused"],
+                    "ratio",
+                    "autograd over fused, whole model (issue 16: at least 3)",
+                ),
+            ]
             if "floor" in times:
-                records += [Record(f"{prefix}.function", times["function"], "cpu-s",
-                                   "forward+backward of the compiled Function alone"),
-                            Record(f"{prefix}.floor", times["floor"], "cpu-s",
-                                   "the two batched matrix products per step alone"),
-                            Record(f"{prefix}.function_over_floor", times["function"] / times["floor"], "ratio",
-                                   "compiled recurrence over the floor"),
-                            Record(f"{prefix}.fused_over_floor", times["fused"] / times["floor"], "ratio",
-                                   "whole model (input and readout products included) over the floor")]
+                records += [
+                    Record(
+                        f"{prefix}.function",
+                        times["function"],
+                        "cpu-s",
+                        "forward+backward of the compiled Function alone",
+                    ),
+                    Record(
+                        f"{prefix}.floor",
+                        times["floor"],
+                        "cpu-s",
+                        "the two batched matrix products per step alone",
+                    ),
+                    Record(
+                        f"{prefix}.function_over_floor",
+                        times["function"] / times["floor"],
+                        "ratio",
+                        "compiled recurrence over the floor",
+                    ),
+                    Record(
+                        f"{prefix}.fused_over_floor",
+                        times["fused"] / times["floor"],
+                        "ratio",
+                        "whole model (input and readout products included) over the floor",
+                    ),
+                ]
         if not quick:
             log("whole training steps (AdamW, clipping), reference scale ...")
-            kinds = [("DiagGate", {"recurrence": "fused"}), ("DiagGate", {"recurrence": "autograd"}),
-                     ("ConstGate", {"recurrence": "fused"}), ("SharedGate", {"recurrence": "fused"}),
-                     ("GRUReference", {}), ("LSTMReference", {})]
+            kinds = [
+                ("DiagGate", {"recurrence": "fused"}),
+                ("DiagGate", {"recurrence": "autograd"}),
+                ("ConstGate", {"recurrence": "fused"}),
+                ("SharedGate", {"recurrence": "fused"}),
+                ("GRUReference", {}),
+                ("LSTMReference", {}),
+            ]
             for (kind, options), seconds in zip(kinds, training_step_times(kinds, reference)):
                 name = kind + ("." + options["recurrence"] if options else "")
-                records.append(Record(f"train.reference.{name}", seconds, "s/step",
-                                      "AdamW + clipping, 5 seeds batched, one thread"))
+                records.append(
+                    Record(
+                        f"train.reference.{name}",
+                        seconds,
+                        "s/step",
+                        "AdamW + clipping, 5 seeds batched, one thread",
+                    )
+                )
         log("simulate_process throughput ...")
         for case in _process_cases():
-            value = process_throughput(case, n_units=4_000 if quick else 10_000,
-                                       n_steps=200 if quick else 500, repeats=2 if quick else 3)
+            value = process_throughput(
+                case,
+                n_units=4_000 if quick else 10_000,
+                n_steps=200 if quick else 500,
+                repeats=2 if quick else 3,
+            )
             records.append(Record(f"process.{case}.throughput", value, "unit-steps/s"))
     finally:
         torch.set_num_threads(previous_threads)
@@ -454,20 +595,27 @@ def run(*, quick: bool = False, chapters: str = "auto", threads: int = 1, root: 
         times = chapter_times_from_build(Path(root) / "_build" / "html", book)
         source = "from the execution table of the last make book"
         if times is None and chapters == "build":
-            raise RuntimeError("no fresh execution record in _build/html: run `make book` first, "
-                               "or use --chapters execute")
+            raise RuntimeError(
+                "no fresh execution record in _build/html: run `make book` first, "
+                "or use --chapters execute"
+            )
     if times is None:
         log("executing every notebook on copies (fresh kernels) ...")
         times = chapter_times_by_execution(book)
         source = "measured with mlmath.book.execute_notebook on copies"
     for stem, seconds in times.items():
         records.append(Record(f"execute.{stem}", seconds, "s", source))
-    records.append(Record("execute.book", sum(times.values()), "s", f"sum over {len(times)} notebooks, " + source))
+    records.append(
+        Record(
+            "execute.book", sum(times.values()), "s", f"sum over {len(times)} notebooks, " + source
+        )
+    )
     return records
 
 
 def format_table(records: list[Record]) -> str:
     """The records as an aligned text table (values to 3 significant digits)."""
+
     def value(x: float) -> str:
         if x == int(x) and abs(x) < 1e6:
             return str(int(x))
@@ -482,17 +630,37 @@ def format_table(records: list[Record]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command line: ``python -m mlmath.bench [--quick] [--out PATH] [--chapters MODE] [--threads N]``."""
-    parser = argparse.ArgumentParser(prog="python -m mlmath.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="ci scale and one model only, no chapter execution (for tests)")
-    parser.add_argument("--out", type=Path, default=ROOT / "_build" / "bench.json",
-                        help="where to write the records (default _build/bench.json)")
-    parser.add_argument("--chapters", choices=("auto", "build", "execute", "skip"), default="auto",
-                        help="chapter times: from the last build when fresh (auto), or execute copies")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as the chapters)")
-    parser.add_argument("--root", type=Path, default=ROOT,
-                        help="repository whose book/ and _build/html to time (default this one)")
+    """Command line:
+    ``python -m mlmath.bench [--quick] [--out PATH] [--chapters MODE] [--threads N]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mlmath.bench", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="ci scale and one model only, no chapter execution (for tests)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "_build" / "bench.json",
+        help="where to write the records (default _build/bench.json)",
+    )
+    parser.add_argument(
+        "--chapters",
+        choices=("auto", "build", "execute", "skip"),
+        default="auto",
+        help="chapter times: from the last build when fresh (auto), or execute copies",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (default 1, as the chapters)"
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=ROOT,
+        help="repository whose book/ and _build/html to time (default this one)",
+    )
     args = parser.parse_args(argv)
     records = run(quick=args.quick, chapters=args.chapters, threads=args.threads, root=args.root)
     args.out.parent.mkdir(parents=True, exist_ok=True)

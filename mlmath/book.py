@@ -39,7 +39,8 @@ def significant(value: float, digits: int = 3) -> float:
 
 
 def rounded(value: float, digits: int = 2):
-    """``value`` to ``digits`` significant digits, as an ``int`` when that is whole (``12``, not ``12.0``).
+    """``value`` to ``digits`` significant digits, as an ``int`` when that is whole
+    (``12``, not ``12.0``).
 
     For glued counts and step numbers that should read as integers (Chapters 9–11).
     """
@@ -84,11 +85,11 @@ def glue(name: str, value, digits: int = 3):
     they are; a string is glued under both ``text/plain`` (its repr) and ``text/markdown``
     (:class:`GluedText`), so that ``{glue:text}`name``` pastes it verbatim and
     ``{glue:md}`name``` (or the ``{glue:md}`` directive, for a table) renders it as
-    Markdown, neither with quotes nor as an object's repr; a matplotlib figure is glued for a ``{glue:figure}``
-    directive with a caption, closed, and not returned, so that it is not shown twice.
-    Write a cell's last ``glue`` of a number as ``_ = glue(...)`` for the same reason (a
-    trailing ``;`` is not honoured when ``nbval`` executes the cell). NaN and infinite values raise ``ValueError``: a number
-    the text quotes must exist.
+    Markdown, neither with quotes nor as an object's repr; a matplotlib figure is glued for
+    a ``{glue:figure}`` directive with a caption, closed, and not returned, so that it is
+    not shown twice. Write a cell's last ``glue`` of a number as ``_ = glue(...)`` for the
+    same reason (a trailing ``;`` is not honoured when ``nbval`` executes the cell). NaN and
+    infinite values raise ``ValueError``: a number the text quotes must exist.
     """
     from myst_nb import glue as myst_glue
 
@@ -106,15 +107,19 @@ def glue(name: str, value, digits: int = 3):
     elif isinstance(value, numbers.Real):
         value = rounded(value, digits)
     else:
-        raise TypeError(f"value for glue {name!r} must be a number or a string; got {type(value).__name__}")
+        raise TypeError(
+            f"value for glue {name!r} must be a number or a string; got {type(value).__name__}"
+        )
     myst_glue(name, value, display=False)
     return value
 
 
 #: Tag of the install cell (with ``remove-cell``: the built page does not show it).
 INSTALL_TAG = "colab-install"
-_INSTALL_CELL = re.compile(r"```\{code-cell\} ipython3\n:tags: \[[^\]]*" + INSTALL_TAG + r"[^\]]*\]\n.*?\n```\n",
-                           flags=re.S)
+_INSTALL_CELL = re.compile(
+    r"```\{code-cell\} ipython3\n:tags: \[[^\]]*" + INSTALL_TAG + r"[^\]]*\]\n.*?\n```\n",
+    flags=re.S,
+)
 
 
 def repository_url(config: Path | None = None) -> str:
@@ -126,16 +131,24 @@ def repository_url(config: Path | None = None) -> str:
     """
     import yaml
 
-    config = Path(config) if config is not None else Path(__file__).resolve().parents[1] / "_config.yml"
-    url = ((yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("repository") or {}).get("url") or ""
+    config = (
+        Path(config) if config is not None else Path(__file__).resolve().parents[1] / "_config.yml"
+    )
+    url = ((yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("repository") or {}).get(
+        "url"
+    ) or ""
     url = str(url).strip()
     if url and not re.fullmatch(r"https://[A-Za-z0-9.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", url):
-        raise ValueError(f"repository.url in {config} must be empty (unset) or https://HOST/OWNER/NAME; got {url!r}")
+        raise ValueError(
+            f"repository.url in {config} must be empty (unset) or https://HOST/OWNER/NAME; got "
+            f"{url!r}"
+        )
     return url
 
 
 def install_cell(url: str) -> str:
-    """The MyST source of a chapter's first code cell, which installs ``mlmath`` where it is missing.
+    """The MyST source of a chapter's first code cell, which installs ``mlmath``
+    where it is missing.
 
     In a clone, under ``nbval`` and in the book build ``mlmath`` is importable, so the cell does
     nothing and shows nothing; in a fresh Colab or Binder session it runs
@@ -144,33 +157,40 @@ def install_cell(url: str) -> str:
     ``remove-cell``: the page does not show it.
     """
     if url:
-        action = (f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",\n'
-                  f'                    "git+{url}"], check=True)')
+        action = (
+            f'    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",\n'
+            f'                    "git+{url}"], check=True)'
+        )
     else:
-        action = ('    raise ModuleNotFoundError("mlmath is not installed, and the book\'s repository "\n'
-                  '                              "URL is not set (_config.yml): install mlmath "\n'
-                  '                              "from its repository")')
-    return ("```{code-cell} ipython3\n"
-            f":tags: [remove-cell, {INSTALL_TAG}]\n\n"
-            "# Colab or Binder: install mlmath, the book's helper package, with its data\n"
-            "# (where it is installed already, as in a clone of the book, this does nothing)\n"
-            "import importlib.util\n"
-            "import subprocess\n"
-            "import sys\n\n"
-            'if importlib.util.find_spec("mlmath") is None:\n'
-            f"{action}\n"
-            "```\n")
+        action = (
+            '    raise ModuleNotFoundError("mlmath is not installed, and the book\'s repository "\n'
+            '                              "URL is not set (_config.yml): install mlmath "\n'
+            '                              "from its repository")'
+        )
+    return (
+        "```{code-cell} ipython3\n"
+        f":tags: [remove-cell, {INSTALL_TAG}]\n\n"
+        "# Colab or Binder: install mlmath, the book's helper package, with its data\n"
+        "# (where it is installed already, as in a clone of the book, this does nothing)\n"
+        "import importlib.util\n"
+        "import subprocess\n"
+        "import sys\n\n"
+        'if importlib.util.find_spec("mlmath") is None:\n'
+        f"{action}\n"
+        "```\n"
+    )
 
 
 def set_install_cell(source: str, url: str) -> str:
-    """``source`` (a chapter's MyST Markdown) with its install cell, right after the title, set for ``url``."""
+    """``source`` (a chapter's MyST Markdown) with its install cell, right after the
+    title, set for ``url``."""
     cell = install_cell(url)
     if _INSTALL_CELL.search(source):
         return _INSTALL_CELL.sub(lambda _: cell, source, count=1)
     title = re.search(r"^# .*\n", source, flags=re.M)
     if title is None:
         raise ValueError("source has no '# title' line to put the install cell after")
-    return source[:title.end()] + "\n" + cell + source[title.end():]
+    return source[: title.end()] + "\n" + cell + source[title.end() :]
 
 
 def execute_notebook(path: Path, timeout: int = 300) -> float:
@@ -184,16 +204,23 @@ def execute_notebook(path: Path, timeout: int = 300) -> float:
     # No timing metadata and no widget state: they change on every run and would bury the
     # diff of the outputs that matter.
     # (nbclient needs its widget state while it runs: drop it afterwards, do not disable it.)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     notebook.metadata.pop("widgets", None)
     elapsed = time.perf_counter() - start
     nbformat.write(notebook, path)
     return elapsed
 
 
-USAGE = ("usage: python -m mlmath.book execute NOTEBOOK [NOTEBOOK ...]\n"
-         "       python -m mlmath.book install-cell CHAPTER.md [CHAPTER.md ...]")
+USAGE = (
+    "usage: python -m mlmath.book execute NOTEBOOK [NOTEBOOK ...]\n"
+    "       python -m mlmath.book install-cell CHAPTER.md [CHAPTER.md ...]"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,9 +236,14 @@ def main(argv: list[str] | None = None) -> int:
         for name in argv[1:]:
             path = Path(name)
             if path.suffix != ".md":
-                print(f"error: {name}: give the chapter's MyST twin (.md), then run `make sync`", file=sys.stderr)
+                print(
+                    f"error: {name}: give the chapter's MyST twin (.md), then run `make sync`",
+                    file=sys.stderr,
+                )
                 return 2
-            path.write_text(set_install_cell(path.read_text(encoding="utf-8"), url), encoding="utf-8")
+            path.write_text(
+                set_install_cell(path.read_text(encoding="utf-8"), url), encoding="utf-8"
+            )
             print(f"{name}: install cell for {url or 'no repository URL (unset)'}")
         return 0
     for name in argv[1:]:

@@ -19,24 +19,39 @@ per row, shape ``(S, H)``, and rejects other shapes rather than pool them.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy import special
 
-from ._validate import (as_float_array, check_ndim, check_range, lags_array, positive,
-                        positive_int, rng_from, same_shape)
+from ._validate import (
+    as_float_array,
+    check_ndim,
+    check_range,
+    lags_array,
+    positive,
+    positive_int,
+    rng_from,
+    same_shape,
+)
 
 __all__ = [
     "timescale",
     "envelope_from_timescales",
+    "envelope_monte_carlo",
     "linear_rnn_envelope",
     "pareto_envelope",
     "gamma_rate_envelope",
     "loguniform_envelope",
     "lru_ring_envelope",
     "lognormal_envelope",
+    "lognormal_envelope_saddle",
+    "rayleigh_log_envelope",
     "capped_envelope_bound",
     "tempered_power_law",
     "typical_max_timescale",
+    "mixture_local_exponent",
+    "mixture_exponent_crossing",
     "tauberian_constant",
     "sample_pareto_timescales",
     "sample_gamma_rate_timescales",
@@ -59,8 +74,8 @@ def timescale(eigenvalues) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``τ`` in steps, of the shape of ``eigenvalues``: ``|λ|^ℓ = e^(−ℓ/τ)``. ``|λ| = 1`` gives ``inf`` (no forgetting),
-        ``λ = 0`` gives ``0`` (the input is gone after one step).
+        ``τ`` in steps, of the shape of ``eigenvalues``: ``|λ|^ℓ = e^(−ℓ/τ)``. ``|λ| = 1`` gives
+        ``inf`` (no forgetting), ``λ = 0`` gives ``0`` (the input is gone after one step).
 
     Raises
     ------
@@ -76,7 +91,9 @@ def timescale(eigenvalues) -> np.ndarray:
     if np.isnan(modulus).any():
         raise ValueError("eigenvalues must not contain NaN")
     if (modulus > 1.0).any():
-        raise ValueError(f"eigenvalues must satisfy |λ| <= 1 (stable recurrence); largest |λ| is {modulus.max()}")
+        raise ValueError(
+            f"eigenvalues must satisfy |λ| <= 1 (stable recurrence); largest |λ| is {modulus.max()}"
+        )
     with np.errstate(divide="ignore"):
         log_modulus = np.log(modulus)
         taus = np.where(modulus == 1.0, np.inf, -1.0 / np.where(modulus == 1.0, -1.0, log_modulus))
@@ -107,8 +124,9 @@ def envelope_from_timescales(taus, lags, weights=None) -> np.ndarray:
         2-D ``taus``, row ``s`` the envelope of ``taus[s]``. ``f(0) = 1``.
     """
     taus = as_float_array("taus", taus)
-    check_ndim("taus", taus, (1, 2), "1-D, shape (H,), or 2-D, shape (S, H) (one population "
-               "per row)")
+    check_ndim(
+        "taus", taus, (1, 2), "1-D, shape (H,), or 2-D, shape (S, H) (one population per row)"
+    )
     if (taus < 0).any():
         raise ValueError("taus must be >= 0 (steps)")
     lags = lags_array(lags)
@@ -116,12 +134,54 @@ def envelope_from_timescales(taus, lags, weights=None) -> np.ndarray:
         weights = np.ones_like(taus)
     else:
         weights = same_shape("weights", as_float_array("weights", weights), "taus", taus)
-        if not np.isfinite(weights).all() or (weights < 0).any() or (weights.sum(axis=-1) <= 0).any():
+        if (
+            not np.isfinite(weights).all()
+            or (weights < 0).any()
+            or (weights.sum(axis=-1) <= 0).any()
+        ):
             raise ValueError("weights must be finite, >= 0 and not all zero (in every row)")
     if taus.ndim == 2:
         return np.stack([_mixture(row, lags, w) for row, w in zip(taus, weights)]).reshape(
-            taus.shape[:1] + lags.shape)
+            taus.shape[:1] + lags.shape
+        )
     return _mixture(taus, lags, weights)
+
+
+def envelope_monte_carlo(taus, lags) -> tuple[np.ndarray, np.ndarray]:
+    """The envelope of sampled time scales with its Monte Carlo standard error (Chapters 3, 7).
+
+    For ``H`` time scales drawn independently from a law ``P``, each fade ``e^(−ℓ/τ_q)`` is a
+    bounded draw with mean ``f(ℓ) = E e^(−ℓ/τ)``, so
+
+        f̂(ℓ) = (1/H) Σ_q e^(−ℓ/τ_q),        se(ℓ) = sd_q(e^(−ℓ/τ_q)) / √H,
+
+    with the population standard deviation (``ddof = 0``). ``f̂`` equals
+    :func:`envelope_from_timescales` (up to summation order); ``se`` is what it lacks when the
+    time scales are a *sample* and the envelope an estimate of ``P``'s (Chapter 7, "One
+    exponent", and Chapter 3's closed forms check against it). Memory is ``H × len(lags)``.
+
+    Parameters
+    ----------
+    taus : array_like, shape (H,)
+        Sampled time scales (> 0; ``inf`` allowed, a fade of 1).
+    lags : array_like, shape (L,)
+        Lags ``ℓ ≥ 0``.
+
+    Returns
+    -------
+    f, se : ndarray, shape (L,)
+        The estimate and its standard error at each lag.
+
+    References
+    ----------
+    Robert & Casella (2004), *Monte Carlo Statistical Methods*, §3.2.
+    """
+    taus = check_ndim("taus", as_float_array("taus", taus), (1,), "1-D, shape (H,)")
+    if np.isnan(taus).any() or (taus <= 0).any():
+        raise ValueError("taus must be > 0 (time scales, in steps; inf allowed)")
+    lags = check_ndim("lags", lags_array(lags), (1,), "1-D, shape (L,)")
+    fades = np.exp(-np.outer(1 / taus, lags))  # one row per unit
+    return fades.mean(axis=0), fades.std(axis=0) / np.sqrt(taus.size)
 
 
 def _mixture(taus: np.ndarray, lags: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -212,8 +272,12 @@ def pareto_envelope(lags, beta, tau0=1.0) -> np.ndarray:
     result[small] = beta * terms
     xl = x[~small]
     # Log domain: ln f = ln β − β ln x + ln Γ(β) + ln P(β, x), P the regularised lower gamma.
-    result[~small] = np.exp(np.log(beta) - beta * np.log(xl) + special.gammaln(beta)
-                            + np.log(special.gammainc(beta, xl)))
+    result[~small] = np.exp(
+        np.log(beta)
+        - beta * np.log(xl)
+        + special.gammaln(beta)
+        + np.log(special.gammainc(beta, xl))
+    )
     return result
 
 
@@ -275,9 +339,9 @@ def lru_ring_envelope(lags, r_min, r_max=1.0) -> np.ndarray:
     r_max = check_range("r_max", r_max, 0.0, 1.0, low_open=True)
     if r_max <= r_min:
         raise ValueError(f"r_max must be > r_min; got r_min={r_min}, r_max={r_max}")
-    a, b = r_min ** 2, r_max ** 2
+    a, b = r_min**2, r_max**2
     power = lags / 2.0 + 1.0
-    return (b ** power - a ** power) / (power * (b - a))
+    return (b**power - a**power) / (power * (b - a))
 
 
 def lognormal_envelope(lags, mu, s) -> np.ndarray:
@@ -293,7 +357,7 @@ def lognormal_envelope(lags, mu, s) -> np.ndarray:
     mu = check_range("mu", mu)
     s = positive("s", s)
     z = np.linspace(-40.0, 40.0, 16001)
-    weights = np.exp(-0.5 * z ** 2)
+    weights = np.exp(-0.5 * z**2)
     weights[[0, -1]] *= 0.5
     weights /= weights.sum()
     rates = np.exp(-(mu + s * z))
@@ -302,8 +366,98 @@ def lognormal_envelope(lags, mu, s) -> np.ndarray:
     return values.reshape(lags.shape)
 
 
+def lognormal_envelope_saddle(lags, mu, s) -> np.ndarray:
+    """Laplace's (saddle-point) approximation of the log-normal envelope (Chapter 7).
+
+    For ``Y = ln τ ~ N(μ, s²)``, ``f(ℓ) = E exp(−ℓ e^(−Y))`` is dominated by the minimum
+    ``y* = μ + w`` of ``φ(y) = ℓ e^(−y) + (y − μ)²/(2s²)``, where ``w e^w = s² ℓ e^(−μ)``,
+    i.e. ``w = W(s² ℓ e^(−μ))`` with ``W`` Lambert's function (principal branch). A Gaussian
+    integral around it gives
+
+        f(ℓ) ≈ exp(−(w² + 2w)/(2s²)) / √(1 + w),
+
+    exact at ``ℓ = 0`` and accurate to about 1 % for the ``σ_Y ≈ 0.7`` of Chapter 7 (its
+    relative error vanishes as ``s → 0``). Compare :func:`lognormal_envelope` (quadrature) and
+    the leading term ``exp(−(ln ℓ − μ)²/(2s²))``, which misses by orders of magnitude.
+    Chapter 7, deep dive "the saddle point of the log-normal envelope", derives it.
+
+    Parameters
+    ----------
+    lags : array_like
+        Lags ``ℓ ≥ 0`` (any shape; the result has it).
+    mu : float
+        Mean ``μ`` of ``ln τ``.
+    s : float
+        Standard deviation ``s > 0`` of ``ln τ``.
+
+    Returns
+    -------
+    ndarray
+        The approximation at each lag.
+
+    References
+    ----------
+    Asmussen, Jensen & Rojas-Nandayapa (2016), "On the Laplace transform of the lognormal
+    distribution", *Methodology and Computing in Applied Probability* 18, 441–458.
+    """
+    lags = lags_array(lags)
+    mu = check_range("mu", mu)
+    s = positive("s", s)
+    w = special.lambertw(s**2 * lags * np.exp(-mu)).real
+    return np.exp(-w * (w + 2) / (2 * s**2)) / np.sqrt(1 + w)
+
+
+def rayleigh_log_envelope(lag, c=1.0) -> float:
+    """``−ln f(ℓ)`` for Rayleigh time scales, ``P(τ > s) = exp(−c(s² − 1))``, ``s ≥ 1`` (Chapter 7).
+
+    The law of vanishing mobility without pushes (Chapter 6) has density ``2cs e^(−c(s²−1))``
+    on ``[1, ∞)``, so
+
+        f(ℓ) = ∫_1^∞ 2cs exp(−e(s)) ds,      e(s) = c(s² − 1) + ℓ/s .
+
+    ``f`` underflows long before the lags of interest, so the exponent is taken out at its
+    minimum ``s* = max(1, (ℓ/2c)^(1/3))`` (the Laplace point) and the rest integrated by
+    adaptive quadrature on ``[1, s*]`` and ``[s*, s* + 40/√c]`` (beyond, the integrand is
+    below ``e^(−1600)`` of its peak): ``−ln f = e(s*) − ln ∫ 2cs e^(e(s*) − e(s)) ds``.
+    Laplace's method gives ``−ln f(ℓ) ~ (3/2) (2c)^(1/3) ℓ^(2/3)``: a stretched exponential,
+    faster than every power (Theorem B.3; Chapter 7, Exercise 7.5, compares the two).
+
+    Parameters
+    ----------
+    lag : float
+        ``ℓ ≥ 0`` (steps).
+    c : float, optional
+        ``c > 0`` (``κ/σ²`` in Chapter 6's proposition).
+
+    Returns
+    -------
+    float
+        ``−ln f(ℓ) ≥ 0``.
+
+    References
+    ----------
+    de Bruijn (1958), *Asymptotic Methods in Analysis*, ch. 4 (Laplace's method).
+    """
+    from scipy import integrate
+
+    lag = check_range("lag", lag, 0.0)
+    c = positive("c", c)
+
+    def exponent(s):
+        return c * (s * s - 1) + lag / s
+
+    peak = max(1.0, (lag / (2 * c)) ** (1 / 3))
+    low = exponent(peak)
+    value = sum(
+        integrate.quad(lambda s: 2 * c * s * math.exp(low - exponent(s)), a, b, limit=200)[0]
+        for a, b in ((1.0, peak), (peak, peak + 40 / math.sqrt(c)))
+    )
+    return low - math.log(value)
+
+
 def capped_envelope_bound(lags, tau_cap) -> np.ndarray:
-    """Upper bound ``e^(−ℓ/τ_cap)`` on every envelope whose time scales obey ``τ ≤ τ_cap`` (Chapter 3).
+    """Upper bound ``e^(−ℓ/τ_cap)`` on every envelope whose time scales obey ``τ ≤ τ_cap``
+    (Chapter 3).
 
     Each term ``e^(−ℓ/τ_q) ≤ e^(−ℓ/τ_cap)``, so the mixture is bounded by it: a bounded
     spectrum forgets exponentially, whatever its shape below the cap (Theorem B, Chapter 7).
@@ -342,6 +496,100 @@ def typical_max_timescale(n_units, beta, tau0=1.0) -> float:
     return tau0 * n_units ** (1.0 / beta)
 
 
+def mixture_local_exponent(taus, lag) -> float:
+    """Local exponent ``−d ln f/d ln ℓ`` of a finite mixture's envelope, exactly (Chapter 3).
+
+    For ``f(ℓ) = (1/H) Σ_q e^(−ℓ/τ_q)``, differentiating gives
+
+        −d ln f/d ln ℓ = Σ_q (ℓ/τ_q) e^(−ℓ/τ_q) / Σ_q e^(−ℓ/τ_q),
+
+    the ``e^(−ℓ/τ)``-weighted mean of ``ℓ/τ``. The weights are rescaled by their largest
+    term, so the value stays exact where ``f`` itself underflows. It grows without bound in
+    ``ℓ`` (beyond ``τ_max`` it tends to ``ℓ/τ_max``), which is how a finite width ends a power
+    law: Chapter 3, "Finite width", explains it.
+
+    Parameters
+    ----------
+    taus : array_like, shape (H,)
+        The time scales (> 0, finite), one per unit, equal weights.
+    lag : float
+        The lag ``ℓ ≥ 0``.
+
+    Returns
+    -------
+    float
+        The local exponent at ``lag``.
+
+    References
+    ----------
+    Bingham, Goldie & Teugels (1987), *Regular Variation*, §1.7 (Karamata's theorem, whose
+    ``H → ∞`` limit the finite mixture leaves at its crossover).
+    """
+    taus = check_ndim("taus", as_float_array("taus", taus), (1,), "1-D, shape (H,)")
+    if not np.isfinite(taus).all() or (taus <= 0).any():
+        raise ValueError("taus must be finite and > 0 (time scales, in steps)")
+    lag = check_range("lag", lag, 0.0)
+    x = -lag / taus
+    weights = np.exp(x - x.max())
+    return float(np.sum(weights * lag / taus) / np.sum(weights))
+
+
+def mixture_exponent_crossing(taus, level, upper, n_grid=2000) -> float:
+    """First lag at which a finite mixture's local exponent reaches ``level`` (Chapter 3).
+
+    The local exponent :func:`mixture_local_exponent` is evaluated on ``n_grid`` lags
+    geometrically spaced on ``[1, upper]``; the first grid lag where it is ``≥ level`` and the
+    one before bracket the crossing, which Brent's method then finds to machine precision.
+    Chapter 3 ("Finite width") uses ``level = 2β`` (the power law's exponent doubled) and
+    ``upper = 2βτ_max``, where the exponent, at least ``ℓ/τ_max``, has surely reached ``2β``.
+
+    Parameters
+    ----------
+    taus : array_like, shape (H,)
+        The time scales (> 0, finite).
+    level : float
+        The exponent to reach (> 0).
+    upper : float
+        The largest lag searched (> 1).
+    n_grid : int, optional
+        Lags in the bracketing grid (>= 2).
+
+    Returns
+    -------
+    float
+        The crossing lag ``ℓ*``, with ``−d ln f/d ln ℓ (ℓ*) = level``.
+
+    Raises
+    ------
+    ValueError
+        If the exponent is already ``≥ level`` at ``ℓ = 1`` or has not reached it by
+        ``upper`` (no bracket).
+
+    References
+    ----------
+    Brent (1973), *Algorithms for Minimization without Derivatives*, ch. 4.
+    """
+    from scipy import optimize
+
+    taus = check_ndim("taus", as_float_array("taus", taus), (1,), "1-D, shape (H,)")
+    level = positive("level", level)
+    upper = check_range("upper", upper, 1.0, low_open=True)
+    n_grid = positive_int("n_grid", n_grid, minimum=2)
+    fine = np.geomspace(1, upper, n_grid)
+    reached = np.array([mixture_local_exponent(taus, lag) >= level for lag in fine])
+    if not reached.any() or reached[0]:
+        raise ValueError(
+            f"the local exponent must cross level={level} inside [1, upper="
+            f"{upper}]: raise upper, or lower level"
+        )
+    above = int(np.argmax(reached))
+    return float(
+        optimize.brentq(
+            lambda lag: mixture_local_exponent(taus, lag) - level, fine[above - 1], fine[above]
+        )
+    )
+
+
 def tauberian_constant(beta) -> float:
     """``Γ(1+β)``: if ``P(τ > s) ~ C s^(−β)`` then ``f(ℓ) ~ C Γ(1+β) ℓ^(−β)`` (Chapter 3).
 
@@ -361,7 +609,8 @@ def sample_pareto_timescales(beta, size, tau0=1.0, rng=None) -> np.ndarray:
 
 
 def sample_gamma_rate_timescales(beta, size, b=1.0, rng=None) -> np.ndarray:
-    """Draw ``τ = 1/r`` with ``r ~ Gamma(shape β, rate b)`` (Chapter 3; see :func:`gamma_rate_envelope`)."""
+    """Draw ``τ = 1/r`` with ``r ~ Gamma(shape β, rate b)`` (Chapter 3;
+    see :func:`gamma_rate_envelope`)."""
     beta = positive("beta", beta)
     b = positive("b", b)
     size = positive_int("size", size)

@@ -21,8 +21,14 @@ import numpy as np
 from ._validate import positive, positive_int
 from .tails import calibrated_tail_indices
 
-__all__ = ["IncrementConfig", "CI", "FULL", "update_increments", "increment_tail_indices",
-           "run_increment_experiment"]
+__all__ = [
+    "IncrementConfig",
+    "CI",
+    "FULL",
+    "update_increments",
+    "increment_tail_indices",
+    "run_increment_experiment",
+]
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,9 @@ class IncrementConfig:
 #: CPU tier: about 10–20 s on one core.
 CI = IncrementConfig()
 #: Full tier: longer records, more seeds and batch sizes.
-FULL = replace(CI, hidden=32, n_steps=2200, burn_in=200, batch_sizes=(1, 4, 16, 64, 256),
-               seeds=tuple(range(8)))
+FULL = replace(
+    CI, hidden=32, n_steps=2200, burn_in=200, batch_sizes=(1, 4, 16, 64, 256), seeds=tuple(range(8))
+)
 
 
 def _validate_config(config: IncrementConfig) -> IncrementConfig:
@@ -86,14 +93,18 @@ def _validate_config(config: IncrementConfig) -> IncrementConfig:
     for b in config.batch_sizes:
         positive_int("batch_sizes", b)
     if len(config.seeds) < 2:
-        raise ValueError(f"seeds must hold at least 2 seeds (the spread over seeds is the error bar); got {config.seeds!r}")
+        raise ValueError(
+            "seeds must hold at least 2 seeds (the spread over seeds is the error bar); got "
+            f"{config.seeds!r}"
+        )
     for s in config.seeds:
         positive_int("seeds", s, minimum=0)
     return config
 
 
-def update_increments(optimizer: str, batch_size: int, *, config: IncrementConfig = CI,
-                      seed: int = 0) -> np.ndarray:
+def update_increments(
+    optimizer: str, batch_size: int, *, config: IncrementConfig = CI, seed: int = 0
+) -> np.ndarray:
     """Train the tiny RNN once and return the recurrent-weight increments after burn-in.
 
     Model: ``h_t = tanh(W_ih x_t + W_hh h_{t−1} + b)``, readout ``ŷ_t = w·h_t``
@@ -139,13 +150,14 @@ def update_increments(optimizer: str, batch_size: int, *, config: IncrementConfi
     else:
         opt = torch.optim.Adam(params, lr=config.lr["adam"])
     w_hh = model.weight_hh_l0
-    record = np.empty((config.n_steps - config.burn_in, config.hidden ** 2))
+    record = np.empty((config.n_steps - config.burn_in, config.hidden**2))
     for step in range(config.n_steps):
         x = torch.randn(batch_size, config.seq_len, 1, generator=gen)
         target = x[:, : config.seq_len - config.lag, 0] + 0.1 * torch.randn(
-            batch_size, config.seq_len - config.lag, generator=gen)
+            batch_size, config.seq_len - config.lag, generator=gen
+        )
         h, _ = model(x)
-        pred = readout(h)[:, config.lag:, 0]
+        pred = readout(h)[:, config.lag :, 0]
         loss = torch.mean((pred - target) ** 2)
         opt.zero_grad()
         loss.backward()
@@ -174,7 +186,9 @@ def increment_tail_indices(increments) -> np.ndarray:
     """
     increments = np.asarray(increments, dtype=float)
     if increments.ndim != 2:
-        raise ValueError(f"increments must be 2-D (steps, parameters); got shape {increments.shape}")
+        raise ValueError(
+            f"increments must be 2-D (steps, parameters); got shape {increments.shape}"
+        )
     return calibrated_tail_indices(increments)
 
 
@@ -202,8 +216,18 @@ def run_increment_experiment(config: IncrementConfig = CI) -> dict:
     results = {}
     for name in config.optimizers:
         for b in config.batch_sizes:
-            medians = np.array([np.median(increment_tail_indices(
-                update_increments(name, b, config=config, seed=s))) for s in config.seeds])
+            medians = np.array(
+                [
+                    np.median(
+                        increment_tail_indices(update_increments(name, b, config=config, seed=s))
+                    )
+                    for s in config.seeds
+                ]
+            )
             se = medians.std(ddof=1) / np.sqrt(medians.size)
-            results[(name, b)] = {"per_seed": medians, "mean": float(medians.mean()), "se": float(se)}
+            results[(name, b)] = {
+                "per_seed": medians,
+                "mean": float(medians.mean()),
+                "se": float(se),
+            }
     return {"config": config, "results": results}

@@ -23,8 +23,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import (as_float_array, check_ndim, check_range, lags_array, positive, positive_int,
-                        rng_from, same_shape, vector)
+from ._validate import (
+    as_float_array,
+    check_ndim,
+    check_range,
+    lags_array,
+    positive,
+    positive_int,
+    rng_from,
+    same_shape,
+    vector,
+)
 
 __all__ = [
     "kappa_alpha",
@@ -51,7 +60,8 @@ def kappa_alpha(alpha) -> float:
 
 
 def data_cost(envelope_values, alpha=2.0, noise_scale=1.0, threshold=1.0) -> np.ndarray:
-    """Samples needed to resolve a dependence of strength ``f``: ``N = (z σ / f)^(κ_α)`` (Chapter 2).
+    """Samples needed to resolve a dependence of strength ``f``: ``N = (z σ / f)^(κ_α)``
+    (Chapter 2).
 
     Parameters
     ----------
@@ -78,8 +88,9 @@ def data_cost(envelope_values, alpha=2.0, noise_scale=1.0, threshold=1.0) -> np.
         return (threshold * noise_scale / values) ** kappa_alpha(alpha)
 
 
-def learnable_horizon(n_samples, lags, envelope_values, alpha=2.0, noise_scale=1.0,
-                      threshold=1.0) -> float:
+def learnable_horizon(
+    n_samples, lags, envelope_values, alpha=2.0, noise_scale=1.0, threshold=1.0
+) -> float:
     """Largest lag ``H_N`` whose data cost is at most ``N`` (Chapter 2).
 
     ``H_N = max{ℓ : N(ℓ) ≤ N}`` over the given lags, for a non-increasing envelope
@@ -88,8 +99,9 @@ def learnable_horizon(n_samples, lags, envelope_values, alpha=2.0, noise_scale=1
     """
     n_samples = positive("n_samples", n_samples)
     lags = check_ndim("lags", lags_array(lags), (1,), "1-D, shape (n,)")
-    values = same_shape("envelope_values", as_float_array("envelope_values", envelope_values),
-                        "lags", lags)
+    values = same_shape(
+        "envelope_values", as_float_array("envelope_values", envelope_values), "lags", lags
+    )
     if np.any(np.diff(lags) <= 0):
         raise ValueError("lags must be strictly increasing")
     cost = data_cost(values, alpha, noise_scale, threshold)
@@ -118,14 +130,15 @@ def horizon_power_law(n_samples, beta, alpha=2.0, noise_scale=1.0, threshold=1.0
 class PlantedLagResult(NamedTuple):
     """Measured data cost of recovering planted dependences (Chapter 2 experiment)."""
 
-    signals: np.ndarray        #: dependence strengths f(ℓ) that were planted
-    sample_sizes: np.ndarray   #: the grid values of N tried (the scan stops once all succeed)
-    success: np.ndarray        #: success rate, shape (len(signals), len(sample_sizes))
-    required: np.ndarray       #: smallest N on the grid with success ≥ target (inf if none)
+    signals: np.ndarray  #: dependence strengths f(ℓ) that were planted
+    sample_sizes: np.ndarray  #: the grid values of N tried (the scan stops once all succeed)
+    success: np.ndarray  #: success rate, shape (len(signals), len(sample_sizes))
+    required: np.ndarray  #: smallest N on the grid with success ≥ target (inf if none)
 
 
-def planted_lag_sample_size(signals, sample_sizes, *, alpha=2.0, noise_scale=1.0,
-                            repeats=200, target=0.9, rng=None) -> PlantedLagResult:
+def planted_lag_sample_size(
+    signals, sample_sizes, *, alpha=2.0, noise_scale=1.0, repeats=200, target=0.9, rng=None
+) -> PlantedLagResult:
     """Measure the data needed to recover a planted dependence of strength ``f`` (Chapter 2).
 
     For each strength ``f`` and sample size ``N`` the experiment draws ``repeats`` data sets
@@ -209,10 +222,10 @@ def planted_lag_theory(signals, *, alpha=2.0, noise_scale=1.0, target=0.9) -> np
 class ScalingFit(NamedTuple):
     """Least-squares fits of ``ln N`` against ``ℓ`` (exponential law) and ``ln ℓ`` (power law)."""
 
-    exp_slope: float     #: d ln N / dℓ; theory κ_α/τ for f = e^(−ℓ/τ)
-    exp_r2: float        #: coefficient of determination of the exponential law
-    power_slope: float   #: d ln N / d ln ℓ; theory κ_α β for f ∝ ℓ^(−β)
-    power_r2: float      #: coefficient of determination of the power law
+    exp_slope: float  #: d ln N / dℓ; theory κ_α/τ for f = e^(−ℓ/τ)
+    exp_r2: float  #: coefficient of determination of the exponential law
+    power_slope: float  #: d ln N / d ln ℓ; theory κ_α β for f ∝ ℓ^(−β)
+    power_r2: float  #: coefficient of determination of the power law
 
 
 def fit_scaling_laws(lags, required) -> ScalingFit:
@@ -237,7 +250,7 @@ def fit_scaling_laws(lags, required) -> ScalingFit:
         slope, intercept = np.polyfit(x, log_n, 1)
         residual = log_n - (slope * x + intercept)
         total = ((log_n - log_n.mean()) ** 2).sum()
-        return float(slope), float(1.0 - (residual ** 2).sum() / total) if total > 0 else 1.0
+        return float(slope), float(1.0 - (residual**2).sum() / total) if total > 0 else 1.0
 
     exp_slope, exp_r2 = line(lags)
     power_slope, power_r2 = line(np.log(lags))

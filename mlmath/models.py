@@ -67,11 +67,21 @@ import torch
 from torch import nn
 
 from . import _fused
-from ._validate import check_range, positive, positive_int
+from ._validate import check_range, positive_int
 
 __all__ = [
-    "GateTrace", "ConstGate", "SharedGate", "DiagGate", "GRUReference", "LSTMReference",
-    "MODELS", "GATE_INITS", "RECURRENCES", "build_model", "check_options", "gate_bias_for_timescales",
+    "GateTrace",
+    "ConstGate",
+    "SharedGate",
+    "DiagGate",
+    "GRUReference",
+    "LSTMReference",
+    "MODELS",
+    "GATE_INITS",
+    "RECURRENCES",
+    "build_model",
+    "check_options",
+    "gate_bias_for_timescales",
     "orthogonal_",
 ]
 
@@ -180,18 +190,30 @@ class _Recurrent(nn.Module):
     def options(cls) -> tuple[str, ...]:
         """The keyword arguments this model accepts (its signature), in order."""
         parameters = inspect.signature(cls.__init__).parameters.values()
-        return tuple(p.name for p in parameters
-                     if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        return tuple(
+            p.name
+            for p in parameters
+            if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        )
 
     @classmethod
     def _reject_unknown(cls, kwargs) -> None:
         unknown = [name for name in kwargs if name not in cls.options()]
         if unknown:
-            raise TypeError(f"{cls.__name__} got unknown option(s) {', '.join(map(repr, unknown))}; "
-                            f"it accepts {', '.join(cls.options())}")
+            raise TypeError(
+                f"{cls.__name__} got unknown option(s) {', '.join(map(repr, unknown))}; "
+                f"it accepts {', '.join(cls.options())}"
+            )
 
-    def __init__(self, input_size: int, hidden_size: int, output_size: int = 1, *,
-                 n_models: int | None = None, seed=None):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        output_size: int = 1,
+        *,
+        n_models: int | None = None,
+        seed=None,
+    ):
         super().__init__()
         self.input_size = positive_int("input_size", input_size)
         self.hidden_size = positive_int("hidden_size", hidden_size)
@@ -214,7 +236,9 @@ class _Recurrent(nn.Module):
         return nn.Parameter(orthogonal_(data, self._generator))
 
     def _init_readout(self):
-        self.V = self._param(self.output_size, self.hidden_size, scale=1.0 / math.sqrt(self.hidden_size))
+        self.V = self._param(
+            self.output_size, self.hidden_size, scale=1.0 / math.sqrt(self.hidden_size)
+        )
         self.c = nn.Parameter(torch.zeros(self.lead + (self.output_size,)))
 
     def _bias(self, b: torch.Tensor) -> torch.Tensor:
@@ -226,24 +250,38 @@ class _Recurrent(nn.Module):
         if h0 is None:
             return self._zeros(x)
         if not isinstance(h0, torch.Tensor) or h0.shape != x.shape[:-2] + (self.hidden_size,):
-            raise ValueError(f"h0 must be a tensor of shape {tuple(x.shape[:-2]) + (self.hidden_size,)}; "
-                             f"got {getattr(h0, 'shape', type(h0).__name__)}")
+            raise ValueError(
+                f"h0 must be a tensor of shape {tuple(x.shape[:-2]) + (self.hidden_size,)}; "
+                f"got {getattr(h0, 'shape', type(h0).__name__)}"
+            )
         return h0.to(x.dtype)
 
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a torch.Tensor of shape (batch, T, {self.input_size}); got {type(x).__name__}")
+            raise TypeError(
+                f"x must be a torch.Tensor of shape (batch, T, {self.input_size}); got "
+                f"{type(x).__name__}"
+            )
         expected = 3 if self.n_models is None else (3, 4)
-        if x.dim() not in ((3,) if self.n_models is None else (3, 4)) or x.shape[-1] != self.input_size:
-            raise ValueError(f"x must have shape {'(S, ) ' if self.n_models else ''}(batch, T, {self.input_size}); "
-                             f"got {tuple(x.shape)} (expected {expected} dims)")
+        if (
+            x.dim() not in ((3,) if self.n_models is None else (3, 4))
+            or x.shape[-1] != self.input_size
+        ):
+            raise ValueError(
+                f"x must have shape {'(S, ) ' if self.n_models else ''}(batch, T, "
+                f"{self.input_size}); "
+                f"got {tuple(x.shape)} (expected {expected} dims)"
+            )
         if x.shape[-2] < 1:
             raise ValueError("x must have at least one time step")
         if self.n_models is not None:
             if x.dim() == 3:
                 x = x.unsqueeze(0).expand(self.n_models, *x.shape)
             elif x.shape[0] != self.n_models:
-                raise ValueError(f"x has {x.shape[0]} models on its leading axis; this module holds {self.n_models}")
+                raise ValueError(
+                    f"x has {x.shape[0]} models on its leading axis; this module holds "
+                    f"{self.n_models}"
+                )
         return x.to(self.V.dtype)
 
     def _inproj(self, x: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -290,11 +328,15 @@ class _Recurrent(nn.Module):
         rate = rate.clamp(min=1e-12, max=1.0 - 1e-12)
         return (-1.0 / torch.log(rate)).clamp(1.0, 1e6)
 
-    def select(self, index: int) -> "_Recurrent":
+    def select(self, index: int) -> _Recurrent:
         """Model ``index`` of a batched module as a single model (parameters copied)."""
         if self.n_models is None:
             raise ValueError("select needs a batched model (n_models set)")
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < self.n_models:
+        if (
+            isinstance(index, bool)
+            or not isinstance(index, (int, np.integer))
+            or not 0 <= index < self.n_models
+        ):
             raise ValueError(f"index must be an integer in [0, {self.n_models - 1}]; got {index!r}")
         single = self._empty_like()
         with torch.no_grad():
@@ -305,15 +347,24 @@ class _Recurrent(nn.Module):
                 buffer.copy_(source if source.dim() == buffer.dim() else source[index])
         return single.to(self.V.device)
 
-    def _empty_like(self) -> "_Recurrent":
+    def _empty_like(self) -> _Recurrent:
         raise NotImplementedError
 
 
 class _LeakyGate(_Recurrent):
     """Common code of ConstGate, SharedGate and DiagGate."""
 
-    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
-                 nonlinearity: str = "tanh", recurrence: str = "fused"):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        output_size=1,
+        *,
+        n_models=None,
+        seed=None,
+        nonlinearity: str = "tanh",
+        recurrence: str = "fused",
+    ):
         super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed)
         if nonlinearity not in ("tanh", "identity"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'identity'; got {nonlinearity!r}")
@@ -341,22 +392,29 @@ class _LeakyGate(_Recurrent):
         return None
 
     def _rows(self, coefficients: torch.Tensor, matrix: torch.Tensor) -> torch.Tensor:
-        """``diag(coefficients) @ matrix`` for ``(…, batch, H)`` coefficients, batched over models."""
+        """``diag(coefficients) @ matrix`` for ``(…, batch, H)`` coefficients,
+        batched over models."""
         if self.n_models is not None:
             matrix = matrix.unsqueeze(1)
         return coefficients.unsqueeze(-1) * matrix
 
     def _gate_input(self):
-        """Input weights and bias of the gate, ``(…, K, input)`` and ``(…, K)``, or None (frozen gate)."""
+        """Input weights and bias of the gate, ``(…, K, input)`` and ``(…, K)``, or None
+        (frozen gate)."""
         return None
 
     def _diagonals(self):
         """``diag(U)`` and the diagonal of the gate's recurrent weights (None for a frozen gate),
-        each ``(…, hidden)``; a shared gate's row ``u_s`` is its own "diagonal" (every unit reads it)."""
+        each ``(…, hidden)``; a shared gate's row ``u_s`` is its own "diagonal"
+        (every unit reads it)."""
         gate_u = self._gate_weights()
         diag_gate_u = None
         if gate_u is not None:
-            diag_gate_u = gate_u[..., 0, :] if gate_u.shape[-2] == 1 else torch.diagonal(gate_u, dim1=-2, dim2=-1)
+            diag_gate_u = (
+                gate_u[..., 0, :]
+                if gate_u.shape[-2] == 1
+                else torch.diagonal(gate_u, dim1=-2, dim2=-1)
+            )
         return torch.diagonal(self.U, dim1=-2, dim2=-1), diag_gate_u
 
     @staticmethod
@@ -364,15 +422,18 @@ class _LeakyGate(_Recurrent):
         """``leak``, ``rdiag``, ``∂h/∂a`` and ``∂h/∂(gate logit)`` from a step's ``h_{t−1}``, gate,
         ``φ(a)`` and ``φ'(a)`` (elementwise: one step, or every step at once)."""
         leak = (1.0 - s).expand_as(h_prev)
-        gain = s * dg                                                        # ∂h/∂a, per unit
-        gate_gain = None if diag_gate_u is None else (g - h_prev) * s * (1.0 - s)  # ∂h/∂(gate logit)
+        gain = s * dg  # ∂h/∂a, per unit
+        gate_gain = (
+            None if diag_gate_u is None else (g - h_prev) * s * (1.0 - s)
+        )  # ∂h/∂(gate logit)
         rdiag = gain * diag_u
         if gate_gain is not None:
             rdiag = rdiag + gate_gain * diag_gate_u
         return leak, rdiag, gain, gate_gain
 
     def _run(self, x, h0, want_trace: bool, want_jacobians: bool):
-        """The recurrence, once, by autograd: hidden states, and on request the trace and step Jacobians."""
+        """The recurrence, once, by autograd: hidden states, and on request the trace
+        and step Jacobians."""
         drive = self._inproj(x, self.W, self.b)
         gate_drive = self._gate_drive(x)
         U_all = self._recurrent_matrix()
@@ -430,21 +491,29 @@ class _LeakyGate(_Recurrent):
         xs = lead(x)
         S, B, T, _ = xs.shape
         steps = xs.transpose(1, 2).reshape(S, T * B, self.input_size)
-        drives = torch.baddbmm(b.unsqueeze(1), steps, W.transpose(1, 2)).view(S, T, B, -1)  # D and G
+        drives = torch.baddbmm(b.unsqueeze(1), steps, W.transpose(1, 2)).view(
+            S, T, B, -1
+        )  # D and G
         h0 = lead(self._check_h0(h0, x))
         K = U_all.shape[-2] - H
         s_const = float(self.s_value) if K == 0 else 0.0
         hidden = _fused.leaky_recurrence(drives, U_all, h0, s_const, K, self.nonlinearity == "tanh")
-        y = torch.baddbmm(lead(self.c).unsqueeze(1), hidden.view(S, T * B, H), lead(self.V).transpose(1, 2))
+        y = torch.baddbmm(
+            lead(self.c).unsqueeze(1), hidden.view(S, T * B, H), lead(self.V).transpose(1, 2)
+        )
         y = back(y.view(S, T, B, self.output_size))
         if not want_trace:
             return y, None
         # the trace from the hidden states: the formulas of _run, all steps at once
         h_prev = torch.cat([h0.unsqueeze(1), hidden[:, :-1]], dim=1)
-        pre = torch.bmm(h_prev.reshape(S, T * B, H), U_all.transpose(1, 2)).view(S, T, B, -1) + drives
+        pre = (
+            torch.bmm(h_prev.reshape(S, T * B, H), U_all.transpose(1, 2)).view(S, T, B, -1) + drives
+        )
         s = self._gate(pre[..., H:], 0.0)
         g, dg = self._phi(pre[..., :H])
-        diag_u, diag_gate_u = (None if d is None else lead(d)[:, None, None, :] for d in self._diagonals())
+        diag_u, diag_gate_u = (
+            None if d is None else lead(d)[:, None, None, :] for d in self._diagonals()
+        )
         leak, rdiag, _, _ = self._trace_terms(h_prev, s, g, dg, diag_u, diag_gate_u)
         return y, GateTrace(back(leak), back(rdiag), back(hidden))
 
@@ -453,7 +522,8 @@ class _LeakyGate(_Recurrent):
 
         ``h0`` (optional) is the state before the first step, shape ``x.shape[:-2] + (hidden,)``;
         default zeros. With ``recurrence='fused'`` on the CPU the compiled loop runs
-        (:mod:`mlmath._fused`), otherwise the autograd loop; both give the same values and gradients.
+        (:mod:`mlmath._fused`), otherwise the autograd loop; both give the same
+        values and gradients.
         """
         x = self._check_input(x)
         if _fused.use_fused(self.recurrence, x.device):
@@ -513,10 +583,27 @@ class ConstGate(_LeakyGate):
 
     kind = "ConstGate"
 
-    def __init__(self, input_size, hidden_size, output_size=1, *, s: float = 0.005,
-                 n_models=None, seed=None, nonlinearity="tanh", recurrence="fused"):
-        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
-                         nonlinearity=nonlinearity, recurrence=recurrence)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        output_size=1,
+        *,
+        s: float = 0.005,
+        n_models=None,
+        seed=None,
+        nonlinearity="tanh",
+        recurrence="fused",
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            output_size,
+            n_models=n_models,
+            seed=seed,
+            nonlinearity=nonlinearity,
+            recurrence=recurrence,
+        )
         self.s = check_range("s", s, 0.0, 1.0, low_open=True)
         self.register_buffer("s_value", torch.tensor(float(self.s)))
         self._init_readout()
@@ -538,23 +625,49 @@ class ConstGate(_LeakyGate):
             return self._proxy_from(self.s_value, torch.diagonal(self.U, dim1=-2, dim2=-1))
 
     def _empty_like(self):
-        return ConstGate(self.input_size, self.hidden_size, self.output_size, s=self.s,
-                         nonlinearity=self.nonlinearity, recurrence=self.recurrence)
+        return ConstGate(
+            self.input_size,
+            self.hidden_size,
+            self.output_size,
+            s=self.s,
+            nonlinearity=self.nonlinearity,
+            recurrence=self.recurrence,
+        )
 
 
 class _TrainableGate(_LeakyGate):
     """Gate bias initialisation shared by SharedGate and DiagGate."""
 
-    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
-                 nonlinearity="tanh", recurrence="fused", gate_init: str = "spread", tau_max: float = 200.0,
-                 tau_init: float = 1.0 / math.log(2.0)):
-        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
-                         nonlinearity=nonlinearity, recurrence=recurrence)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        output_size=1,
+        *,
+        n_models=None,
+        seed=None,
+        nonlinearity="tanh",
+        recurrence="fused",
+        gate_init: str = "spread",
+        tau_max: float = 200.0,
+        tau_init: float = 1.0 / math.log(2.0),
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            output_size,
+            n_models=n_models,
+            seed=seed,
+            nonlinearity=nonlinearity,
+            recurrence=recurrence,
+        )
         if gate_init not in GATE_INITS:
             raise ValueError(f"gate_init must be one of {GATE_INITS}; got {gate_init!r}")
         self.gate_init = gate_init
         self.tau_max = check_range("tau_max", tau_max, 1.0, math.inf, high_open=True)
-        self.tau_init = check_range("tau_init", tau_init, 0.0, math.inf, low_open=True, high_open=True)
+        self.tau_init = check_range(
+            "tau_init", tau_init, 0.0, math.inf, low_open=True, high_open=True
+        )
 
     def _initial_taus(self, n_units: int) -> np.ndarray:
         """Per-model initial time scales ``(S or 1, n_units)``."""
@@ -563,10 +676,14 @@ class _TrainableGate(_LeakyGate):
             return np.full((count, n_units), self.tau_init)
         if n_units == 1:  # one shared gate: the geometric middle of [1, tau_max]
             return np.full((count, 1), math.sqrt(self.tau_max))
-        return np.stack([_spread_taus(n_units, self.tau_max, self._generator) for _ in range(count)])
+        return np.stack(
+            [_spread_taus(n_units, self.tau_max, self._generator) for _ in range(count)]
+        )
 
     def _gate_bias(self, n_units: int) -> nn.Parameter:
-        bias = torch.tensor(gate_bias_for_timescales(self._initial_taus(n_units)), dtype=torch.float32)
+        bias = torch.tensor(
+            gate_bias_for_timescales(self._initial_taus(n_units)), dtype=torch.float32
+        )
         if self.n_models is None:
             bias = bias[0]
         return nn.Parameter(bias)
@@ -596,12 +713,32 @@ class SharedGate(_TrainableGate):
 
     kind = "SharedGate"
 
-    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
-                 nonlinearity="tanh", gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0),
-                 recurrence="fused"):
-        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
-                         nonlinearity=nonlinearity, recurrence=recurrence, gate_init=gate_init,
-                         tau_max=tau_max, tau_init=tau_init)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        output_size=1,
+        *,
+        n_models=None,
+        seed=None,
+        nonlinearity="tanh",
+        gate_init="spread",
+        tau_max=200.0,
+        tau_init=1.0 / math.log(2.0),
+        recurrence="fused",
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            output_size,
+            n_models=n_models,
+            seed=seed,
+            nonlinearity=nonlinearity,
+            recurrence=recurrence,
+            gate_init=gate_init,
+            tau_max=tau_max,
+            tau_init=tau_init,
+        )
         self.w_s = self._param(1, input_size, scale=0.1 / math.sqrt(input_size))
         self.u_s = self._param(1, hidden_size, scale=0.1 / math.sqrt(hidden_size))
         self._paper_gate_weights(self.w_s, self.u_s)
@@ -633,9 +770,16 @@ class SharedGate(_TrainableGate):
             return self._proxy_from(s, torch.diagonal(self.U, dim1=-2, dim2=-1))
 
     def _empty_like(self):
-        return SharedGate(self.input_size, self.hidden_size, self.output_size,
-                          nonlinearity=self.nonlinearity, gate_init=self.gate_init,
-                          tau_max=self.tau_max, tau_init=self.tau_init, recurrence=self.recurrence)
+        return SharedGate(
+            self.input_size,
+            self.hidden_size,
+            self.output_size,
+            nonlinearity=self.nonlinearity,
+            gate_init=self.gate_init,
+            tau_max=self.tau_max,
+            tau_init=self.tau_init,
+            recurrence=self.recurrence,
+        )
 
 
 class DiagGate(_TrainableGate):
@@ -669,12 +813,32 @@ class DiagGate(_TrainableGate):
 
     kind = "DiagGate"
 
-    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
-                 nonlinearity="tanh", gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0),
-                 recurrence="fused"):
-        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
-                         nonlinearity=nonlinearity, recurrence=recurrence, gate_init=gate_init,
-                         tau_max=tau_max, tau_init=tau_init)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        output_size=1,
+        *,
+        n_models=None,
+        seed=None,
+        nonlinearity="tanh",
+        gate_init="spread",
+        tau_max=200.0,
+        tau_init=1.0 / math.log(2.0),
+        recurrence="fused",
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            output_size,
+            n_models=n_models,
+            seed=seed,
+            nonlinearity=nonlinearity,
+            recurrence=recurrence,
+            gate_init=gate_init,
+            tau_max=tau_max,
+            tau_init=tau_init,
+        )
         self.W_s = self._param(hidden_size, input_size, scale=0.1 / math.sqrt(input_size))
         self.U_s = self._param(hidden_size, hidden_size, scale=0.1 / math.sqrt(hidden_size))
         self._paper_gate_weights(self.W_s, self.U_s)
@@ -701,12 +865,21 @@ class DiagGate(_TrainableGate):
 
     def timescale_proxy(self):
         with torch.no_grad():
-            return self._proxy_from(torch.sigmoid(self.b_s), torch.diagonal(self.U, dim1=-2, dim2=-1))
+            return self._proxy_from(
+                torch.sigmoid(self.b_s), torch.diagonal(self.U, dim1=-2, dim2=-1)
+            )
 
     def _empty_like(self):
-        return DiagGate(self.input_size, self.hidden_size, self.output_size,
-                        nonlinearity=self.nonlinearity, gate_init=self.gate_init,
-                        tau_max=self.tau_max, tau_init=self.tau_init, recurrence=self.recurrence)
+        return DiagGate(
+            self.input_size,
+            self.hidden_size,
+            self.output_size,
+            nonlinearity=self.nonlinearity,
+            gate_init=self.gate_init,
+            tau_max=self.tau_max,
+            tau_init=self.tau_init,
+            recurrence=self.recurrence,
+        )
 
 
 class _GatedReference(_TrainableGate):
@@ -719,11 +892,30 @@ class _GatedReference(_TrainableGate):
     n_gates = 0
     timescale_bias = ""
 
-    def __init__(self, input_size, hidden_size, output_size=1, *, n_models=None, seed=None,
-                 gate_init="spread", tau_max=200.0, tau_init=1.0 / math.log(2.0)):
-        super().__init__(input_size, hidden_size, output_size, n_models=n_models, seed=seed,
-                         nonlinearity="tanh", recurrence="autograd", gate_init=gate_init, tau_max=tau_max,
-                         tau_init=tau_init)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        output_size=1,
+        *,
+        n_models=None,
+        seed=None,
+        gate_init="spread",
+        tau_max=200.0,
+        tau_init=1.0 / math.log(2.0),
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            output_size,
+            n_models=n_models,
+            seed=seed,
+            nonlinearity="tanh",
+            recurrence="autograd",
+            gate_init=gate_init,
+            tau_max=tau_max,
+            tau_init=tau_init,
+        )
         H, I = hidden_size, input_size
         self.W_g = self._param(self.n_gates * H, I, scale=0.1 / math.sqrt(I))
         self.U_g = self._param(self.n_gates * H, H, scale=0.1 / math.sqrt(H))
@@ -749,8 +941,14 @@ class _GatedReference(_TrainableGate):
             return self._proxy_from(s, self._proxy_diagonal(s))
 
     def _empty_like(self):
-        return type(self)(self.input_size, self.hidden_size, self.output_size,
-                          gate_init=self.gate_init, tau_max=self.tau_max, tau_init=self.tau_init)
+        return type(self)(
+            self.input_size,
+            self.hidden_size,
+            self.output_size,
+            gate_init=self.gate_init,
+            tau_max=self.tau_max,
+            tau_init=self.tau_init,
+        )
 
 
 class GRUReference(_GatedReference):
@@ -797,8 +995,10 @@ class GRUReference(_GatedReference):
             if trace:
                 dn = z * (1.0 - n * n)
                 leaks.append(1.0 - z)
-                rdiags.append((n - h) * z * (1.0 - z) * diag_uz
-                              + dn * (r * diag_u + pre[..., :H] * r * (1.0 - r) * diag_ur))
+                rdiags.append(
+                    (n - h) * z * (1.0 - z) * diag_uz
+                    + dn * (r * diag_u + pre[..., :H] * r * (1.0 - r) * diag_ur)
+                )
             h = h + z * (n - h)
             hs.append(h)
         hidden = self._stack(hs)
@@ -806,7 +1006,6 @@ class GRUReference(_GatedReference):
         if not trace:
             return y, None
         return y, GateTrace(self._stack(leaks), self._stack(rdiags), hidden)
-
 
 
 class LSTMReference(_GatedReference):
@@ -857,7 +1056,7 @@ class LSTMReference(_GatedReference):
         for drive_t, gate_t in zip(_steps(drive, length), _steps(gate_drive, length)):
             pre = self._recur(h, U_all)
             gates = torch.sigmoid(gate_t + pre[..., H:])
-            f, i, o = gates[..., :H], gates[..., H:2 * H], gates[..., 2 * H:]
+            f, i, o = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
             g = torch.tanh(drive_t + pre[..., :H])
             c = f * c + i * g
             tc = torch.tanh(c)
@@ -872,7 +1071,6 @@ class LSTMReference(_GatedReference):
         if not trace:
             return y, None
         return y, GateTrace(self._stack(leaks), self._stack(rdiags), hidden)
-
 
 
 #: Gate initialisations of the trainable gates (GRU and LSTM read 'paper' as 'constant').
@@ -902,12 +1100,16 @@ def check_options(name: str, options) -> dict:
     accepted = [key for key in cls.options() if key not in _Recurrent.STRUCTURAL]
     unknown = [key for key in options if key not in accepted]
     if unknown:
-        raise TypeError(f"{name} does not take option(s) {', '.join(map(repr, unknown))}; "
-                        f"its options are {', '.join(accepted)}")
+        raise TypeError(
+            f"{name} does not take option(s) {', '.join(map(repr, unknown))}; "
+            f"its options are {', '.join(accepted)}"
+        )
     return options
 
 
-def build_model(name: str, input_size: int, hidden_size: int, output_size: int = 1, **options) -> _Recurrent:
+def build_model(
+    name: str, input_size: int, hidden_size: int, output_size: int = 1, **options
+) -> _Recurrent:
     """Build the model called ``name`` (a key of :data:`MODELS`) with ``options``.
 
     Experiment configurations (:mod:`mlmath.experiments`) name their model as a string;

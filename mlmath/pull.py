@@ -33,8 +33,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import (as_float_array, check_ndim, check_range, lags_array, positive, positive_int,
-                        same_shape, vector)
+from ._validate import (
+    as_float_array,
+    check_ndim,
+    check_range,
+    lags_array,
+    positive,
+    positive_int,
+    same_shape,
+    vector,
+)
 
 __all__ = [
     "gate_from_logit",
@@ -98,7 +106,8 @@ def logit_from_timescale(taus) -> np.ndarray:
 
 
 def sgd_gate_factor(a) -> np.ndarray:
-    """``g(1 − g) = d sigmoid(a)/da``: the factor SGD puts on every gate update; ``≈ 1/τ`` for slow units (Chapter 5)."""
+    """``g(1 − g) = d sigmoid(a)/da``: the factor SGD puts on every gate update; ``≈ 1/τ`` for slow
+    units (Chapter 5)."""
     s = gate_from_logit(a)
     return s * (1.0 - s)
 
@@ -113,6 +122,7 @@ def log_rate_jacobian(a) -> np.ndarray:
 # One leaky linear unit: the pull in closed form
 # --------------------------------------------------------------------------------------
 
+
 def _check_lags_coefs(lags, coefs):
     lags = check_ndim("lags", lags_array(lags), (1,), "1-D, shape (K,)")
     coefs = same_shape("coefs", as_float_array("coefs", coefs), "lags", lags)
@@ -122,9 +132,9 @@ def _check_lags_coefs(lags, coefs):
 def leaky_unit_explained_variance(s, lags, coefs) -> np.ndarray:
     """Variance of ``y_t = Σ_k c_k x_{t−ℓ_k}`` explained by one leaky linear unit (Chapter 5).
 
-    For i.i.d. unit-variance inputs and ``h_t = (1 − g) h_{t−1} + g x_t`` (stationary; the gate ``g`` is the argument ``s``),
-    ``Cov(h_t, y_t) = g Σ_k c_k (1 − g)^ℓ_k`` and ``Var h_t = g/(2 − g)``; with the best
-    readout weight the explained variance is
+    For i.i.d. unit-variance inputs and ``h_t = (1 − g) h_{t−1} + g x_t`` (stationary; the
+    gate ``g`` is the argument ``s``), ``Cov(h_t, y_t) = g Σ_k c_k (1 − g)^ℓ_k`` and
+    ``Var h_t = g/(2 − g)``; with the best readout weight the explained variance is
 
         EV(g) = g (2 − g) (Σ_k c_k (1 − g)^ℓ_k)².
 
@@ -136,7 +146,7 @@ def leaky_unit_explained_variance(s, lags, coefs) -> np.ndarray:
         raise ValueError("s must lie in (0, 1]")
     lags, coefs = _check_lags_coefs(lags, coefs)
     total = (coefs * (1.0 - s[..., None]) ** lags).sum(-1)
-    return s * (2.0 - s) * total ** 2
+    return s * (2.0 - s) * total**2
 
 
 def leaky_unit_loss_gradient(a, lags, coefs) -> np.ndarray:
@@ -154,7 +164,7 @@ def leaky_unit_loss_gradient(a, lags, coefs) -> np.ndarray:
     S = (coefs * (1.0 - s) ** lags).sum(-1)
     dS = -(coefs * lags * (1.0 - s) ** np.maximum(lags - 1.0, 0.0)).sum(-1)
     s = s[..., 0]
-    dL_ds = -((2.0 - 2.0 * s) * S ** 2 + 2.0 * s * (2.0 - s) * S * dS)
+    dL_ds = -((2.0 - 2.0 * s) * S**2 + 2.0 * s * (2.0 - s) * S * dS)
     return s * (1.0 - s) * dL_ds
 
 
@@ -190,28 +200,36 @@ def pull_field(zeta, lags, coefs, *, optimizer="sgd", lr=1e-2) -> np.ndarray:
     raise ValueError(f"optimizer must be 'sgd' or 'adam'; got {optimizer!r}")
 
 
-def optimizer_log_rate_steps(a0, grads_s, *, optimizer="sgd", lr=1e-2, betas=(0.9, 0.999),
-                             eps=1e-8) -> np.ndarray:
+def optimizer_log_rate_steps(
+    a0, grads_s, *, optimizer="sgd", lr=1e-2, betas=(0.9, 0.999), eps=1e-8
+) -> np.ndarray:
     """Trajectories of ``ζ`` when gate logits follow SGD or Adam on given ``∂L/∂s`` (Chapter 5).
 
     Each column is one unit with logit ``a0[q]`` (``a0``: a scalar or shape ``(n_units,)``);
     row ``k`` of ``grads_s`` (shape ``(n_steps, n_units)``, or ``(n_steps,)`` for one unit)
-    is ``∂L/∂g`` at step ``k``. SGD: ``a ← a − lr g(1−g) G``. Adam (Kingma & Ba 2015, bias-corrected) on the
-    gradient ``g(1−g) G``: the per-coordinate rescaling by ``√v̂`` cancels the factor
-    ``g(1−g)``, so units at every time scale move at the same speed in ``ζ``.
+    is ``∂L/∂g`` at step ``k``. SGD: ``a ← a − lr g(1−g) G``. Adam (Kingma & Ba 2015,
+    bias-corrected) on the gradient ``g(1−g) G``: the per-coordinate rescaling by ``√v̂``
+    cancels the factor ``g(1−g)``, so units at every time scale move at the same speed in
+    ``ζ``.
 
     Returns
     -------
     numpy.ndarray
         ``ζ`` at steps ``0..K``, shape ``(K + 1, n_units)``.
     """
-    a = check_ndim("a0", _numpy(a0, "a0"), (0, 1), "a scalar or 1-D, shape (n_units,)").ravel().copy()
+    a = (
+        check_ndim("a0", _numpy(a0, "a0"), (0, 1), "a scalar or 1-D, shape (n_units,)")
+        .ravel()
+        .copy()
+    )
     g_all = _numpy(grads_s, "grads_s")
     if g_all.ndim == 1:
         g_all = g_all[:, None]
     if g_all.ndim != 2 or g_all.shape[1] != a.size:
-        raise ValueError(f"grads_s must have shape (n_steps, n_units) with n_units = len(a0) = {a.size} "
-                         f"(or (n_steps,) for one unit); got shape {np.shape(grads_s)}")
+        raise ValueError(
+            f"grads_s must have shape (n_steps, n_units) with n_units = len(a0) = {a.size} "
+            f"(or (n_steps,) for one unit); got shape {np.shape(grads_s)}"
+        )
     lr = positive("lr", lr)
     b1 = check_range("betas[0]", betas[0], 0.0, 1.0, high_open=True)
     b2 = check_range("betas[1]", betas[1], 0.0, 1.0, high_open=True)
@@ -240,18 +258,23 @@ def optimizer_log_rate_steps(a0, grads_s, *, optimizer="sgd", lr=1e-2, betas=(0.
 class AdamStepBound(NamedTuple):
     """Largest ``|Δa|/η`` that one Adam step can take (Chapter 6, what Adam changes)."""
 
-    spike: float   #: one non-zero gradient after a long run of zeros: (1 − d₁)/√(1 − d₂) (Kingma & Ba)
-    worst: float   #: supremum over all gradient sequences (Cauchy–Schwarz; approached by a geometric ramp as k → ∞, never attained)
+    #: one non-zero gradient after a long run of zeros: (1 − d₁)/√(1 − d₂) (Kingma & Ba)
+    spike: float
+    #: supremum over all gradient sequences (Cauchy–Schwarz; approached by a geometric ramp as
+    #: k → ∞, never attained)
+    worst: float
 
 
 def adam_step_bound(betas=(0.9, 0.999), steps=None) -> AdamStepBound:
-    """Bounds on one Adam update ``|Δa| = η |m̂_k|/√v̂_k`` of a parameter, in units of the learning rate (Chapter 6).
+    """Bounds on one Adam update ``|Δa| = η |m̂_k|/√v̂_k`` of a parameter, in units of the learning
+    rate (Chapter 6).
 
     With decay rates ``d₁, d₂`` (PyTorch's ``betas``), ``ε = 0`` and bias correction,
     ``m_k = (1 − d₁) Σ_{j≤k} d₁^(k−j) G_j`` and ``v_k = (1 − d₂) Σ_{j≤k} d₂^(k−j) G_j²``.
     Cauchy–Schwarz, with ``d₁^i = (d₁/√d₂)^i · √d₂^i``, gives for every gradient sequence
 
-        |m̂_k|/√v̂_k ≤ (1 − d₁)/(1 − d₁^k) · √((1 − d₂^k)/(1 − d₂)) · √((1 − r^k)/(1 − r)),  r = d₁²/d₂ < 1,
+        |m̂_k|/√v̂_k ≤ (1 − d₁)/(1 − d₁^k) · √((1 − d₂^k)/(1 − d₂)) · √((1 − r^k)/(1 − r)),
+        r = d₁²/d₂ < 1,
 
     with equality for ``G_j ∝ (d₂/d₁)^j`` (a gradient growing by the factor ``d₂/d₁`` per
     step). As ``k → ∞`` the bound increases to ``worst = (1 − d₁)/√((1 − d₂)(1 − d₁²/d₂))``,
@@ -283,19 +306,20 @@ def adam_step_bound(betas=(0.9, 0.999), steps=None) -> AdamStepBound:
         worst = (1.0 - d1) / math.sqrt((1.0 - d2) * (1.0 - ratio)) if ratio < 1.0 else math.inf
         return AdamStepBound(spike, worst)
     k = positive_int("steps", steps)
-    correction = (1.0 - d1) / (1.0 - d1 ** k) * math.sqrt((1.0 - d2 ** k) / (1.0 - d2))
+    correction = (1.0 - d1) / (1.0 - d1**k) * math.sqrt((1.0 - d2**k) / (1.0 - d2))
     if ratio == 1.0:
         geometric = float(k)
     elif math.isinf(ratio):
-        geometric = 1.0   # d₂ = 0: v̂ sees only the current gradient
+        geometric = 1.0  # d₂ = 0: v̂ sees only the current gradient
     else:
-        geometric = (1.0 - ratio ** k) / (1.0 - ratio)
+        geometric = (1.0 - ratio**k) / (1.0 - ratio)
     return AdamStepBound(correction, correction * math.sqrt(geometric))
 
 
 # --------------------------------------------------------------------------------------
 # The restoring drift
 # --------------------------------------------------------------------------------------
+
 
 class RestoringDrift(NamedTuple):
     """Binned estimate of ``F(ζ) = E[Δζ | ζ]`` per step (Chapter 5).
@@ -306,18 +330,20 @@ class RestoringDrift(NamedTuple):
     median (the pull without the rare pushes).
     """
 
-    centers: np.ndarray        #: mean ζ in each bin
-    drift: np.ndarray          #: mean Δζ per step in each bin
-    counts: np.ndarray         #: samples per bin
-    kappa: float               #: plateau of the mean drift for slow units (per step)
-    stderr: np.ndarray         #: standard error of each bin's drift (0 for a bin of one sample)
-    median: np.ndarray         #: median Δζ per step in each bin
-    kappa_stderr: float        #: standard error of kappa
-    kappa_median: float        #: median Δζ per step over the slow samples
-    slow_edge: float           #: ζ threshold: samples with ζ ≤ slow_edge define the plateau
+    centers: np.ndarray  #: mean ζ in each bin
+    drift: np.ndarray  #: mean Δζ per step in each bin
+    counts: np.ndarray  #: samples per bin
+    kappa: float  #: plateau of the mean drift for slow units (per step)
+    stderr: np.ndarray  #: standard error of each bin's drift (0 for a bin of one sample)
+    median: np.ndarray  #: median Δζ per step in each bin
+    kappa_stderr: float  #: standard error of kappa
+    kappa_median: float  #: median Δζ per step over the slow samples
+    slow_edge: float  #: ζ threshold: samples with ζ ≤ slow_edge define the plateau
 
 
-def restoring_drift(zeta_before, zeta_after, bins=12, *, slow_fraction=0.25, steps=1) -> RestoringDrift:
+def restoring_drift(
+    zeta_before, zeta_after, bins=12, *, slow_fraction=0.25, steps=1
+) -> RestoringDrift:
     """Estimate the restoring drift ``F(ζ) = E[Δζ | ζ]`` and its plateau ``κ`` (Chapter 5).
 
     Parameters
@@ -362,7 +388,9 @@ def restoring_drift(zeta_before, zeta_after, bins=12, *, slow_fraction=0.25, ste
     else:
         edges = vector("bins", bins)
         if edges.size < 2 or np.any(np.diff(edges) <= 0):
-            raise ValueError("bins must be a positive int or at least two strictly increasing edges")
+            raise ValueError(
+                "bins must be a positive int or at least two strictly increasing edges"
+            )
     index = np.searchsorted(edges, before, side="right") - 1
     inside = (index >= 0) & (index < edges.size - 1)
     centers, drift, counts, stderr, median = [], [], [], [], []
@@ -377,11 +405,22 @@ def restoring_drift(zeta_before, zeta_after, bins=12, *, slow_fraction=0.25, ste
     slow = delta[before <= slow_edge]
     kappa = float(slow.mean())
     kappa_se = float(slow.std(ddof=1) / math.sqrt(slow.size)) if slow.size > 1 else 0.0
-    return RestoringDrift(np.asarray(centers), np.asarray(drift), np.asarray(counts, dtype=int), kappa,
-                          np.asarray(stderr), np.asarray(median), kappa_se, float(np.median(slow)), slow_edge)
+    return RestoringDrift(
+        np.asarray(centers),
+        np.asarray(drift),
+        np.asarray(counts, dtype=int),
+        kappa,
+        np.asarray(stderr),
+        np.asarray(median),
+        kappa_se,
+        float(np.median(slow)),
+        slow_edge,
+    )
 
 
-def synthetic_log_rate_step(zeta, drift, *, noise=0.0, push_rate=0.0, push_mean=1.0, seed=None) -> np.ndarray:
+def synthetic_log_rate_step(
+    zeta, drift, *, noise=0.0, push_rate=0.0, push_mean=1.0, seed=None
+) -> np.ndarray:
     """One step of a synthetic log-rate process with a known restoring drift (Chapter 5).
 
     ``ζ' = ζ + F(ζ) + noise·N(0, 1) − B·Z`` with ``B ~ Bernoulli(push_rate)`` and
@@ -413,26 +452,44 @@ def synthetic_log_rate_step(zeta, drift, *, noise=0.0, push_rate=0.0, push_mean=
     push_mean = positive("push_mean", push_mean)
     rng = rng_from(seed)
     pushes = (rng.random(zeta.shape) < push_rate) * rng.exponential(push_mean, zeta.shape)
-    return zeta + np.asarray(drift(zeta), dtype=float) + noise * rng.standard_normal(zeta.shape) - pushes
+    return (
+        zeta
+        + np.asarray(drift(zeta), dtype=float)
+        + noise * rng.standard_normal(zeta.shape)
+        - pushes
+    )
 
 
 # --------------------------------------------------------------------------------------
 # A small CPU experiment: the drift of gate log-rates in a trained DiagGate
 # --------------------------------------------------------------------------------------
 
+
 class GateDriftRun(NamedTuple):
     """Gate log-rates recorded during training (Chapter 5)."""
 
-    zeta: np.ndarray      #: ζ_q = ln softplus(b_s[q]) at steps 0..K, shape (K + 1, hidden)
-    losses: np.ndarray    #: training loss at steps 1..K
+    zeta: np.ndarray  #: ζ_q = ln softplus(b_s[q]) at steps 0..K, shape (K + 1, hidden)
+    losses: np.ndarray  #: training loss at steps 1..K
     optimizer: str
     lr: float
 
 
-def train_gate_drift(optimizer="adam", *, steps=300, lr=None, hidden_size=32, length=96,
-                     batch_size=32, input_dim=4, n_lags=6, lag_range=(4, 64), tau_max=1000.0,
-                     seed=0) -> GateDriftRun:
-    """Train a small DiagGate on the heavy-tailed-lag task and record its gate log-rates (Chapter 5).
+def train_gate_drift(
+    optimizer="adam",
+    *,
+    steps=300,
+    lr=None,
+    hidden_size=32,
+    length=96,
+    batch_size=32,
+    input_dim=4,
+    n_lags=6,
+    lag_range=(4, 64),
+    tau_max=1000.0,
+    seed=0,
+) -> GateDriftRun:
+    """Train a small DiagGate on the heavy-tailed-lag task and record its gate log-rates
+    (Chapter 5).
 
     Uses :class:`mlmath.models.DiagGate` (gate biases initialised log-uniformly on
     ``τ ∈ [1, tau_max]``) and :func:`mlmath.tasks.heavy_tailed_lag_task` (fresh batches
@@ -464,13 +521,17 @@ def train_gate_drift(optimizer="adam", *, steps=300, lr=None, hidden_size=32, le
     steps = positive_int("steps", steps)
     lr = (0.5 if optimizer == "sgd" else 3e-3) if lr is None else positive("lr", lr)
     seed = positive_int("seed", seed, minimum=0)
-    data = heavy_tailed_lag_task(batch_size, length, input_dim=input_dim, n_lags=n_lags,
-                                 lag_range=lag_range, seed=seed)
+    data = heavy_tailed_lag_task(
+        batch_size, length, input_dim=input_dim, n_lags=n_lags, lag_range=lag_range, seed=seed
+    )
     task = data.task
     rng = np.random.default_rng(seed + 1)
     model = DiagGate(input_size=input_dim, hidden_size=hidden_size, seed=seed, tau_max=tau_max)
-    opt = (torch.optim.SGD(model.parameters(), lr=lr) if optimizer == "sgd"
-           else torch.optim.Adam(model.parameters(), lr=lr))
+    opt = (
+        torch.optim.SGD(model.parameters(), lr=lr)
+        if optimizer == "sgd"
+        else torch.optim.Adam(model.parameters(), lr=lr)
+    )
     zeta = np.empty((steps + 1, hidden_size))
     losses = np.empty(steps)
     zeta[0] = log_rate_from_logit(model.b_s)

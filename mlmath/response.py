@@ -98,8 +98,19 @@ def _horizon(planted, ratio_low, threshold) -> int:
     return horizon
 
 
-def response_kernel(prediction, projected, planted_lags, coefs, *, max_lag=None, long_lag: int = 32,
-                    threshold: float = 0.5, n_boot: int = 200, level: float = 0.9, rng=None) -> ResponseKernel:
+def response_kernel(
+    prediction,
+    projected,
+    planted_lags,
+    coefs,
+    *,
+    max_lag=None,
+    long_lag: int = 32,
+    threshold: float = 0.5,
+    n_boot: int = 200,
+    level: float = 0.9,
+    rng=None,
+) -> ResponseKernel:
     """Response kernel ``k̂(ℓ) = mean_{b, t ≥ ℓ} ŷ_{b,t} p_{b,t−ℓ}`` with a bootstrap over sequences.
 
     Parameters
@@ -137,22 +148,34 @@ def response_kernel(prediction, projected, planted_lags, coefs, *, max_lag=None,
     prediction = _v.as_float_array("prediction", prediction)
     projected = _v.as_float_array("projected", projected)
     if prediction.ndim != 2 or projected.shape != prediction.shape:
-        raise ValueError(f"prediction and projected must both have shape (n_sequences, T); got "
-                         f"{prediction.shape} and {projected.shape}")
+        raise ValueError(
+            f"prediction and projected must both have shape (n_sequences, T); got "
+            f"{prediction.shape} and {projected.shape}"
+        )
     if not (np.isfinite(prediction).all() and np.isfinite(projected).all()):
         raise ValueError("prediction and projected must be finite")
     n, length = prediction.shape
     if n < 2 or length < 4:
-        raise ValueError(f"need at least 2 sequences of at least 4 steps; got shape {prediction.shape}")
-    max_lag = int(0.85 * length) if max_lag is None else _v.positive_int("max_lag", max_lag, minimum=1)
+        raise ValueError(
+            f"need at least 2 sequences of at least 4 steps; got shape {prediction.shape}"
+        )
+    max_lag = (
+        int(0.85 * length) if max_lag is None else _v.positive_int("max_lag", max_lag, minimum=1)
+    )
     if max_lag >= length:
         raise ValueError(f"max_lag must be < T={length}; got {max_lag}")
     planted = np.asarray(planted_lags)
     coefs = _v.as_float_array("coefs", coefs)
     if planted.ndim != 1 or coefs.shape != planted.shape or planted.size == 0:
-        raise ValueError(f"planted_lags and coefs must be 1-D of the same length; got {planted.shape} and "
-                         f"{coefs.shape}")
-    if not np.issubdtype(planted.dtype, np.integer) or planted.min() < 0 or np.any(np.diff(planted) <= 0):
+        raise ValueError(
+            f"planted_lags and coefs must be 1-D of the same length; got {planted.shape} and "
+            f"{coefs.shape}"
+        )
+    if (
+        not np.issubdtype(planted.dtype, np.integer)
+        or planted.min() < 0
+        or np.any(np.diff(planted) <= 0)
+    ):
         raise ValueError("planted_lags must be strictly increasing integers >= 0")
     if np.any(coefs == 0):
         raise ValueError("coefs must be non-zero")
@@ -179,11 +202,24 @@ def response_kernel(prediction, projected, planted_lags, coefs, *, max_lag=None,
         captured_low, captured_high = np.quantile(replicates[:, planted[long]] @ weight, quantiles)
     else:
         captured = captured_low = captured_high = math.nan
-    return ResponseKernel(lags=np.arange(max_lag + 1), kernel=kernel, low=low, high=high, planted_lags=planted,
-                          coefs=coefs, ratio=ratio, ratio_low=ratio_low,
-                          horizon=_horizon(planted, ratio_low, threshold), long_lag=long_lag, captured=captured,
-                          captured_low=float(captured_low), captured_high=float(captured_high),
-                          threshold=threshold, level=level, replicates=replicates)
+    return ResponseKernel(
+        lags=np.arange(max_lag + 1),
+        kernel=kernel,
+        low=low,
+        high=high,
+        planted_lags=planted,
+        coefs=coefs,
+        ratio=ratio,
+        ratio_low=ratio_low,
+        horizon=_horizon(planted, ratio_low, threshold),
+        long_lag=long_lag,
+        captured=captured,
+        captured_low=float(captured_low),
+        captured_high=float(captured_high),
+        threshold=threshold,
+        level=level,
+        replicates=replicates,
+    )
 
 
 def model_response_kernel(model, task, x, **options) -> list:
@@ -197,11 +233,15 @@ def model_response_kernel(model, task, x, **options) -> list:
     """
     if not isinstance(x, torch.Tensor) or x.ndim != 3:
         shape = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
-        raise ValueError(f"x must be a torch.Tensor of shape (n_sequences, T, input_size); got shape {shape}")
+        raise ValueError(
+            f"x must be a torch.Tensor of shape (n_sequences, T, input_size); got shape {shape}"
+        )
     device = next(model.parameters()).device
     with torch.no_grad():
         prediction = model(x.to(device))[0][..., 0].to(torch.float64).cpu().numpy()
     projected = (x.to(torch.float64) @ torch.as_tensor(task.u, dtype=torch.float64)).numpy()
     prediction = prediction.reshape(-1, *projected.shape)
-    return [response_kernel(p, projected, np.asarray(task.lags), np.asarray(task.coefs), **options)
-            for p in prediction]
+    return [
+        response_kernel(p, projected, np.asarray(task.lags), np.asarray(task.coefs), **options)
+        for p in prediction
+    ]

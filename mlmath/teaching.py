@@ -11,12 +11,16 @@ The book uses the ecosystem's tools for course work and keeps here only the glue
   ``make cards``).
 * **Assignments** (``otter-grader``): ``assignments/partN.ipynb`` are otter-assign source
   notebooks; :func:`build_assignment` runs ``otter assign`` on a staged copy that carries
-  this package into the autograder, giving the student notebook and the autograder zip
-  (``python -m mlmath.teaching assign``, ``make assignments``). Grading is otter's own
-  ``otter run`` (no container) or ``otter grade`` (Docker).
+  this package into the autograder, giving the student notebook, the autograder zip and the
+  solutions (``python -m mlmath.teaching assign``, ``make assignments``). Each student's
+  numbers come from their ID (:func:`assignment_variant`); the hidden tests recompute them.
+  Grading is otter's own ``otter run`` (no container) or ``otter grade`` (Docker);
+  :func:`declared_student_id` reads the ID a submission used (``... teaching ids``).
 * **Student versions of chapters**: :func:`strip_solutions` removes every ``{solution}``
-  directive and every answers dropdown from a chapter and clears its outputs
-  (``python -m mlmath.teaching student``, ``make student``). Otter does not do this for
+  directive and every answers dropdown from a chapter, the code that computes only what they
+  quote (:func:`solution_cells`), and its outputs (``python -m mlmath.teaching student``,
+  ``make student``); :func:`build_student_site` builds the website from those chapters with
+  sphinx-exercise's ``hide_solutions`` (``make student-html``). Otter does not do this for
   the chapters, which are not otter notebooks.
 
 The hand-written answer checker of earlier versions (``check``) is retired: otter's public
@@ -26,8 +30,10 @@ tests (``grader.check``) give students the same immediate feedback, and its hidd
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import csv
+import hashlib
 import io
 import json
 import random
@@ -62,6 +68,7 @@ _QUESTION_TYPES = {"multiple_choice", "many_choice", "numeric"}
 # Student versions of chapters
 # --------------------------------------------------------------------------------------------
 
+
 def strip_markdown(source: str) -> str:
     """Remove ``{solution}`` and ``{dropdown}`` blocks (fenced with backticks or colons)."""
     kept, depth_fence = [], None
@@ -80,21 +87,271 @@ def strip_markdown(source: str) -> str:
     return "".join(kept)
 
 
-def strip_solutions(notebook):
-    """Student version of a chapter (an ``nbformat`` notebook): no solutions, no outputs."""
+#: A glued value quoted in the prose: ``{glue}`name```, ``{glue:text}`name``` ... or a
+#: ``{glue:figure} name`` / ``{glue:math} name`` directive.
+_GLUE_REFERENCE = re.compile(
+    r"\{glue(?::[a-z]+)?\}`([^`]+)`|^[`:]{3,}\{glue:[a-z]+\}\s*(\S+)", re.MULTILINE
+)
+#: Cell tags: ``solution-only`` drops a cell from the student version whatever the rule says
+#: (a cell that computes a solution without gluing it); ``student-keep`` keeps one.
+SOLUTION_TAG, KEEP_TAG = "solution-only", "student-keep"
+
+
+def quoted_names(text: str) -> set[str]:
+    """Glue names quoted in ``text`` (a format such as ``{glue:text}`name:,.0f``` dropped)."""
+    return {(a or b).split(":")[0] for a, b in _GLUE_REFERENCE.findall(text)}
+
+
+def _split_solutions(source: str) -> tuple[str, str]:
+    """``(outside, inside)``: the text of ``source`` outside and inside its solution blocks."""
+    outside = strip_markdown(source)
+    kept, inside, fence = outside, [], None
+    for line in source.splitlines(keepends=True):
+        stripped = line.strip()
+        if fence is None:
+            match = _FENCE.match(stripped)
+            if match and match["name"] in HIDDEN:
+                fence = match["fence"]
+        elif stripped == fence:
+            fence = None
+        else:
+            inside.append(line)
+    return kept, "".join(inside)
+
+
+def solution_only_names(notebook) -> set[str]:
+    """Glue names that a chapter's prose quotes only inside ``{solution}`` (or dropdown) blocks."""
+    outside, inside = set(), set()
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            out_text, in_text = _split_solutions(cell.source)
+            outside |= quoted_names(out_text)
+            inside |= quoted_names(in_text)
+    return inside - outside
+
+
+def _glue_name(call: ast.Call):
+    """The name pattern a ``glue(...)`` call glues under: a string, a regular expression for an
+    f-string (``None`` if the name is computed some other way), or ``False`` for no glue call."""
+    function = call.func
+    if not (
+        (isinstance(function, ast.Name) and function.id == "glue")
+        or (isinstance(function, ast.Attribute) and function.attr == "glue")
+    ):
+        return False
+    if not call.args:
+        return None
+    name = call.args[0]
+    if isinstance(name, ast.Constant) and isinstance(name.value, str):
+        return name.value
+    if isinstance(name, ast.JoinedStr):
+        parts = [re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in name.values]
+        return re.compile("".join(parts))
+    return None
+
+
+def _glued(pattern, names: set[str]) -> set[str]:
+    if isinstance(pattern, str):
+        return {pattern}
+    return {name for name in names if pattern.fullmatch(name)}
+
+
+def _bound_and_read(tree: ast.AST) -> tuple[set[str], set[str]]:
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return bound, read
+
+
+def _glue_statement(statement: ast.stmt):
+    """The name pattern of a top-level ``glue(...)`` or ``_ = glue(...)`` statement, else False."""
+    value = statement.value if isinstance(statement, (ast.Expr, ast.Assign)) else None
+    if isinstance(statement, ast.Assign) and not (
+        len(statement.targets) == 1
+        and isinstance(statement.targets[0], ast.Name)
+        and statement.targets[0].id == "_"
+    ):
+        return False
+    return _glue_name(value) if isinstance(value, ast.Call) else False
+
+
+def solution_cells(notebook) -> tuple[set[int], dict[int, list[tuple[int, int]]]]:
+    """Code that computes only what solutions quote: ``(dropped, stripped)``.
+
+    The rule, from the glue names of :func:`solution_only_names`:
+
+    * a code cell is *dropped* when every ``glue`` call in it (f-string names matched against
+      the names the prose quotes) glues solution-only names, it glues at least one, and no
+      later kept cell reads a name it binds; or when it is tagged ``solution-only``;
+    * in a kept cell, every top-level statement ``glue("name", ...)`` (or ``_ = glue(...)``)
+      of a solution-only name is *stripped*: ``stripped[index]`` lists its line ranges
+      ``(first, last)``, 1-based and inclusive.
+
+    A cell tagged ``student-keep``, or one that is not plain Python (a magic), is left as it is.
+    """
+    names = solution_only_names(notebook)
+    quoted = set()
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            quoted |= quoted_names(cell.source)
+    trees = {}
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code" and KEEP_TAG not in cell.metadata.get("tags", []):
+            try:
+                trees[index] = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+    candidates = set()
+    for index, tree in trees.items():
+        if SOLUTION_TAG in notebook.cells[index].metadata.get("tags", []):
+            candidates.add(index)
+            continue
+        patterns = [_glue_name(node) for node in ast.walk(tree) if isinstance(node, ast.Call)]
+        patterns = [pattern for pattern in patterns if pattern is not False]
+        if patterns and None not in patterns:
+            glued = [_glued(pattern, quoted) for pattern in patterns]
+            if all(found and found <= names for found in glued):
+                candidates.add(index)
+    # keep a candidate whose names a later kept cell reads (latest first, so chains resolve)
+    dropped = set(candidates)
+    reads = {index: _bound_and_read(tree)[1] for index, tree in trees.items()}
+    for index in sorted(candidates, reverse=True):
+        if SOLUTION_TAG in notebook.cells[index].metadata.get("tags", []):
+            continue
+        bound = _bound_and_read(trees[index])[0] - {"_"}
+        later = [
+            i
+            for i in range(index + 1, len(notebook.cells))
+            if notebook.cells[i].cell_type == "code" and i not in dropped
+        ]
+        if any(bound & reads.get(i, set(_WORD.findall(notebook.cells[i].source))) for i in later):
+            dropped.discard(index)
+    stripped = {}
+    for index, tree in trees.items():
+        if index in dropped:
+            continue
+        ranges = [
+            (statement.lineno, statement.end_lineno)
+            for statement in tree.body
+            if isinstance(pattern := _glue_statement(statement), str) and pattern in names
+        ]
+        if ranges:
+            stripped[index] = ranges
+    return dropped, stripped
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def strip_solutions(notebook, *, outputs: bool = False):
+    """Student version of a chapter (an ``nbformat`` notebook).
+
+    Removes every ``{solution}`` directive and answers dropdown from the markdown and the code
+    that computes only what they quote (:func:`solution_cells`: whole cells dropped, glue
+    statements stripped). Outputs are cleared, or with ``outputs=True`` (the student site,
+    built without executing) kept except the glued values of solution-only names.
+    """
     student = copy.deepcopy(notebook)
-    for cell in student.cells:
+    names = solution_only_names(notebook)
+    dropped, stripped = solution_cells(notebook)
+    cells = []
+    for index, cell in enumerate(student.cells):
+        if index in dropped:
+            continue
         if cell.cell_type == "markdown":
             cell.source = strip_markdown(cell.source)
         elif cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
+            if index in stripped:
+                lines = cell.source.splitlines()
+                for first, last in sorted(stripped[index], reverse=True):
+                    del lines[first - 1 : last]
+                cell.source = "\n".join(lines).rstrip("\n")
+            if outputs:
+                cell.outputs = [
+                    output
+                    for output in cell.outputs
+                    if output.get("metadata", {}).get("scrapbook", {}).get("name") not in names
+                ]
+            else:
+                cell.outputs = []
+                cell.execution_count = None
+        cells.append(cell)
+    student.cells = cells
     return student
+
+
+def build_student_site(out, *, root=None, strict: bool = True) -> Path:
+    """Build the book's website without solutions into ``out``; return ``out/index.html``.
+
+    A copy of the book is staged in ``out`` + ``-src`` (``_config.yml``, ``_toc.yml``,
+    ``_ext``, ``_vendor``, ``mlmath/`` for the code the chapters include, and ``book/``),
+    its chapters replaced by their student versions
+    (:func:`strip_solutions` with ``outputs=True``: no solution-only code, no solution-only
+    glued values, the stored outputs otherwise kept, since every chapter's ``.ipynb`` is also
+    offered for download), and built by Jupyter Book with two changes to the configuration:
+    sphinx-exercise's ``hide_solutions: true`` (every ``{solution}`` directive renders as
+    nothing) and ``execute_notebooks: "off"`` (the chapters carry their outputs; a full
+    execution takes minutes). ``strict`` passes ``-W`` (a warning fails the build).
+    """
+    import yaml
+
+    root = Path(root) if root is not None else BOOK.parent
+    out = Path(out).resolve()
+    stage = out.with_name(out.name + "-src")
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir(parents=True)
+    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+    config["title"] = config["title"] + " (student edition: no solutions)"
+    config.setdefault("execute", {})["execute_notebooks"] = "off"
+    config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
+    (stage / "_config.yml").write_text(
+        yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    shutil.copy(root / "_toc.yml", stage / "_toc.yml")
+    # mlmath/: the chapters show its code with {literalinclude} (../mlmath/...)
+    for folder in ("_ext", "_vendor", "mlmath"):
+        if (root / folder).is_dir():
+            shutil.copytree(
+                root / folder, stage / folder, ignore=shutil.ignore_patterns("__pycache__")
+            )
+    shutil.copytree(
+        root / "book", stage / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build")
+    )
+    import nbformat
+
+    for chapter in sorted((root / "book").glob("[0-9][0-9]_*.ipynb")):
+        student = strip_solutions(nbformat.read(chapter, as_version=4), outputs=True)
+        nbformat.write(student, stage / "book" / chapter.name)
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(stage),
+        "--keep-going",
+    ]
+    if strict:
+        command.insert(3, "-W")
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"the student site did not build (exit {done.returncode}):\n"
+            + (done.stdout + done.stderr)[-4000:]
+        )
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.move(str(stage / "_build" / "html"), out)
+    return out / "index.html"
 
 
 # --------------------------------------------------------------------------------------------
 # Quiz and flashcard decks: files and formats
 # --------------------------------------------------------------------------------------------
+
 
 def deck_folders(kind: str) -> list[Path]:
     """Folders searched for a deck, in order: ``./kind`` (the chapter's folder, where the book
@@ -110,7 +367,9 @@ def deck_folders(kind: str) -> list[Path]:
 def deck_path(kind: str, chapter: str) -> Path:
     """Path of the JSON deck of ``chapter`` (``"05_pull"``, a chapter notebook's stem)."""
     if not isinstance(chapter, str) or not _CHAPTER.fullmatch(chapter):
-        raise ValueError(f"chapter must be a chapter notebook's stem such as '05_pull'; got {chapter!r}")
+        raise ValueError(
+            f"chapter must be a chapter notebook's stem such as '05_pull'; got {chapter!r}"
+        )
     folders = deck_folders(kind)
     for folder in folders:
         path = folder / f"{chapter}.json"
@@ -119,7 +378,9 @@ def deck_path(kind: str, chapter: str) -> Path:
     known = sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.json")})
     raise FileNotFoundError(
         f"no {kind} deck {chapter}.json in {', '.join(str(f) for f in folders)}; "
-        f"known decks: {known or 'none (is mlmath installed from the book repository or its wheel?)'}")
+        "known decks: "
+        f"{known or 'none (is mlmath installed from the book repository or its wheel?)'}"
+    )
 
 
 def validate_quiz(questions) -> list[dict]:
@@ -141,25 +402,36 @@ def validate_quiz(questions) -> list[dict]:
             raise ValueError(f"{where} needs a non-empty 'question' text")
         kind = question.get("type")
         if kind not in _QUESTION_TYPES:
-            raise ValueError(f"{where}: 'type' must be one of {sorted(_QUESTION_TYPES)}; got {kind!r}")
+            raise ValueError(
+                f"{where}: 'type' must be one of {sorted(_QUESTION_TYPES)}; got {kind!r}"
+            )
         answers = question.get("answers")
         if not isinstance(answers, list) or len(answers) < (1 if kind == "numeric" else 2):
             raise ValueError(f"{where} needs a list of answers (two or more for a choice question)")
         for answer in answers:
-            if not isinstance(answer, dict) or not isinstance(answer.get("feedback"), str) \
-                    or not answer["feedback"].strip():
+            if (
+                not isinstance(answer, dict)
+                or not isinstance(answer.get("feedback"), str)
+                or not answer["feedback"].strip()
+            ):
                 raise ValueError(f"{where}: every answer needs non-empty 'feedback'")
         if kind == "numeric":
             _validate_numeric(where, answers)
         else:
             for answer in answers:
-                if not isinstance(answer.get("answer"), str) or not isinstance(answer.get("correct"), bool):
-                    raise ValueError(f"{where}: a choice needs an 'answer' text and a boolean 'correct'")
+                if not isinstance(answer.get("answer"), str) or not isinstance(
+                    answer.get("correct"), bool
+                ):
+                    raise ValueError(
+                        f"{where}: a choice needs an 'answer' text and a boolean 'correct'"
+                    )
             correct = sum(answer["correct"] for answer in answers)
             if (kind == "multiple_choice" and correct != 1) or correct < 1:
-                raise ValueError(f"{where}: a {kind} question needs "
-                                 f"{'exactly one' if kind == 'multiple_choice' else 'at least one'} "
-                                 f"correct answer; it has {correct}")
+                raise ValueError(
+                    f"{where}: a {kind} question needs "
+                    f"{'exactly one' if kind == 'multiple_choice' else 'at least one'} "
+                    f"correct answer; it has {correct}"
+                )
     return questions
 
 
@@ -170,16 +442,25 @@ def _validate_numeric(where: str, answers: list) -> None:
         if kind == "default":
             continue
         if kind == "value":
-            if not isinstance(answer.get("value"), (int, float)) or isinstance(answer.get("value"), bool):
+            if not isinstance(answer.get("value"), (int, float)) or isinstance(
+                answer.get("value"), bool
+            ):
                 raise ValueError(f"{where}: a 'value' answer needs a number 'value'")
         elif kind == "range":
             bounds = answer.get("range")
-            if not (isinstance(bounds, list) and len(bounds) == 2
-                    and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
-                    and bounds[0] < bounds[1]):
-                raise ValueError(f"{where}: a 'range' answer needs 'range': [low, high] with low < high")
+            if not (
+                isinstance(bounds, list)
+                and len(bounds) == 2
+                and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
+                and bounds[0] < bounds[1]
+            ):
+                raise ValueError(
+                    f"{where}: a 'range' answer needs 'range': [low, high] with low < high"
+                )
         else:
-            raise ValueError(f"{where}: a numeric answer's 'type' must be value, range or default; got {kind!r}")
+            raise ValueError(
+                f"{where}: a numeric answer's 'type' must be value, range or default; got {kind!r}"
+            )
         if not isinstance(answer.get("correct"), bool):
             raise ValueError(f"{where}: a numeric answer needs a boolean 'correct'")
         correct += answer["correct"]
@@ -193,7 +474,9 @@ def validate_cards(cards) -> list[dict]:
         raise ValueError("a flashcard deck must be a non-empty list of cards")
     for number, card in enumerate(cards, 1):
         if not isinstance(card, dict) or set(card) - {"front", "back", "topic"}:
-            raise ValueError(f"card {number} must be an object with 'front', 'back' and optionally 'topic'")
+            raise ValueError(
+                f"card {number} must be an object with 'front', 'back' and optionally 'topic'"
+            )
         for side in ("front", "back"):
             if not isinstance(card.get(side), str) or not card[side].strip():
                 raise ValueError(f"card {number} needs a non-empty '{side}'")
@@ -235,8 +518,10 @@ def _render(function, seed: str, *args, **kwargs) -> list:
     """
     module = sys.modules[function.__module__]
     pieces: list = []
-    with mock.patch.object(module, "display", lambda *objects, **_: pieces.extend(objects)), \
-            mock.patch.object(module, "random", random.Random(seed)):
+    with (
+        mock.patch.object(module, "display", lambda *objects, **_: pieces.extend(objects)),
+        mock.patch.object(module, "random", random.Random(seed)),
+    ):
         function(*args, **kwargs)
     return pieces
 
@@ -262,7 +547,10 @@ def quiz_outputs(chapter: str, instance: int = 1) -> list[dict[str, str]]:
 
     questions = load_quiz(chapter)
     pieces = _render(display_quiz, f"quiz:{chapter}:{instance}", copy.deepcopy(questions))
-    label = f"Quiz for chapter {chapter}: {len(questions)} questions (interactive in Jupyter and on the book's pages)"
+    label = (
+        f"Quiz for chapter {chapter}: {len(questions)} questions "
+        "(interactive in Jupyter and on the book's pages)"
+    )
     return _bundles(pieces, label)
 
 
@@ -273,7 +561,10 @@ def cards_outputs(chapter: str, instance: int = 1) -> list[dict[str, str]]:
 
     cards = load_cards(chapter)
     pieces = _render(display_flashcards, f"cards:{chapter}:{instance}", copy.deepcopy(cards))
-    label = f"Flashcards for chapter {chapter}: {len(cards)} cards (interactive in Jupyter and on the book's pages)"
+    label = (
+        f"Flashcards for chapter {chapter}: {len(cards)} cards "
+        "(interactive in Jupyter and on the book's pages)"
+    )
     return _bundles(pieces, label)
 
 
@@ -337,7 +628,7 @@ def write_cards_csv(out: Path) -> list[Path]:
 PACKAGE = Path(__file__).resolve().parent
 
 
-def build_assignment(source, out, *, run_tests: bool = True) -> dict[str, Path]:
+def build_assignment(source, out, *, run_tests: bool = True, pdfs: bool = False) -> dict[str, Path]:
     """Run ``otter assign`` on the otter-format notebook ``source``; return the outputs.
 
     ``source`` (``assignments/partN.ipynb``) is copied with this package and the
@@ -349,10 +640,17 @@ def build_assignment(source, out, *, run_tests: bool = True) -> dict[str, Path]:
     With ``run_tests`` (the default) otter executes the solutions against every test first
     and fails if one does not pass.
 
+    The solutions are also written as HTML, ``out/partN/autograder/partN-sol.html`` (nbconvert,
+    no browser needed). With ``pdfs``, otter writes its ``solutions_pdf``,
+    ``partN-sol.pdf``, too: otter 7 prints it through nbconvert's WebPDF exporter, which needs
+    the Chromium of Playwright (``python -m playwright install chromium``); without it otter
+    stops with "No suitable version of chromium was found".
+
     Returns
     -------
     dict
-        ``{"student": Path, "solution": Path, "autograder": Path}``.
+        ``{"student": Path, "solution": Path, "autograder": Path, "solutions_html": Path}``,
+        and ``"solutions_pdf"`` with ``pdfs``.
     """
     source = Path(source).resolve()
     if source.suffix != ".ipynb" or not source.is_file():
@@ -367,37 +665,324 @@ def build_assignment(source, out, *, run_tests: bool = True) -> dict[str, Path]:
     shutil.copy(source, stage / source.name)
     if (source.parent / "requirements.txt").is_file():
         shutil.copy(source.parent / "requirements.txt", stage / "requirements.txt")
-    shutil.copytree(PACKAGE, stage / "mlmath", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    command = [sys.executable, "-m", "otter", "assign", "--no-pdfs", source.name, str(result)]
+    shutil.copytree(
+        PACKAGE, stage / "mlmath", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    command = [sys.executable, "-m", "otter", "assign", source.name, str(result)]
+    if not pdfs:
+        command.insert(-2, "--no-pdfs")
     if not run_tests:
         command.insert(-2, "--no-run-tests")
     done = subprocess.run(command, cwd=stage, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"otter assign failed on {source.name} (exit {done.returncode}):\n"
-                           + (done.stdout + done.stderr)[-4000:])
+        raise RuntimeError(
+            f"otter assign failed on {source.name} (exit {done.returncode}):\n"
+            + (done.stdout + done.stderr)[-4000:]
+        )
     zips = sorted((result / "autograder").glob(f"{source.stem}-autograder_*.zip"))
     if len(zips) != 1:
-        raise RuntimeError(f"otter assign wrote {len(zips)} autograder zips for {source.name}; expected 1")
-    return {"student": result / "student" / source.name,
-            "solution": result / "autograder" / source.name,
-            "autograder": zips[0]}
+        raise RuntimeError(
+            f"otter assign wrote {len(zips)} autograder zips for {source.name}; expected 1"
+        )
+    import nbconvert
+    import nbformat
+
+    solution = result / "autograder" / source.name
+    html, _ = nbconvert.HTMLExporter().from_notebook_node(nbformat.read(solution, as_version=4))
+    solutions_html = result / "autograder" / f"{source.stem}-sol.html"
+    solutions_html.write_text(html, encoding="utf-8")
+    built = {
+        "student": result / "student" / source.name,
+        "solution": solution,
+        "autograder": zips[0],
+        "solutions_html": solutions_html,
+    }
+    if pdfs:
+        built["solutions_pdf"] = result / "autograder" / f"{source.stem}-sol.pdf"
+        if not built["solutions_pdf"].is_file():
+            raise RuntimeError(f"otter assign wrote no solutions PDF for {source.name}")
+    return built
+
+
+# --------------------------------------------------------------------------------------------
+# Per-student assignment variants: the numbers of each question drawn from the student's ID
+# --------------------------------------------------------------------------------------------
+
+#: Each assignment's parameters: ``(names, choices, book)``, where ``choices`` are the tuples of
+#: values a student can draw and ``book`` the chapter exercise's own values, never drawn (the
+#: book publishes their answers in its solutions). Every choice keeps its question well posed
+#: (a root in the bracket, a shortcut the tolerance rejects); tests/test_assignments.py checks
+#: each choice against the hidden tests.
+VARIANTS: dict[str, list[tuple[tuple[str, ...], tuple[tuple, ...], tuple]]] = {
+    "part1": [
+        (
+            ("g",),
+            tuple((g,) for g in (0.01, 0.0125, 0.015, 0.025, 0.03, 0.035, 0.04, 0.05)),
+            (0.02,),
+        ),
+        (
+            ("a", "b"),
+            tuple((a, b) for a in (0.85, 0.9, 0.95) for b in (0.6, 0.7, 0.75, 0.8)),
+            (0.9, 0.8),
+        ),
+        (("tau_env",), tuple((t,) for t in (10.0, 12.5, 15.0, 25.0, 30.0, 40.0)), (20.0,)),
+        (("alpha_delta",), tuple((a,) for a in (1.1, 1.3, 1.4, 1.6, 1.7, 1.8, 1.9)), (1.2,)),
+        (
+            ("beta_env", "alpha_horizon"),
+            tuple(
+                (b, a)
+                for b in (0.25, 0.4, 0.5, 0.6, 0.75)
+                for a in (1.2, 1.5, 1.8, 2.0)
+                if round(b * a / (a - 1), 9) != 1.5
+            ),
+            (0.5, 1.5),
+        ),  # not the book's exponent 2/3
+        (("alpha_cost",), tuple((a,) for a in (1.2, 1.3, 1.4, 1.6, 1.7, 1.8, 1.9, 2.0)), (1.5,)),
+    ],
+    "part2": [
+        (
+            ("beta_rates", "b_rates"),
+            tuple((be, b) for be in (0.5, 0.6, 0.7, 0.9, 1.2) for b in (2.0, 3.0, 4.0, 6.0, 8.0)),
+            (0.8, 5.0),
+        ),
+        (("beta_pareto",), tuple((b,) for b in (0.5, 0.6, 0.7, 0.9)), (0.8,)),
+        (
+            ("r_min", "r_max"),
+            tuple((lo, hi) for lo in (0.3, 0.4, 0.6, 0.7) for hi in (0.95, 0.97, 0.98, 0.995)),
+            (0.5, 0.99),
+        ),
+        (
+            ("beta_hill", "k_hill"),
+            tuple((b, k) for b in (0.5, 0.7, 0.8, 1.0) for k in (40, 50, 60)),
+            (0.6, 50),
+        ),
+        (("alpha_tail",), tuple((a,) for a in (1.1, 1.2, 1.3, 1.4, 1.6, 1.7, 1.8, 1.9)), (1.5,)),
+        (("batch",), tuple((b,) for b in (2, 3, 4, 5, 8, 10, 12)), (6,)),
+        (("alpha_gclt",), tuple((a,) for a in (1.1, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8)), (1.2,)),
+    ],
+    "part3": [
+        (("logit",), tuple((a,) for a in (-3.0, -4.0, -5.0, -7.0, -8.0)), (-6.0,)),
+        (("lag_gate",), tuple((lag,) for lag in (20, 30, 40, 60, 80, 100)), (50,)),
+        (
+            ("kappa_s", "nu_s", "m_s"),
+            tuple(
+                (k, n, m)
+                for k in (1.0, 2.0, 3.0)
+                for n in (0.5, 1.0)
+                for m in (0.25, 0.4, 0.5)
+                # at n·m = k/2 the atom equals the mass above it; (n/k, m) = (1/2, 1/2) is the
+                # book's law
+                if n * m < k and n * m != k / 2 and (n / k, m) != (0.5, 0.5)
+            ),
+            (2.0, 1.0, 0.5),
+        ),
+        (("c_uniform",), tuple((c,) for c in (1.5, 1.75, 2.0, 2.25, 2.6)), (2.5,)),
+        (
+            ("nu_g", "b_g"),
+            tuple((n, b) for n in (0.5, 1.0) for b in (0.2, 0.25, 0.35, 0.4)),
+            (1.0, 0.3),
+        ),
+        (("s_const",), tuple((s,) for s in (0.002, 0.004, 0.008, 0.01)), (0.005,)),
+        (
+            ("beta_double", "alpha_double"),
+            tuple((b, a) for b in (0.25, 0.4, 0.6, 0.75, 1.0) for a in (1.2, 1.5, 1.8)),
+            (0.5, 1.5),
+        ),
+        (
+            ("nu_cap", "m_cap", "cap"),
+            tuple(
+                (n, m, c)
+                for n in (0.25, 0.5, 0.75)
+                for m in (0.8, 1.0, 1.25)
+                for c in (50.0, 100.0, 200.0)
+                if n * m < 1
+            ),
+            (0.5, 1.0, 100.0),
+        ),
+    ],
+    "part4": [
+        (("s_carry",), tuple((s,) for s in (0.002, 0.004, 0.008, 0.01, 0.02)), (0.005,)),
+        (
+            ("s_diag", "u_diag"),
+            tuple((s, u) for s in (0.004, 0.006, 0.01) for u in (-1.5, -2.0, -2.5, -3.5)),
+            (0.005, -2.9),
+        ),
+        (
+            ("leak_1", "leak_2"),
+            tuple((a, b) for a in (0.8, 0.85, 0.9) for b in (0.95, 0.97, 0.99)),
+            (0.9, 0.99),
+        ),
+        (
+            ("s_cap", "u_cap"),
+            tuple(
+                (s, u)
+                for s in (0.002, 0.004, 0.01)
+                for u in (0.25, 0.5, 0.75)
+                if round(s * (1 - u), 9) != 0.0025
+            ),
+            (0.005, 0.5),
+        ),  # not the book's cap
+        (
+            ("u_shared", "s_shared"),
+            tuple((u, s) for u in (0.25, 0.5, 0.75) for s in (0.05, 0.1, 0.2)),
+            (0.5, 0.1),
+        ),
+        (
+            ("taus",),
+            tuple(
+                (taus,)
+                for taus in (
+                    (2.0, 20.0, 200.0, 2000.0),
+                    (3.0, 30.0, 300.0, 3000.0),
+                    (5.0, 20.0, 200.0, 2000.0),
+                    (4.0, 40.0, 400.0, 4000.0),
+                    (2.0, 8.0, 64.0, 512.0),
+                    (3.0, 10.0, 100.0, 1000.0),
+                )
+            ),
+            ((2.0, 10.0, 100.0, 1000.0),),
+        ),
+        (
+            ("kappa_f", "nu_f", "m_f"),
+            tuple((k, n, m) for k in (0.01, 0.02) for n in (0.01, 0.02) for m in (0.25, 0.3, 0.4)),
+            (0.01, 0.02, 0.35),
+        ),
+        (
+            ("nu_push", "shape_push"),
+            tuple((n, k) for n in (0.25, 0.5, 0.75) for k in (0.5, 2.0, 3.0)),
+            (0.5, 0.5),
+        ),
+    ],
+}
+
+
+def _normalise_id(student_id) -> str:
+    if not isinstance(student_id, str) or not student_id.strip():
+        raise TypeError(
+            f"student_id must be a non-empty string (your student ID, in quotes); "
+            f"got {student_id!r}"
+        )
+    return " ".join(student_id.split()).casefold()
+
+
+def student_seed(student_id: str, part: str) -> int:
+    """The seed of ``student_id``'s variant of assignment ``part``: a 64-bit integer.
+
+    The first 8 bytes (big-endian) of SHA-256 of ``"part:id"``, with the ID's surrounding
+    whitespace dropped, inner runs of whitespace made one space, and letters case-folded
+    (``" S123 "`` and ``"s123"`` are the same student). A hash, not a secret: anyone with
+    the ID and this function gets the same numbers (Appendix D).
+    """
+    if part not in VARIANTS:
+        raise ValueError(f"part must be one of {sorted(VARIANTS)}; got {part!r}")
+    digest = hashlib.sha256(f"{part}:{_normalise_id(student_id)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class Variant(dict):
+    """A student's numbers for one assignment: ``name -> value``, printed one question a line."""
+
+    def __init__(self, part: str, student_id: str, values: dict):
+        super().__init__(values)
+        self.part, self.student_id = part, student_id
+
+    def __repr__(self) -> str:
+        lines = [f"Your numbers for {self.part} (student ID {self.student_id!r}):"]
+        lines += [f"  {name} = {value!r}" for name, value in self.items()]
+        return "\n".join(lines)
+
+
+def assignment_variant(part: str, student_id: str) -> Variant:
+    """The numbers of ``student_id``'s questions in assignment ``part`` (``"part1"``
+    ... ``"part4"``).
+
+    Each group of parameters in :data:`VARIANTS` is drawn, in order, with
+    ``random.Random(student_seed(student_id, part)).choice`` from its choices, the book's own
+    exercise values excluded. The assignment notebook prints them for the student; its hidden
+    tests call this function again with the notebook's ``STUDENT_ID`` and recompute every
+    expected answer with ``mlmath``, so the grade never depends on numbers the student typed.
+
+    Raises
+    ------
+    TypeError
+        If ``student_id`` is not a non-empty string (an unfilled ``STUDENT_ID = ...``).
+    ValueError
+        If ``part`` is not an assignment.
+    """
+    rng = random.Random(student_seed(student_id, part))
+    values: dict = {}
+    for names, choices, book in VARIANTS[part]:
+        drawn = rng.choice([choice for choice in choices if choice != book])
+        values.update(zip(names, drawn))
+    return Variant(part, student_id, values)
+
+
+def declared_student_id(path) -> str | None:
+    """The ``STUDENT_ID`` a submission declares (a notebook, or otter's export zip holding one),
+    or None when it is missing or not a string: the ID whose numbers the hidden tests used,
+    for the instructor to compare with the roster."""
+    import zipfile
+
+    import nbformat
+
+    path = Path(path)
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            names = [name for name in archive.namelist() if name.endswith(".ipynb")]
+            if len(names) != 1:
+                raise ValueError(f"{path} must hold exactly one notebook; it holds {len(names)}")
+            notebook = nbformat.reads(archive.read(names[0]).decode("utf-8"), as_version=4)
+    elif path.suffix == ".ipynb":
+        notebook = nbformat.read(path, as_version=4)
+    else:
+        raise ValueError(f"path must be a .ipynb notebook or an otter export .zip; got {path}")
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source.startswith("STUDENT_ID"):
+            try:
+                value = ast.literal_eval(cell.source.split("=", 1)[1].split("#")[0].strip())
+            except (ValueError, SyntaxError, IndexError):
+                return None
+            return value if isinstance(value, str) and value.strip() else None
+    return None
 
 
 # --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m mlmath.teaching {student,assign,cards} ... --out FOLDER``."""
-    parser = argparse.ArgumentParser(prog="python -m mlmath.teaching", description=__doc__.splitlines()[0])
+    """``python -m mlmath.teaching {student,student-html,assign,ids,cards} ...``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mlmath.teaching", description=__doc__.splitlines()[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    student = commands.add_parser("student", help="student versions of chapters (no solutions, no outputs)")
+    student = commands.add_parser(
+        "student", help="student versions of chapters (no solutions, no outputs)"
+    )
     student.add_argument("notebooks", nargs="+", type=Path)
     student.add_argument("--out", type=Path, required=True)
-    assign = commands.add_parser("assign", help="otter assign: student notebook and autograder zip per assignment")
+    assign = commands.add_parser(
+        "assign", help="otter assign: student notebook and autograder zip per assignment"
+    )
     assign.add_argument("notebooks", nargs="+", type=Path)
     assign.add_argument("--out", type=Path, required=True)
-    assign.add_argument("--no-run-tests", action="store_true", help="skip otter's check of the solutions")
+    assign.add_argument(
+        "--no-run-tests", action="store_true", help="skip otter's check of the solutions"
+    )
+    assign.add_argument(
+        "--pdfs",
+        action="store_true",
+        help="also otter's solutions PDF (needs: python -m playwright install chromium)",
+    )
+    site = commands.add_parser(
+        "student-html", help="the book's website without solutions (no execution)"
+    )
+    site.add_argument("--out", type=Path, required=True)
+    ids = commands.add_parser(
+        "ids", help="the STUDENT_ID each submission (.ipynb or .zip) declares"
+    )
+    ids.add_argument("submissions", nargs="+", type=Path)
     cards = commands.add_parser("cards", help="export every flashcard deck as CSV (front,back)")
     cards.add_argument("--out", type=Path, required=True)
     try:
@@ -412,10 +997,20 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.notebooks:
             nbformat.write(strip_solutions(nbformat.read(path, as_version=4)), args.out / path.name)
             print(f"{path} -> {args.out / path.name}")
+    elif args.command == "ids":
+        for path in args.submissions:
+            print(f"{path}\t{declared_student_id(path) or '(none)'}")
+    elif args.command == "student-html":
+        print(f"the student site is at file://{build_student_site(args.out)}")
     elif args.command == "assign":
         for path in args.notebooks:
-            built = build_assignment(path, args.out, run_tests=not args.no_run_tests)
-            print(f"{path} -> {built['student']} (hand out), {built['autograder']} (grade)")
+            built = build_assignment(
+                path, args.out, run_tests=not args.no_run_tests, pdfs=args.pdfs
+            )
+            print(
+                f"{path} -> {built['student']} (hand out), {built['autograder']} (grade), "
+                f"{built.get('solutions_pdf', built['solutions_html'])} (solutions)"
+            )
     else:
         for path in write_cards_csv(args.out):
             print(path)

@@ -32,25 +32,37 @@ ROOT = Path(__file__).resolve().parents[1]
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 
 
-def build(output: Path, chapters: list[str] | None = None, root: Path = ROOT,
-          timeout: int = 1800) -> subprocess.CompletedProcess:
-    """Build ``root`` into ``output`` (full, strict); with ``chapters``, only the preface and those."""
-    command = [str(JUPYTER_BOOK), "build", str(root), "--all", "-W", "--keep-going",
-               "--path-output", str(output)]
+def build(
+    output: Path, chapters: list[str] | None = None, root: Path = ROOT, timeout: int = 1800
+) -> subprocess.CompletedProcess:
+    """Build ``root`` into ``output`` (full, strict); with ``chapters``, only the
+    preface and those."""
+    command = [
+        str(JUPYTER_BOOK),
+        "build",
+        str(root),
+        "--all",
+        "-W",
+        "--keep-going",
+        "--path-output",
+        str(output),
+    ]
     if chapters is not None:
         toc = output / "_toc.yml"
         output.mkdir(parents=True, exist_ok=True)
         entries = "\n".join(f"      - file: {Path(c).with_suffix('').as_posix()}" for c in chapters)
-        toc.write_text("format: jb-book\nroot: book/preface\nparts:\n  - caption: Chapters\n"
-                       f"    numbered: true\n    chapters:\n{entries}\n"
-                       "  - caption: Back matter\n    chapters:\n      - file: book/bibliography\n")
+        toc.write_text(
+            "format: jb-book\nroot: book/preface\nparts:\n  - caption: Chapters\n"
+            f"    numbered: true\n    chapters:\n{entries}\n"
+            "  - caption: Back matter\n    chapters:\n      - file: book/bibliography\n"
+        )
         command += ["--toc", str(toc)]
     return subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=timeout)
 
 
-
 def glued_values(notebook: Path) -> dict[str, str]:
-    """The values glued in ``notebook``'s stored outputs: name -> text (the markdown when glued as such)."""
+    """The values glued in ``notebook``'s stored outputs: name -> text (the markdown
+    when glued as such)."""
     import nbformat
 
     values = {}
@@ -58,8 +70,9 @@ def glued_values(notebook: Path) -> dict[str, str]:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             data = output.get("data", {})
-            text = (data.get("application/papermill.record/text/markdown")
-                    or data.get("application/papermill.record/text/plain"))
+            text = data.get("application/papermill.record/text/markdown") or data.get(
+                "application/papermill.record/text/plain"
+            )
             if name and text:
                 values[name] = text
     return values
@@ -68,11 +81,14 @@ def glued_values(notebook: Path) -> dict[str, str]:
 @contextlib.contextmanager
 def serve(folder: Path):
     """Serve ``folder`` over http on 127.0.0.1 (a free port); yield its base URL, e.g. ``http://127.0.0.1:PORT``."""
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -84,10 +100,21 @@ def serve(folder: Path):
 
 #: Flags for a headless Chromium that talks to nobody but the page it is given: without the
 #: background-networking flags it tries to reach Google's hosts on its own.
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars",
-                  "--window-size=1280,900")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--mute-audio",
+    "--hide-scrollbars",
+    "--window-size=1280,900",
+)
 
 
 class Chromium:
@@ -103,26 +130,40 @@ class Chromium:
         self.events: list[tuple[str, dict]] = []
         self._next_id = 0
 
-    def __enter__(self) -> "Chromium":
+    def __enter__(self) -> Chromium:
         import websocket
 
         self.profile.mkdir(parents=True, exist_ok=True)
         port_file = self.profile / "DevToolsActivePort"
         port_file.unlink(missing_ok=True)
-        self.process = subprocess.Popen([self.binary, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}",
-                                         "--remote-debugging-port=0", "about:blank"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={self.profile}",
+                "--remote-debugging-port=0",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             deadline = time.monotonic() + self.timeout
             while not (port_file.exists() and len(port_file.read_text().split()) == 2):
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"Chromium did not open its DevTools port (exit status {self.process.poll()})")
+                    raise RuntimeError(
+                        "Chromium did not open its DevTools port (exit status "
+                        f"{self.process.poll()})"
+                    )
                 time.sleep(0.05)
             port, path = port_file.read_text().split()
-            self.socket = websocket.create_connection(f"ws://127.0.0.1:{port}{path}", timeout=self.timeout,
-                                                      suppress_origin=True)
+            self.socket = websocket.create_connection(
+                f"ws://127.0.0.1:{port}{path}", timeout=self.timeout, suppress_origin=True
+            )
             target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
-            self.session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            self.session = self._send(
+                "Target.attachToTarget", {"targetId": target, "flatten": True}
+            )["sessionId"]
         except BaseException:
             self.__exit__()
             raise
@@ -162,7 +203,8 @@ class Chromium:
         return self._send(method, params, self.session)
 
     def wait_for(self, method: str, since: int = 0, timeout: float | None = None) -> dict:
-        """Wait for the tab's event ``method`` (counting from ``events[since]``); return its params."""
+        """Wait for the tab's event ``method`` (counting from ``events[since]``);
+        return its params."""
         import websocket
 
         deadline = time.monotonic() + (timeout or self.timeout)
@@ -184,8 +226,15 @@ class Chromium:
 
     def evaluate(self, expression: str):
         """Evaluate JavaScript in the page (awaiting a promise); return its value (JSON)."""
-        result = self.call("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
-                                                "returnByValue": True, "timeout": self.timeout * 1000})
+        result = self.call(
+            "Runtime.evaluate",
+            {
+                "expression": expression,
+                "awaitPromise": True,
+                "returnByValue": True,
+                "timeout": self.timeout * 1000,
+            },
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"JavaScript failed: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -193,7 +242,9 @@ class Chromium:
     def screenshot(self, path: Path):
         """Save the visible part of the page as a PNG."""
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_bytes(base64.b64decode(self.call("Page.captureScreenshot", {"format": "png"})["data"]))
+        Path(path).write_bytes(
+            base64.b64decode(self.call("Page.captureScreenshot", {"format": "png"})["data"])
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Do the chapters' stored outputs survive another floating-point order? (A one-off audit, not a test.)
+"""Do the chapters' stored outputs survive another floating-point order? (A one-off
+audit, not a test.)
 
 Executes each chapter on a fresh kernel, in memory (the stored notebook is not touched), and
 compares every output the way ``make test``'s ``nbval`` does: streams joined, images and widget
@@ -25,12 +26,22 @@ import nbformat
 from nbclient import NotebookClient
 
 CONFIG = Path(__file__).with_name("nbval_sanitize.cfg")
-SKIP = {"metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
-        "image/png", "image/jpeg", "application/vnd.jupyter.widget-view+json"}  # as nbval
+SKIP = {
+    "metadata",
+    "traceback",
+    "prompt_number",
+    "output_type",
+    "name",
+    "execution_count",
+    "image/png",
+    "image/jpeg",
+    "application/vnd.jupyter.widget-view+json",
+}  # as nbval
 
 
 def sanitizer():
-    """The rules of ``nbval_sanitize.cfg`` as one function of a string (nbval applies them in file order)."""
+    """The rules of ``nbval_sanitize.cfg`` as one function of a string (nbval applies
+    them in file order)."""
     config = configparser.RawConfigParser()  # nbval reads the file without interpolation too
     config.read(CONFIG)
     rules = [(re.compile(config[s]["regex"]), config[s]["replace"]) for s in config.sections()]
@@ -52,7 +63,11 @@ def _compared(outputs, clean) -> list[tuple[str, str]]:
             continue
         for key, value in output.items():
             if key == "data":
-                items += [(k, clean(v if isinstance(v, str) else str(v))) for k, v in value.items() if k not in SKIP]
+                items += [
+                    (k, clean(v if isinstance(v, str) else str(v)))
+                    for k, v in value.items()
+                    if k not in SKIP
+                ]
             elif key not in SKIP:
                 items.append((key, clean(str(value))))
     return sorted(items + [(f"stream:{name}", clean(text)) for name, text in streams.items()])
@@ -62,8 +77,12 @@ def audit(path: Path, clean) -> list[int]:
     """Indices of the code cells of ``path`` whose fresh outputs differ from the stored ones."""
     stored = nbformat.read(path, as_version=4)
     fresh = nbformat.read(path, as_version=4)
-    NotebookClient(fresh, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        fresh,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     differing = []
     for index, (old, new) in enumerate(zip(stored.cells, fresh.cells)):
         if old.cell_type != "code" or "nbval-ignore-output" in old.metadata.get("tags", []):
@@ -71,8 +90,11 @@ def audit(path: Path, clean) -> list[int]:
         before, after = _compared(old.outputs, clean), _compared(new.outputs, clean)
         if before != after:
             differing.append(index)
-            first = next((a, b) for a, b in zip(before + [("", "")] * len(after), after + [("", "")] * len(before))
-                         if a != b)
+            first = next(
+                (a, b)
+                for a, b in zip(before + [("", "")] * len(after), after + [("", "")] * len(before))
+                if a != b
+            )
             print(f"  cell {index}: {first[0][0]} {first[0][1][:120]!r} -> {first[1][1][:120]!r}")
     return differing
 

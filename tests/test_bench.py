@@ -1,4 +1,5 @@
-"""mlmath.bench (``make bench``): the records it writes, and the ratios that are stable enough to assert.
+"""mlmath.bench (``make bench``): the records it writes, and the ratios that are stable
+enough to assert.
 
 Absolute times depend on the machine and on whatever else runs on it (under ``make test`` the
 other pytest worker is busy): they are reported by ``make bench``, never asserted here. Each
@@ -41,8 +42,13 @@ def quick(tmp_path_factory):
     """One ``python -m mlmath.bench --quick`` run, as ``make bench`` runs it (a fresh process)."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    result = subprocess.run([sys.executable, "-m", "mlmath.bench", "--quick", "--out", str(out)],
-                            capture_output=True, text=True, timeout=600, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "mlmath.bench", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     records = json.loads(out.read_text())
     return records, {r["name"]: r for r in records}, result.stdout
@@ -60,10 +66,25 @@ def test_bench_json_structure(quick):
         assert record["name"] in stdout, f"{record['name']} missing from the printed table"
     assert len(by_name) == len(records), "duplicate record names"
     expected = [f"scaling.{kind}.ratio_2T_over_T" for kind in MODELS]
-    expected += ["seeds.ci.DiagGate.speedup", "seeds.ci.DiagGate.batched", "seeds.ci.DiagGate.sequential",
-                 "process.constant_pull.throughput", "process.vanishing_mobility.throughput"]
-    expected += [f"fused.reference.DiagGate.{field}" for field in
-                 ("autograd", "fused", "speedup", "function", "floor", "function_over_floor", "fused_over_floor")]
+    expected += [
+        "seeds.ci.DiagGate.speedup",
+        "seeds.ci.DiagGate.batched",
+        "seeds.ci.DiagGate.sequential",
+        "process.constant_pull.throughput",
+        "process.vanishing_mobility.throughput",
+    ]
+    expected += [
+        f"fused.reference.DiagGate.{field}"
+        for field in (
+            "autograd",
+            "fused",
+            "speedup",
+            "function",
+            "floor",
+            "function_over_floor",
+            "fused_over_floor",
+        )
+    ]
     for name in expected:
         assert name in by_name, f"{name} not in bench.json"
     # a comparison is stored as a ratio, and the ratio is the quotient of the two stored times
@@ -71,11 +92,17 @@ def test_bench_json_structure(quick):
         if name.endswith(("ratio_2T_over_T", "speedup")):
             assert record["unit"] == "ratio", name
     for kind in MODELS:
-        short, long = by_name[f"scaling.{kind}.fwd_bwd_T256"]["value"], by_name[f"scaling.{kind}.fwd_bwd_T512"]["value"]
-        assert by_name[f"scaling.{kind}.ratio_2T_over_T"]["value"] == pytest.approx(long / short, rel=1e-9)
+        short, long = (
+            by_name[f"scaling.{kind}.fwd_bwd_T256"]["value"],
+            by_name[f"scaling.{kind}.fwd_bwd_T512"]["value"],
+        )
+        assert by_name[f"scaling.{kind}.ratio_2T_over_T"]["value"] == pytest.approx(
+            long / short, rel=1e-9
+        )
     seeds = "seeds.ci.DiagGate"
     assert by_name[f"{seeds}.speedup"]["value"] == pytest.approx(
-        by_name[f"{seeds}.sequential"]["value"] / by_name[f"{seeds}.batched"]["value"], rel=1e-9)
+        by_name[f"{seeds}.sequential"]["value"] / by_name[f"{seeds}.batched"]["value"], rel=1e-9
+    )
     assert by_name["process.constant_pull.throughput"]["unit"] == "unit-steps/s"
     # --quick never executes chapters
     assert not any(name.startswith("execute.") for name in by_name)
@@ -93,10 +120,14 @@ def test_batched_seeds_beat_sequential_seeds(quick):
     speedups = [by_name["seeds.ci.DiagGate.speedup"]["value"]]
     with one_torch_thread():
         while speedups[-1] <= 1.3 and len(speedups) < 3:
-            together, one_by_one = bench.seeds_batched_vs_sequential("DiagGate", bench.seed_scales()["ci"],
-                                                                     steps=2, repeats=2)
+            together, one_by_one = bench.seeds_batched_vs_sequential(
+                "DiagGate", bench.seed_scales()["ci"], steps=2, repeats=2
+            )
             speedups.append(one_by_one / together)
-    assert speedups[-1] > 1.3, f"batched seeds only {', '.join(f'{v:.2f}' for v in speedups)}x faster than sequential seeds"
+    assert speedups[-1] > 1.3, (
+        f"batched seeds only {', '.join(f'{v:.2f}' for v in speedups)}x faster than "
+        "sequential seeds"
+    )
 
 
 def test_forward_backward_time_is_linear_in_sequence_length(quick):
@@ -117,8 +148,10 @@ def test_forward_backward_time_is_linear_in_sequence_length(quick):
             while not 1.5 <= ratios[-1] <= 2.6 and len(ratios) < 3:
                 short, long = bench.model_scaling(kind, 256, repeats=5)
                 ratios.append(long / short)
-        assert 1.5 <= ratios[-1] <= 2.6, \
-            f"{kind}: forward+backward at 2T took {', '.join(f'{r:.2f}' for r in ratios)}x the time at T"
+        assert 1.5 <= ratios[-1] <= 2.6, (
+            f"{kind}: forward+backward at 2T took "
+            f"{', '.join(f'{r:.2f}' for r in ratios)}x the time at T"
+        )
 
 
 def test_interleaved_minimum_takes_the_least_disturbed_round():
@@ -127,7 +160,7 @@ def test_interleaved_minimum_takes_the_least_disturbed_round():
 
     def slow_once():
         calls["n"] += 1
-        time.sleep(0.05 if calls["n"] == 2 else 0.0)   # call 1 is the warm-up
+        time.sleep(0.05 if calls["n"] == 2 else 0.0)  # call 1 is the warm-up
 
     (best,) = bench.interleaved_minimum([slow_once], repeats=3)
     assert calls["n"] == 4
@@ -142,33 +175,46 @@ def test_chapter_times_come_from_a_fresh_build_record_only(tmp_path):
     book.mkdir()
     for stem in ("01_a", "02_b"):
         (book / f"{stem}.ipynb").write_text("{}")
-    row = ('<tr><td><p><span class="doc">book/{stem}</span></p></td><td><p>2026-01-01 10:00</p></td>'
-           '<td><p>force</p></td><td><p>{seconds}</p></td><td><p>\u2705</p></td></tr>')
-    page = "<table>" + row.format(stem="01_a", seconds="12.5") + row.format(stem="02_b", seconds="3.25") + "</table>"
+    row = (
+        '<tr><td><p><span class="doc">book/{stem}</span></p></td><td><p>2026-01-01 10:00</p></td>'
+        "<td><p>force</p></td><td><p>{seconds}</p></td><td><p>\u2705</p></td></tr>"
+    )
+    page = (
+        "<table>"
+        + row.format(stem="01_a", seconds="12.5")
+        + row.format(stem="02_b", seconds="3.25")
+        + "</table>"
+    )
     (html / "book" / "appendix_reproducing.html").write_text(page)
-    assert bench.chapter_times_from_build(html, book) is None          # no .built stamp: no finished build
+    assert bench.chapter_times_from_build(html, book) is None  # no .built stamp: no finished build
     (html / ".built").touch()
     assert bench.chapter_times_from_build(html, book) == {"01_a": 12.5, "02_b": 3.25}
     later = (html / ".built").stat().st_mtime + 10
-    os.utime(book / "02_b.ipynb", (later, later))                        # a notebook changed since the build
+    os.utime(book / "02_b.ipynb", (later, later))  # a notebook changed since the build
     assert bench.chapter_times_from_build(html, book) is None
     os.utime(html / ".built", (later + 1, later + 1))
     (book / "03_c.ipynb").write_text("{}")
     os.utime(book / "03_c.ipynb", (later, later))
-    assert bench.chapter_times_from_build(html, book) is None          # a notebook the build did not run
+    assert bench.chapter_times_from_build(html, book) is None  # a notebook the build did not run
 
 
 def test_chapter_execution_runs_copies_and_leaves_the_notebooks_alone(tmp_path):
     book = tmp_path / "book"
     book.mkdir()
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(0.5); print('ran')")])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("import time; time.sleep(0.5); print('ran')")]
+    )
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(notebook, book / "01_tiny.ipynb")
     before = (book / "01_tiny.ipynb").read_bytes()
     times = bench.chapter_times_by_execution(book)
     assert set(times) == {"01_tiny"}
-    assert times["01_tiny"] >= 0.5                                       # the cell's own sleep
-    assert (book / "01_tiny.ipynb").read_bytes() == before              # no outputs written back
+    assert times["01_tiny"] >= 0.5  # the cell's own sleep
+    assert (book / "01_tiny.ipynb").read_bytes() == before  # no outputs written back
 
 
 def test_bad_arguments_are_refused():
@@ -179,12 +225,18 @@ def test_bad_arguments_are_refused():
 
 
 def test_table_lists_every_record():
-    records = [bench.Record("scaling.X.ratio_2T_over_T", 2.03, "ratio"),
-               bench.Record("process.y.throughput", 3.7e7, "unit-steps/s", "a note")]
+    records = [
+        bench.Record("scaling.X.ratio_2T_over_T", 2.03, "ratio"),
+        bench.Record("process.y.throughput", 3.7e7, "unit-steps/s", "a note"),
+    ]
     table = bench.format_table(records)
     assert "scaling.X.ratio_2T_over_T" in table and "2.03" in table and "3.700e+07" in table
-    assert [r.as_dict() for r in records][1] == {"name": "process.y.throughput", "value": 3.7e7,
-                                                 "unit": "unit-steps/s", "note": "a note"}
+    assert [r.as_dict() for r in records][1] == {
+        "name": "process.y.throughput",
+        "value": 3.7e7,
+        "unit": "unit-steps/s",
+        "note": "a note",
+    }
 
 
 def test_fused_recurrence_beats_the_autograd_loop(quick):
@@ -205,7 +257,12 @@ def test_fused_recurrence_beats_the_autograd_loop(quick):
             times = bench.fused_recurrence("DiagGate", bench.seed_scales()["reference"], repeats=3)
             speedups.append(times["autograd"] / times["fused"])
             floors.append(times["function"] / times["floor"])
-    assert speedups[-1] >= 2.5, f"autograd over fused only {', '.join(f'{v:.2f}' for v in speedups)}"
-    assert floors[-1] <= 3.5, f"fused Function over the floor {', '.join(f'{v:.2f}' for v in floors)}"
+    assert speedups[-1] >= 2.5, (
+        f"autograd over fused only {', '.join(f'{v:.2f}' for v in speedups)}"
+    )
+    assert floors[-1] <= 3.5, (
+        f"fused Function over the floor {', '.join(f'{v:.2f}' for v in floors)}"
+    )
     assert by_name[f"{prefix}.speedup"]["value"] == pytest.approx(
-        by_name[f"{prefix}.autograd"]["value"] / by_name[f"{prefix}.fused"]["value"], rel=1e-9)
+        by_name[f"{prefix}.autograd"]["value"] / by_name[f"{prefix}.fused"]["value"], rel=1e-9
+    )

@@ -217,15 +217,23 @@ def test_no_typed_numbers_next_to_glue_keys():
 
 
 def test_preface_summary_matches_chapter_12():
-    # The preface states, in words, what chapter 12 computes from the stored results: most trained
-    # networks end intermediate, and long-range learning is not testable at this scale. A re-run
-    # (the full tier, say) that changes either must change the preface too.
+    # The preface states, in words, what chapter 12 computes from the stored results: at the
+    # horizon the trained networks show both regimes, settling is not tested, and long-range
+    # learning is not tested at this scale (the verdict word of chapter 12's table). A re-run (the
+    # full tier, say) that changes any of these must change the preface too.
     preface = (ROOT / "book" / "preface.md").read_text()
     verdicts = glued_values(ROOT / "book" / "12_synthesis.ipynb")
-    assert "most trained networks end\nin neither regime but in a curved, *intermediate* one" in preface
-    assert 2 * int(verdicts["ch12-n-intermediate"]) > int(verdicts["ch12-n-total"])
-    assert "whether heavy tails sustain long-range\nlearning is not testable at that scale" in preface
+    assert "the trained networks show both regimes, collapsed and extended" in preface
+    assert int(verdicts["ch12-pooled-collapsed"]) > 0 and int(verdicts["ch12-pooled-extended"]) > 0
+    row = verdicts["ch12-claims-table"].split("collapsed (exponential) or an extended")[1].split("\n")[0]
+    assert row.endswith("| **supported** |"), row
+    assert "whether training\nsettles into them is not tested" in preface
+    assert "settles there" in verdicts["ch12-list-not-tested"]
+    assert "whether heavy tails sustain long-range\nlearning is not tested at that scale" in preface
     assert "sustain long-range learning" in verdicts["ch12-list-not-tested"]
+    claim = "heavy-tailed fluctuations sustain long-range learning"
+    row = verdicts["ch12-claims-table"].split(claim)[1].split("\n")[0]
+    assert row.endswith("| not tested |"), row
     assert "has not been run yet" in preface and not (ROOT / "results" / "full").exists()
 
 
@@ -282,6 +290,11 @@ PAGE_FACTS = """(() => {
     merror: document.querySelectorAll('mjx-merror').length,
     prose: prose.textContent,
     text: article.textContent,
+    explorers: Array.from(article.querySelectorAll('[id^="fig-ch"][id*="explorer"]')).map(el =>
+      ({id: el.id, width: (el.querySelector('img') || {naturalWidth: 0}).naturalWidth,
+        caption: el.textContent})),
+    widgetViews: document.querySelectorAll(
+      'script[type="application/vnd.jupyter.widget-view+json"]').length,
   };
 })()"""
 
@@ -502,6 +515,26 @@ def test_every_image_loads(browsed):
             assert any("_images/" in image["src"] for image in facts["images"]), f"{page}: no figure"
 
 
+#: Chapters with an explorer (mlmath.explorers), each with a glued static default view.
+EXPLORER_CHAPTERS = ("01", "02", "04", "06", "07", "09", "10", "11")
+
+
+def test_explorers_show_their_static_view_and_no_widget_repr(browsed):
+    # On the static page an explorer is a figure of its default view whose caption says where
+    # the controls are live; no widget repr or dead widget view may reach the page.
+    for page, facts in browsed["pages"].items():
+        number = re.match(r"book/(\d\d)_", page)
+        for text in ("VBox(", "interactive(children", "Explorer object at"):
+            assert text not in facts["text"], f"{page}: shows {text!r}"
+        assert facts["widgetViews"] == 0, f"{page}: a widget view without a kernel"
+        if not number or number.group(1) not in EXPLORER_CHAPTERS:
+            continue
+        assert facts["explorers"], f"{page}: no explorer figure"
+        for explorer in facts["explorers"]:
+            assert explorer["width"] > 0, f"{page}: {explorer['id']} has no image"
+            assert "JupyterLab or Colab" in explorer["caption"], f"{page}: {explorer['id']}: caption"
+
+
 def test_no_request_leaves_the_site(browsed):
     # Every request each page made (scripts, styles, fonts, images, fetches), as Chromium saw
     # it: only the local server, or data:/blob: URLs that never touch the network.
@@ -622,13 +655,14 @@ def test_launch_and_repository_buttons_only_when_the_url_is_set(tmp_path):
 
 def test_install_cells_follow_the_repository_url():
     # The chapters' first code cell installs mlmath in Colab from _config.yml's URL; it is hidden
-    # from the page and a no-op where mlmath is installed (its stored output is empty). Chapters
-    # 1 and 3 have one; every chapter that has one has exactly this one.
+    # from the page and a no-op where mlmath is installed (its stored output is empty). Every
+    # chapter has exactly this one.
     from mlmath.book import INSTALL_TAG, install_cell, repository_url, set_install_cell
 
     expected = install_cell(repository_url())
+    chapters = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))
     with_cell = []
-    for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.md")):
+    for path in chapters:
         source = path.read_text(encoding="utf-8")
         if INSTALL_TAG not in source:
             continue
@@ -639,7 +673,7 @@ def test_install_cells_follow_the_repository_url():
                 if cell.cell_type == "code"]
         assert INSTALL_TAG in code[0].metadata.get("tags", []) and "remove-cell" in code[0].metadata["tags"]
         assert code[0].source in expected and code[0].outputs == [], path.name
-    assert {"01_memory_envelopes", "03_spectra"} <= set(with_cell)
+    assert with_cell == [path.stem for path in chapters] and len(with_cell) == 12
     # the cell names the URL when it is set, and says it is unset otherwise
     assert "git+https://github.com/o/n" in install_cell("https://github.com/o/n")
     assert '"URL is not set' in install_cell("") and "git+" not in install_cell("")

@@ -1,4 +1,5 @@
-"""Tests of mlmath.diagnostics (Chapter 8): every diagnostic on synthetic inputs with a known answer."""
+"""Tests of mlmath.diagnostics (Chapter 8): every diagnostic on synthetic inputs
+with a known answer."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ def constant_gates(lams, batch=2, length=64, r=None):
     """leak[b, t, q] = λ_q for all b, t; rdiag = r_q (0 by default)."""
     lams = np.asarray(lams, dtype=float)
     leak = np.broadcast_to(lams, (batch, length, lams.size)).copy()
-    rdiag = np.zeros_like(leak) if r is None else np.broadcast_to(np.asarray(r, float), leak.shape).copy()
+    rdiag = (
+        np.zeros_like(leak)
+        if r is None
+        else np.broadcast_to(np.asarray(r, float), leak.shape).copy()
+    )
     return leak, rdiag
 
 
@@ -38,6 +43,7 @@ def brute_force_log_rate(leak, rdiag, b, t, lag, q, order="exact"):
 
 
 # ------------------------------------------------------------------ effective rates
+
 
 def test_constant_leak_gives_exact_timescales():
     lams = np.array([0.3, 0.5, 0.9, 0.99, 0.999, 0.9999])
@@ -59,7 +65,9 @@ def test_log_rates_match_brute_force_products(order):
         for b in range(3):
             for j, t in enumerate(starts):
                 for q in range(4):
-                    expected = 0.0 if lag == 0 else brute_force_log_rate(leak, rdiag, b, t, lag, q, order)
+                    expected = (
+                        0.0 if lag == 0 else brute_force_log_rate(leak, rdiag, b, t, lag, q, order)
+                    )
                     assert out[i, b, j, q] == pytest.approx(expected, abs=1e-10)
 
 
@@ -77,14 +85,19 @@ def test_known_first_order_correction_closed_form():
     fit_lags = np.unique(np.round(np.linspace(*window, 8)))
     closed = fit_lags[:, None] * math.log(lam) + np.log(np.abs(1.0 + np.outer(fit_lags, r) / lam))
     slopes = np.polyfit(fit_lags, closed, 1)[0]
-    np.testing.assert_allclose(D.unit_timescales(leak, rdiag, window, order="first", first_order_limit=1e9),
-                               -1.0 / slopes, rtol=1e-9)
+    np.testing.assert_allclose(
+        D.unit_timescales(leak, rdiag, window, order="first", first_order_limit=1e9),
+        -1.0 / slopes,
+        rtol=1e-9,
+    )
     # |Σ ρ| reaches 140 · 0.004/0.97 = 0.58 here: outside the tested range, so flagged by default
     fit = D.unit_timescale_fit(leak, rdiag, window, order="first")
     assert list(fit.status) == ["invalid", "invalid", "ok"] and np.isnan(fit.taus[:2]).all()
     np.testing.assert_allclose(fit.max_correction, np.abs(r) * 140 / lam, rtol=1e-9)
     # the exact transport of a constant factor λ + r is (λ + r)^ℓ: τ = −1/ln(λ + r)
-    np.testing.assert_allclose(D.unit_timescales(leak, rdiag, window), -1.0 / np.log(lam + r), rtol=1e-9)
+    np.testing.assert_allclose(
+        D.unit_timescales(leak, rdiag, window), -1.0 / np.log(lam + r), rtol=1e-9
+    )
 
 
 def test_first_order_expansion_approximates_exact_product():
@@ -97,15 +110,17 @@ def test_first_order_expansion_approximates_exact_product():
     exact_out = D.log_effective_rates(leak, rdiag, lags, starts=[0, 10], order="exact")
     for i, lag in enumerate(lags):
         for j, t in enumerate([0, 10]):
-            exact = np.log(leak[:, t:t + lag] + rdiag[:, t:t + lag]).sum(axis=1)
+            exact = np.log(leak[:, t : t + lag] + rdiag[:, t : t + lag]).sum(axis=1)
             np.testing.assert_allclose(exact_out[i, :, j, :], exact, atol=1e-12)
-            rho = np.abs(rdiag[:, t:t + lag] / leak[:, t:t + lag]).sum(axis=1)
+            rho = np.abs(rdiag[:, t : t + lag] / leak[:, t : t + lag]).sum(axis=1)
             assert rho.max() <= 0.1
-            assert np.all(np.abs(out[i, :, j, :] - exact) <= rho ** 2 + 1e-12)
+            assert np.all(np.abs(out[i, :, j, :] - exact) <= rho**2 + 1e-12)
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000), l1=st.integers(0, 15), l2=st.integers(0, 15), t=st.integers(0, 10))
+@given(
+    seed=st.integers(0, 10_000), l1=st.integers(0, 15), l2=st.integers(0, 15), t=st.integers(0, 10)
+)
 def test_rates_without_correction_compose_and_decrease(seed, l1, l2, t):
     # rdiag = 0: ln μ(t, ℓ1 + ℓ2) = ln μ(t, ℓ1) + ln μ(t + ℓ1, ℓ2), and ℓ ↦ ln μ is non-increasing
     rng = np.random.default_rng(seed)
@@ -146,12 +161,16 @@ def test_torch_and_numpy_inputs_agree_and_stay_torch():
     as_double = D.log_effective_rates(torch.tensor(leak), torch.tensor(rdiag), lags)
     assert isinstance(as_double, torch.Tensor) and as_double.device.type == "cpu"
     np.testing.assert_allclose(as_double.numpy(), reference, atol=1e-12)
-    as_float = D.log_effective_rates(torch.tensor(leak, dtype=torch.float32),
-                                     torch.tensor(rdiag, dtype=torch.float32), lags)
+    as_float = D.log_effective_rates(
+        torch.tensor(leak, dtype=torch.float32), torch.tensor(rdiag, dtype=torch.float32), lags
+    )
     # float32 inputs carry ~6e-8 relative error per value; 33 steps of ln leak stay below 1e-5
     np.testing.assert_allclose(as_float.numpy(), reference, atol=1e-5)
-    np.testing.assert_allclose(D.unit_timescales(torch.tensor(leak), torch.tensor(rdiag), (5, 30)),
-                               D.unit_timescales(leak, rdiag, (5, 30)), rtol=1e-10)
+    np.testing.assert_allclose(
+        D.unit_timescales(torch.tensor(leak), torch.tensor(rdiag), (5, 30)),
+        D.unit_timescales(leak, rdiag, (5, 30)),
+        rtol=1e-10,
+    )
     env_t = D.network_envelope(torch.tensor(leak), torch.tensor(rdiag), lags, window=(5, 30))
     env_n = D.network_envelope(leak, rdiag, lags, window=(5, 30))
     np.testing.assert_allclose(env_t.envelope, env_n.envelope, rtol=1e-12)
@@ -165,10 +184,18 @@ def test_batched_models_equal_one_model_at_a_time():
     out = D.log_effective_rates(leak, rdiag, lags)
     taus = D.unit_timescales(leak, rdiag, (5, 25))
     env = D.network_envelope(leak, rdiag, lags, window=(5, 25))
-    assert out.shape[:2] == (len(lags), 3) and taus.shape == (3, 4) and env.envelope.shape == (3, len(lags))
+    assert (
+        out.shape[:2] == (len(lags), 3)
+        and taus.shape == (3, 4)
+        and env.envelope.shape == (3, len(lags))
+    )
     for s in range(3):
-        np.testing.assert_allclose(out[:, s], D.log_effective_rates(leak[s], rdiag[s], lags), atol=1e-12)
-        np.testing.assert_allclose(taus[s], D.unit_timescales(leak[s], rdiag[s], (5, 25)), rtol=1e-12)
+        np.testing.assert_allclose(
+            out[:, s], D.log_effective_rates(leak[s], rdiag[s], lags), atol=1e-12
+        )
+        np.testing.assert_allclose(
+            taus[s], D.unit_timescales(leak[s], rdiag[s], (5, 25)), rtol=1e-12
+        )
         single = D.network_envelope(leak[s], rdiag[s], lags, window=(5, 25))
         np.testing.assert_allclose(env.envelope[s], single.envelope, rtol=1e-12)
         np.testing.assert_allclose(env.mixture[s], single.mixture, rtol=1e-12)
@@ -187,6 +214,7 @@ def test_nondecaying_units_are_infinite_and_no_cap_is_ever_returned():
 
 
 # ------------------------------------------------------------------------- envelope
+
 
 def test_envelope_of_constant_leaks_is_the_mixture():
     lams = np.exp(-1.0 / np.array([2.0, 10.0, 40.0, 300.0]))
@@ -223,7 +251,7 @@ def test_exact_exponential_is_exponential_without_window(tau):
 
 @pytest.mark.parametrize("beta", [0.3, 0.7, 1.5])
 def test_exact_power_law_is_power_with_full_window(beta):
-    fit = D.decay_class(LAGS, 2.0 * LAGS ** -beta)
+    fit = D.decay_class(LAGS, 2.0 * LAGS**-beta)
     assert fit.best == "power"
     assert fit.fits["power"].params["beta"] == pytest.approx(beta, rel=1e-8)
     assert fit.has_power_window and fit.window == (1.0, 1000.0)
@@ -231,11 +259,12 @@ def test_exact_power_law_is_power_with_full_window(beta):
 
 
 def test_exact_tempered_power_law_is_tempered():
-    fit = D.decay_class(LAGS, LAGS ** -0.5 * np.exp(-LAGS / 400.0))
+    fit = D.decay_class(LAGS, LAGS**-0.5 * np.exp(-LAGS / 400.0))
     assert fit.best == "tempered"
     assert fit.fits["tempered"].params["beta"] == pytest.approx(0.5, rel=1e-6)
     assert fit.fits["tempered"].params["tau"] == pytest.approx(400.0, rel=1e-6)
-    # slope −β − ℓ/τ stays within 20 % of its chord up to ℓ of order 0.4 β τ = 80: more than a decade
+    # slope −β − ℓ/τ stays within 20 % of its chord up to ℓ of order 0.4 β τ = 80: more than a
+    # decade
     assert fit.has_power_window and fit.window[0] == 1.0 and 40 < fit.window[1] < 200
 
 
@@ -244,9 +273,9 @@ def test_classes_survive_multiplicative_noise():
     rng = np.random.default_rng(5)
     noise = np.exp(rng.normal(0, 0.01, LAGS.size))
     assert D.decay_class(LAGS, np.exp(-LAGS / 50.0) * noise).best == "exponential"
-    power = D.decay_class(LAGS, LAGS ** -0.6 * noise)
+    power = D.decay_class(LAGS, LAGS**-0.6 * noise)
     assert power.best == "power" and power.has_power_window
-    assert D.decay_class(LAGS, LAGS ** -0.6 * np.exp(-LAGS / 200.0) * noise).best == "tempered"
+    assert D.decay_class(LAGS, LAGS**-0.6 * np.exp(-LAGS / 200.0) * noise).best == "tempered"
 
 
 def test_pareto_spectrum_envelope_has_window_with_exponent_beta():
@@ -267,13 +296,14 @@ def test_no_exponential_has_a_power_window(tau, scale):
 @settings(max_examples=25, deadline=None)
 @given(beta=st.floats(0.1, 3.0), scale=st.floats(1e-3, 1e3))
 def test_decay_class_is_scale_invariant(beta, scale):
-    f = LAGS ** -beta * np.exp(-LAGS / 300.0)
+    f = LAGS**-beta * np.exp(-LAGS / 300.0)
     a, b = D.decay_class(LAGS, f), D.decay_class(LAGS, scale * f)
     assert a.best == b.best and a.window == b.window
     assert a.window_beta == pytest.approx(b.window_beta, rel=1e-9)
 
 
 # ------------------------------------------------------------------------------- β
+
 
 @pytest.mark.parametrize("beta", [0.6, 1.4])
 def test_beta_recovered_from_pareto_leaks(beta):
@@ -311,6 +341,7 @@ def test_beta_interval_hill_method():
 
 # ------------------------------------------------------------------------------- α
 
+
 @pytest.mark.parametrize("alpha", [1.2, 1.5, 1.8])
 def test_forcing_tail_index_of_stable_increments(alpha):
     # scipy's independent sampler; per-unit drifts must not matter (median centring);
@@ -330,10 +361,13 @@ def test_forcing_tail_index_of_gaussian_increments_is_two():
 def test_forcing_tail_index_drops_zeros_and_takes_torch():
     x = stats.levy_stable.rvs(1.5, 0.0, size=3000, random_state=12)
     padded = np.concatenate([x, np.zeros(3000)])
-    assert D.forcing_tail_index(torch.tensor(padded)) == pytest.approx(D.forcing_tail_index(x), abs=1e-12)
+    assert D.forcing_tail_index(torch.tensor(padded)) == pytest.approx(
+        D.forcing_tail_index(x), abs=1e-12
+    )
 
 
 # ------------------------------------------------------------------------- diagnose
+
 
 class _Trace(NamedTuple):
     leak: torch.Tensor
@@ -402,6 +436,7 @@ def test_restoring_drift_is_reexported():
 
 # ------------------------------------------------------------------------ bad input
 
+
 def test_bad_inputs_raise():
     leak, rdiag = constant_gates([0.9, 0.8], length=30)
     with pytest.raises(ValueError, match="same shape"):
@@ -441,7 +476,7 @@ def test_bad_inputs_raise():
     with pytest.raises(ValueError, match="at least 5"):
         D.decay_class([0, 1, 2, 3], [1, 0.5, 0.3, 0.2])
     with pytest.raises(ValueError, match="criterion"):
-        D.decay_class(LAGS, LAGS ** -1.0, criterion="hqic")
+        D.decay_class(LAGS, LAGS**-1.0, criterion="hqic")
     with pytest.raises(ValueError, match="at least 10 finite.*20 not decaying"):
         D.beta_interval([1.0, 2.0, 3.0, 4.0, 5.0] + [np.inf] * 20)
     with pytest.raises(ValueError, match="taus must be > 0"):
@@ -460,7 +495,7 @@ def test_bad_inputs_raise():
         D.forcing_tail_index(np.full(100, np.inf))
     with pytest.raises(ValueError, match="units"):
         D.forcing_tail_index(np.ones((100, 2)), units=np.array([True]))
-    extended = D.horizon_class(LAGS, LAGS ** -0.5)
+    extended = D.horizon_class(LAGS, LAGS**-0.5)
     with pytest.raises(TypeError, match="HorizonClass"):
         D.phase_label("power", 0.1, 0.2)
     with pytest.raises(ValueError, match="beta_low"):
@@ -480,20 +515,30 @@ def test_forcing_tail_index_takes_training_log_shape():
     x = stats.levy_stable.rvs(1.5, 0.0, size=(1500, 2, 3), random_state=14)
     mask = np.array([[True, False, True], [False, True, False]])
     pooled = np.stack([x[:, 0, 0], x[:, 0, 2], x[:, 1, 1]], axis=1)
-    assert D.forcing_tail_index(x, units=mask) == pytest.approx(D.forcing_tail_index(pooled), abs=1e-12)
+    assert D.forcing_tail_index(x, units=mask) == pytest.approx(
+        D.forcing_tail_index(pooled), abs=1e-12
+    )
     with pytest.raises(ValueError, match="mask"):
         D.forcing_tail_index(x, units=[0, 1])
 
 
 # ------------------------------------------- ground truth beyond the first-order range
 
-@pytest.mark.parametrize("lam, r, expected", [
-    (0.5, 0.3, -1 / math.log(0.8)),        # |ϱ| = 0.6: the exact product is still (λ + r)^ℓ
-    (0.9, 0.9, math.inf),                  # ϱ = 1: factor 1.8 > 1, the unit does not decay
-    (0.995, 0.005, math.inf),              # factor exactly 1: not decaying, never a finite τ
-    (0.995, -0.0145, -1 / math.log(0.9805)),  # U_qq ≈ −2.9 in a ConstGate: faster than its carry
-    (0.5, -1.4, -1 / math.log(0.9)),       # factor −0.9: an oscillating unit, |μ| = 0.9^ℓ
-])
+
+@pytest.mark.parametrize(
+    "lam, r, expected",
+    [
+        (0.5, 0.3, -1 / math.log(0.8)),  # |ϱ| = 0.6: the exact product is still (λ + r)^ℓ
+        (0.9, 0.9, math.inf),  # ϱ = 1: factor 1.8 > 1, the unit does not decay
+        (0.995, 0.005, math.inf),  # factor exactly 1: not decaying, never a finite τ
+        (
+            0.995,
+            -0.0145,
+            -1 / math.log(0.9805),
+        ),  # U_qq ≈ −2.9 in a ConstGate: faster than its carry
+        (0.5, -1.4, -1 / math.log(0.9)),  # factor −0.9: an oscillating unit, |μ| = 0.9^ℓ
+    ],
+)
 def test_exact_transport_is_right_where_first_order_fails(lam, r, expected):
     leak, rdiag = constant_gates([lam], batch=2, length=400, r=[r])
     fit = D.unit_timescale_fit(leak, rdiag, (64, 384))
@@ -516,9 +561,9 @@ def test_constgate_artefact_of_the_first_order_rate_is_gone():
     taus = D.unit_timescales(leak, rdiag, (64, 384))
     carry = -1 / math.log(1 - s)
     factor = 1 - s + s * u_diag
-    assert np.all(taus[:2] < carry)                         # faster than the carry
+    assert np.all(taus[:2] < carry)  # faster than the carry
     np.testing.assert_allclose(taus[:4], -1 / np.log(factor[:4]), rtol=1e-9)
-    assert taus[4] == math.inf and taus[5] == math.inf      # factor 1 and 1.0025: not decaying
+    assert taus[4] == math.inf and taus[5] == math.inf  # factor 1 and 1.0025: not decaying
 
 
 @settings(max_examples=40, deadline=None)
@@ -527,7 +572,7 @@ def test_a_unit_faster_than_its_carry_never_gets_a_longer_time_scale(seed, shrin
     # |leak + rdiag| ≤ leak at every step ⇒ exact τ ≤ the carry's τ (zeroth order), unit by unit
     rng = np.random.default_rng(seed)
     leak = rng.uniform(0.9, 0.999, size=(2, 200, 5))
-    rdiag = -shrink * leak * rng.uniform(0.0, 1.0, size=leak.shape)   # factor in [0, leak]
+    rdiag = -shrink * leak * rng.uniform(0.0, 1.0, size=leak.shape)  # factor in [0, leak]
     exact = D.unit_timescale_fit(leak, rdiag, (20, 120))
     carry = D.unit_timescale_fit(leak, rdiag, (20, 120), order="zeroth")
     ok = (exact.status == "ok") & (carry.status == "ok")
@@ -545,7 +590,7 @@ def test_first_order_slope_error_at_the_edge_of_its_range(lam, sign):
     exact = D.unit_timescale_fit(leak, rdiag, (64, 384))
     assert first.max_correction[0] <= D.FIRST_ORDER_LIMIT
     assert first.status[0] == exact.status[0]
-    assert abs(first.slopes[0] - exact.slopes[0]) <= D.FIRST_ORDER_LIMIT ** 2 / 384
+    assert abs(first.slopes[0] - exact.slopes[0]) <= D.FIRST_ORDER_LIMIT**2 / 384
     # just outside the range the unit is flagged
     leak2, rdiag2 = constant_gates([lam], batch=1, length=400, r=[sign * 0.1001 / 384 * lam])
     assert D.unit_timescale_fit(leak2, rdiag2, (64, 384), order="first").status[0] == "invalid"
@@ -576,6 +621,7 @@ def test_beta_interval_leaves_out_and_counts_unit_without_resolved_decay():
 
 # ------------------------------------------------------- the full-Jacobian ground truth
 
+
 def test_jacobian_envelope_equals_exact_transport_for_diagonal_networks():
     from mlmath.models import ConstGate, DiagGate
 
@@ -591,21 +637,28 @@ def test_jacobian_envelope_equals_exact_transport_for_diagonal_networks():
         _, trace = model(x)
         env = D.network_envelope(trace.leak, trace.rdiag, lags, starts=starts, window=(5, 50))
         np.testing.assert_allclose(truth.diagonal, env.envelope, rtol=1e-5)
-        np.testing.assert_allclose(truth.column, truth.diagonal, rtol=1e-12)  # diagonal J: same thing
+        np.testing.assert_allclose(
+            truth.column, truth.diagonal, rtol=1e-12
+        )  # diagonal J: same thing
 
 
 def test_jacobian_envelope_of_a_rotation_keeps_column_norm():
     # J = orthogonal matrix at every step: columns keep norm 1; the diagonal of the powers does not
     angle = 0.3
-    rotation = torch.tensor([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]],
-                            dtype=torch.float64)
+    rotation = torch.tensor(
+        [[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]],
+        dtype=torch.float64,
+    )
     J = rotation.expand(1, 50, 2, 2)
     out = D.jacobian_envelope(J, [0, 1, 5, 10], starts=[0])
     np.testing.assert_allclose(out.column, 1.0, rtol=1e-12)
-    np.testing.assert_allclose(out.diagonal, np.abs(np.cos(angle * np.array([0, 1, 5, 10]))), atol=1e-12)
+    np.testing.assert_allclose(
+        out.diagonal, np.abs(np.cos(angle * np.array([0, 1, 5, 10]))), atol=1e-12
+    )
 
 
 # ------------------------------------------------------- two phase rules on ground truth
+
 
 def _pareto_mixture(beta, H=512, tau_min=5.0, lags=None):
     quantiles = (np.arange(H) + 0.5) / H
@@ -629,7 +682,7 @@ def test_runs_test_gate_calls_ideal_pareto_spectra_collapsed_decay_class_does_no
 
 def test_runs_test_gate_passes_an_exact_power_law_and_rejects_exponential():
     lags = np.arange(4.0, 385.0, 3.0)
-    assert D.runs_test_gate(lags, lags ** -0.5).passes
+    assert D.runs_test_gate(lags, lags**-0.5).passes
     gate = D.runs_test_gate(lags, np.exp(-lags / 50))
     assert not gate.passes and gate.winner == "exponential"
 
@@ -638,13 +691,13 @@ def test_author_phase_rule_reports_the_step_that_labels_an_envelope_collapsed():
     from mlmath.diagnostics import AUTHOR_REASONS, author_phase_rule
 
     lags = np.arange(4.0, 385.0, 3.0)
-    power = author_phase_rule(lags, lags ** -0.5)
+    power = author_phase_rule(lags, lags**-0.5)
     assert power.label == "anti-collapsed" and power.reason == "passes"
     assert author_phase_rule(lags, np.exp(-lags / 50)).reason == "exponential wins"
     # an envelope that decays, then rises again at long lags (a unit whose factor exceeds
     # 1 on average): the tempered fit's linear coefficient is positive, ℓ* is undefined,
     # and the rule falls through to 'collapsed' for an envelope that does not decay at all
-    rising = 0.9 * lags ** -0.8 + 0.1 * np.exp(lags / 200.0) / np.exp(384 / 200.0)
+    rising = 0.9 * lags**-0.8 + 0.1 * np.exp(lags / 200.0) / np.exp(384 / 200.0)
     rule = author_phase_rule(lags, rising)
     assert rule.gate.winner == "tempered" and rule.tempered_rate > 0
     assert math.isnan(rule.crossover_lag)
@@ -655,7 +708,7 @@ def test_author_phase_rule_reports_the_step_that_labels_an_envelope_collapsed():
     assert (pareto.label, pareto.reason) == ("collapsed", "runs test rejects")
     assert pareto.gate.p_value <= 0.05
     # the crossover lag, where defined, is d / b of the tempered fit: β τ of ℓ^-β e^(-ℓ/τ)
-    tempered = lags ** -0.6 * np.exp(-lags / 150.0)
+    tempered = lags**-0.6 * np.exp(-lags / 150.0)
     rule = author_phase_rule(lags, tempered)
     assert rule.crossover_lag == pytest.approx(0.6 * 150.0, rel=1e-9)
     assert {power.reason, rule.reason, pareto.reason} <= set(AUTHOR_REASONS)
@@ -674,3 +727,40 @@ def test_runs_test_counts_runs_correctly():
     assert _runs_test(np.zeros(10)) == 1.0
 
 
+# ---- the runs test's exact law (Chapter 8, deep dive on the runs test)
+
+
+def test_count_runs_counts_blocks_of_equal_sign_and_drops_zeros():
+    assert D.count_runs([1.0, 2.0, -1.0, -3.0, 4.0]) == 3
+    assert D.count_runs([0.5, 0.0, 0.7, -0.1]) == 2  # the zero is dropped, not a run
+    assert D.count_runs([-1.0] * 7) == 1
+    assert D.count_runs([]) == 0 and D.count_runs([0.0, 0.0]) == 0
+    with pytest.raises(ValueError, match="signs"):
+        D.count_runs(np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("n_plus, n_minus", [(1, 1), (1, 5), (4, 4), (5, 7), (3, 9), (8, 2)])
+def test_runs_pmf_equals_full_enumeration(n_plus, n_minus):
+    """Oracle: count the runs of every arrangement of the signs (itertools), with Fractions."""
+    from collections import Counter
+    from fractions import Fraction
+    from itertools import combinations
+
+    n = n_plus + n_minus
+    arrangements = [
+        [1 if i in chosen else -1 for i in range(n)]
+        for chosen in map(set, combinations(range(n), n_plus))
+    ]
+    runs = Counter(1 + sum(a != b for a, b in zip(s, s[1:])) for s in arrangements)
+    pmf = D.runs_pmf(n_plus, n_minus)
+    assert pmf == {r: Fraction(c, len(arrangements)) for r, c in runs.items()}
+    assert sum(pmf.values()) == 1
+    mean = sum(r * p for r, p in pmf.items())
+    assert mean == 1 + Fraction(2 * n_plus * n_minus, n)  # Wald–Wolfowitz mean
+
+
+def test_runs_pmf_rejects_counts_that_are_not_positive_integers():
+    with pytest.raises(ValueError, match="n_plus"):
+        D.runs_pmf(0, 3)
+    with pytest.raises(TypeError, match="n_minus"):
+        D.runs_pmf(3, 2.5)

@@ -51,10 +51,27 @@ def test_default_output_is_the_scratch_folder(tmp_path, monkeypatch, torch_threa
 def test_out_results_writes_out_tier_name(tmp_path, monkeypatch, stub_run, torch_threads):
     monkeypatch.chdir(tmp_path)
     assert main(TINY + ["--out", "results"]) == 0
-    assert main(["run", "forcing", "--tier", "reference", "--device", "cpu", "--out", str(tmp_path / "x")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "forcing",
+                "--tier",
+                "reference",
+                "--device",
+                "cpu",
+                "--out",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 0
+    )
     assert main(["run", "forcing", "--tier", "ci", "--device", "cpu"]) == 0
-    assert [call["out"] for call in stub_run] == [Path("results") / "tiny", tmp_path / "x" / "reference",
-                                                  Path("_build") / "results" / "ci"]
+    assert [call["out"] for call in stub_run] == [
+        Path("results") / "tiny",
+        tmp_path / "x" / "reference",
+        Path("_build") / "results" / "ci",
+    ]
 
 
 def test_one_torch_thread_on_the_cpu_unless_threads_says_otherwise(stub_run, torch_threads, capsys):
@@ -69,9 +86,16 @@ def test_one_torch_thread_on_the_cpu_unless_threads_says_otherwise(stub_run, tor
 
 
 def test_help_readme_and_makefile_agree_on_out_tier_name():
-    run = next(action for action in _parser()._subparsers._group_actions[0].choices["run"]._actions
-               if "--out" in action.option_strings)
-    assert "OUT/TIER/NAME.json" in run.help and "_build/results" in run.help and "--out results" in run.help
+    run = next(
+        action
+        for action in _parser()._subparsers._group_actions[0].choices["run"]._actions
+        if "--out" in action.option_strings
+    )
+    assert (
+        "OUT/TIER/NAME.json" in run.help
+        and "_build/results" in run.help
+        and "--out results" in run.help
+    )
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "`OUT/TIER/NAME.json`" in readme and "`_build/results`" in readme
     assert "results/NAME.json" not in readme.replace("results/TIER/NAME.json", "")
@@ -82,16 +106,22 @@ def test_help_readme_and_makefile_agree_on_out_tier_name():
         assert f"make {target}" in readme and recipe.split("python ", 1)[1] in readme, target
 
 
-def test_rerun_says_it_reused_arms_and_reports_the_stored_wall_time(tmp_path, torch_threads, capsys):
+def test_rerun_says_it_reused_arms_and_reports_the_stored_wall_time(
+    tmp_path, torch_threads, capsys
+):
     out = ["--out", str(tmp_path)]
     assert main(TINY + out) == 0
     first = capsys.readouterr().out
-    stored = json.loads((tmp_path / "tiny" / "negative_control.json").read_text())["provenance"]["wall_seconds"]
+    stored = json.loads((tmp_path / "tiny" / "negative_control.json").read_text())["provenance"][
+        "wall_seconds"
+    ]
     assert "reusing" not in first and f"wall time {stored} s on" in first
     assert main(TINY + out) == 0
     second = capsys.readouterr().out
     assert "reusing 2 of 2 finished arms" in second and "--no-resume recomputes them" in second
-    again = json.loads((tmp_path / "tiny" / "negative_control.json").read_text())["provenance"]["wall_seconds"]
+    again = json.loads((tmp_path / "tiny" / "negative_control.json").read_text())["provenance"][
+        "wall_seconds"
+    ]
     assert again == stored  # nothing was trained again: the stored time stands
     match = re.search(r"wall time ([0-9.]+) s as stored .*; this run took ([0-9.]+) s", second)
     assert match and float(match.group(1)) == stored

@@ -30,8 +30,13 @@ from mlmath import explorers as X  # noqa: E402
 #: The redraw budget (seconds of CPU time per redraw).
 BUDGET = 0.3
 
-FAST = {"1": X.spectra_explorer, "2": X.data_cost_explorer, "4": X.stable_explorer, "6": X.process_explorer,
-        "7": X.cap_explorer}
+FAST = {
+    "1": X.spectra_explorer,
+    "2": X.data_cost_explorer,
+    "4": X.stable_explorer,
+    "6": X.process_explorer,
+    "7": X.cap_explorer,
+}
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +53,17 @@ def _timed(explorer, changes):
 def _sweep(explorer):
     """Drive every shown control to its extremes in every mode; return the timings by setting."""
     timings = []
-    modes = [None] if explorer.mode is None else [v for _, v in explorer.options(explorer.mode, explorer.defaults)]
+    modes = (
+        [None]
+        if explorer.mode is None
+        else [v for _, v in explorer.options(explorer.mode, explorer.defaults)]
+    )
     for mode in modes:
-        base = dict(explorer.defaults) if mode is None else explorer.setting(**{**explorer.defaults, explorer.mode: mode})
+        base = (
+            dict(explorer.defaults)
+            if mode is None
+            else explorer.setting(**{**explorer.defaults, explorer.mode: mode})
+        )
         timings.append((base, _timed(explorer, base)))
         reference = explorer.digest()
         for name in explorer.controls:
@@ -67,12 +80,20 @@ def _sweep(explorer):
                     explorer.update(**setting)  # drawn, not encoded: only its data are compared
                 digests[end] = explorer.digest()
             if shown:
-                assert digests[control.low] != digests[control.high], (name, mode, "dead between its extremes")
+                assert digests[control.low] != digests[control.high], (
+                    name,
+                    mode,
+                    "dead between its extremes",
+                )
                 for end in (control.low, control.high):
                     if end != base[name]:
                         assert digests[end] != reference, (name, mode, end, "dead")
             else:  # hidden: it must not act either
-                assert digests[control.low] == digests[control.high] == reference, (name, mode, "hidden but acts")
+                assert digests[control.low] == digests[control.high] == reference, (
+                    name,
+                    mode,
+                    "hidden but acts",
+                )
     return timings
 
 
@@ -117,9 +138,15 @@ def test_results_explorer_browses_every_experiment_arm_and_seed(results):
             seeds = [v for _, v in results.options("seed", setting)]
             digests = set()
             for seed in (seeds[0], seeds[-1]):
-                timings.append(({**setting, "seed": seed}, _timed(results, {**setting, "seed": seed})))
+                timings.append(
+                    ({**setting, "seed": seed}, _timed(results, {**setting, "seed": seed}))
+                )
                 digests.add(results.digest())
-            assert len(digests) == 2, (experiment, arm, "the first and last seeds draw the same figure")
+            assert len(digests) == 2, (
+                experiment,
+                arm,
+                "the first and last seeds draw the same figure",
+            )
     _choices_differ(results, "experiment", dict(results.defaults))
     _check_budget(results, timings)
 
@@ -137,12 +164,24 @@ def test_a_changed_experiment_resets_arm_and_seed(results):
 
 
 def test_seed_entries_reads_labels_generically():
-    arm = {"label": "x", "phase": "broad", "loss_last": [0.5, 0.25],
-           "trained": {"phases": ["broad", "collapsed"], "beta": [0.5, 1.5], "horizon_label": ["extended", "collapsed"]},
-           "init": {"phases": ["collapsed", "collapsed"], "beta": [2.0, 2.0]}, "recovery": [[1, 2], [3, 4]]}
+    arm = {
+        "label": "x",
+        "phase": "broad",
+        "loss_last": [0.5, 0.25],
+        "trained": {
+            "phases": ["broad", "collapsed"],
+            "beta": [0.5, 1.5],
+            "horizon_label": ["extended", "collapsed"],
+        },
+        "init": {"phases": ["collapsed", "collapsed"], "beta": [2.0, 2.0]},
+        "recovery": [[1, 2], [3, 4]],
+    }
     labels, numbers = X.seed_entries(arm, 1, 2)
-    assert labels == [("trained.phases", "collapsed"), ("trained.horizon_label", "collapsed"),
-                      ("init.phases", "collapsed")]
+    assert labels == [
+        ("trained.phases", "collapsed"),
+        ("trained.horizon_label", "collapsed"),
+        ("init.phases", "collapsed"),
+    ]
     assert numbers == [("loss_last", 0.25), ("trained.beta", 1.5)]
 
 
@@ -201,11 +240,15 @@ def test_labels_follow_the_family_and_hidden_sliders_are_hidden():
         assert shown == {explorer.label(n) for n in explorer.shown()}
         assert image.value != before, value
     for slider in panel.children:
-        if isinstance(slider, (ipywidgets.FloatSlider, ipywidgets.FloatLogSlider, ipywidgets.IntSlider)):
+        if isinstance(
+            slider, (ipywidgets.FloatSlider, ipywidgets.FloatLogSlider, ipywidgets.IntSlider)
+        ):
             assert slider.continuous_update is False
     # a slider moved in the widget redraws the image
     family.value = "log-uniform"
-    tau2 = next(c for c in panel.children if c.description.startswith("τ₂") and c.layout.display != "none")
+    tau2 = next(
+        c for c in panel.children if c.description.startswith("τ₂") and c.layout.display != "none"
+    )
     before = image.value
     tau2.value = 1e5
     assert image.value != before and explorer.values["tau2"] == pytest.approx(1e5)
@@ -218,7 +261,9 @@ def test_results_widget_refills_arms_when_the_experiment_changes(results):
     experiment, arm, seed = panel.children
     for _, name in results.options("experiment"):
         experiment.value = name
-        assert list(arm.options) == results.options("arm") and arm.value in [v for _, v in arm.options]
+        assert list(arm.options) == results.options("arm") and arm.value in [
+            v for _, v in arm.options
+        ]
         assert list(seed.options) == results.options("seed")
 
 

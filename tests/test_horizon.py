@@ -29,15 +29,23 @@ def _label(f, **options):
 
 # ------------------------------------------------------------------- known spectra
 
-@pytest.mark.parametrize("efolds, expected", [
-    (50.0, "collapsed"), (2.5, "collapsed"), (1.5, "crossover"), (0.3, "crossover"), (0.05, "non-decaying"),
-])
+
+@pytest.mark.parametrize(
+    "efolds, expected",
+    [
+        (50.0, "collapsed"),
+        (2.5, "collapsed"),
+        (1.5, "crossover"),
+        (0.3, "crossover"),
+        (0.05, "non-decaying"),
+    ],
+)
 def test_one_time_scale_is_collapsed_only_when_it_fits_twice_inside_the_horizon(efolds, expected):
     tau = HORIZON / efolds
     fit = D.horizon_class(LAGS, np.exp(-LAGS / tau))
     assert fit.label == expected
-    assert fit.rate_ratio == pytest.approx(1.0, abs=1e-9)       # an exponential: ρ = 1 exactly
-    assert fit.efolds == pytest.approx(efolds, rel=1e-9)         # E = L/τ
+    assert fit.rate_ratio == pytest.approx(1.0, abs=1e-9)  # an exponential: ρ = 1 exactly
+    assert fit.efolds == pytest.approx(efolds, rel=1e-9)  # E = L/τ
 
 
 def test_narrow_and_wide_mixtures_inside_the_horizon_are_collapsed():
@@ -46,7 +54,7 @@ def test_narrow_and_wide_mixtures_inside_the_horizon_are_collapsed():
     fit = D.horizon_class(LAGS, _mixture(narrow), taus=narrow)
     assert fit.label == "collapsed" and fit.n_beyond == 0
     assert fit.tail_rate_x_tau_max == pytest.approx(1.0, abs=0.02)  # the tail runs at 1/τ_max
-    wide = np.geomspace(1.0, HORIZON / 4, 64)                       # two decades, all inside L/4
+    wide = np.geomspace(1.0, HORIZON / 4, 64)  # two decades, all inside L/4
     assert D.horizon_class(LAGS, _mixture(wide), taus=wide).label == "collapsed"
     assert D.horizon_class(LAGS, loguniform_envelope(LAGS, 1.0, HORIZON / 4)).label == "collapsed"
 
@@ -61,7 +69,7 @@ def test_pareto_spectra_are_extended_whatever_beta(beta):
     f = pareto_envelope(LAGS, beta)
     fit = D.horizon_class(LAGS, f / f[0])
     assert fit.label == "extended"
-    assert fit.rate_ratio == pytest.approx(2.0, abs=0.1)            # a power law: ρ ≈ 2
+    assert fit.rate_ratio == pytest.approx(2.0, abs=0.1)  # a power law: ρ ≈ 2
     assert fit.slope_growth == pytest.approx(0.0, abs=0.1)
 
 
@@ -80,13 +88,15 @@ def test_stretched_exponential_is_a_crossover_and_log_normal_extended_at_every_h
     # cannot tell from a constant
     lags = D.default_lags(horizon, max_fraction=0.999).astype(float)
     stretched = D.horizon_class(lags, np.exp(-2.0 * np.sqrt(0.05 * lags)))
-    assert stretched.label == "crossover" and stretched.rate_ratio == pytest.approx(math.sqrt(2), abs=0.04)
-    log_normal = np.exp(-np.log(np.maximum(lags, 1.0)) ** 2 / 2.0)
+    assert stretched.label == "crossover" and stretched.rate_ratio == pytest.approx(
+        math.sqrt(2), abs=0.04
+    )
+    log_normal = np.exp(-(np.log(np.maximum(lags, 1.0)) ** 2) / 2.0)
     assert D.horizon_class(lags, log_normal).label == "extended"
 
 
 def test_plateau_and_rising_envelopes_are_non_decaying():
-    plateau = 0.8 * np.exp(-LAGS / 5.0) + 0.2                       # a fifth of the units never forget
+    plateau = 0.8 * np.exp(-LAGS / 5.0) + 0.2  # a fifth of the units never forget
     assert _label(plateau) == "non-decaying"
     rising = np.exp(-LAGS / 5.0) * 0.9 + 0.1 * np.exp(LAGS / 300.0)
     fit = D.horizon_class(LAGS, rising / rising[0])
@@ -109,7 +119,11 @@ def test_unresolved_without_lags_in_a_window_or_at_the_floor():
 # slow ones, whose tail rates are a hundred times smaller.
 NOISY_CASES = [
     ("collapsed", 0.02, lambda: np.exp(-LAGS / 40.0)),
-    ("collapsed", 0.02, lambda: _mixture(3.0 * np.exp(0.45 * np.random.default_rng(1).standard_normal(64)))),
+    (
+        "collapsed",
+        0.02,
+        lambda: _mixture(3.0 * np.exp(0.45 * np.random.default_rng(1).standard_normal(64))),
+    ),
     ("extended", 0.0025, lambda: loguniform_envelope(LAGS, 1.0, 1e3 * HORIZON)),
     ("extended", 0.0025, lambda: pareto_envelope(LAGS, 0.6) / pareto_envelope(LAGS, 0.6)[0]),
     ("crossover", 0.0025, lambda: np.exp(-LAGS / HORIZON)),
@@ -132,6 +146,7 @@ def test_labels_survive_multiplicative_noise_at_the_stored_level(expected, sigma
 
 
 # ---------------------------------------------------------------- invariance, edges
+
 
 @settings(max_examples=40, deadline=None)
 @given(k=st.integers(2, 16), scale=st.floats(0.05, 20.0), spread=st.floats(0.0, 3.0))
@@ -188,24 +203,32 @@ def test_bad_input_gets_a_clear_error():
 
 # ------------------------------------------------------------------- phase labels
 
-@pytest.mark.parametrize("low, high, n_tail, expected", [
-    (0.3, 0.6, 50, "broad"),
-    (1.2, 1.7, 50, "concentrated"),
-    (0.8, 1.3, 50, "boundary"),
-    (1.0, 1.3, 50, "boundary"),
-    (0.2, 1.5, 50, "extended"),      # wider than 1: β not resolved
-    (0.3, 0.6, 5, "extended"),       # too few units in the tail
-    (None, None, None, "extended"),
-])
+
+@pytest.mark.parametrize(
+    "low, high, n_tail, expected",
+    [
+        (0.3, 0.6, 50, "broad"),
+        (1.2, 1.7, 50, "concentrated"),
+        (0.8, 1.3, 50, "boundary"),
+        (1.0, 1.3, 50, "boundary"),
+        (0.2, 1.5, 50, "extended"),  # wider than 1: β not resolved
+        (0.3, 0.6, 5, "extended"),  # too few units in the tail
+        (None, None, None, "extended"),
+    ],
+)
 def test_phase_of_an_extended_envelope_comes_from_its_beta_interval(low, high, n_tail, expected):
     extended = D.horizon_class(LAGS, pareto_envelope(LAGS, 0.5) / pareto_envelope(LAGS, 0.5)[0])
     assert D.phase_label(extended, low, high, n_tail=n_tail) == expected
 
 
-@pytest.mark.parametrize("f, expected", [
-    (np.exp(-LAGS / 20.0), "collapsed"), (np.exp(-LAGS / HORIZON), "crossover"),
-    (0.5 * np.exp(-LAGS / 5.0) + 0.5, "non-decaying"),
-])
+@pytest.mark.parametrize(
+    "f, expected",
+    [
+        (np.exp(-LAGS / 20.0), "collapsed"),
+        (np.exp(-LAGS / HORIZON), "crossover"),
+        (0.5 * np.exp(-LAGS / 5.0) + 0.5, "non-decaying"),
+    ],
+)
 def test_other_horizon_classes_are_the_phase_whatever_beta(f, expected):
     fit = D.horizon_class(LAGS, f)
     assert D.phase_label(fit, 0.3, 0.6, n_tail=50) == expected == fit.label
@@ -213,6 +236,7 @@ def test_other_horizon_classes_are_the_phase_whatever_beta(f, expected):
 
 
 # --------------------------------------------------------------- censored β fit
+
 
 def test_censored_fit_without_censored_points_is_the_csn_fit():
     x = (1.0 - np.random.default_rng(4).random(300)) ** (-1 / 0.7)
@@ -241,7 +265,7 @@ def test_censoring_does_not_bias_beta():
     full, censored = np.array(full), np.array(censored)
     se = np.std(censored - full) / math.sqrt(400)
     assert abs(censored.mean() - full.mean()) < 3 * se + 1e-12
-    assert abs(censored.mean() - beta) < 0.03                          # the MLE's own n/(n−1) bias
+    assert abs(censored.mean() - beta) < 0.03  # the MLE's own n/(n−1) bias
     assert np.mean(dropped) - beta > 0.05 and np.mean(clipped) - beta > 0.05
 
 
@@ -276,11 +300,12 @@ def test_classify_envelope_reads_stored_arrays_like_diagnose():
 
 envelope_noise = D.envelope_noise
 
+
 def test_envelope_noise_is_zero_on_smooth_envelopes_and_recovers_planted_noise():
     lags = np.arange(1.0, 1025.0)
-    smooth = pareto_envelope(lags, 0.6)                      # ln f is nearly a polynomial in ln ℓ
+    smooth = pareto_envelope(lags, 0.6)  # ln f is nearly a polynomial in ln ℓ
     assert envelope_noise(lags, smooth) < 1e-3
-    assert envelope_noise(lags, lags ** -0.7) < 1e-12       # a power law is exactly one
+    assert envelope_noise(lags, lags**-0.7) < 1e-12  # a power law is exactly one
     rng = np.random.default_rng(9)
     sigma = 0.01
     noisy = smooth * np.exp(sigma * rng.standard_normal(lags.size))
@@ -291,7 +316,7 @@ def test_envelope_noise_is_zero_on_smooth_envelopes_and_recovers_planted_noise()
 
 def test_envelope_noise_rejects_bad_input():
     lags = np.arange(1.0, 100.0)
-    f = lags ** -0.5
+    f = lags**-0.5
     with pytest.raises(ValueError, match="increasing"):
         envelope_noise(lags[::-1], f)
     with pytest.raises(ValueError, match="> 0"):

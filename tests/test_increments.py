@@ -8,8 +8,9 @@ import pytest
 
 from mlmath import increments as inc
 
-TINY = replace(inc.CI, hidden=4, seq_len=8, lag=2, n_steps=70, burn_in=10, batch_sizes=(4,),
-               seeds=(0, 1))
+TINY = replace(
+    inc.CI, hidden=4, seq_len=8, lag=2, n_steps=70, burn_in=10, batch_sizes=(4,), seeds=(0, 1)
+)
 
 
 def test_shapes_and_determinism():
@@ -26,8 +27,12 @@ def test_sgd_increments_are_lr_times_gradient_scale():
     # (the state at step burn_in differs afterwards, so compare with burn_in = 0).
     cfg = replace(TINY, burn_in=0, n_steps=40)
     a = inc.update_increments("sgd", 4, config=cfg, seed=0)
-    b = inc.update_increments("sgd", 4, config=replace(cfg, lr={"sgd": cfg.lr["sgd"] / 2, "adam": 1e-3}), seed=0)
-    np.testing.assert_allclose(b[0], a[0] / 2, rtol=1e-4, atol=1e-7)  # float32 weights: differences carry ~1e-8 rounding
+    b = inc.update_increments(
+        "sgd", 4, config=replace(cfg, lr={"sgd": cfg.lr["sgd"] / 2, "adam": 1e-3}), seed=0
+    )
+    np.testing.assert_allclose(
+        b[0], a[0] / 2, rtol=1e-4, atol=1e-7
+    )  # float32 weights: differences carry ~1e-8 rounding
 
 
 def test_adam_first_step_is_sign_times_lr():

@@ -27,7 +27,7 @@ def test_kappa_alpha_rejects_outside_range(alpha):
 def test_data_cost_formula():
     f = np.array([1.0, 0.1, 0.01])
     np.testing.assert_allclose(lr.data_cost(f), [1.0, 100.0, 1e4])
-    np.testing.assert_allclose(lr.data_cost(f, alpha=1.5, noise_scale=2.0, threshold=0.5), f ** -3.0)
+    np.testing.assert_allclose(lr.data_cost(f, alpha=1.5, noise_scale=2.0, threshold=0.5), f**-3.0)
 
 
 @pytest.mark.parametrize("bad", [[0.0], [1.5], [-0.1], [np.nan]])
@@ -43,7 +43,7 @@ def test_horizons_match_numeric_horizon():
     numeric_exp = lr.learnable_horizon(n, lags, np.exp(-lags / tau))
     assert numeric_exp == math.floor(lr.horizon_exponential(n, tau))
     lags_pos = lags[1:]
-    numeric_pow = lr.learnable_horizon(n, lags_pos, lags_pos ** -beta, alpha=1.5)
+    numeric_pow = lr.learnable_horizon(n, lags_pos, lags_pos**-beta, alpha=1.5)
     assert numeric_pow == math.floor(lr.horizon_power_law(n, beta, alpha=1.5))
 
 
@@ -118,8 +118,8 @@ def test_planted_lag_reproducible_and_validates():
 
 def test_fit_scaling_laws_discriminates():
     lags = np.arange(5, 60, 5, dtype=float)
-    exp_cost = np.exp(2 * lags / 10.0)          # f = e^(−ℓ/10), κ = 2
-    pow_cost = lags ** (2 * 0.7)                 # f = ℓ^(−0.7), κ = 2
+    exp_cost = np.exp(2 * lags / 10.0)  # f = e^(−ℓ/10), κ = 2
+    pow_cost = lags ** (2 * 0.7)  # f = ℓ^(−0.7), κ = 2
     fit_e = lr.fit_scaling_laws(lags, exp_cost)
     fit_p = lr.fit_scaling_laws(lags, pow_cost)
     assert fit_e.exp_slope == pytest.approx(0.2) and fit_e.exp_r2 == pytest.approx(1.0)

@@ -9,8 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlmath import bench
-from mlmath.models import (MODELS, ConstGate, DiagGate, GateTrace, GRUReference, LSTMReference, SharedGate,
-                           build_model, check_options, gate_bias_for_timescales, orthogonal_)
+from mlmath.models import (
+    MODELS,
+    ConstGate,
+    DiagGate,
+    GateTrace,
+    GRUReference,
+    LSTMReference,
+    SharedGate,
+    build_model,
+    check_options,
+    gate_bias_for_timescales,
+    orthogonal_,
+)
 
 torch.set_num_threads(1)
 
@@ -83,7 +94,7 @@ def test_linear_constgate_trace_reproduces_autograd_jacobian():
     x = torch.randn(1, 12, 3)
     p, t = 2, 11
     diag, trace = _jacobian_diagonal(model, x, t, p)
-    leak, rdiag = trace.leak[0, p + 1: t + 1], trace.rdiag[0, p + 1: t + 1]
+    leak, rdiag = trace.leak[0, p + 1 : t + 1], trace.rdiag[0, p + 1 : t + 1]
     exact = torch.prod(leak + rdiag, dim=0)
     torch.testing.assert_close(diag, exact, rtol=1e-5, atol=1e-6)
     first_order = torch.prod(leak, 0) * (1 + (rdiag / leak).sum(0))
@@ -122,12 +133,16 @@ def test_gru_one_step_diagonal_matches_autograd():
     with torch.no_grad():
         _, trace = model(x)
     h_prev = trace.hidden[:, 3, :].clone().requires_grad_(True)
-    gates = torch.sigmoid(x[:, 4] @ model.W_g.T + h_prev @ model.U_g.T + torch.cat([model.b_z, model.b_r]))
+    gates = torch.sigmoid(
+        x[:, 4] @ model.W_g.T + h_prev @ model.U_g.T + torch.cat([model.b_z, model.b_r])
+    )
     z, r = gates[:, :4], gates[:, 4:]
     n = torch.tanh(x[:, 4] @ model.W.T + r * (h_prev @ model.U.T) + model.b)
     h = h_prev + z * (n - h_prev)
     torch.testing.assert_close(h.detach(), trace.hidden[:, 4], rtol=1e-5, atol=1e-6)
-    diag = torch.stack([torch.autograd.grad(h[0, q], h_prev, retain_graph=True)[0][0, q] for q in range(4)])
+    diag = torch.stack(
+        [torch.autograd.grad(h[0, q], h_prev, retain_graph=True)[0][0, q] for q in range(4)]
+    )
     torch.testing.assert_close(diag, trace.leak[0, 4] + trace.rdiag[0, 4], rtol=1e-5, atol=1e-6)
 
 
@@ -247,13 +262,16 @@ def test_step_jacobians_match_autograd(name):
     assert jacobians.shape == (2, 6, 5, 5)
     with torch.no_grad():
         _, trace = model(x)
-    torch.testing.assert_close(torch.diagonal(jacobians, dim1=-2, dim2=-1), trace.leak + trace.rdiag,
-                               rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        torch.diagonal(jacobians, dim1=-2, dim2=-1), trace.leak + trace.rdiag, rtol=1e-5, atol=1e-6
+    )
     t = 4
     for b in range(2):
-        def one_step(h_prev):
-            _, tr = model(x[b:b + 1, t:t + 1], h0=h_prev.unsqueeze(0))
+
+        def one_step(h_prev, b=b):
+            _, tr = model(x[b : b + 1, t : t + 1], h0=h_prev.unsqueeze(0))
             return tr.hidden[0, 0]
+
         truth = torch.autograd.functional.jacobian(one_step, trace.hidden[b, t - 1])
         torch.testing.assert_close(jacobians[b, t], truth, rtol=1e-5, atol=1e-6)
 
@@ -281,6 +299,7 @@ def test_h0_is_validated_and_used():
 
 
 # --- linear time ------------------------------------------------------------------------------
+
 
 def _indexed_diaggate_loss(model, x, y):
     """The old formulation: per-step indexing of precomputed drives inside the time loop."""
@@ -363,7 +382,9 @@ def test_no_per_step_view_of_a_sequence_tensor(name, options):
             shape = (16, length, 4) if n_models is None else (n_models, 16, length, 4)
             y, _ = model(torch.randn(shape), trace=False)
             counts.append(len(_full_length_views(y.pow(2).mean(), length)))
-        assert counts[0] == counts[1] < 29, f"{name} (n_models={n_models}): {counts} full-length views"
+        assert counts[0] == counts[1] < 29, (
+            f"{name} (n_models={n_models}): {counts} full-length views"
+        )
 
 
 @pytest.mark.parametrize("name,options", _variants())
@@ -375,8 +396,9 @@ def test_forward_backward_is_linear_in_length(name, options):
     cause is test_no_per_step_view_of_a_sequence_tensor."""
     ratios = []
     for _ in range(3):
-        short, long = bench.model_scaling(name, 256, hidden_size=64, input_dim=8, n_models=3, repeats=3,
-                                          **options)
+        short, long = bench.model_scaling(
+            name, 256, hidden_size=64, input_dim=8, n_models=3, repeats=3, **options
+        )
         ratios.append(long / short)
         if ratios[-1] <= 2.6:
             break
@@ -388,12 +410,15 @@ def test_paper_initialisation_starts_every_gate_at_one_value():
     for name in ("SharedGate", "DiagGate"):
         model = build_model(name, 4, 6, gate_init="paper", tau_init=80.0, seed=3)
         _, trace = model(torch.randn(2, 9, 4))
-        torch.testing.assert_close(trace.leak, torch.full_like(trace.leak, math.exp(-1 / 80.0)), rtol=1e-6, atol=0)
+        torch.testing.assert_close(
+            trace.leak, torch.full_like(trace.leak, math.exp(-1 / 80.0)), rtol=1e-6, atol=0
+        )
     with pytest.raises(ValueError, match="gate_init"):
         build_model("DiagGate", 4, 6, gate_init="zero")
 
 
 # --- the fused recurrence (issue 16) ------------------------------------------------------------
+
 
 def _relative_gap(a, b):
     """max |a − b| / max |b| (0 when both vanish)."""
@@ -428,8 +453,12 @@ def test_fused_recurrence_matches_autograd(name, n_models, dtype, rtol, with_h0,
     the whole trace (leak, rdiag, hidden). Tolerance: the two loops add in different orders,
     so they agree to rounding, relative to the largest entry (1e-6 float64, 1e-5 float32)."""
     options = {"s": 0.2} if name == "ConstGate" else {"gate_init": "spread", "tau_max": 20.0}
-    fused = build_model(name, 3, 6, 2, n_models=n_models, seed=4, recurrence="fused", **options).to(dtype)
-    plain = build_model(name, 3, 6, 2, n_models=n_models, seed=4, recurrence="autograd", **options).to(dtype)
+    fused = build_model(name, 3, 6, 2, n_models=n_models, seed=4, recurrence="fused", **options).to(
+        dtype
+    )
+    plain = build_model(
+        name, 3, 6, 2, n_models=n_models, seed=4, recurrence="autograd", **options
+    ).to(dtype)
     with torch.no_grad():
         for param in ("U_s", "u_s"):  # gates that read the state strongly
             if hasattr(fused, param):
@@ -438,7 +467,11 @@ def test_fused_recurrence_matches_autograd(name, n_models, dtype, rtol, with_h0,
     lead = () if n_models is None else (n_models,)
     generator = torch.Generator().manual_seed(5)
     x = torch.randn(lead + (4, 23, 3), generator=generator, dtype=dtype)
-    h0 = torch.randn(lead + (4, 6), generator=generator, dtype=dtype).requires_grad_() if with_h0 else None
+    h0 = (
+        torch.randn(lead + (4, 6), generator=generator, dtype=dtype).requires_grad_()
+        if with_h0
+        else None
+    )
     loss_f, grads_f = _loss_and_grads(fused, x, h0, with_trace)
     loss_a, grads_a = _loss_and_grads(plain, x, h0, with_trace)
     assert _relative_gap(loss_f, loss_a) <= rtol
@@ -464,17 +497,24 @@ def test_fused_function_passes_gradcheck(K):
 
     generator = torch.Generator().manual_seed(K)
     S, T, B, H = 2, 5, 3, 4
-    drives = torch.randn(S, T, B, H + K, generator=generator, dtype=torch.float64, requires_grad=True)
-    U_all = (0.5 * torch.randn(S, H + K, H, generator=generator, dtype=torch.float64)).requires_grad_()
+    drives = torch.randn(
+        S, T, B, H + K, generator=generator, dtype=torch.float64, requires_grad=True
+    )
+    U_all = (
+        0.5 * torch.randn(S, H + K, H, generator=generator, dtype=torch.float64)
+    ).requires_grad_()
     h0 = torch.randn(S, B, H, generator=generator, dtype=torch.float64, requires_grad=True)
     for use_tanh in (True, False):
-        assert torch.autograd.gradcheck(lambda d, u, h: _fused.leaky_recurrence(d, u, h, 0.3, K, use_tanh),
-                                        (drives, U_all, h0))
+        assert torch.autograd.gradcheck(
+            lambda d, u, h, use_tanh=use_tanh: _fused.leaky_recurrence(d, u, h, 0.3, K, use_tanh),
+            (drives, U_all, h0),
+        )
 
 
 @pytest.fixture
 def fresh_extension_state():
-    """Forget the extension's load state before and after a test (the next use reloads the cache)."""
+    """Forget the extension's load state before and after a test (the next use
+    reloads the cache)."""
     from mlmath import _fused
 
     _fused._reset()
@@ -482,7 +522,9 @@ def fresh_extension_state():
     _fused._reset()
 
 
-def test_fallback_to_autograd_warns_once_and_gives_the_same_result(fresh_extension_state, monkeypatch):
+def test_fallback_to_autograd_warns_once_and_gives_the_same_result(
+    fresh_extension_state, monkeypatch
+):
     # force the compiled path to be unavailable, as on a machine without a compiler
     _fused = fresh_extension_state
 
@@ -501,7 +543,7 @@ def test_fallback_to_autograd_warns_once_and_gives_the_same_result(fresh_extensi
     assert "no compiler here" in str(record[0].message)
     assert not _fused.available()
     y_ref, trace_ref = reference(x)
-    torch.testing.assert_close(y, y_ref, rtol=0, atol=0)   # the very same loop
+    torch.testing.assert_close(y, y_ref, rtol=0, atol=0)  # the very same loop
     torch.testing.assert_close(trace.rdiag, trace_ref.rdiag, rtol=0, atol=0)
 
 
@@ -519,7 +561,9 @@ def test_device_selection(fresh_extension_state, monkeypatch):
     with pytest.raises(ValueError, match="recurrence must be one of"):
         _fused.use_fused("jit", "cpu")
     # a model on a non-CPU device runs the autograd loop (meta tensors stand in for CUDA here)
-    monkeypatch.setattr(_fused, "leaky_recurrence", lambda *args: pytest.fail("fused loop on a meta tensor"))
+    monkeypatch.setattr(
+        _fused, "leaky_recurrence", lambda *args: pytest.fail("fused loop on a meta tensor")
+    )
     model = DiagGate(3, 5, seed=0).to("meta")
     y, trace = model(torch.empty(2, 7, 3, device="meta"))
     assert y.device.type == "meta" and y.shape == (2, 7, 1) and trace.leak.shape == (2, 7, 5)
@@ -537,16 +581,17 @@ def test_recurrence_is_validated_and_kept_by_select():
     assert DiagGate(3, 4).recurrence == "fused"
 
 
-# --- options (issue 21, item 1) --------------------------------------------------------------------
+# --- options (issue 21, item 1) -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_models_reject_unknown_options(name):
     cls = MODELS[name]
-    for typo in ("tau_int", "recurrance"):
+    for typo in ("tau_int", "recurrnce"):  # two misspellings (recurrence is an option)
         with pytest.raises(TypeError, match=typo) as error:
             cls(3, 4, **{typo: 1.0})
         for accepted in ("hidden_size", "n_models", "seed"):
-            assert accepted in str(error.value)            # the message lists the accepted options
+            assert accepted in str(error.value)  # the message lists the accepted options
         with pytest.raises(TypeError, match=typo):
             build_model(name, 3, 4, **{typo: 1.0})
         with pytest.raises(TypeError, match=typo):
@@ -566,7 +611,7 @@ def test_models_reject_unknown_options(name):
 def test_check_options_refuses_caller_arguments_and_unknown_models():
     assert check_options("ConstGate", (("s", 0.1),)) == {"s": 0.1}
     with pytest.raises(TypeError, match="'seed'"):
-        check_options("DiagGate", {"seed": 3})           # set by the engine, not by an arm
+        check_options("DiagGate", {"seed": 3})  # set by the engine, not by an arm
     with pytest.raises(ValueError, match="name must be one of"):
         check_options("Transformer", {})
 
@@ -574,10 +619,28 @@ def test_check_options_refuses_caller_arguments_and_unknown_models():
 def test_gru_and_lstm_share_one_constructor():
     # issue 19: one __init__ for both reference cells; parameters in the order they had
     assert GRUReference.__init__ is LSTMReference.__init__
-    assert [n for n, _ in GRUReference(3, 4, seed=0).named_parameters()] == \
-        ["W", "U", "b", "W_g", "U_g", "b_z", "b_r", "V", "c"]
-    assert [n for n, _ in LSTMReference(3, 4, seed=0).named_parameters()] == \
-        ["W", "U", "b", "W_g", "U_g", "b_f", "b_io", "V", "c"]
+    assert [n for n, _ in GRUReference(3, 4, seed=0).named_parameters()] == [
+        "W",
+        "U",
+        "b",
+        "W_g",
+        "U_g",
+        "b_z",
+        "b_r",
+        "V",
+        "c",
+    ]
+    assert [n for n, _ in LSTMReference(3, 4, seed=0).named_parameters()] == [
+        "W",
+        "U",
+        "b",
+        "W_g",
+        "U_g",
+        "b_f",
+        "b_io",
+        "V",
+        "c",
+    ]
     lstm = LSTMReference(3, 4, n_models=2, seed=0, tau_max=50.0)
     assert lstm.W_g.shape == (2, 12, 3) and lstm.forcing_target() is lstm.b_f
     single = lstm.select(1)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from portability_audit import sanitizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,8 +28,13 @@ def test_the_png_rule_blanks_an_image_and_nothing_else():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_glued_figure_is_left_uncompared(path):
-    figures = [output["data"][GLUED_PNG] for cell in nbformat.read(path, as_version=4).cells
-               for output in cell.get("outputs", []) if GLUED_PNG in output.get("data", {})]
+    figures = [
+        output["data"][GLUED_PNG]
+        for cell in nbformat.read(path, as_version=4).cells
+        for output in cell.get("outputs", [])
+        if GLUED_PNG in output.get("data", {})
+    ]
     assert figures, f"{path.name}: no glued figure (every chapter glues its figures)"
-    assert all(_sanitize(png) == "PNG-IMAGE" for png in figures), \
+    assert all(_sanitize(png) == "PNG-IMAGE" for png in figures), (
         f"{path.name}: a glued figure escapes the PNG rule of tests/nbval_sanitize.cfg"
+    )

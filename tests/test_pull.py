@@ -1,4 +1,5 @@
-"""Tests for mlmath.pull: gate parameterisation, the one-unit pull, the restoring drift (Chapter 5)."""
+"""Tests for mlmath.pull: gate parameterisation, the one-unit pull, the restoring drift
+(Chapter 5)."""
 
 import math
 
@@ -7,7 +8,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import integrate, special
+from scipy import special
 
 from mlmath import pull as PL
 
@@ -29,6 +30,7 @@ def test_gate_parameterisation_round_trip_and_limits(a):
 
 def test_models_gate_bias_agrees():
     from mlmath import models
+
     taus = np.array([1.5, 10.0, 300.0])
     assert np.allclose(models.gate_bias_for_timescales(taus), PL.logit_from_timescale(taus))
 
@@ -42,7 +44,9 @@ def test_sgd_factor_and_jacobian_by_autograd():
     (dz,) = torch.autograd.grad(zeta.sum(), a)
     assert np.allclose(dz.numpy(), PL.log_rate_jacobian(a.detach().numpy()), rtol=1e-10)
     # slow units: s(1-s) ≈ 1/τ
-    assert PL.sgd_gate_factor(-10.0) * PL.timescale_from_logit(-10.0) == pytest.approx(1.0, rel=1e-3)
+    assert PL.sgd_gate_factor(-10.0) * PL.timescale_from_logit(-10.0) == pytest.approx(
+        1.0, rel=1e-3
+    )
 
 
 def test_explained_variance_against_simulation_of_leaky_unit():
@@ -50,7 +54,9 @@ def test_explained_variance_against_simulation_of_leaky_unit():
     s, lags, coefs = 0.05, np.array([3.0, 20.0]), np.array([1.0, 0.5])
     var_h = sum(s * s * (1 - s) ** (2 * j) for j in range(5000))
     cov = s * sum(c * (1 - s) ** l for c, l in zip(coefs, lags))
-    assert float(PL.leaky_unit_explained_variance(s, lags, coefs)) == pytest.approx(cov ** 2 / var_h, rel=1e-10)
+    assert float(PL.leaky_unit_explained_variance(s, lags, coefs)) == pytest.approx(
+        cov**2 / var_h, rel=1e-10
+    )
     # single lag: best gate near s = 1/(2ℓ)
     grid = np.linspace(1e-4, 0.5, 20001)
     ev = PL.leaky_unit_explained_variance(grid, [50.0], [1.0])
@@ -61,34 +67,40 @@ def test_loss_gradient_by_finite_differences_and_pull_direction():
     lags, coefs = [5.0, 40.0], [1.0, 0.4]
     for a in [-9.0, -4.0, -2.0]:
         h = 1e-6
-        loss = lambda x: -float(PL.leaky_unit_explained_variance(PL.gate_from_logit(x), lags, coefs))  # noqa: E731
+
+        def loss(x, lags=lags, coefs=coefs):
+            return -float(PL.leaky_unit_explained_variance(PL.gate_from_logit(x), lags, coefs))
+
         fd = (loss(a + h) - loss(a - h)) / (2 * h)
-        assert float(PL.leaky_unit_loss_gradient(a, lags, coefs)) == pytest.approx(fd, rel=1e-5, abs=1e-12)
-    zeta = np.array([-9.0, -7.0, -6.0])        # τ ≫ every lag: the pull makes ζ grow (τ shorter)
+        assert float(PL.leaky_unit_loss_gradient(a, lags, coefs)) == pytest.approx(
+            fd, rel=1e-5, abs=1e-12
+        )
+    zeta = np.array([-9.0, -7.0, -6.0])  # τ ≫ every lag: the pull makes ζ grow (τ shorter)
     sgd = PL.pull_field(zeta, lags, coefs, optimizer="sgd", lr=0.1)
     adam = PL.pull_field(zeta, lags, coefs, optimizer="adam", lr=0.01)
     assert (sgd > 0).all() and (adam > 0).all()
     # SGD's pull vanishes like e^ζ (ratio e^2 between ζ=-9 and -7, within 5%), Adam's is flat at lr
-    assert sgd[1] / sgd[0] == pytest.approx(math.e ** 2, rel=0.05)
-    assert np.allclose(adam, 0.01, rtol=5e-3)   # dζ/da = 1 − s/2 + …: within 0.5%
+    assert sgd[1] / sgd[0] == pytest.approx(math.e**2, rel=0.05)
+    assert np.allclose(adam, 0.01, rtol=5e-3)  # dζ/da = 1 − s/2 + …: within 0.5%
 
 
 def test_optimizer_steps_sgd_vanishes_adam_does_not():
     rng = np.random.default_rng(0)
     a0 = np.array([-8.0, -5.0, -2.0])
-    grads = -1.0 + rng.standard_normal((50, 3))    # same gradient law in s for every unit
+    grads = -1.0 + rng.standard_normal((50, 3))  # same gradient law in s for every unit
     sgd = PL.optimizer_log_rate_steps(a0, grads, optimizer="sgd", lr=0.1)
     adam = PL.optimizer_log_rate_steps(a0, grads, optimizer="adam", lr=0.01)
     move_sgd = sgd[-1] - sgd[0]
     move_adam = adam[-1] - adam[0]
-    assert move_sgd[0] < 0.01 * move_sgd[2]                   # factor s(1-s): e^-8 vs e^-2
-    assert move_adam.min() > 0.5 * move_adam.max() > 0         # Adam: comparable moves
+    assert move_sgd[0] < 0.01 * move_sgd[2]  # factor s(1-s): e^-8 vs e^-2
+    assert move_adam.min() > 0.5 * move_adam.max() > 0  # Adam: comparable moves
 
 
 def test_restoring_drift_recovers_known_drift():
-    # Synthetic: ζ uniform on [-8, 0], Δζ = F(ζ) + heavy noise, F = κ for ζ < -4, κ + 0.01(ζ + 4) above.
-    # Noise: Student-t with 3 d.o.f., scale 0.01 (finite variance): each bin has 10 000 samples,
-    # sd of a bin mean ≈ 0.01·sqrt(3)/100 ≈ 1.7e-4; tolerance 5 standard errors from the estimator.
+    # Synthetic: ζ uniform on [-8, 0], Δζ = F(ζ) + heavy noise, F = κ for ζ < -4, κ + 0.01(ζ + 4)
+    # above. Noise: Student-t with 3 d.o.f., scale 0.01 (finite variance): each bin has 10 000
+    # samples, sd of a bin mean ≈ 0.01·sqrt(3)/100 ≈ 1.7e-4; tolerance 5 standard errors from the
+    # estimator.
     rng = np.random.default_rng(3)
     kappa = 0.002
     before = rng.uniform(-8, 0, 80_000)
@@ -97,13 +109,18 @@ def test_restoring_drift_recovers_known_drift():
     est = PL.restoring_drift(before, after, bins=8, slow_fraction=0.5)
     assert est.counts.sum() == before.size and (np.diff(est.centers) > 0).all()
     expected = kappa + 0.01 * np.clip(est.centers + 4, 0, None)
-    inner = np.abs(est.centers + 4) > 0.6       # the kink bin averages over both sides
+    inner = np.abs(est.centers + 4) > 0.6  # the kink bin averages over both sides
     assert np.all(np.abs(est.drift - expected)[inner] < 5 * est.stderr[inner])
     assert abs(est.kappa - kappa) < 5 * est.kappa_stderr
     assert abs(est.kappa_median - kappa) < 1e-3
     # per-step normalisation and explicit edges
-    est2 = PL.restoring_drift(before, before + 3 * (after - before), bins=np.linspace(-8, 0, 5), steps=3,
-                              slow_fraction=0.5)
+    est2 = PL.restoring_drift(
+        before,
+        before + 3 * (after - before),
+        bins=np.linspace(-8, 0, 5),
+        steps=3,
+        slow_fraction=0.5,
+    )
     assert est2.kappa == pytest.approx(est.kappa)
     assert len(est2.centers) == 4
 
@@ -129,14 +146,23 @@ def test_restoring_drift_accepts_tensors_and_rejects_bad_input():
 
 
 def test_train_gate_drift_small_run_is_deterministic_and_adam_pulls():
-    run1 = PL.train_gate_drift("adam", steps=30, hidden_size=8, length=40, batch_size=8, lag_range=(2, 20), seed=1)
-    run2 = PL.train_gate_drift("adam", steps=30, hidden_size=8, length=40, batch_size=8, lag_range=(2, 20), seed=1)
+    run1 = PL.train_gate_drift(
+        "adam", steps=30, hidden_size=8, length=40, batch_size=8, lag_range=(2, 20), seed=1
+    )
+    run2 = PL.train_gate_drift(
+        "adam", steps=30, hidden_size=8, length=40, batch_size=8, lag_range=(2, 20), seed=1
+    )
     assert np.array_equal(run1.zeta, run2.zeta)
     assert run1.zeta.shape == (31, 8) and np.isfinite(run1.losses).all()
-    sgd = PL.train_gate_drift("sgd", steps=30, hidden_size=8, length=40, batch_size=8, lag_range=(2, 20), seed=1)
-    slow = np.argsort(run1.zeta[0])[:3]         # the three slowest units
+    sgd = PL.train_gate_drift(
+        "sgd", steps=30, hidden_size=8, length=40, batch_size=8, lag_range=(2, 20), seed=1
+    )
+    slow = np.argsort(run1.zeta[0])[:3]  # the three slowest units
     # Adam moves slow units by O(lr) per step; SGD by O(lr·s) with s < 0.01: far smaller
-    assert np.abs(sgd.zeta[-1, slow] - sgd.zeta[0, slow]).max() < np.abs(run1.zeta[-1, slow] - run1.zeta[0, slow]).max()
+    assert (
+        np.abs(sgd.zeta[-1, slow] - sgd.zeta[0, slow]).max()
+        < np.abs(run1.zeta[-1, slow] - run1.zeta[0, slow]).max()
+    )
     with pytest.raises(ValueError, match="optimizer"):
         PL.train_gate_drift("lbfgs", steps=1)
 
@@ -163,8 +189,9 @@ def test_adam_step_bound_against_torch(betas):
     k = 1000
     bound_k = PL.adam_step_bound(betas, steps=k)
     limit = PL.adam_step_bound(betas)
-    # the worst case: gradients growing by d2/d1 per step attain the Cauchy–Schwarz bound (torch as oracle)
-    ramp = (d2 / d1) ** np.arange(1, k + 1)          # any positive multiple works; this one stays in range
+    # the worst case: gradients growing by d2/d1 per step attain the Cauchy–Schwarz bound (torch as
+    # oracle)
+    ramp = (d2 / d1) ** np.arange(1, k + 1)  # any positive multiple works; this one stays in range
     assert abs(_torch_adam_steps(ramp, betas)[-1]) == pytest.approx(bound_k.worst, rel=1e-9)
     # a single spike after k − 1 zeros attains the spike value at step k
     spike = np.zeros(k)
@@ -178,7 +205,7 @@ def test_adam_step_bound_against_torch(betas):
     assert np.all(steps <= bounds * (1 + 1e-12))
     # limits: Kingma & Ba's (1 − d1)/sqrt(1 − d2) and the Cauchy–Schwarz supremum
     assert limit.spike == pytest.approx((1 - d1) / math.sqrt(1 - d2))
-    assert limit.worst == pytest.approx((1 - d1) / math.sqrt((1 - d2) * (1 - d1 ** 2 / d2)))
+    assert limit.worst == pytest.approx((1 - d1) / math.sqrt((1 - d2) * (1 - d1**2 / d2)))
     assert bound_k.worst < limit.worst
 
 
@@ -186,7 +213,7 @@ def test_adam_step_bound_default_values_and_inputs():
     b = PL.adam_step_bound()
     assert b.spike == pytest.approx(3.1623, abs=1e-4) and b.worst == pytest.approx(7.2703, abs=1e-4)
     assert PL.adam_step_bound((0.9, 0.999), steps=1) == (1.0, 1.0)
-    assert PL.adam_step_bound((0.99, 0.9)).worst == math.inf           # d1² >= d2: no finite supremum
+    assert PL.adam_step_bound((0.99, 0.9)).worst == math.inf  # d1² >= d2: no finite supremum
     with pytest.raises(ValueError, match="betas"):
         PL.adam_step_bound((1.0, 0.999))
     with pytest.raises(ValueError, match="steps"):

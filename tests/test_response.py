@@ -17,14 +17,16 @@ def _data(coefs, n=64, length=256, seed=0, noise=0.0):
     p = rng.standard_normal((n, length))
     y = np.zeros_like(p)
     for lag, c in zip(PLANTED, coefs):
-        y[:, lag:] += c * p[:, :length - lag]
+        y[:, lag:] += c * p[:, : length - lag]
     return y + noise * rng.standard_normal(y.shape), p
 
 
 def test_kernel_matches_a_direct_sum_at_every_lag():
     y, p = _data(COEFS, n=3, length=100)
     fit = response_kernel(y, p, PLANTED[:3], COEFS[:3], max_lag=40, n_boot=20, rng=0)
-    direct = [np.mean([np.mean(y[b, lag:] * p[b, :100 - lag]) for b in range(3)]) for lag in range(41)]
+    direct = [
+        np.mean([np.mean(y[b, lag:] * p[b, : 100 - lag]) for b in range(3)]) for lag in range(41)
+    ]
     np.testing.assert_allclose(fit.kernel, direct, rtol=1e-10, atol=1e-12)
 
 
@@ -36,15 +38,18 @@ def test_a_perfect_model_recovers_every_lag_and_all_long_signal():
     off = np.setdiff1d(fit.lags, PLANTED)
     assert np.max(np.abs(fit.kernel[off])) < 0.05
     assert fit.horizon == 90 and fit.captured == pytest.approx(1.0, abs=0.1)
-    assert fit.captured_low < fit.captured < fit.captured_high and fit.captured_high - fit.captured_low < 0.2
+    assert (
+        fit.captured_low < fit.captured < fit.captured_high
+        and fit.captured_high - fit.captured_low < 0.2
+    )
 
 
 def test_horizon_is_monotone_by_construction_and_captured_fraction_counts_long_lags():
     missing = COEFS.copy()
-    missing[2] = 0.0                    # lag 12 not learned; 40 and 90 are
+    missing[2] = 0.0  # lag 12 not learned; 40 and 90 are
     y, p = _data(missing, seed=2)
     fit = response_kernel(y, p, PLANTED, COEFS, long_lag=10, rng=2)
-    assert fit.horizon == 5            # ends at the first lag not recovered, whatever follows
+    assert fit.horizon == 5  # ends at the first lag not recovered, whatever follows
     weights = COEFS[2:] ** 2
     assert fit.captured == pytest.approx((weights[1:].sum()) / weights.sum(), abs=0.1)
     short = COEFS.copy()
@@ -55,8 +60,10 @@ def test_horizon_is_monotone_by_construction_and_captured_fraction_counts_long_l
 
 def test_higher_threshold_never_lengthens_the_horizon():
     y, p = _data(COEFS * np.array([1.0, 0.9, 0.7, 0.5, 0.3]), seed=4, noise=0.5)
-    horizons = [response_kernel(y, p, PLANTED, COEFS, threshold=t, rng=4).horizon
-                for t in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    horizons = [
+        response_kernel(y, p, PLANTED, COEFS, threshold=t, rng=4).horizon
+        for t in (0.1, 0.3, 0.5, 0.7, 0.9)
+    ]
     assert horizons == sorted(horizons, reverse=True) and horizons[0] > horizons[-1]
 
 
@@ -66,7 +73,9 @@ def test_model_response_kernel_reads_a_model():
 
         def __init__(self):
             super().__init__()
-            self.u = torch.nn.Parameter(torch.tensor([1.0, 0.0], dtype=torch.float64), requires_grad=False)
+            self.u = torch.nn.Parameter(
+                torch.tensor([1.0, 0.0], dtype=torch.float64), requires_grad=False
+            )
 
         def forward(self, x):
             p = x @ self.u

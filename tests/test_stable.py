@@ -77,7 +77,8 @@ def test_tail_constant_matches_scipy_density(alpha):
     # below 0.2% at x = 1e4 for these a (scipy's sf itself underflows there, its pdf does not)
     x = 1e4
     assert x ** (1 + alpha) * stats.levy_stable.pdf(x, alpha, 0.0) == pytest.approx(
-        alpha * stable.stable_tail_constant(alpha), rel=2e-3)
+        alpha * stable.stable_tail_constant(alpha), rel=2e-3
+    )
 
 
 def test_tail_constant_special_values():
@@ -86,7 +87,9 @@ def test_tail_constant_special_values():
 
 
 def test_mcculloch_ratio_gaussian_closed_form():
-    assert stable.mcculloch_ratio(2.0) == pytest.approx(stats.norm.ppf(0.95) / stats.norm.ppf(0.75), rel=1e-8)
+    assert stable.mcculloch_ratio(2.0) == pytest.approx(
+        stats.norm.ppf(0.95) / stats.norm.ppf(0.75), rel=1e-8
+    )
 
 
 @pytest.mark.parametrize("alpha", [0.7, 1.1, 1.5, 1.9])
@@ -104,6 +107,7 @@ def test_mcculloch_alpha_clips():
 
 # ---- the Kesten recursion of SGD -------------------------------------------------------------
 
+
 @pytest.mark.parametrize("b", [1, 2, 5, 20])
 def test_sgd_tail_index_closed_form_alpha_two(b):
     # E A^2 = 1 - 2h + h^2 (1 + 2/b) = 1  <=>  h = 2b/(b+2)
@@ -117,7 +121,9 @@ def test_sgd_tail_index_closed_form_alpha_four(b):
         c = h / b
         moments = [1.0, b, b * (b + 2), b * (b + 2) * (b + 4), b * (b + 2) * (b + 4) * (b + 6)]
         return sum(math.comb(4, j) * (-c) ** j * moments[j] for j in range(5)) - 1.0
+
     from scipy.optimize import brentq
+
     h4 = brentq(m4, 1e-3, 2 * b / (b + 2))
     assert stable.sgd_tail_index(h4, b) == pytest.approx(4.0, abs=1e-6)
 
@@ -127,14 +133,17 @@ def test_sgd_tail_index_root_by_chi2_expectation(h, b):
     a = stable.sgd_tail_index(h, b)
     f = lambda q: abs(1 - h / b * q) ** a  # noqa: E731
     dist = stats.chi2(b)
-    moment = (dist.expect(f, lb=0, ub=2 * b / h, points=[b / h], limit=500)
-              + dist.expect(f, lb=2 * b / h, ub=np.inf, limit=500))
+    moment = dist.expect(f, lb=0, ub=2 * b / h, points=[b / h], limit=500) + dist.expect(
+        f, lb=2 * b / h, ub=np.inf, limit=500
+    )
     assert moment == pytest.approx(1.0, abs=1e-6)
 
 
 def test_kesten_moment_second_moment_closed_form():
     for h, b in [(0.1, 1), (0.7, 3), (1.5, 16)]:
-        assert stable.kesten_moment_sgd(2.0, h, b) == pytest.approx(1 - 2 * h + h * h * (1 + 2 / b), rel=1e-8)
+        assert stable.kesten_moment_sgd(2.0, h, b) == pytest.approx(
+            1 - 2 * h + h * h * (1 + 2 / b), rel=1e-8
+        )
 
 
 def test_sgd_tail_index_monotone_in_step_and_batch():
@@ -153,6 +162,7 @@ def test_sgd_tail_index_agrees_with_simulation():
     alpha = stable.sgd_tail_index(1.2, 1)
     e = stable.simulate_sgd_least_squares(1.2, 1, n_chains=20000, n_steps=400, rng=7)
     from mlmath.tails import hill
+
     assert hill(np.abs(e), 400) == pytest.approx(alpha, rel=0.2)
 
 
@@ -162,6 +172,7 @@ def test_sgd_tail_index_no_stationary_law():
 
 
 # ---- bad inputs -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("alpha", [0.0, -1.0, 2.01, float("nan"), float("inf")])
 def test_bad_alpha(alpha):
@@ -214,3 +225,29 @@ def test_sgd_critical_step(b):
     assert stable.sgd_tail_index(0.98 * hc, b) < 0.2
     with pytest.raises(ValueError, match="no stationary law"):
         stable.sgd_tail_index(1.02 * hc, b)
+
+
+def test_grid_ks_distance_against_scipy_on_a_fine_grid():
+    """Oracle: scipy's KS statistic; on a grid holding every sample point the two agree."""
+    x = np.random.default_rng(5).normal(size=300)
+    grid = np.sort(x)
+    d_grid = stable.grid_ks_distance(x, grid, stats.norm.cdf(grid))
+    assert d_grid == pytest.approx(stats.kstest(x, "norm").statistic, rel=1e-12)
+    # a coarse grid sees less: a lower bound, and positive
+    coarse = np.linspace(-3, 3, 7)
+    assert 0 < stable.grid_ks_distance(x, coarse, stats.norm.cdf(coarse)) <= d_grid
+
+
+def test_grid_ks_distance_hand_case_and_bad_input():
+    # sample {0, 1}: F̂ jumps 0 → 1/2 → 1; against F = 1/2 on the grid {0, 1} the left limit
+    # at 0 (0) and the right limit at 1 (1) both sit 1/2 away
+    assert stable.grid_ks_distance([0.0, 1.0], [0.0, 1.0], [0.5, 0.5]) == 0.5
+    assert stable.grid_ks_distance([0.0, 1.0], [0.5], [0.5]) == 0.0
+    with pytest.raises(ValueError, match="cdf"):
+        stable.grid_ks_distance([0.0], [0.0, 1.0], [0.5])
+    with pytest.raises(ValueError, match="grid"):
+        stable.grid_ks_distance([0.0], [1.0, 0.0], [0.2, 0.5])
+    with pytest.raises(ValueError, match="cdf"):
+        stable.grid_ks_distance([0.0], [0.0, 1.0], [0.2, 1.5])
+    with pytest.raises(ValueError, match="sample"):
+        stable.grid_ks_distance([[0.0]], [0.0], [0.5])

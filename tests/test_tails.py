@@ -29,6 +29,7 @@ def powerlaw_fit(x, **kwargs):
 
 # ---- Hill -------------------------------------------------------------------------------------
 
+
 def test_hill_exact_law_on_pareto():
     # Rényi: given x_(k+1), the top k log-excesses are k iid Exp(beta) order statistics, so
     # 1/hill ~ Gamma(k, rate k beta): mean 1/beta, and E hill = k beta/(k-1),
@@ -68,6 +69,7 @@ def test_hill_on_gaussian_is_badly_biased():
 
 # ---- moment estimator -----------------------------------------------------------------------
 
+
 def test_moment_estimator_on_pareto():
     # consistent; asymptotic sd of gamma_hat for gamma > 0 is sqrt(1 + gamma^2)/sqrt(k):
     # gamma = 2/3, k = 1000 -> sd ≈ 0.038 on gamma, ≈ 0.085 on 1/gamma; 4 sd tolerance
@@ -82,13 +84,14 @@ def test_moment_estimator_light_tails():
 
 
 def test_moment_estimator_closed_form_small_sample():
-    x = np.array([1.0, math.e, math.e ** 3])  # k = 2: excesses over 1 are 1 and 3
+    x = np.array([1.0, math.e, math.e**3])  # k = 2: excesses over 1 are 1 and 3
     m1, m2 = 2.0, 5.0
-    gamma = m1 + 1 - 0.5 / (1 - m1 ** 2 / m2)
+    gamma = m1 + 1 - 0.5 / (1 - m1**2 / m2)
     assert tails.moment_estimator(x, 2) == pytest.approx(1 / gamma)
 
 
 # ---- CSN fit --------------------------------------------------------------------------------
+
 
 def test_fit_fixed_xmin_matches_closed_form_and_powerlaw_package():
     x = pareto(1.5, 3000, xmin=2.0, seed=7) * np.random.default_rng(8).lognormal(0, 0.1, 3000)
@@ -153,8 +156,9 @@ def test_compare_tails_exponential_matches_powerlaw_package():
     x = pareto(1.5, 2000, seed=16)
     fit = tails.fit_power_law(x, xmin=1.2)
     r, p = tails.compare_tails(x, 1.2, "exponential")
-    r_ref, p_ref = powerlaw_fit(x, xmin=1.2).distribution_compare("power_law", "exponential",
-                                                                   normalized_ratio=True)
+    r_ref, p_ref = powerlaw_fit(x, xmin=1.2).distribution_compare(
+        "power_law", "exponential", normalized_ratio=True
+    )
     assert r == pytest.approx(r_ref, abs=1e-3)
     assert p == pytest.approx(p_ref, abs=1e-4)
     assert r > 0 and fit.beta > 0
@@ -166,8 +170,9 @@ def test_compare_tails_lognormal_matches_powerlaw_package_when_identifiable():
     y = np.random.default_rng(17).lognormal(0.0, 1.0, 2000)
     xmin = float(np.quantile(y, 0.3))
     r, p = tails.compare_tails(y, xmin, "lognormal")
-    r_ref, _ = powerlaw_fit(y, xmin=xmin).distribution_compare("power_law", "lognormal",
-                                                                normalized_ratio=True)
+    r_ref, _ = powerlaw_fit(y, xmin=xmin).distribution_compare(
+        "power_law", "lognormal", normalized_ratio=True
+    )
     assert r == pytest.approx(r_ref, abs=0.02)
     assert r < -3 and p < 1e-3  # the power law is clearly worse
 
@@ -202,12 +207,17 @@ def test_empirical_ccdf():
 
 # ---- calibrated tail index ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("alpha", [0.8, 1.2, 1.6, 1.9, 2.0])
 def test_calibrated_tail_index_on_stable_samples(alpha):
     # 20 independent samples of n = 2000: the mean estimate is within 0.05 (the documented
     # bias bound) plus 3 standard errors of the truth; sd about 0.1 or less
-    est = np.array([tails.calibrated_tail_index(stable.sample_symmetric_stable(alpha, 2000, rng=100 + s))
-                    for s in range(20)])
+    est = np.array(
+        [
+            tails.calibrated_tail_index(stable.sample_symmetric_stable(alpha, 2000, rng=100 + s))
+            for s in range(20)
+        ]
+    )
     assert abs(est.mean() - alpha) < 0.05 + 3 * est.std() / math.sqrt(est.size)
     assert est.std() < 0.12
     assert (est > 0).all() and (est <= 2.0).all()
@@ -238,6 +248,7 @@ def test_calibration_curve_is_decreasing_and_deterministic():
 
 
 # ---- bad inputs -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("k", [0, 10, -1])
 def test_hill_bad_k(k):
@@ -276,10 +287,13 @@ def test_bad_data():
 
 # ---- beta from an envelope ------------------------------------------------------------------
 
+
 def test_envelope_exponent_on_exact_power_law_and_tempered():
     lags = np.geomspace(1, 1e4, 200)
-    assert tails.fit_envelope_exponent(lags, 3 * lags ** -0.7, (10, 1000)) == pytest.approx(0.7, rel=1e-10)
-    tempered = lags ** -0.5 * np.exp(-lags / 300.0)
+    assert tails.fit_envelope_exponent(lags, 3 * lags**-0.7, (10, 1000)) == pytest.approx(
+        0.7, rel=1e-10
+    )
+    tempered = lags**-0.5 * np.exp(-lags / 300.0)
     local = tails.envelope_local_exponent(lags, tempered)
     # beta_loc = beta + l/tau_max exactly; finite differences on a 200-point grid: 1e-3
     np.testing.assert_allclose(local[1:-1], (0.5 + lags / 300.0)[1:-1], rtol=2e-3)
@@ -324,6 +338,7 @@ def test_calibrated_tail_index_large_sample_is_cheap():
 
 # --- the log-normal alternative: a concave fit with a unique maximum (no flat ridge) ---------
 
+
 def test_mills_terms_match_scipy_truncnorm_moments():
     # h = E[Z | Z > a] - a and k = E[(Z - a)^2 | Z > a] for a standard normal Z: scipy's
     # truncated normal is the independent oracle where it is accurate (a <= 8)
@@ -338,8 +353,8 @@ def test_mills_terms_asymptotics_for_large_argument():
     # h = 1/a - 2/a^3 + 10/a^5 - 74/a^7 + 706/a^9 - ..., k = 1 - a h (the exponential limit)
     for a in (50.0, 1e3, 1e5):
         h, k = tails._mills_terms(a)
-        assert h == pytest.approx(1 / a - 2 / a ** 3 + 10 / a ** 5 - 74 / a ** 7, rel=1e-10)
-        assert k == pytest.approx(2 / a ** 2 - 10 / a ** 4 + 74 / a ** 6 - 706 / a ** 8, rel=1e-9)
+        assert h == pytest.approx(1 / a - 2 / a**3 + 10 / a**5 - 74 / a**7, rel=1e-10)
+        assert k == pytest.approx(2 / a**2 - 10 / a**4 + 74 / a**6 - 706 / a**8, rel=1e-9)
 
 
 def test_lognormal_alternative_never_beats_its_power_law_limit():
@@ -354,10 +369,10 @@ def test_lognormal_alternative_never_beats_its_power_law_limit():
 def test_lognormal_alternative_is_the_power_law_when_the_score_says_so():
     # boundary case: mean(u^2) >= 2 mean(u)^2 makes the power law the log-normal MLE
     u = np.random.default_rng(5).exponential(1.0, 4000)
-    u = u[: 4000]
-    if np.mean(u ** 2) < 2 * np.mean(u) ** 2:
-        u = u ** 1.05  # a little heavier than exponential: the score is then <= 0
-    assert np.mean(u ** 2) >= 2 * np.mean(u) ** 2
+    u = u[:4000]
+    if np.mean(u**2) < 2 * np.mean(u) ** 2:
+        u = u**1.05  # a little heavier than exponential: the score is then <= 0
+    assert np.mean(u**2) >= 2 * np.mean(u) ** 2
     x = 3.0 * np.exp(u)
     assert tails.compare_tails(x, 3.0, "lognormal") == (0.0, 1.0)
 
@@ -371,9 +386,13 @@ def test_lognormal_alternative_is_stable_under_floating_point_noise():
         x = pareto(0.8, 3000, seed=400 + seed)
         fit = tails.fit_power_law(x)
         r, _ = tails.compare_tails(x, fit.xmin, "lognormal")
-        noisy = np.where(x > fit.xmin * (1 + 1e-9), x * (1 + 1e-12 * rng.standard_normal(x.size)), x)
+        noisy = np.where(
+            x > fit.xmin * (1 + 1e-9), x * (1 + 1e-12 * rng.standard_normal(x.size)), x
+        )
         assert tails.compare_tails(noisy, fit.xmin, "lognormal")[0] == pytest.approx(r, abs=1e-5)
-        assert tails.compare_tails(rng.permutation(x), fit.xmin, "lognormal")[0] == pytest.approx(r, abs=1e-9)
+        assert tails.compare_tails(rng.permutation(x), fit.xmin, "lognormal")[0] == pytest.approx(
+            r, abs=1e-9
+        )
 
 
 def test_lognormal_fit_reaches_the_quadrature_likelihood_maximum():
@@ -390,8 +409,37 @@ def test_lognormal_fit_reaches_the_quadrature_likelihood_maximum():
         law = stats.lognorm(s, scale=np.exp(mu))
         return -(law.logpdf(tail) - law.logsf(xmin)).sum()
 
-    best = optimize.minimize(nll, [0.5, 0.8], method="Nelder-Mead",
-                             options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000})
+    best = optimize.minimize(
+        nll,
+        [0.5, 0.8],
+        method="Nelder-Mead",
+        options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000},
+    )
     ll, boundary = tails._lognormal_tail_loglik(np.log(tail), np.log(xmin))
     assert not boundary
     assert ll.sum() == pytest.approx(-best.fun, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "mean, se, expected",
+    [
+        (1.90, 0.01, "between Gaussian and Laplace"),  # 1.88 > 1.8 and 1.92 < 1.98
+        (1.97, 0.01, "Gaussian-like"),  # 1.99 reaches the Gaussian reference
+        (1.50, 0.10, "heavier than the Laplace reference"),  # 1.70 < 1.8
+        (1.80, 0.05, "compatible with the Laplace reference"),
+        (1.70, 0.05, "compatible with the Laplace reference"),  # 1.80 is not < 1.8
+    ],
+)
+def test_tail_index_verdict_hand_cases(mean, se, expected):
+    assert tails.tail_index_verdict(mean, se, gaussian=1.98, laplace=1.8) == expected
+
+
+def test_tail_index_verdict_rejects_bad_input():
+    with pytest.raises(ValueError, match="se"):
+        tails.tail_index_verdict(1.5, -0.1, 1.98, 1.8)
+    with pytest.raises(ValueError, match="laplace"):
+        tails.tail_index_verdict(1.5, 0.1, 1.8, 1.98)
+    with pytest.raises(ValueError, match="gaussian"):
+        tails.tail_index_verdict(1.5, 0.1, 0.0, 1.8)
+    with pytest.raises(TypeError, match="mean"):
+        tails.tail_index_verdict("a", 0.1, 1.98, 1.8)

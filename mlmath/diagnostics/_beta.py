@@ -1,4 +1,4 @@
-"""The spectral exponent β of per-unit time scales, with censoring and a bootstrap interval (Chapter 8)."""
+"""The spectral exponent β of per-unit time scales, censored, with a bootstrap interval (Ch. 8)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 from .. import _validate as _v
 from ..tails import fit_power_law, hill
 
-#: Default censoring point of :func:`mlmath.diagnostics.diagnose`, as a multiple of the sequence length.
+#: Default censoring point of :func:`mlmath.diagnostics.diagnose`, in sequence lengths.
 CENSOR_LENGTHS = 1.0
 
 
@@ -91,7 +91,9 @@ def censored_power_law_fit(taus, censor, *, xmin=None, min_tail: int = 10) -> Ce
     extrapolation. Above ``x_min`` the Pareto likelihood of ``n_u`` observed values
     ``x_i ≤ c`` and ``n_c`` values censored at ``c`` is maximised by
 
-    .. math::  \\hat\\beta = n_u \\Big/ \\Big(\\sum_{i} \\ln(x_i/x_{min}) + n_c \\ln(c/x_{min})\\Big),
+    .. math::
+
+        \\hat\\beta = n_u \\Big/ \\Big(\\sum_{i} \\ln(x_i/x_{min}) + n_c \\ln(c/x_{min})\\Big),
 
     (type-I censoring; each censored unit contributes its survival ``(c/x_min)^(−β)``). When
     ``x_min`` is not given it is chosen, as in Clauset, Shalizi & Newman (2009), among the
@@ -136,14 +138,18 @@ def censored_power_law_fit(taus, censor, *, xmin=None, min_tail: int = 10) -> Ce
         xmin = _v.check_range("xmin", xmin, 0.0, censor, low_open=True, high_open=True)
         start = int(np.searchsorted(logs, math.log(xmin)))
         if logs.size - start < 2:
-            raise ValueError(f"xmin={xmin} leaves fewer than 2 observed time scales below censor={censor}")
+            raise ValueError(
+                f"xmin={xmin} leaves fewer than 2 observed time scales below censor={censor}"
+            )
         candidates = np.array([start])
         log_xmin = np.array([math.log(xmin)])
     else:
         candidates = _censored_candidates(logs, n_censored, min_tail)
         if candidates.size == 0:
-            raise ValueError(f"no candidate xmin leaves min_tail={min_tail} time scales with two distinct "
-                             f"observed values below censor={censor}")
+            raise ValueError(
+                f"no candidate xmin leaves min_tail={min_tail} time scales with two distinct "
+                f"observed values below censor={censor}"
+            )
         log_xmin = logs[candidates]
     n = logs.size
     suffix = np.r_[np.cumsum(logs[::-1])[::-1], 0.0]
@@ -158,8 +164,14 @@ def censored_power_law_fit(taus, censor, *, xmin=None, min_tail: int = 10) -> Ce
     at_censor = np.abs(-np.expm1(-betas * (log_c - log_xmin)) - n_obs / m[:, 0])
     ks = np.maximum(diff.max(axis=1), at_censor)
     i = int(np.argmin(ks))
-    return CensoredPowerLawFit(beta=float(betas[i]), xmin=float(math.exp(log_xmin[i])), ks=float(ks[i]),
-                               n_tail=int(n_obs[i] + n_censored), n_censored=n_censored, censor=censor)
+    return CensoredPowerLawFit(
+        beta=float(betas[i]),
+        xmin=float(math.exp(log_xmin[i])),
+        ks=float(ks[i]),
+        n_tail=int(n_obs[i] + n_censored),
+        n_censored=n_censored,
+        censor=censor,
+    )
 
 
 def _beta_estimate(sample, method, xmin, k, censor=None):
@@ -173,8 +185,17 @@ def _beta_estimate(sample, method, xmin, k, censor=None):
     return float(fit.beta), float(fit.xmin), int(fit.n_tail)
 
 
-def beta_interval(taus, n_boot: int = 200, level: float = 0.9, rng=None, *, method: str = "mle",
-                  xmin=None, k=None, censor=None) -> BetaInterval:
+def beta_interval(
+    taus,
+    n_boot: int = 200,
+    level: float = 0.9,
+    rng=None,
+    *,
+    method: str = "mle",
+    xmin=None,
+    k=None,
+    censor=None,
+) -> BetaInterval:
     """The survival exponent β of per-unit time scales, with a bootstrap interval.
 
     The point estimate is the Clauset–Shalizi–Newman maximum-likelihood fit of a
@@ -220,9 +241,13 @@ def beta_interval(taus, n_boot: int = 200, level: float = 0.9, rng=None, *, meth
     try:
         taus = np.asarray(taus, dtype=float)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"taus must be numeric (array-like of time scales); got {taus!r}") from error
+        raise TypeError(
+            f"taus must be numeric (array-like of time scales); got {taus!r}"
+        ) from error
     if taus.ndim != 1:
-        raise ValueError(f"taus must be a 1-D array (one time scale per unit); got shape {taus.shape}")
+        raise ValueError(
+            f"taus must be a 1-D array (one time scale per unit); got shape {taus.shape}"
+        )
     n_nondecaying = int(np.sum(np.isposinf(taus)))
     n_unresolved = int(np.sum(np.isnan(taus)))
     if censor is not None:
@@ -232,10 +257,14 @@ def beta_interval(taus, n_boot: int = 200, level: float = 0.9, rng=None, *, meth
     kept = taus[~np.isnan(taus)] if censor is not None else taus[np.isfinite(taus)]
     taus = kept[np.isfinite(kept)]
     if (taus <= 0).any():
-        raise ValueError("taus must be > 0 (steps); inf and NaN mark units without a resolved decay")
+        raise ValueError(
+            "taus must be > 0 (steps); inf and NaN mark units without a resolved decay"
+        )
     if taus.size < 10:
-        raise ValueError(f"taus must hold at least 10 finite time scales; got {taus.size} "
-                         f"({n_nondecaying} not decaying, {n_unresolved} unresolved left out)")
+        raise ValueError(
+            f"taus must hold at least 10 finite time scales; got {taus.size} "
+            f"({n_nondecaying} not decaying, {n_unresolved} unresolved left out)"
+        )
     n_boot = _v.positive_int("n_boot", n_boot, minimum=20)
     level = _v.check_range("level", level, 0.0, 1.0, low_open=True, high_open=True)
     if method not in ("mle", "hill"):
@@ -259,13 +288,24 @@ def beta_interval(taus, n_boot: int = 200, level: float = 0.9, rng=None, *, meth
         if math.isfinite(value):
             replicates.append(value)
     if len(replicates) < n_boot / 2:
-        raise ValueError(f"beta_interval: only {len(replicates)} of {n_boot} bootstrap fits succeeded; "
-                         "the time scales have too few distinct values for a tail fit")
+        raise ValueError(
+            f"beta_interval: only {len(replicates)} of {n_boot} bootstrap fits succeeded; "
+            "the time scales have too few distinct values for a tail fit"
+        )
     replicates = np.asarray(replicates)
     low, high = np.quantile(replicates, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
-    return BetaInterval(beta=beta, low=float(low), high=float(high), level=level, xmin=tail_min,
-                        n_tail=n_tail, n_boot=int(replicates.size), method=method, replicates=replicates,
-                        n_nondecaying=n_nondecaying, n_unresolved=n_unresolved, censor=censor,
-                        n_censored=0 if censor is None else int(np.sum(taus >= censor)))
-
-
+    return BetaInterval(
+        beta=beta,
+        low=float(low),
+        high=float(high),
+        level=level,
+        xmin=tail_min,
+        n_tail=n_tail,
+        n_boot=int(replicates.size),
+        method=method,
+        replicates=replicates,
+        n_nondecaying=n_nondecaying,
+        n_unresolved=n_unresolved,
+        censor=censor,
+        n_censored=0 if censor is None else int(np.sum(taus >= censor)),
+    )

@@ -18,14 +18,16 @@ PAPER_WINDOW = (64, 384)
 DEFAULT_RATE_FLOOR = 1e-8
 #: Floor on ``leak`` before ``ln leak`` and ``rdiag / leak`` (a gate that is fully open).
 DEFAULT_LEAK_FLOOR = 1e-12
-#: How a window's diagonal transport is computed (see :func:`mlmath.diagnostics.log_effective_rates`).
+#: How a window's diagonal transport is computed
+#: (see :func:`mlmath.diagnostics.log_effective_rates`).
 ORDERS = ("exact", "first", "zeroth")
 #: Largest ``|Σ_p rdiag_p/leak_p|`` over a window at which the first-order expansion is used.
 FIRST_ORDER_LIMIT = 0.1
 
 
-def scaled_window(length, reference_length: int = PAPER_LENGTH,
-                  reference_window: tuple = PAPER_WINDOW) -> tuple[int, int]:
+def scaled_window(
+    length, reference_length: int = PAPER_LENGTH, reference_window: tuple = PAPER_WINDOW
+) -> tuple[int, int]:
     """The paper's lag window scaled to sequences of ``length`` steps.
 
     The paper fits per-unit time scales over lags 64 to 384 on sequences of 1280 steps,
@@ -58,7 +60,9 @@ def scaled_window(length, reference_length: int = PAPER_LENGTH,
     new_lo = max(1, int(round(length * lo / reference_length)))
     new_hi = max(new_lo + 2, int(round(length * hi / reference_length)))
     if new_hi >= length:
-        raise ValueError(f"length={length} is too short for a window scaled from {reference_window}")
+        raise ValueError(
+            f"length={length} is too short for a window scaled from {reference_window}"
+        )
     return new_lo, new_hi
 
 
@@ -89,7 +93,9 @@ def default_lags(length, n: int = 40, max_fraction: float = 0.85) -> np.ndarray:
     """
     length = _v.positive_int("length", length, minimum=4)
     n = _v.positive_int("n", n, minimum=2)
-    max_fraction = _v.check_range("max_fraction", max_fraction, 0.0, 1.0, low_open=True, high_open=True)
+    max_fraction = _v.check_range(
+        "max_fraction", max_fraction, 0.0, 1.0, low_open=True, high_open=True
+    )
     top = max(2, int(math.floor(max_fraction * length)))
     grid = np.unique(np.round(np.geomspace(1.0, top, n)).astype(int))
     return np.concatenate([[0], grid])
@@ -100,7 +106,9 @@ def window_pair(name, window, length=None) -> tuple[int, int]:
     try:
         lo, hi = window
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a pair (lo, hi) of integer lags; got {window!r}") from error
+        raise TypeError(
+            f"{name} must be a pair (lo, hi) of integer lags; got {window!r}"
+        ) from error
     for value in (lo, hi):
         if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
             raise TypeError(f"{name} must hold integer lags (steps); got {window!r}")
@@ -108,7 +116,9 @@ def window_pair(name, window, length=None) -> tuple[int, int]:
     if not 1 <= lo < hi:
         raise ValueError(f"{name} must satisfy 1 <= lo < hi (steps); got {window!r}")
     if length is not None and hi > length:
-        raise ValueError(f"{name} upper lag must be <= the sequence length {length}; got {window!r}")
+        raise ValueError(
+            f"{name} upper lag must be <= the sequence length {length}; got {window!r}"
+        )
     return lo, hi
 
 
@@ -132,7 +142,9 @@ def gate_tensors(leak, rdiag):
         raise TypeError("leak and rdiag must both be torch tensors or both array-like (numpy)")
     if leak_is_torch:
         if leak.device != rdiag.device:
-            raise ValueError(f"leak and rdiag must be on the same device; got {leak.device} and {rdiag.device}")
+            raise ValueError(
+                f"leak and rdiag must be on the same device; got {leak.device} and {rdiag.device}"
+            )
         if not (leak.is_floating_point() and rdiag.is_floating_point()):
             raise TypeError("leak and rdiag must be real floating-point tensors")
         leak_t = leak.detach().to(torch.float64)
@@ -141,11 +153,15 @@ def gate_tensors(leak, rdiag):
         leak_t = torch.from_numpy(np.array(_v.as_float_array("leak", leak), dtype=np.float64))
         rdiag_t = torch.from_numpy(np.array(_v.as_float_array("rdiag", rdiag), dtype=np.float64))
     if leak_t.shape != rdiag_t.shape:
-        raise ValueError(f"leak and rdiag must have the same shape; got {tuple(leak_t.shape)} and "
-                         f"{tuple(rdiag_t.shape)}")
+        raise ValueError(
+            f"leak and rdiag must have the same shape; got {tuple(leak_t.shape)} and "
+            f"{tuple(rdiag_t.shape)}"
+        )
     if leak_t.ndim not in (2, 3, 4):
-        raise ValueError("leak must have shape (T, hidden), (batch, T, hidden) or (S, batch, T, hidden); "
-                         f"got {tuple(leak_t.shape)}")
+        raise ValueError(
+            "leak must have shape (T, hidden), (batch, T, hidden) or (S, batch, T, hidden); "
+            f"got {tuple(leak_t.shape)}"
+        )
     if leak_t.numel() == 0:
         raise ValueError("leak must not be empty (every dimension >= 1)")
     if not bool(torch.isfinite(leak_t).all()):
@@ -182,7 +198,9 @@ def integer_lags(lags, length) -> np.ndarray:
         raise ValueError("lags must be integers (steps)")
     array = array.astype(np.int64)
     if array.max() > length:
-        raise ValueError(f"lags must be <= the sequence length T={length}; got max lag {array.max()}")
+        raise ValueError(
+            f"lags must be <= the sequence length T={length}; got max lag {array.max()}"
+        )
     return array
 
 
@@ -196,14 +214,18 @@ def start_times(starts, length, max_lag, device) -> torch.Tensor:
             array = array.reshape(1)
         if array.ndim != 1 or array.size == 0:
             raise ValueError("starts must be a non-empty 1-D array of integer start times")
-        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        if not np.issubdtype(array.dtype, np.number) or np.issubdtype(
+            array.dtype, np.complexfloating
+        ):
             raise TypeError(f"starts must be integers; got dtype {array.dtype}")
         if not np.all(np.isfinite(array)) or not np.all(array == np.round(array)):
             raise ValueError("starts must be finite integers (step indices)")
         array = array.astype(np.int64)
         if array.min() < 0 or array.max() + max_lag > length:
-            raise ValueError(f"starts must lie in [0, T - max lag] = [0, {length - max_lag}]; "
-                             f"got [{array.min()}, {array.max()}]")
+            raise ValueError(
+                f"starts must lie in [0, T - max lag] = [0, {length - max_lag}]; "
+                f"got [{array.min()}, {array.max()}]"
+            )
     return torch.as_tensor(array, dtype=torch.long, device=device)
 
 

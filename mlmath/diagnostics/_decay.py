@@ -12,12 +12,20 @@ from scipy.optimize import lsq_linear
 
 from .. import _validate as _v
 from ..envelope import envelope_from_timescales
-from ._common import (DEFAULT_LEAK_FLOOR, DEFAULT_RATE_FLOOR, PAPER_WINDOW, check_order, floors, gate_tensors,
-                      integer_lags, start_times)
+from ._common import (
+    DEFAULT_LEAK_FLOOR,
+    DEFAULT_RATE_FLOOR,
+    PAPER_WINDOW,
+    check_order,
+    floors,
+    gate_tensors,
+    integer_lags,
+    start_times,
+)
 from ._rates import _Transport, unit_timescale_fit
 
-
 # ------------------------------------------------------------------------------ envelope
+
 
 @dataclass(frozen=True)
 class NetworkEnvelope:
@@ -58,7 +66,9 @@ def _mixture(taus_by_model, lags) -> np.ndarray:
     for taus in taus_by_model:
         kept = taus[~np.isnan(taus)]
         if kept.size == 0:
-            raise ValueError("no unit has a time scale (all NaN): the mixture of exponentials is undefined")
+            raise ValueError(
+                "no unit has a time scale (all NaN): the mixture of exponentials is undefined"
+            )
         finite = kept[np.isfinite(kept)]
         n_flat = kept.size - finite.size  # τ = inf: e^{−ℓ/τ} = 1
         part = envelope_from_timescales(finite, lags) * finite.size if finite.size else 0.0
@@ -66,9 +76,18 @@ def _mixture(taus_by_model, lags) -> np.ndarray:
     return np.stack(rows)
 
 
-def network_envelope(leak, rdiag, lags, *, window=PAPER_WINDOW, taus=None, starts=None, order: str = "exact",
-                     rate_floor: float = DEFAULT_RATE_FLOOR,
-                     leak_floor: float = DEFAULT_LEAK_FLOOR) -> NetworkEnvelope:
+def network_envelope(
+    leak,
+    rdiag,
+    lags,
+    *,
+    window=PAPER_WINDOW,
+    taus=None,
+    starts=None,
+    order: str = "exact",
+    rate_floor: float = DEFAULT_RATE_FLOOR,
+    leak_floor: float = DEFAULT_LEAK_FLOOR,
+) -> NetworkEnvelope:
     r"""The network envelope ``f(ℓ)`` and its comparison with a mixture of exponentials.
 
     .. math::
@@ -113,26 +132,40 @@ def network_envelope(leak, rdiag, lags, *, window=PAPER_WINDOW, taus=None, start
     length, units = leak_t.shape[1], leak_t.shape[2]
     lags = integer_lags(lags, length)
     if taus is None:
-        taus = unit_timescale_fit(leak, rdiag, window, order=order, rate_floor=rate_floor,
-                                  leak_floor=leak_floor).taus.ravel()
+        taus = unit_timescale_fit(
+            leak, rdiag, window, order=order, rate_floor=rate_floor, leak_floor=leak_floor
+        ).taus.ravel()
     else:
         taus = np.asarray(taus, dtype=float).ravel()
         if taus.size != units or np.any(taus <= 0):
-            raise ValueError(f"taus must hold one time scale > 0 (steps, inf or NaN allowed) per unit "
-                             f"({units}); got {taus.size}")
+            raise ValueError(
+                f"taus must hold one time scale > 0 (steps, inf or NaN allowed) per unit "
+                f"({units}); got {taus.size}"
+            )
     start_t = start_times(starts, length, int(lags.max()), leak_t.device)
     transport = _Transport(leak_t, rdiag_t, order, rate_floor, leak_floor)
-    rows = [torch.exp(transport.log_rate(start_t, lag).clamp(max=700.0)).mean(dim=(0, 1)) for lag in lags]
+    rows = [
+        torch.exp(transport.log_rate(start_t, lag).clamp(max=700.0)).mean(dim=(0, 1))
+        for lag in lags
+    ]
     per_unit = torch.stack(rows).cpu().numpy()  # (n_lags, units)
     models = 1 if n_models is None else n_models
-    per_model = per_unit.reshape(lags.size, models, units // models).mean(axis=2).T  # (models, n_lags)
+    per_model = (
+        per_unit.reshape(lags.size, models, units // models).mean(axis=2).T
+    )  # (models, n_lags)
     taus_by_model = taus.reshape(models, units // models)
     mixture = _mixture(taus_by_model, lags.astype(float))
     log_ratio = np.log(np.maximum(per_model, 1e-300)) - np.log(np.maximum(mixture, 1e-300))
     squeeze = (lambda a: a[0]) if n_models is None else (lambda a: a)
-    return NetworkEnvelope(lags=lags.astype(float), envelope=squeeze(per_model), mixture=squeeze(mixture),
-                           taus=squeeze(taus_by_model), log_ratio=squeeze(log_ratio),
-                           max_abs_log_ratio=float(np.max(np.abs(log_ratio))), order=order)
+    return NetworkEnvelope(
+        lags=lags.astype(float),
+        envelope=squeeze(per_model),
+        mixture=squeeze(mixture),
+        taus=squeeze(taus_by_model),
+        log_ratio=squeeze(log_ratio),
+        max_abs_log_ratio=float(np.max(np.abs(log_ratio))),
+        order=order,
+    )
 
 
 @dataclass(frozen=True)
@@ -191,7 +224,9 @@ def jacobian_envelope(jacobians, lags, starts=None) -> JacobianEnvelope:
     if J.ndim == 3:
         J = J.unsqueeze(0)
     if J.ndim != 4 or J.shape[-1] != J.shape[-2]:
-        raise ValueError(f"jacobians must have shape (batch, T, H, H) or (T, H, H); got {tuple(J.shape)}")
+        raise ValueError(
+            f"jacobians must have shape (batch, T, H, H) or (T, H, H); got {tuple(J.shape)}"
+        )
     if not bool(torch.isfinite(J).all()):
         raise ValueError("jacobians must be finite")
     length, H = J.shape[1], J.shape[-1]
@@ -213,12 +248,16 @@ def jacobian_envelope(jacobians, lags, starts=None) -> JacobianEnvelope:
 
 # --------------------------------------------------------------------------- decay class
 
+
 def _envelope_arrays(lags, f):
     """Validate an envelope: 1-D ``lags`` and ``f`` of one length, ``f`` finite and > 0."""
     lags = _v.lags_array(lags)
     f = _v.as_float_array("f", f)
     if lags.ndim != 1 or f.shape != lags.shape:
-        raise ValueError(f"lags and f must be 1-D arrays of the same length; got shapes {lags.shape} and {f.shape}")
+        raise ValueError(
+            f"lags and f must be 1-D arrays of the same length; got shapes {lags.shape} and "
+            f"{f.shape}"
+        )
     if not np.isfinite(f).all() or (f <= 0).any():
         raise ValueError("f must be finite and > 0 at every lag")
     return lags, f
@@ -307,13 +346,14 @@ def _fit_decay_law(name, lags, log_f, criterion, noise_floor) -> ModelFit:
     scale = lags.max()
     columns = {"a": np.ones_like(lags), "beta": -np.log(lags), "rate": -lags / scale}
     design = np.column_stack([columns[c] for c in names])
-    result = lsq_linear(design, log_f, bounds=(np.array(lower), np.full(len(names), np.inf)),
-                        method="bvls")
+    result = lsq_linear(
+        design, log_f, bounds=(np.array(lower), np.full(len(names), np.inf)), method="bvls"
+    )
     coef = dict(zip(names, result.x))
     rss = float(np.sum((design @ result.x - log_f) ** 2))
     n = lags.size
     k = len(names)
-    variance = max(rss / n, noise_floor ** 2)
+    variance = max(rss / n, noise_floor**2)
     penalty = k * math.log(n) if criterion == "bic" else 2.0 * k
     params = {"a": float(coef["a"])}
     if "beta" in coef:
@@ -321,7 +361,9 @@ def _fit_decay_law(name, lags, log_f, criterion, noise_floor) -> ModelFit:
     if "rate" in coef:
         rate = float(coef["rate"]) / scale
         params["tau"] = 1.0 / rate if rate > 0 else math.inf
-    return ModelFit(name=name, params=params, rss=rss, n_params=k, ic=n * math.log(variance) + penalty)
+    return ModelFit(
+        name=name, params=params, rss=rss, n_params=k, ic=n * math.log(variance) + penalty
+    )
 
 
 def _local_slopes(x, y, half_width):
@@ -337,7 +379,7 @@ def _local_slopes(x, y, half_width):
     count = near.sum(axis=1)
     mean_x = near @ x / count
     mean_y = near @ y / count
-    sxx = near @ (x * x) - count * mean_x ** 2
+    sxx = near @ (x * x) - count * mean_x**2
     sxy = near @ (x * y) - count * mean_x * mean_y
     return sxy / sxx
 
@@ -359,7 +401,7 @@ def _power_window(lags, log_f, rel_tol, min_beta, smooth):
             slope = ((cxy[j + 1] - cxy[i]) - sx * sy / m) / ((cxx[j + 1] - cxx[i]) - sx * sx / m)
             if slope > -min_beta:
                 continue
-            if np.max(np.abs(slopes[i:j + 1] - slope)) > rel_tol * abs(slope):
+            if np.max(np.abs(slopes[i : j + 1] - slope)) > rel_tol * abs(slope):
                 continue
             decades = (x[j] - x[i]) / math.log(10.0)
             if decades > best[1]:
@@ -367,8 +409,17 @@ def _power_window(lags, log_f, rel_tol, min_beta, smooth):
     return best
 
 
-def decay_class(lags, f, *, criterion: str = "bic", min_decades: float = 1.0, rel_tol: float = 0.2,
-                min_beta: float = 0.05, smooth: float = 0.15, noise_floor: float = 1e-3) -> DecayFit:
+def decay_class(
+    lags,
+    f,
+    *,
+    criterion: str = "bic",
+    min_decades: float = 1.0,
+    rel_tol: float = 0.2,
+    min_beta: float = 0.05,
+    smooth: float = 0.15,
+    noise_floor: float = 1e-3,
+) -> DecayFit:
     r"""Classify an envelope as exponential, power law or tempered power law.
 
     Three laws are fitted to ``y = ln f`` by (bound-constrained) linear least squares:
@@ -449,15 +500,23 @@ def decay_class(lags, f, *, criterion: str = "bic", min_decades: float = 1.0, re
     fits = {name: _fit_decay_law(name, lags, log_f, criterion, noise_floor) for name in _DESIGN}
     best = min(fits, key=lambda name: fits[name].ic)  # dict order breaks ties: simplest first
     window, decades, window_beta = _power_window(lags, log_f, rel_tol, min_beta, smooth)
-    return DecayFit(lags=lags, f=f, fits=fits, best=best, criterion=criterion, window=window,
-                    window_decades=float(decades), window_beta=float(window_beta),
-                    has_power_window=bool(decades >= min_decades), min_decades=min_decades,
-                    drop=float(log_f[0] - log_f[-1]))
-
-
+    return DecayFit(
+        lags=lags,
+        f=f,
+        fits=fits,
+        best=best,
+        criterion=criterion,
+        window=window,
+        window_decades=float(decades),
+        window_beta=float(window_beta),
+        has_power_window=bool(decades >= min_decades),
+        min_decades=min_decades,
+        drop=float(log_f[0] - log_f[-1]),
+    )
 
 
 # ------------------------------------------------- the author's gate, for comparison
+
 
 @dataclass(frozen=True)
 class RunsTestGate:
@@ -505,7 +564,9 @@ def _runs_test(residuals) -> float:
     return float(special.erfc(abs(runs - mean) / math.sqrt(2.0 * variance)))
 
 
-def runs_test_gate(lags, f, *, min_beta: float = 0.10, min_points: int = 8, level: float = 0.05) -> RunsTestGate:
+def runs_test_gate(
+    lags, f, *, min_beta: float = 0.10, min_points: int = 8, level: float = 0.05
+) -> RunsTestGate:
     """The power-law-window gate of the author's pipeline, re-implemented for comparison.
 
     As described for ``lorenzolivi/anticollapse`` (Chapter 8's fidelity table): ordinary
@@ -548,9 +609,11 @@ def runs_test_gate(lags, f, *, min_beta: float = 0.10, min_points: int = 8, leve
     n = lags.size
     if n < 5:
         raise ValueError(f"runs_test_gate needs at least 5 positive lags; got {n}")
-    designs = {"exponential": np.column_stack([np.ones(n), lags]),
-               "power": np.column_stack([np.ones(n), np.log(lags)]),
-               "tempered": np.column_stack([np.ones(n), np.log(lags), lags])}
+    designs = {
+        "exponential": np.column_stack([np.ones(n), lags]),
+        "power": np.column_stack([np.ones(n), np.log(lags)]),
+        "tempered": np.column_stack([np.ones(n), np.log(lags), lags]),
+    }
     coefs, aic = {}, {}
     for name, design in designs.items():
         coef, *_ = np.linalg.lstsq(design, log_f, rcond=None)
@@ -580,8 +643,15 @@ def runs_test_gate(lags, f, *, min_beta: float = 0.10, min_points: int = 8, leve
 
 
 #: Why :func:`author_phase_rule` labels an envelope as it does, in the order it checks.
-AUTHOR_REASONS = ("exponential wins", "crossover lag undefined", "crossover lag below the grid",
-                  "window too short", "window too flat", "runs test rejects", "passes")
+AUTHOR_REASONS = (
+    "exponential wins",
+    "crossover lag undefined",
+    "crossover lag below the grid",
+    "window too short",
+    "window too flat",
+    "runs test rejects",
+    "passes",
+)
 
 
 @dataclass(frozen=True)
@@ -611,8 +681,9 @@ class AuthorPhase:
     crossover_lag: float
 
 
-def author_phase_rule(lags, f, *, min_beta: float = 0.10, min_points: int = 8,
-                      level: float = 0.05) -> AuthorPhase:
+def author_phase_rule(
+    lags, f, *, min_beta: float = 0.10, min_points: int = 8, level: float = 0.05
+) -> AuthorPhase:
     """The author's decay-class decision, step by step: AIC winner, crossover lag, runs test.
 
     As described for ``lorenzolivi/anticollapse`` (``crossover_residual_diagnostic``,
@@ -663,12 +734,66 @@ def author_phase_rule(lags, f, *, min_beta: float = 0.10, min_points: int = 8,
     elif gate.winner == "exponential":
         reason = "exponential wins"
     elif gate.window is None:
-        reason = "crossover lag undefined" if math.isnan(crossover) else "crossover lag below the grid"
+        reason = (
+            "crossover lag undefined" if math.isnan(crossover) else "crossover lag below the grid"
+        )
     elif gate.n_window < max(min_points, math.ceil(0.05 * x.size)):
         reason = "window too short"
     elif not gate.beta > min_beta:
         reason = "window too flat"
     else:
         reason = "runs test rejects"
-    return AuthorPhase(label="anti-collapsed" if gate.passes else "collapsed", reason=reason, gate=gate,
-                       tempered_log_slope=d, tempered_rate=b, crossover_lag=crossover)
+    return AuthorPhase(
+        label="anti-collapsed" if gate.passes else "collapsed",
+        reason=reason,
+        gate=gate,
+        tempered_log_slope=d,
+        tempered_rate=b,
+        crossover_lag=crossover,
+    )
+
+
+def count_runs(signs) -> int:
+    """Number of runs ``R`` in a sequence of signs: maximal blocks of equal sign.
+
+    ``R = 1 + #{i : sign_i ≠ sign_{i+1}}``, over the non-zero entries of ``signs`` (a 1-D
+    array of residuals or of ±1; zeros are dropped, as the runs test drops them). An
+    empty or all-zero sequence has 0 runs. The statistic of the Wald–Wolfowitz runs test
+    (Wald & Wolfowitz 1940) that :func:`runs_test_gate` applies. Chapter 8, deep dive
+    "the runs test's null distribution".
+    """
+    s = np.sign(_v.vector("signs", signs, allow_empty=True))
+    s = s[s != 0]
+    return 0 if s.size == 0 else 1 + int(np.sum(s[1:] != s[:-1]))
+
+
+def runs_pmf(n_plus: int, n_minus: int) -> dict:
+    """Exact null law of the number of runs, ``{r: P(R = r)}`` as fractions.
+
+    Under the runs test's null hypothesis every arrangement of ``n_plus`` positive and
+    ``n_minus`` negative signs is equally likely, and (Wald & Wolfowitz 1940)::
+
+        P(R = 2k)     = 2 C(n₊−1, k−1) C(n₋−1, k−1) / C(n, n₊)
+        P(R = 2k + 1) = [C(n₊−1, k) C(n₋−1, k−1) + C(n₊−1, k−1) C(n₋−1, k)] / C(n, n₊)
+
+    with ``n = n₊ + n₋``: a run structure splits each sign's count into ordered
+    non-empty parts. Only ``r`` with ``P > 0`` are keys. Both counts must be integers
+    ≥ 1. Chapter 8, deep dive "the runs test's null distribution", eq-08-runs-pmf.
+    """
+    from fractions import Fraction
+
+    n_plus = _v.positive_int("n_plus", n_plus)
+    n_minus = _v.positive_int("n_minus", n_minus)
+    total = math.comb(n_plus + n_minus, n_plus)
+    pmf = {}
+    for r in range(2, n_plus + n_minus + 1):
+        k, odd = divmod(r, 2)
+        if odd:
+            ways = math.comb(n_plus - 1, k) * math.comb(n_minus - 1, k - 1) + math.comb(
+                n_plus - 1, k - 1
+            ) * math.comb(n_minus - 1, k)
+        else:
+            ways = 2 * math.comb(n_plus - 1, k - 1) * math.comb(n_minus - 1, k - 1)
+        if ways:
+            pmf[r] = Fraction(ways, total)
+    return pmf

@@ -35,11 +35,11 @@ from .. import _validate as _v
 HORIZON_CLASSES = ("collapsed", "extended", "crossover", "non-decaying", "unresolved")
 
 #: Default thresholds of :func:`horizon_class` (see its Notes for where they come from).
-RHO_EXPONENTIAL = 2.0 ** (1.0 / 3.0)   # γ ≥ 2/3: the local slope grows almost like ℓ
-RHO_POWER = 2.0 ** (2.0 / 3.0)         # γ ≤ 1/3: the local slope almost constant
-MIN_EFOLDS = 2.0                       # tail time scale at most L/2
-MIN_TAIL_EFOLDS = 0.1                  # below: the tail does not measurably decay
-ENVELOPE_FLOOR = 1e-250                # an envelope at or below this is at a numerical floor
+RHO_EXPONENTIAL = 2.0 ** (1.0 / 3.0)  # γ ≥ 2/3: the local slope grows almost like ℓ
+RHO_POWER = 2.0 ** (2.0 / 3.0)  # γ ≤ 1/3: the local slope almost constant
+MIN_EFOLDS = 2.0  # tail time scale at most L/2
+MIN_TAIL_EFOLDS = 0.1  # below: the tail does not measurably decay
+ENVELOPE_FLOOR = 1e-250  # an envelope at or below this is at a numerical floor
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,10 @@ def _check_envelope(lags, f, horizon):
     if np.any(np.diff(lags) <= 0):
         raise ValueError("lags must be strictly increasing")
     if not np.isfinite(f).all() or np.any(f <= 0):
-        raise ValueError("f must be finite and > 0 at every lag (floor it, e.g. at 1e-300, "
-                         "where a measured envelope underflows)")
+        raise ValueError(
+            "f must be finite and > 0 at every lag (floor it, e.g. at 1e-300, "
+            "where a measured envelope underflows)"
+        )
     if lags[0] == 0 and abs(f[0] - 1.0) > 1e-6:
         raise ValueError(f"f must start at f(0) = 1 (normalise the envelope); got f(0) = {f[0]}")
     horizon = float(lags[-1]) if horizon is None else _v.positive("horizon", horizon)
@@ -124,17 +126,34 @@ def _unit_counts(taus, horizon):
         return None, None, None
     taus = np.asarray(taus, dtype=float)
     if taus.ndim != 1:
-        raise ValueError(f"taus must be a 1-D array of time scales (one per unit); got shape {taus.shape}")
+        raise ValueError(
+            f"taus must be a 1-D array of time scales (one per unit); got shape {taus.shape}"
+        )
     known = taus[~np.isnan(taus)]
     if np.any(known <= 0):
-        raise ValueError("taus must be > 0 (steps; inf for a unit that does not decay, NaN unresolved)")
+        raise ValueError(
+            "taus must be > 0 (steps; inf for a unit that does not decay, NaN unresolved)"
+        )
     finite = known[np.isfinite(known)]
-    return int(np.sum(known > horizon)), int(known.size), (float(finite.max()) if finite.size else None)
+    return (
+        int(np.sum(known > horizon)),
+        int(known.size),
+        (float(finite.max()) if finite.size else None),
+    )
 
 
-def horizon_class(lags, f, *, taus=None, horizon=None, rho_exponential: float = RHO_EXPONENTIAL,
-                  rho_power: float = RHO_POWER, min_efolds: float = MIN_EFOLDS,
-                  min_tail_efolds: float = MIN_TAIL_EFOLDS, min_points: int = 3) -> HorizonClass:
+def horizon_class(
+    lags,
+    f,
+    *,
+    taus=None,
+    horizon=None,
+    rho_exponential: float = RHO_EXPONENTIAL,
+    rho_power: float = RHO_POWER,
+    min_efolds: float = MIN_EFOLDS,
+    min_tail_efolds: float = MIN_TAIL_EFOLDS,
+    min_points: int = 3,
+) -> HorizonClass:
     """The decay class of an envelope at a horizon ``L``, read in its tail.
 
     With ``r₁``, ``r₂`` the rates of ``−ln f`` over ``[L/4, L/2]`` and ``[L/2, L]``,
@@ -198,30 +217,61 @@ def horizon_class(lags, f, *, taus=None, horizon=None, rho_exponential: float = 
     def result(label, reason, r1=math.nan, r2=math.nan):
         ratio = r1 / r2 if r2 > 0 else math.nan
         product = None if tau_max is None or not math.isfinite(r2) else r2 * tau_max
-        return HorizonClass(label=label, horizon=horizon, rate_ratio=ratio, efolds=horizon * r2,
-                            early_rate=r1, tail_rate=r2, n_points=counts, n_beyond=n_beyond,
-                            n_units=n_units, tail_rate_x_tau_max=product, reason=reason)
+        return HorizonClass(
+            label=label,
+            horizon=horizon,
+            rate_ratio=ratio,
+            efolds=horizon * r2,
+            early_rate=r1,
+            tail_rate=r2,
+            n_points=counts,
+            n_beyond=n_beyond,
+            n_units=n_units,
+            tail_rate_x_tau_max=product,
+            reason=reason,
+        )
 
     if min(counts) < min_points:
-        return result("unresolved", f"fewer than {min_points} lags in [L/4, L/2] or [L/2, L] "
-                      f"(L = {horizon:g}; {counts[0]} and {counts[1]})")
+        return result(
+            "unresolved",
+            f"fewer than {min_points} lags in [L/4, L/2] or [L/2, L] "
+            f"(L = {horizon:g}; {counts[0]} and {counts[1]})",
+        )
     if np.any(f[early | late] <= ENVELOPE_FLOOR):
         return result("unresolved", "the envelope reaches a numerical floor inside [L/4, L]")
     log_f = np.log(f)
     r1, r2 = _rate(lags[early], log_f[early]), _rate(lags[late], log_f[late])
     efolds = horizon * r2
     if efolds < min_tail_efolds:
-        return result("non-decaying", f"the tail falls by {efolds:.2g} e-folds over the horizon, "
-                      f"less than {min_tail_efolds:g}", r1, r2)
+        return result(
+            "non-decaying",
+            f"the tail falls by {efolds:.2g} e-folds over the horizon, "
+            f"less than {min_tail_efolds:g}",
+            r1,
+            r2,
+        )
     ratio = r1 / r2
     if ratio <= rho_exponential and efolds >= min_efolds:
-        return result("collapsed", f"an exponential tail (rho = {ratio:.2f}) reached inside the horizon "
-                      f"({efolds:.2g} e-folds)", r1, r2)
+        return result(
+            "collapsed",
+            f"an exponential tail (rho = {ratio:.2f}) reached inside the horizon "
+            f"({efolds:.2g} e-folds)",
+            r1,
+            r2,
+        )
     if ratio >= rho_power:
-        return result("extended", f"the envelope still bends like a power law at the horizon "
-                      f"(rho = {ratio:.2f})", r1, r2)
-    return result("crossover", f"neither class yet at the horizon (rho = {ratio:.2f}, "
-                  f"{efolds:.2g} e-folds)", r1, r2)
+        return result(
+            "extended",
+            f"the envelope still bends like a power law at the horizon (rho = {ratio:.2f})",
+            r1,
+            r2,
+        )
+    return result(
+        "crossover",
+        f"neither class yet at the horizon (rho = {ratio:.2f}, {efolds:.2g} e-folds)",
+        r1,
+        r2,
+    )
 
 
 def envelope_noise(lags, f, *, min_lag: float = 32.0, degree: int = 4) -> float:
@@ -258,8 +308,10 @@ def envelope_noise(lags, f, *, min_lag: float = 32.0, degree: int = 4) -> float:
     lags = _v.as_float_array("lags", lags)
     f = _v.as_float_array("f", f)
     if lags.ndim != 1 or lags.shape != f.shape:
-        raise ValueError(f"lags and f must be 1-D arrays of the same length; got shapes {lags.shape} "
-                         f"and {f.shape}")
+        raise ValueError(
+            f"lags and f must be 1-D arrays of the same length; got shapes {lags.shape} "
+            f"and {f.shape}"
+        )
     if not np.isfinite(lags).all() or np.any(np.diff(lags) <= 0):
         raise ValueError("lags must be finite and strictly increasing")
     if not np.isfinite(f).all() or np.any(f <= 0):
@@ -269,8 +321,10 @@ def envelope_noise(lags, f, *, min_lag: float = 32.0, degree: int = 4) -> float:
     keep = lags >= min_lag
     n = int(keep.sum())
     if n < degree + 2:
-        raise ValueError(f"min_lag={min_lag:g} leaves {n} lags; degree={degree} needs at least {degree + 2}")
+        raise ValueError(
+            f"min_lag={min_lag:g} leaves {n} lags; degree={degree} needs at least {degree + 2}"
+        )
     x, y = np.log(lags[keep]), np.log(f[keep])
     x = (x - x.mean()) / (x.std() or 1.0)
     residual = y - np.polyval(np.polyfit(x, y, degree), x)
-    return float(np.sqrt(np.sum(residual ** 2) / (n - degree - 1)))
+    return float(np.sqrt(np.sum(residual**2) / (n - degree - 1)))

@@ -20,11 +20,20 @@ from ._rates import TimescaleFit, unit_timescale_fit
 #: 'collapsed', 'crossover', 'non-decaying' and 'unresolved' are :func:`horizon_class`'s
 #: labels; an extended envelope is 'broad' (β interval below 1), 'boundary' (across 1),
 #: 'concentrated' (above 1), or 'extended' where its β interval is not resolved.
-PHASES = ("collapsed", "crossover", "extended", "broad", "boundary", "concentrated", "non-decaying",
-          "unresolved")
+PHASES = (
+    "collapsed",
+    "crossover",
+    "extended",
+    "broad",
+    "boundary",
+    "concentrated",
+    "non-decaying",
+    "unresolved",
+)
 
 
 # ---------------------------------------------------------------------------------- α
+
 
 def forcing_tail_index(increments, *, units=None, center: bool = True, k=None, rng=None) -> float:
     """Calibrated tail index α of the increments of slow units' parameters.
@@ -38,8 +47,9 @@ def forcing_tail_index(increments, *, units=None, center: bool = True, k=None, r
 
     Parameters
     ----------
-    increments : array-like or torch.Tensor, shape (n_steps,), (n_steps, n_units) or (n_steps, S, n_units)
-        Parameter increments, finite (e.g. ``TrainLog.increments`` of :mod:`mlmath.training`);
+    increments : array-like or torch.Tensor
+        Shape ``(n_steps,)``, ``(n_steps, n_units)`` or ``(n_steps, S, n_units)``. Parameter
+        increments, finite (e.g. ``TrainLog.increments`` of :mod:`mlmath.training`);
         all axes after the first are units.
     units : array-like of int or bool, optional
         Units to keep: integer column indices (2-D input), or a boolean mask with the shape
@@ -67,15 +77,19 @@ def forcing_tail_index(increments, *, units=None, center: bool = True, k=None, r
     if not np.isfinite(x).all():
         raise ValueError("increments must be finite")
     if x.ndim == 0:
-        raise ValueError(f"increments must have shape (n_steps,) or (n_steps, ...units); got shape {x.shape}")
+        raise ValueError(
+            f"increments must have shape (n_steps,) or (n_steps, ...units); got shape {x.shape}"
+        )
     unit_shape = x.shape[1:]
     x = x.reshape(x.shape[0], -1)
     if units is not None:
         index = np.asarray(units.cpu() if isinstance(units, torch.Tensor) else units)
         if index.dtype == bool:
             if index.shape != unit_shape:
-                raise ValueError(f"units as a mask must have the shape of the unit axes {unit_shape}; "
-                                 f"got {index.shape}")
+                raise ValueError(
+                    f"units as a mask must have the shape of the unit axes {unit_shape}; "
+                    f"got {index.shape}"
+                )
             index = index.ravel()
         elif len(unit_shape) != 1:
             raise ValueError("units must be a boolean mask when increments have several unit axes")
@@ -89,7 +103,10 @@ def forcing_tail_index(increments, *, units=None, center: bool = True, k=None, r
     pooled = x.ravel()
     pooled = pooled[pooled != 0.0]
     if pooled.size < 50:
-        raise ValueError(f"increments must hold at least 50 non-zero values in the selected units; got {pooled.size}")
+        raise ValueError(
+            "increments must hold at least 50 non-zero values in the selected units; got "
+            f"{pooled.size}"
+        )
     if rng is not None:
         rng = _v.rng_from(rng)
     alpha = float(calibrated_tail_index(pooled, k=k, rng=rng))
@@ -100,8 +117,16 @@ def forcing_tail_index(increments, *, units=None, center: bool = True, k=None, r
 
 # ------------------------------------------------------------------------------- phase
 
-def phase_label(horizon: HorizonClass, beta_low, beta_high, *, n_tail=None, min_tail: int = 10,
-                max_width: float = 1.0) -> str:
+
+def phase_label(
+    horizon: HorizonClass,
+    beta_low,
+    beta_high,
+    *,
+    n_tail=None,
+    min_tail: int = 10,
+    max_width: float = 1.0,
+) -> str:
     """The phase of a network from its decay class at a horizon and its β interval.
 
     Rules, applied in this order:
@@ -137,7 +162,9 @@ def phase_label(horizon: HorizonClass, beta_low, beta_high, *, n_tail=None, min_
     network is collapsed at a long enough horizon.
     """
     if not isinstance(horizon, HorizonClass):
-        raise TypeError(f"horizon must be a HorizonClass from horizon_class; got {type(horizon).__name__}")
+        raise TypeError(
+            f"horizon must be a HorizonClass from horizon_class; got {type(horizon).__name__}"
+        )
     min_tail = _v.positive_int("min_tail", min_tail)
     max_width = _v.positive("max_width", max_width)
     if (beta_low is None) != (beta_high is None):
@@ -151,7 +178,11 @@ def phase_label(horizon: HorizonClass, beta_low, beta_high, *, n_tail=None, min_
         n_tail = _v.positive_int("n_tail", n_tail, minimum=0)
     if horizon.label != "extended":
         return horizon.label
-    if beta_low is None or (n_tail is not None and n_tail < min_tail) or beta_high - beta_low > max_width:
+    if (
+        beta_low is None
+        or (n_tail is not None and n_tail < min_tail)
+        or beta_high - beta_low > max_width
+    ):
         return "extended"
     if beta_high < 1.0:
         return "broad"
@@ -161,6 +192,7 @@ def phase_label(horizon: HorizonClass, beta_low, beta_high, *, n_tail=None, min_
 
 
 # ------------------------------------------------------------------------------ diagnose
+
 
 @dataclass(frozen=True)
 class Diagnosis:
@@ -207,34 +239,62 @@ class Diagnosis:
         """A flat dict of the headline numbers (for tables and results files)."""
         finite = self.taus[np.isfinite(self.taus)]
         counts = self.timescales.counts()
-        out = {"phase": self.phase, "decay_best": self.decay.best,
-               "window_decades": self.decay.window_decades, "window_beta": self.decay.window_beta,
-               "median_tau": float(np.median(finite)) if finite.size else None,
-               "max_tau": float(np.max(finite)) if finite.size else None,
-               "n_units": int(self.taus.size), "n_nondecaying": counts["nondecaying"],
-               "n_unresolved": counts["unresolved"] + counts["invalid"], "order": self.order}
+        out = {
+            "phase": self.phase,
+            "decay_best": self.decay.best,
+            "window_decades": self.decay.window_decades,
+            "window_beta": self.decay.window_beta,
+            "median_tau": float(np.median(finite)) if finite.size else None,
+            "max_tau": float(np.max(finite)) if finite.size else None,
+            "n_units": int(self.taus.size),
+            "n_nondecaying": counts["nondecaying"],
+            "n_unresolved": counts["unresolved"] + counts["invalid"],
+            "order": self.order,
+        }
         if self.horizon is not None:
             out.update(horizon_summary(self.horizon))
         if self.beta is not None:
-            out.update(beta=self.beta.beta, beta_low=self.beta.low, beta_high=self.beta.high,
-                       n_tail=self.beta.n_tail, n_censored=self.beta.n_censored)
+            out.update(
+                beta=self.beta.beta,
+                beta_low=self.beta.low,
+                beta_high=self.beta.high,
+                n_tail=self.beta.n_tail,
+                n_censored=self.beta.n_censored,
+            )
         return out
 
 
 def horizon_summary(horizon: HorizonClass) -> dict:
     """The horizon class's numbers as a flat, JSON-ready dict (``None`` for NaN)."""
+
     def number(value):
         return None if value is None or not math.isfinite(value) else float(value)
 
-    return {"horizon": number(horizon.horizon), "horizon_class": horizon.label,
-            "rate_ratio": number(horizon.rate_ratio), "efolds": number(horizon.efolds),
-            "n_beyond": horizon.n_beyond}
+    return {
+        "horizon": number(horizon.horizon),
+        "horizon_class": horizon.label,
+        "rate_ratio": number(horizon.rate_ratio),
+        "efolds": number(horizon.efolds),
+        "n_beyond": horizon.n_beyond,
+    }
 
 
-def classify_envelope(lags, envelope, taus, *, length, rng=None, n_boot: int = 200, level: float = 0.9,
-                      horizon=None, censor_lengths: float = CENSOR_LENGTHS, horizon_options: dict | None = None,
-                      phase_options: dict | None = None) -> tuple:
-    """Horizon class, censored β interval and phase of one network from its envelope and time scales.
+def classify_envelope(
+    lags,
+    envelope,
+    taus,
+    *,
+    length,
+    rng=None,
+    n_boot: int = 200,
+    level: float = 0.9,
+    horizon=None,
+    censor_lengths: float = CENSOR_LENGTHS,
+    horizon_options: dict | None = None,
+    phase_options: dict | None = None,
+) -> tuple:
+    """Horizon class, censored β interval and phase of one network from its
+    envelope and time scales.
 
     The one place where a phase is decided, for a live model (:func:`diagnose`) and for the
     arrays of a stored result alike: :func:`horizon_class` at ``horizon`` (default the largest
@@ -268,20 +328,41 @@ def classify_envelope(lags, envelope, taus, *, length, rng=None, n_boot: int = 2
     length = _v.positive_int("length", length, minimum=2)
     censor_lengths = _v.positive("censor_lengths", censor_lengths)
     envelope = np.maximum(_v.as_float_array("envelope", envelope), 1e-300)
-    horizon_fit = horizon_class(lags, envelope, taus=taus, horizon=horizon, **(horizon_options or {}))
+    horizon_fit = horizon_class(
+        lags, envelope, taus=taus, horizon=horizon, **(horizon_options or {})
+    )
     try:
-        beta = beta_interval(taus, n_boot=n_boot, level=level, rng=rng, censor=censor_lengths * length)
+        beta = beta_interval(
+            taus, n_boot=n_boot, level=level, rng=rng, censor=censor_lengths * length
+        )
     except ValueError:
         beta = None
-    phase = phase_label(horizon_fit, None if beta is None else beta.low, None if beta is None else beta.high,
-                        n_tail=None if beta is None else beta.n_tail, **(phase_options or {}))
+    phase = phase_label(
+        horizon_fit,
+        None if beta is None else beta.low,
+        None if beta is None else beta.high,
+        n_tail=None if beta is None else beta.n_tail,
+        **(phase_options or {}),
+    )
     return horizon_fit, beta, phase
 
 
-def diagnose(model, x, *, window=PAPER_WINDOW, lags=None, rng=None, n_boot: int = 200,
-             level: float = 0.9, starts=None, order: str = "exact", timescale_options: dict | None = None,
-             decay_options: dict | None = None, horizon_options: dict | None = None,
-             phase_options: dict | None = None) -> Diagnosis:
+def diagnose(
+    model,
+    x,
+    *,
+    window=PAPER_WINDOW,
+    lags=None,
+    rng=None,
+    n_boot: int = 200,
+    level: float = 0.9,
+    starts=None,
+    order: str = "exact",
+    timescale_options: dict | None = None,
+    decay_options: dict | None = None,
+    horizon_options: dict | None = None,
+    phase_options: dict | None = None,
+) -> Diagnosis:
     """Run ``model`` on a batch and measure time scales, envelope, decay class, β and phase.
 
     ``y, trace = model(x)`` is evaluated under ``torch.no_grad()`` (the model's train/eval
@@ -324,9 +405,13 @@ def diagnose(model, x, *, window=PAPER_WINDOW, lags=None, rng=None, n_boot: int 
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor of shape (batch, T, input_size); got {type(x).__name__}")
+        raise TypeError(
+            f"x must be a torch.Tensor of shape (batch, T, input_size); got {type(x).__name__}"
+        )
     if x.ndim != 3 or x.shape[0] < 1 or x.shape[1] < 8:
-        raise ValueError(f"x must have shape (batch >= 1, T >= 8, input_size); got {tuple(x.shape)}")
+        raise ValueError(
+            f"x must have shape (batch >= 1, T >= 8, input_size); got {tuple(x.shape)}"
+        )
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x must be finite")
     order = check_order(order)
@@ -340,12 +425,33 @@ def diagnose(model, x, *, window=PAPER_WINDOW, lags=None, rng=None, n_boot: int 
         trace = output[1]
         leak, rdiag = trace.leak, trace.rdiag
     except (TypeError, IndexError, AttributeError) as error:
-        raise TypeError("model(x) must return (y, trace) with trace.leak and trace.rdiag") from error
+        raise TypeError(
+            "model(x) must return (y, trace) with trace.leak and trace.rdiag"
+        ) from error
     fit = unit_timescale_fit(leak, rdiag, window, order=order, **(timescale_options or {}))
     env = network_envelope(leak, rdiag, lags, taus=fit.taus, starts=starts, order=order)
     decay = decay_class(env.lags, np.maximum(env.envelope, 1e-300), **(decay_options or {}))
-    horizon, beta, phase = classify_envelope(env.lags, env.envelope, fit.taus, length=length, rng=rng,
-                                             n_boot=n_boot, level=level, horizon_options=horizon_options,
-                                             phase_options=phase_options)
-    return Diagnosis(taus=fit.taus, timescales=fit, lags=env.lags, envelope=env.envelope, mixture=env.mixture,
-                     decay=decay, beta=beta, phase=phase, window=window, order=order, horizon=horizon)
+    horizon, beta, phase = classify_envelope(
+        env.lags,
+        env.envelope,
+        fit.taus,
+        length=length,
+        rng=rng,
+        n_boot=n_boot,
+        level=level,
+        horizon_options=horizon_options,
+        phase_options=phase_options,
+    )
+    return Diagnosis(
+        taus=fit.taus,
+        timescales=fit,
+        lags=env.lags,
+        envelope=env.envelope,
+        mixture=env.mixture,
+        decay=decay,
+        beta=beta,
+        phase=phase,
+        window=window,
+        order=order,
+        horizon=horizon,
+    )

@@ -9,8 +9,19 @@ import numpy as np
 import torch
 
 from .. import _validate as _v
-from ._common import (DEFAULT_LEAK_FLOOR, DEFAULT_RATE_FLOOR, FIRST_ORDER_LIMIT, PAPER_WINDOW, check_order,
-                      floors, gate_tensors, integer_lags, start_times, unfold_units, window_pair)
+from ._common import (
+    DEFAULT_LEAK_FLOOR,
+    DEFAULT_RATE_FLOOR,
+    FIRST_ORDER_LIMIT,
+    PAPER_WINDOW,
+    check_order,
+    floors,
+    gate_tensors,
+    integer_lags,
+    start_times,
+    unfold_units,
+    window_pair,
+)
 
 #: Status codes of :class:`TimescaleFit` (one per unit).
 STATUSES = ("ok", "nondecaying", "unresolved", "invalid")
@@ -42,11 +53,14 @@ class _Transport:
         return self.ratio_sum[:, starts + int(lag)] - self.ratio_sum[:, starts]
 
     def log_rate(self, starts, lag):
-        """``ln|μ(t, lag)|`` for all sequences, the given starts and all units: (batch, starts, H)."""
+        """``ln|μ(t, lag)|`` for all sequences, the given starts and all units:
+        (batch, starts, H)."""
         ends = starts + int(lag)
         out = self.log_sum[:, ends] - self.log_sum[:, starts]
         if self.order == "first":
-            out = out + torch.log((1.0 + self.correction(starts, lag)).abs().clamp_min(self.rate_floor))
+            out = out + torch.log(
+                (1.0 + self.correction(starts, lag)).abs().clamp_min(self.rate_floor)
+            )
         return out
 
 
@@ -57,11 +71,25 @@ def _windows(leak, rdiag, lags, starts, order, rate_floor, leak_floor):
     leak_t, rdiag_t, is_torch, n_models = gate_tensors(leak, rdiag)
     lags = integer_lags(lags, leak_t.shape[1])
     start_t = start_times(starts, leak_t.shape[1], int(lags.max()), leak_t.device)
-    return _Transport(leak_t, rdiag_t, order, rate_floor, leak_floor), lags, start_t, is_torch, n_models
+    return (
+        _Transport(leak_t, rdiag_t, order, rate_floor, leak_floor),
+        lags,
+        start_t,
+        is_torch,
+        n_models,
+    )
 
 
-def log_effective_rates(leak, rdiag, lags, starts=None, *, order: str = "exact",
-                        rate_floor: float = DEFAULT_RATE_FLOOR, leak_floor: float = DEFAULT_LEAK_FLOOR):
+def log_effective_rates(
+    leak,
+    rdiag,
+    lags,
+    starts=None,
+    *,
+    order: str = "exact",
+    rate_floor: float = DEFAULT_RATE_FLOOR,
+    leak_floor: float = DEFAULT_LEAK_FLOOR,
+):
     r"""Log effective rates ``ln|μ_q(t, ℓ)|`` of every unit, start time and requested lag.
 
     The diagonal transport of unit ``q`` over the ``ℓ`` steps ``p = t, …, t + ℓ − 1`` is the
@@ -113,8 +141,9 @@ def log_effective_rates(leak, rdiag, lags, starts=None, *, order: str = "exact",
     Chapter 8, "Effective rates and the prefix-sum trick". Prefix sums are formed in
     float64: the difference of two long sums would lose the digits that float32 lacks.
     """
-    transport, lags, start_t, is_torch, n_models = _windows(leak, rdiag, lags, starts, order, rate_floor,
-                                                             leak_floor)
+    transport, lags, start_t, is_torch, n_models = _windows(
+        leak, rdiag, lags, starts, order, rate_floor, leak_floor
+    )
     out = torch.stack([transport.log_rate(start_t, lag) for lag in lags])
     if n_models is not None:
         out = unfold_units(out, n_models).permute(0, 3, 1, 2, 4)
@@ -126,8 +155,16 @@ def _per_sequence_means(transport, lags, start_t) -> np.ndarray:
     return torch.stack([transport.log_rate(start_t, lag).mean(dim=1) for lag in lags]).cpu().numpy()
 
 
-def mean_log_rates(leak, rdiag, lags, starts=None, *, order: str = "exact",
-                   rate_floor: float = DEFAULT_RATE_FLOOR, leak_floor: float = DEFAULT_LEAK_FLOOR) -> np.ndarray:
+def mean_log_rates(
+    leak,
+    rdiag,
+    lags,
+    starts=None,
+    *,
+    order: str = "exact",
+    rate_floor: float = DEFAULT_RATE_FLOOR,
+    leak_floor: float = DEFAULT_LEAK_FLOOR,
+) -> np.ndarray:
     """``E_t ln|μ_q(t, ℓ)|``: the log effective rate averaged over sequences and start times.
 
     Same inputs as :func:`log_effective_rates`. Each lag is reduced on the inputs' device
@@ -141,7 +178,9 @@ def mean_log_rates(leak, rdiag, lags, starts=None, *, order: str = "exact",
     -----
     Chapter 8, "Per-unit time scales".
     """
-    transport, lags, start_t, _, n_models = _windows(leak, rdiag, lags, starts, order, rate_floor, leak_floor)
+    transport, lags, start_t, _, n_models = _windows(
+        leak, rdiag, lags, starts, order, rate_floor, leak_floor
+    )
     return unfold_units(_per_sequence_means(transport, lags, start_t).mean(axis=1), n_models)
 
 
@@ -197,11 +236,20 @@ def _ols_slopes(lags, means) -> np.ndarray:
     return slopes.reshape(means.shape[1:])
 
 
-def unit_timescale_fit(leak, rdiag, window=PAPER_WINDOW, n_lags: int = 8, *, order: str = "exact",
-                       starts=None, tau_cap: float = math.inf, z: float = 2.0,
-                       first_order_limit: float = FIRST_ORDER_LIMIT,
-                       rate_floor: float = DEFAULT_RATE_FLOOR,
-                       leak_floor: float = DEFAULT_LEAK_FLOOR) -> TimescaleFit:
+def unit_timescale_fit(
+    leak,
+    rdiag,
+    window=PAPER_WINDOW,
+    n_lags: int = 8,
+    *,
+    order: str = "exact",
+    starts=None,
+    tau_cap: float = math.inf,
+    z: float = 2.0,
+    first_order_limit: float = FIRST_ORDER_LIMIT,
+    rate_floor: float = DEFAULT_RATE_FLOOR,
+    leak_floor: float = DEFAULT_LEAK_FLOOR,
+) -> TimescaleFit:
     r"""Per-unit time scales from a linear fit of the mean log transport, with their status.
 
     Over ``n_lags`` evenly spaced integer lags in ``window = (ℓ_lo, ℓ_hi)`` the ordinary
@@ -275,8 +323,8 @@ def unit_timescale_fit(leak, rdiag, window=PAPER_WINDOW, n_lags: int = 8, *, ord
     lags = _fit_lags(window, n_lags)
     start_t = start_times(starts, leak_t.shape[1], int(lags.max()), leak_t.device)
     transport = _Transport(leak_t, rdiag_t, order, rate_floor, leak_floor)
-    per_sequence = _per_sequence_means(transport, lags, start_t)          # (n_lags, batch, units)
-    slopes = _ols_slopes(lags, per_sequence.mean(axis=1))                 # (units,)
+    per_sequence = _per_sequence_means(transport, lags, start_t)  # (n_lags, batch, units)
+    slopes = _ols_slopes(lags, per_sequence.mean(axis=1))  # (units,)
     batch = per_sequence.shape[1]
     if batch > 1:
         standard_errors = _ols_slopes(lags, per_sequence).std(axis=0, ddof=1) / math.sqrt(batch)
@@ -298,10 +346,15 @@ def unit_timescale_fit(leak, rdiag, window=PAPER_WINDOW, n_lags: int = 8, *, ord
         status[invalid] = "invalid"
         taus[invalid] = np.nan
     status = status.astype(str)
-    return TimescaleFit(taus=unfold_units(taus, n_models), slopes=unfold_units(slopes, n_models),
-                        standard_errors=unfold_units(standard_errors, n_models),
-                        status=unfold_units(status, n_models),
-                        max_correction=unfold_units(max_correction, n_models), order=order, window=window)
+    return TimescaleFit(
+        taus=unfold_units(taus, n_models),
+        slopes=unfold_units(slopes, n_models),
+        standard_errors=unfold_units(standard_errors, n_models),
+        status=unfold_units(status, n_models),
+        max_correction=unfold_units(max_correction, n_models),
+        order=order,
+        window=window,
+    )
 
 
 def unit_timescales(leak, rdiag, window=PAPER_WINDOW, n_lags: int = 8, **options) -> np.ndarray:

@@ -15,10 +15,35 @@ gives the text of a chapter's provenance box. Chapters 8–11.
 
 from .analysis import PushStatistics, log_timescale_from_target, predicted_beta, push_statistics
 from .engine import RESULTS_DIR, resolve_device, run_experiment
-from .registry import EXPERIMENTS, PAPER_SCALE, TIERS, Arm, ExperimentConfig, get_config, get_experiment
+from .registry import (
+    EXPERIMENTS,
+    PAPER_SCALE,
+    TIERS,
+    Arm,
+    ExperimentConfig,
+    get_config,
+    get_experiment,
+)
 from .results import StoredResult, best_result, load_result, provenance_markdown, validate_result
 
-__all__ = ["EXPERIMENTS", "TIERS", "PAPER_SCALE", "Arm", "ExperimentConfig", "get_config", "get_experiment",
-           "run_experiment", "resolve_device", "RESULTS_DIR", "load_result", "best_result", "provenance_markdown",
-           "validate_result", "StoredResult", "push_statistics", "predicted_beta", "PushStatistics",
-           "log_timescale_from_target"]
+__all__ = [
+    "EXPERIMENTS",
+    "TIERS",
+    "PAPER_SCALE",
+    "Arm",
+    "ExperimentConfig",
+    "get_config",
+    "get_experiment",
+    "run_experiment",
+    "resolve_device",
+    "RESULTS_DIR",
+    "load_result",
+    "best_result",
+    "provenance_markdown",
+    "validate_result",
+    "StoredResult",
+    "push_statistics",
+    "predicted_beta",
+    "PushStatistics",
+    "log_timescale_from_target",
+]

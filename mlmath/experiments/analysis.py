@@ -19,14 +19,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import NamedTuple
 
 import numpy as np
 
 from .._validate import as_float_array, check_range, positive, positive_int, real_scalar, vector
 
-__all__ = ["log_timescale_from_target", "PushStatistics", "push_statistics", "predicted_beta", "push_bound",
-           "ResidualForcing", "zeta_residual_forcing", "Relaxation", "relaxation_check"]
+__all__ = [
+    "log_timescale_from_target",
+    "PushStatistics",
+    "push_statistics",
+    "predicted_beta",
+    "push_bound",
+    "ResidualForcing",
+    "zeta_residual_forcing",
+    "Relaxation",
+    "relaxation_check",
+    "Outcome",
+    "Prediction",
+    "prediction_outcome",
+    "Unsettled",
+    "floor_beta",
+]
 
 
 def log_timescale_from_target(kind: str, values, *, s: float = 0.005) -> np.ndarray:
@@ -41,9 +56,9 @@ def log_timescale_from_target(kind: str, values, *, s: float = 0.005) -> np.ndar
     """
     values = as_float_array("values", values)
     if kind in ("DiagGate", "SharedGate", "GRUReference"):
-        leak = 1.0 / (1.0 + np.exp(values))           # 1 − σ(b)
+        leak = 1.0 / (1.0 + np.exp(values))  # 1 − σ(b)
     elif kind == "LSTMReference":
-        leak = 1.0 / (1.0 + np.exp(-values))          # σ(b_f)
+        leak = 1.0 / (1.0 + np.exp(-values))  # σ(b_f)
     elif kind == "ConstGate":
         s = check_range("s", s, 0.0, 1.0, low_open=True)
         leak = 1.0 - s + s * values
@@ -75,6 +90,9 @@ class PushStatistics:
         Predicted β (root of ψ), ``inf`` with no pushes; None when ψ has no root.
     reason : str
         Why ``beta`` is None or infinite ('' otherwise).
+    outcome : Outcome or None
+        Which of Theorem A's answers ``beta`` is (:class:`Outcome`); set by
+        :func:`push_statistics`.
 
     Chapter 11 (pull, pushes and predicted β).
     """
@@ -86,19 +104,28 @@ class PushStatistics:
     n_increments: int
     beta: float | None
     reason: str
+    outcome: Outcome | None = None
 
     def as_dict(self) -> dict:
         """JSON-ready summary (sizes summarised by count, mean and maximum)."""
-        return {"pull": self.pull, "rate": self.rate, "n_pushes": int(self.sizes.size),
-                "mean_push": float(self.sizes.mean()) if self.sizes.size else 0.0,
-                "max_push": float(self.sizes.max()) if self.sizes.size else 0.0,
-                "threshold": self.threshold, "n_increments": self.n_increments,
-                "beta_predicted": None if self.beta is None or not math.isfinite(self.beta) else self.beta,
-                "reason": self.reason}
+        return {
+            "pull": self.pull,
+            "rate": self.rate,
+            "n_pushes": int(self.sizes.size),
+            "mean_push": float(self.sizes.mean()) if self.sizes.size else 0.0,
+            "max_push": float(self.sizes.max()) if self.sizes.size else 0.0,
+            "threshold": self.threshold,
+            "n_increments": self.n_increments,
+            "beta_predicted": None
+            if self.beta is None or not math.isfinite(self.beta)
+            else self.beta,
+            "reason": self.reason,
+        }
 
 
 def push_bound(kind: str, train) -> float | None:
-    """An upper bound on one measured push of ``Y = ln τ``, or None where there is none (Chapter 11).
+    """An upper bound on one measured push of ``Y = ln τ``, or None where there is none
+    (Chapter 11).
 
     Under AdamW (PyTorch's default betas) one optimizer step moves a gate bias ``b`` by at
     most ``η·worst`` through the Adam ratio (:func:`mlmath.pull.adam_step_bound`, ``worst ≈
@@ -133,7 +160,87 @@ def push_bound(kind: str, train) -> float | None:
     return 2.0 * get("lr") * (adam_step_bound().worst + 28.0 * get("weight_decay"))
 
 
-def predicted_beta(pull: float, rate: float, sizes, *, bound: float | None = None) -> tuple[float | None, str]:
+class Outcome(StrEnum):
+    """Which of Theorem A's answers a prediction gave (Chapter 11).
+
+    The value is the words the chapters print. ``ROOT``: a positive root β of ψ;
+    ``NO_PUSHES``: no pushes, β = ∞ (every unit collapses); ``HEAVY_PUSHES``: pushes
+    heavier than exponential, no β (Theorem A.3); ``NO_STATIONARY_LAW``: the mean push
+    beats the pull (ψ'(0) ≥ 0); ``NO_ROOT``: ψ'(0) < 0 but no positive root was found
+    (ψ stays ≤ 0); ``NO_PULL``: the pull is not positive (or was not measured).
+    """
+
+    ROOT = "root"
+    NO_PUSHES = "no pushes"
+    HEAVY_PUSHES = "no β (heavy pushes)"
+    NO_STATIONARY_LAW = "no stationary law"
+    NO_ROOT = "no root of ψ"
+    NO_PULL = "no pull"
+
+
+class Prediction(tuple):
+    """``(beta, reason)`` as :func:`predicted_beta` has always returned, with its :class:`Outcome`.
+
+    A 2-tuple, so ``beta, reason = predicted_beta(...)`` and comparisons with tuples keep
+    working; ``.beta``, ``.reason`` and the typed ``.outcome`` name the parts, so a caller
+    decides by the outcome, never by searching the reason's words. Chapter 11.
+    """
+
+    def __new__(cls, beta, reason: str, outcome: Outcome):
+        if not isinstance(outcome, Outcome):
+            raise TypeError(f"outcome must be an Outcome; got {type(outcome).__name__}")
+        self = super().__new__(cls, (beta, reason))
+        self._outcome = outcome
+        return self
+
+    @property
+    def beta(self):
+        """The predicted β: a float, ``inf`` (no pushes), ``0.0`` (heavy pushes) or None."""
+        return self[0]
+
+    @property
+    def reason(self) -> str:
+        """Why β is None, 0 or infinite, in words ('' for a root)."""
+        return self[1]
+
+    @property
+    def outcome(self) -> Outcome:
+        """The typed answer (:class:`Outcome`)."""
+        return self._outcome
+
+    def __repr__(self) -> str:
+        return f"Prediction(beta={self[0]!r}, reason={self[1]!r}, outcome={self.outcome.name})"
+
+
+def prediction_outcome(beta, reason: str = "") -> Outcome:
+    """The :class:`Outcome` of a ``(beta, reason)`` pair, also one stored by an older run.
+
+    ``beta`` a positive finite float: ``ROOT``; ``inf``: ``NO_PUSHES``; ``0.0``:
+    ``HEAVY_PUSHES``; None: ``NO_PULL`` when the pull was not positive or not measured (the
+    reason :func:`predicted_beta` gives starts with "no pull", a stored seed without a pull
+    has an empty reason), ``NO_STATIONARY_LAW`` when the reason names it (the mean push
+    beats the pull), ``NO_ROOT`` otherwise. For a pair stored by an older run, whose reason
+    is all there is; :func:`predicted_beta` gives the outcome itself. Raises TypeError for a
+    ``beta`` that is not a number or None, ValueError for a negative or NaN one.
+    Chapters 11–12.
+    """
+    if beta is None:
+        if not isinstance(reason, str):
+            raise TypeError(f"reason must be a string; got {type(reason).__name__}")
+        if reason == "" or reason.startswith("no pull"):
+            return Outcome.NO_PULL
+        return Outcome.NO_STATIONARY_LAW if "stationary" in reason else Outcome.NO_ROOT
+    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.floating, np.integer)):
+        raise TypeError(f"beta must be a float or None; got {type(beta).__name__}")
+    beta = float(beta)
+    if math.isnan(beta) or beta < 0:
+        raise ValueError(f"beta must be >= 0, inf or None; got {beta!r}")
+    if math.isinf(beta):
+        return Outcome.NO_PUSHES
+    return Outcome.HEAVY_PUSHES if beta == 0.0 else Outcome.ROOT
+
+
+def predicted_beta(pull: float, rate: float, sizes, *, bound: float | None = None) -> Prediction:
     """Theorem A's β from a pull, a push rate and push sizes, with the reason if none.
 
     Calls :func:`mlmath.process.tail_exponent` with :func:`mlmath.process.empirical_pushes`.
@@ -143,28 +250,46 @@ def predicted_beta(pull: float, rate: float, sizes, *, bound: float | None = Non
     exponential (:func:`mlmath.process.push_tail_test`): then ψ has no positive root and
     the stationary tail is heavier than every power law (Chapter 6, Veraverbeke's case).
     With a known ``bound`` on one push (:func:`push_bound`) the pushes have every
-    exponential moment and the tail test is skipped. Chapter 11.
+    exponential moment and the tail test is skipped.
+
+    Returns a :class:`Prediction`: the pair ``(beta, reason)`` (unpack it as before) whose
+    ``.outcome`` (:class:`Outcome`) says which answer it is, so that callers need not read
+    the reason's words. Chapter 11.
     """
     from ..process import empirical_pushes, tail_exponent
 
     rate = check_range("rate", rate, 0.0)
     sizes = vector("sizes", sizes, allow_empty=True)
     if not math.isfinite(pull) or pull <= 0:
-        return None, "no pull: slow units drift towards long time scales on average"
+        return Prediction(
+            None, "no pull: slow units drift towards long time scales on average", Outcome.NO_PULL
+        )
     if rate == 0 or sizes.size == 0:
-        return math.inf, "no pushes"
-    law = empirical_pushes(sizes, bound=bound)  # a size above the bound raises: never a silent answer
+        return Prediction(math.inf, "no pushes", Outcome.NO_PUSHES)
+    law = empirical_pushes(
+        sizes, bound=bound
+    )  # a size above the bound raises: never a silent answer
     try:
         beta = float(tail_exponent(pull, rate, law))
     except ValueError as error:
-        return None, f"no root of psi: {error}"
+        no_law = rate * float(sizes.mean()) >= pull  # ψ'(0) >= 0: the mean push beats the pull
+        return Prediction(
+            None,
+            f"no root of psi: {error}",
+            Outcome.NO_STATIONARY_LAW if no_law else Outcome.NO_ROOT,
+        )
     if beta == 0.0:  # pushes heavier than exponential in ln τ: Veraverbeke's regime
-        return 0.0, "heavy-tailed pushes: the tail is heavier than every power law (no β)"
-    return beta, ""
+        return Prediction(
+            0.0,
+            "heavy-tailed pushes: the tail is heavier than every power law (no β)",
+            Outcome.HEAVY_PUSHES,
+        )
+    return Prediction(beta, "", Outcome.ROOT)
 
 
-def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float = 4.0,
-                    bound: float | None = None) -> PushStatistics:
+def push_statistics(
+    y_path, *, slow_quantile: float = 0.5, threshold_mads: float = 4.0, bound: float | None = None
+) -> PushStatistics:
     """Pull κ, push rate λ and push sizes from log-time-scale paths; β predicted by ψ's root.
 
     Parameters
@@ -204,7 +329,9 @@ def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float
     slow = y[:-1] >= level
     increments = np.diff(y, axis=0)[slow]
     if increments.size < 10:
-        raise ValueError(f"too few slow-unit increments ({increments.size}) to measure pull and pushes")
+        raise ValueError(
+            f"too few slow-unit increments ({increments.size}) to measure pull and pushes"
+        )
     center = float(np.median(increments))
     scale = 1.4826 * float(np.median(np.abs(increments - center)))
     if scale == 0.0:
@@ -216,14 +343,23 @@ def push_statistics(y_path, *, slow_quantile: float = 0.5, threshold_mads: float
     if math.isfinite(pull) and pull > 0:
         pushes = pushes + pull  # the pull acts during a push step too: Z = ΔY + κ
     rate = pushes.size / increments.size
-    beta, reason = predicted_beta(pull, rate, pushes, bound=bound)
-    return PushStatistics(pull=pull, rate=rate, sizes=pushes, threshold=float(threshold),
-                          n_increments=int(increments.size), beta=beta, reason=reason)
+    prediction = predicted_beta(pull, rate, pushes, bound=bound)
+    return PushStatistics(
+        pull=pull,
+        rate=rate,
+        sizes=pushes,
+        threshold=float(threshold),
+        n_increments=int(increments.size),
+        beta=prediction.beta,
+        reason=prediction.reason,
+        outcome=prediction.outcome,
+    )
 
 
 # --------------------------------------------------------------------------------------
 # Stored log-time-scale paths: conditional drift, residual forcing, approach to stationarity
 # --------------------------------------------------------------------------------------
+
 
 def _paths(y_path, steps) -> tuple[np.ndarray, np.ndarray]:
     """``(y, steps)`` with ``y`` of shape (kept, models, units), finite; ``steps`` increasing."""
@@ -231,12 +367,16 @@ def _paths(y_path, steps) -> tuple[np.ndarray, np.ndarray]:
     if y.ndim == 2:
         y = y[:, None, :]
     if y.ndim != 3 or y.shape[0] < 3:
-        raise ValueError(f"y_path must have shape (kept steps >= 3, [models,] units); got {y.shape}")
+        raise ValueError(
+            f"y_path must have shape (kept steps >= 3, [models,] units); got {y.shape}"
+        )
     if not np.isfinite(y).all():
         raise ValueError("y_path must be finite")
     steps = as_float_array("steps", steps).ravel()
     if steps.shape != (y.shape[0],):
-        raise ValueError(f"steps must hold one step per kept row of y_path ({y.shape[0]}); got {steps.shape}")
+        raise ValueError(
+            f"steps must hold one step per kept row of y_path ({y.shape[0]}); got {steps.shape}"
+        )
     if np.any(np.diff(steps) <= 0):
         raise ValueError("steps must be strictly increasing")
     return y, steps
@@ -269,8 +409,9 @@ class ResidualForcing(NamedTuple):
     n_transitions: int
 
 
-def zeta_residual_forcing(y_path, steps, *, late_fraction: float = 0.35, bins: int = 24,
-                          q_low: float = 0.10) -> ResidualForcing:
+def zeta_residual_forcing(
+    y_path, steps, *, late_fraction: float = 0.35, bins: int = 24, q_low: float = 0.10
+) -> ResidualForcing:
     """Conditional drift ``F(ζ) = E[Δζ | ζ]``, its far-left plateau, and the residual forcing's α.
 
     An analogue, on the stored paths of :func:`mlmath.experiments.engine.run_arm`, of the
@@ -331,18 +472,24 @@ def zeta_residual_forcing(y_path, steps, *, late_fraction: float = 0.35, bins: i
     if not np.allclose(gaps, gaps[0]):
         raise ValueError("steps must be evenly spaced inside the late window")
     interval = float(gaps[0])
-    zeta = -y[first:]                                        # (rows, models, units)
+    zeta = -y[first:]  # (rows, models, units)
     before, delta = zeta[:-1], np.diff(zeta, axis=0) / interval
     flat_before = before.ravel()
     edges = np.quantile(flat_before, np.linspace(0.0, 1.0, bins + 1))
     edges[-1] = np.nextafter(edges[-1], np.inf)
     if np.any(np.diff(edges) <= 0):
-        raise ValueError("too many bins for the distinct values of zeta in the late window; lower bins")
+        raise ValueError(
+            "too many bins for the distinct values of zeta in the late window; lower bins"
+        )
     per_transition = restoring_drift(flat_before, zeta[1:].ravel(), edges, slow_fraction=q_low)
     drift = per_transition._replace(  # per transition -> per optimizer step
-        drift=per_transition.drift / interval, stderr=per_transition.stderr / interval,
-        median=per_transition.median / interval, kappa=per_transition.kappa / interval,
-        kappa_stderr=per_transition.kappa_stderr / interval, kappa_median=per_transition.kappa_median / interval)
+        drift=per_transition.drift / interval,
+        stderr=per_transition.stderr / interval,
+        median=per_transition.median / interval,
+        kappa=per_transition.kappa / interval,
+        kappa_stderr=per_transition.kappa_stderr / interval,
+        kappa_median=per_transition.kappa_median / interval,
+    )
     index = np.clip(np.searchsorted(edges, before, side="right") - 1, 0, bins - 1)
     centre = np.zeros(bins)
     for b in np.unique(index):
@@ -357,10 +504,27 @@ def zeta_residual_forcing(y_path, steps, *, late_fraction: float = 0.35, bins: i
     standard = (residual - med) / scale
     far_left = standard[before <= drift.slow_edge]
     if far_left.size < 40:
-        raise ValueError(f"the far-left slice holds {far_left.size} transitions; at least 40 are needed "
-                         "(raise late_fraction or q_low)")
+        raise ValueError(
+            f"the far-left slice holds {far_left.size} transitions; at least 40 are needed "
+            "(raise late_fraction or q_low)"
+        )
     alpha = float(calibrated_tail_index(far_left))
     return ResidualForcing(drift, far_left, alpha, interval, int(delta.size))
+
+
+class Unsettled(StrEnum):
+    """Why a run is not yet comparable with a stationary prediction (Chapter 11).
+
+    ``SHORT_RUN``: it lasted fewer steps than one relaxation time ``1/κ``;
+    ``NARROW_SPREAD``: the spread of ``ln τ`` is below half the ``1/β`` the predicted law
+    needs; ``GROWING``: the spread grew by more than a tenth of itself over the late
+    window; ``NO_BETA``: no finite β was given to compare with.
+    """
+
+    SHORT_RUN = "run shorter than 1/κ"
+    NARROW_SPREAD = "spread < 1/(2β)"
+    GROWING = "spread still growing"
+    NO_BETA = "no β predicted"
 
 
 class Relaxation(NamedTuple):
@@ -392,12 +556,32 @@ class Relaxation(NamedTuple):
         """The chapter's three necessary conditions for comparing a stationary prediction:
         the run lasted at least one relaxation time, the spread reached half of what the
         predicted law needs, and it grew by less than a tenth of itself over the late window."""
-        return bool(self.steps >= self.relaxation and math.isfinite(self.needed)
-                    and self.spread >= 0.5 * self.needed and abs(self.growth) <= 0.1 * self.spread)
+        return bool(
+            self.steps >= self.relaxation
+            and math.isfinite(self.needed)
+            and self.spread >= 0.5 * self.needed
+            and abs(self.growth) <= 0.1 * self.spread
+        )
+
+    @property
+    def failures(self) -> tuple:
+        """The conditions of :attr:`settled` that fail, as :class:`Unsettled` members, in the
+        order short run, no β, narrow spread, growing; empty exactly when the run is settled."""
+        out = []
+        if not self.steps >= self.relaxation:
+            out.append(Unsettled.SHORT_RUN)
+        if not math.isfinite(self.needed):
+            out.append(Unsettled.NO_BETA)
+        elif not self.spread >= 0.5 * self.needed:
+            out.append(Unsettled.NARROW_SPREAD)
+        if not abs(self.growth) <= 0.1 * self.spread:
+            out.append(Unsettled.GROWING)
+        return tuple(out)
 
 
-def relaxation_check(y_path, steps, *, pull: float, beta: float | None = None,
-                     late_fraction: float = 0.35) -> Relaxation:
+def relaxation_check(
+    y_path, steps, *, pull: float, beta: float | None = None, late_fraction: float = 0.35
+) -> Relaxation:
     """Run length against the pull's relaxation time, and spread against what a β needs.
 
     A stationary prediction (Theorem A's root of ψ, Theorem D's ``β = α − 1``) describes a
@@ -427,6 +611,8 @@ def relaxation_check(y_path, steps, *, pull: float, beta: float | None = None,
     Returns
     -------
     Relaxation
+        Its ``settled`` says whether all three conditions hold, its ``failures`` which of
+        them fail (:class:`Unsettled`, a typed outcome).
 
     Notes
     -----
@@ -445,7 +631,53 @@ def relaxation_check(y_path, steps, *, pull: float, beta: float | None = None,
     first = _late_rows(y.shape[0], late_fraction, 3)
     spread_path = y.std(axis=1)
     slope = float(np.polyfit(steps[first:], spread_path[first:], 1)[0])
-    return Relaxation(steps=float(steps[-1]), relaxation=1.0 / pull if pull > 0 else math.inf,
-                      travel=float(np.max(np.abs(y[-1] - y[0]))), spread=float(spread_path[-1]),
-                      needed=1.0 / beta if beta else math.nan,
-                      growth=slope * float(steps[-1] - steps[first]))
+    return Relaxation(
+        steps=float(steps[-1]),
+        relaxation=1.0 / pull if pull > 0 else math.inf,
+        travel=float(np.max(np.abs(y[-1] - y[0]))),
+        spread=float(spread_path[-1]),
+        needed=1.0 / beta if beta else math.nan,
+        growth=slope * float(steps[-1] - steps[first]),
+    )
+
+
+def floor_beta(pull: float, rate: float, z_max: float) -> float:
+    """The floor ``β_*`` under Theorem A's root when every push is at most ``z_max``.
+
+    ``β_*`` is the positive root of ``h(θ) = −κθ + ν(e^{θ z_max} − 1)`` when
+    ``ν z_max < κ``, and 0 otherwise. Since ``E e^{θZ} ≤ e^{θ z_max}``, ``ψ ≤ h`` on
+    ``(0, ∞)``, so the root β of ψ is at least ``β_*`` (Chapter 11, proposition "Bounded
+    pushes have a root, with a floor under it"; Asmussen 2003, *Applied Probability and
+    Queues*, XIII.5, for the Cramér case).
+
+    Parameters
+    ----------
+    pull : float > 0
+        The pull ``κ`` (nepers per step).
+    rate : float >= 0
+        The push rate ``ν`` (per step).
+    z_max : float > 0
+        The largest push.
+
+    Returns
+    -------
+    float
+        ``β_* ≥ 0``.
+    """
+    from scipy.optimize import brentq
+
+    pull = positive("pull", pull)
+    rate = check_range("rate", rate, 0.0)
+    z_max = positive("z_max", z_max)
+    if rate * z_max >= pull:
+        return 0.0
+    if rate == 0.0:
+        return math.inf  # no pushes: h(θ) = −κθ < 0 for every θ
+
+    def h(theta):
+        return -pull * theta + rate * math.expm1(theta * z_max)
+
+    upper = 1.0
+    while h(upper) < 0:
+        upper *= 2
+    return float(brentq(h, 1e-12, upper))

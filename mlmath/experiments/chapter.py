@@ -18,34 +18,33 @@ from pathlib import Path
 import numpy as np
 
 from .engine import run_experiment
+from .results import ResultView
 
 __all__ = ["CIRun", "run_ci", "run_time_text", "arm_push_bound", "median", "phase_count", "phase_summary",
-           "recomputed_predictions", "arm_rows", "elapsed_seconds", "arms_at_once", "markdown_table"]
+           "recomputed_predictions", "arm_rows", "elapsed_seconds", "arms_at_once", "markdown_table",
+           "EXTENDED_PHASES", "REGIMES", "regime", "regime_counts", "stage_horizon", "monotone_horizon",
+           "phases_text", "outcome_summary", "plug_in_root", "scale_cells", "row_cells"]
+
+#: The phases of an envelope that is extended at its horizon (Chapter 8): β splits them.
+EXTENDED_PHASES = ("extended", "broad", "boundary", "concentrated")
+#: What a phase says about the decay class at the horizon, in the order chapters list them.
+REGIMES = ("collapsed", "extended", "crossover", "non-decaying", "unresolved")
 
 
 @dataclass(frozen=True)
-class CIRun:
+class CIRun(ResultView):
     """A live ci-tier run: the result dict (as written to JSON) and its arrays.
 
-    Chapters 9–11 (live ci-tier runs).
+    The properties and per-arm reductions (``arm``, ``count``, ``median``, ``n_seeds``)
+    are those of :class:`mlmath.experiments.results.ResultView`, shared with stored
+    results. Chapters 9–11 (live ci-tier runs).
     """
 
     result: dict
     arrays: dict
 
-    @property
-    def summary(self) -> dict:
-        """The result's summary block."""
-        return self.result["summary"]
-
-    @property
-    def config(self) -> dict:
-        """The configuration (plain data) the run read."""
-        return self.result["config"]
-
-    def arm(self, name: str) -> dict:
-        """Summary of run ``name``."""
-        return self.summary["arms"][name]
+    def _result(self) -> dict:
+        return self.result
 
 
 def run_ci(name: str, out=None) -> CIRun:
@@ -97,17 +96,22 @@ def recomputed_predictions(arm: dict, arrays: dict, name: str, *, bound: float |
     arrays (a run that stored none), the stored value is returned. ``beta`` is ``inf`` with
     no pushes, ``0.0`` with pushes heavier than exponential (no β), None without a
     stationary law. ``bound``: a known bound on one push (:func:`arm_push_bound`), under
-    which the pushes count as light-tailed. Chapters 11–12.
+    which the pushes count as light-tailed. Each entry is a
+    :class:`mlmath.experiments.analysis.Prediction`, whose ``.outcome`` is typed.
+    Chapters 11–12.
     """
-    from .analysis import predicted_beta
+    from .analysis import Prediction, predicted_beta, prediction_outcome
+
+    def stored(beta, reason):
+        return Prediction(beta, reason, prediction_outcome(beta, reason))
 
     sizes, seeds = arrays.get(f"{name}__push_sizes"), arrays.get(f"{name}__push_seed")
     out = []
     for i, push in enumerate(arm["pushes"]):
         if "pull" not in push:
-            out.append((None, push.get("reason", "")))
+            out.append(stored(None, push.get("reason", "")))
         elif sizes is None or seeds is None:
-            out.append((push.get("beta_predicted"), push.get("reason", "")))
+            out.append(stored(push.get("beta_predicted"), push.get("reason", "")))
         else:
             out.append(predicted_beta(push["pull"], push["rate"], sizes[seeds == i], bound=bound))
     return out
@@ -115,7 +119,7 @@ def recomputed_predictions(arm: dict, arrays: dict, name: str, *, bound: float |
 
 def phase_summary(labels) -> str:
     """``'label k/n'`` for every phase label present among the seeds, in the order of
-    :data:`mlmath.diagnostics.PHASES` (e.g. ``'intermediate 4/5, broad 1/5'``). Chapters 9–12."""
+    :data:`mlmath.diagnostics.PHASES` (e.g. ``'broad 4/5, boundary 1/5'``). Chapters 9–12."""
     from ..diagnostics import PHASES
 
     labels = list(labels)
@@ -262,3 +266,464 @@ def markdown_table(rows: list[dict], columns: dict) -> str:
     rule = "| " + " | ".join("---" for _ in columns) + " |"
     body = ["| " + " | ".join(_format(row.get(key)) for key in columns) + " |" for row in rows]
     return "\n".join([header, rule, *body])
+
+
+def regime(phase: str) -> str:
+    """The decay class at the horizon that a phase label says: one of :data:`REGIMES`.
+
+    'collapsed' stays collapsed; the phases of an extended envelope (:data:`EXTENDED_PHASES`:
+    'extended', 'broad', 'boundary', 'concentrated') are 'extended'; 'crossover',
+    'non-decaying' and 'unresolved' stay what they are. Chapter 8 ("Phase labels") defines
+    the labels; Chapters 9–12 count regimes with this.
+    """
+    from ..diagnostics import PHASES
+
+    if phase not in PHASES:
+        raise ValueError(f"phase must be one of {PHASES}; got {phase!r}")
+    return "extended" if phase in EXTENDED_PHASES else phase
+
+
+def regime_counts(labels) -> dict:
+    """``{regime: number of seeds}`` for every regime of :data:`REGIMES` (zeros included).
+
+    ``labels`` are phase labels (:data:`mlmath.diagnostics.PHASES`); each is mapped by
+    :func:`regime`. Chapters 9–12.
+    """
+    counts = dict.fromkeys(REGIMES, 0)
+    for label in labels:
+        counts[regime(label)] += 1
+    return counts
+
+
+def stage_horizon(stage: dict) -> float:
+    """The horizon ``L`` (steps) at which every seed of a stage was labelled.
+
+    ``stage`` is a stored or live ``arm["trained"]`` or ``arm["init"]`` block, whose
+    ``horizon`` lists one ``L`` per seed (:func:`mlmath.experiments.relabel.labels_summary`).
+    Raises ValueError when it has none or the seeds differ: a table of phases states one
+    horizon. Chapters 9–12.
+    """
+    values = stage.get("horizon") if isinstance(stage, dict) else None
+    if not values or any(v is None for v in values):
+        raise ValueError("stage must hold a per-seed 'horizon' list (a result labelled by horizon_class)")
+    if len({float(v) for v in values}) != 1:
+        raise ValueError(f"stage's seeds were labelled at different horizons {sorted(set(values))}")
+    return float(values[0])
+
+
+def monotone_horizon(recovery, lags, threshold: float = 0.5) -> np.ndarray:
+    """Largest planted lag up to which *every* planted lag has ``recovery ≥ threshold``, per seed.
+
+    The point estimate of :func:`mlmath.response.response_kernel`'s horizon, read from the
+    stored per-lag recovery ratios ``ĉ_k / c_k`` of a result (``recovery``, shape
+    ``(seeds, K)`` or ``(K,)``; ``lags`` strictly increasing, shape ``(K,)``). A lag below
+    the threshold ends it, whatever follows, so it is monotone in the threshold; unlike the
+    kernel's horizon it has **no interval** (the stored ratios are one evaluation batch).
+    0 if the shortest lag is not recovered. Chapters 10 and 12.
+    """
+    from .._validate import as_float_array
+
+    recovery = np.atleast_2d(as_float_array("recovery", recovery))
+    lags = as_float_array("lags", lags)
+    if recovery.ndim != 2 or lags.ndim != 1 or recovery.shape[-1] != lags.size:
+        raise ValueError(f"recovery must have shape (seeds, {lags.size}) to match lags; got {recovery.shape}")
+    if lags.size == 0 or np.any(np.diff(lags) <= 0):
+        raise ValueError("lags must be non-empty and strictly increasing")
+    if not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):
+        raise ValueError(f"threshold must be in (0, 1]; got {threshold!r}")
+    if not np.isfinite(recovery).all():
+        raise ValueError("recovery must be finite")
+    prefix = np.cumprod(recovery >= threshold, axis=-1).astype(bool)  # every lag so far recovered
+    return np.where(prefix.any(-1), np.max(np.where(prefix, lags, 0.0), axis=-1), 0.0)
+
+
+# ---- chapters 8-9
+# The transport checks against the full Jacobian (Chapters 8 and 9), the tier and scale
+# tables, and the tables of stored phases and live diagnoses that Chapters 8 and 9 glue.
+
+__all__ += ["transport_check", "transport_deviation", "transport_table", "tier_table",
+            "stored_phase_table", "diagnosis_table", "control_scale_table",
+            "control_stored_table"]
+
+#: The experiments whose steps the tier table of Chapter 8 lists (Chapters 9, 10, 11).
+PART_IV_EXPERIMENTS = ("negative_control", "access_route", "forcing")
+
+
+def transport_check(model, x, lags, starts, *, window, orders=("exact", "first", "zeroth")):
+    """Envelopes of the diagonal transport and of its Jacobian truth for ``model`` on ``x``.
+
+    The truth is :func:`mlmath.diagnostics.jacobian_envelope` of the products of the full
+    step Jacobians ``J_{t+ℓ−1} ⋯ J_t`` (its ``'diagonal'`` entries and ``'column'`` norms);
+    each order of ``orders`` is :func:`mlmath.diagnostics.network_envelope` of the model's
+    trace (``leak``, ``rdiag``) at the same ``lags`` and ``starts``, with time scales fitted
+    over ``window``. Also returns the number of units outside the first-order range
+    (status ``'invalid'`` of :func:`mlmath.diagnostics.unit_timescale_fit` at first order).
+
+    Returns ``(curves, invalid)`` with ``curves = {'diagonal', 'column', *orders}``, each an
+    array over ``lags``. Cost: O(B T H³) for the Jacobian products, so small networks only.
+    Chapter 8, "Real networks against the full Jacobian"; Chapter 9 uses it after training.
+    """
+    import torch
+
+    from .. import diagnostics as D
+
+    orders = tuple(orders)
+    if not orders or any(order not in D.ORDERS for order in orders):
+        raise ValueError(f"orders must be a non-empty tuple from {D.ORDERS}; got {orders!r}")
+    truth = D.jacobian_envelope(model.step_jacobians(x), lags, starts)
+    with torch.no_grad():
+        _, trace = model(x)
+    curves = {"diagonal": truth.diagonal, "column": truth.column}
+    for order in orders:
+        curves[order] = D.network_envelope(trace.leak, trace.rdiag, lags, starts=starts,
+                                           window=window, order=order).envelope
+    fit = D.unit_timescale_fit(trace.leak, trace.rdiag, window, order="first")
+    return curves, int(fit.counts()["invalid"])
+
+
+def transport_deviation(curves: dict, order: str) -> float:
+    """Largest ``|envelope / diagonal truth − 1|`` over the positive lags, in per cent.
+
+    ``curves`` as returned by :func:`transport_check` (lag 0 first, where every envelope
+    is 1). Chapters 8 and 9.
+    """
+    if "diagonal" not in curves or order not in curves:
+        raise ValueError(f"curves must hold 'diagonal' and {order!r}; got {sorted(curves)}")
+    truth = np.asarray(curves["diagonal"], dtype=float)[1:]
+    return 100 * float(np.max(np.abs(np.asarray(curves[order], dtype=float)[1:] / truth - 1)))
+
+
+def transport_table(checks: dict, n_units: int) -> str:
+    """Markdown table of :func:`transport_check` results, one row per network.
+
+    ``checks`` maps a row label to ``(curves, invalid)``. Columns: the largest deviation of
+    each order from the diagonal truth (:func:`transport_deviation`; "< 0.01 %" below
+    that), the column norm over the diagonal at the longest lag, and the first-order
+    invalid units out of ``n_units``. Chapter 8.
+    """
+    lines = ["| network | exact | first order | zeroth order "
+             "| column / diagonal at the longest lag | first-order invalid units |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for label, (curves, invalid) in checks.items():
+        devs = [transport_deviation(curves, order) for order in ("exact", "first", "zeroth")]
+        cells = ["< 0.01 %" if d < 0.01 else f"{d:.2g} %" for d in devs]
+        ratio = curves["column"][-1] / curves["diagonal"][-1]
+        lines.append(f"| {label} | " + " | ".join(cells)
+                     + f" | {ratio:.2f} | {invalid} / {n_units} |")
+    return "\n".join(lines)
+
+
+def tier_table(experiments=PART_IV_EXPERIMENTS) -> str:
+    """Markdown table of the three tiers of the registry beside the paper's run (Chapter 8).
+
+    Rows: units, sequence length, seeds, batch, steps per arm (one per experiment of
+    ``experiments``), the AdamW learning rate, learning rate × steps of the access-route
+    experiment, diagnostic sequences (the paper's 6000), and where each tier runs.
+    Chapter 8, "Three tiers and the paper".
+    """
+    from .registry import PAPER_SCALE, SCALES, STEPS
+
+    def column(t):
+        sc = SCALES[t]
+        return [sc.hidden_size, sc.length, len(sc.seeds), sc.batch_size,
+                " / ".join(f"{STEPS[name][t]:,}" for name in experiments), f"{sc.lr:g}",
+                f"{sc.lr * STEPS['access_route'][t]:.3g}", sc.diag_batch]
+
+    p = PAPER_SCALE
+    columns = {t: column(t) for t in ("ci", "reference", "full")}
+    columns["paper"] = [p["hidden_size"], p["length"], p["seeds"], p["batch_size"],
+                        f"{p['steps']:,}", f"{p['lr']:g}", f"{p['lr'] * p['steps']:.3g}", 6000]
+    labels = ["units H", "sequence length T", "seeds", "batch",
+              "steps per arm (Ch. 9 / 10 / 11)", "learning rate (AdamW)",
+              "learning rate × steps (Ch. 10)", "diagnostic sequences"]
+    rows = ["| | ci | reference | full | paper |", "| --- | --- | --- | --- | --- |"]
+    rows += [f"| {label} | " + " | ".join(str(columns[t][i]) for t in columns) + " |"
+             for i, label in enumerate(labels)]
+    rows.append("| where | CPU, in the chapters | CPU, committed results "
+                "| one GPU, by estimate | the paper's run |")
+    return "\n".join(rows)
+
+
+def _span(values, fmt: str = ".2f") -> str:
+    values = [v for v in values if v is not None]
+    return f"{min(values):{fmt}} to {max(values):{fmt}}" if values else "–"
+
+
+def stored_phase_table(stored_runs: dict) -> tuple[str, float]:
+    """Markdown table of the trained phases of stored results, and the horizon they share.
+
+    ``stored_runs`` maps an experiment name to its stored result
+    (:func:`mlmath.experiments.best_result`). One row per arm: the horizon ``L``, the phase
+    counts over seeds, and the ranges over seeds of the rate ratio ρ, the e-folds ``E``,
+    the units beyond ``L`` and the censored time scales ("–" where none is defined).
+    Raises ValueError when the arms were read at different horizons: the table states
+    one. Chapter 8, "Stored labels and their horizon".
+    """
+    lines = ["| experiment | arm | L | phases after training | ρ | E | units beyond L "
+             "| censored |", "|" + " --- |" * 8]
+    horizons = set()
+    for exp_name, experiment in stored_runs.items():
+        for arm in experiment.summary["arms"].values():
+            t = arm["trained"]
+            horizons |= set(t["horizon"])
+            counts = ", ".join(f"{p} {t['phases'].count(p)}" for p in sorted(set(t["phases"])))
+            lines.append(
+                f"| {exp_name} | {arm['label']} | {t['horizon'][0]:.0f} | {counts} "
+                f"| {_span(t['rate_ratio'])} | {_span(t['efolds'])} "
+                f"| {_span(t['n_beyond'], 'd')} | {_span(t['n_censored'], 'd')} |")
+    if len(horizons) != 1:
+        raise ValueError(f"stored_runs were read at several horizons {sorted(horizons)}")
+    return "\n".join(lines), float(horizons.pop())
+
+
+def _diagnosis_row(name: str, stage: str, d) -> str:
+    s, c, h = d.summary(), d.timescales.counts(), d.horizon
+    beta = "no tail fit"
+    if d.beta is not None:
+        i = d.beta
+        beta = f"{i.beta:.2f} [{i.low:.2f}, {i.high:.2f}] ({i.n_censored})"
+    rho = "–" if math.isnan(h.rate_ratio) else f"{h.rate_ratio:.2f}"
+    taus = f"{s['median_tau']:.3g} | {s['max_tau']:.3g}"
+    units = f"{c['ok']} / {c['nondecaying']} / {c['unresolved']}"
+    return (f"| {name} | {stage} | *{d.phase}* | {rho} | {h.efolds:.3g} | {h.n_beyond} "
+            f"| {taus} | {beta} | {units} |")
+
+
+def diagnosis_table(live: dict, steps: dict) -> str:
+    """Markdown table of diagnoses before and after training, two rows per model.
+
+    ``live`` maps a model name to ``(before, after)``, two
+    :class:`mlmath.diagnostics.Diagnosis`; ``steps`` maps it to the optimizer steps of its
+    training. Columns: phase, ρ, e-folds ``E``, units beyond ``L``, median and largest
+    resolved τ, β with its 90 % interval and censored count, and the unit statuses.
+    Chapter 8, "A live run at ci scale".
+    """
+    lines = ["| model | stage | phase | ρ | E | units beyond L | median τ | max τ "
+             "| β [90 % interval] (censored) | units ok / not decaying / unresolved |",
+             "|" + " --- |" * 10]
+    for name, (before, after) in live.items():
+        lines += [_diagnosis_row(name, "initialisation", before),
+                  _diagnosis_row(name, f"after {steps[name]} steps", after)]
+    return "\n".join(lines)
+
+
+def control_scale_table(name: str = "negative_control", arm: str = "const") -> str:
+    """Markdown table of the scale of experiment ``name`` at each tier beside the paper.
+
+    Rows: units, sequence length, seeds, optimizer steps per arm, learning rate, batch,
+    the frozen gate ``g`` of arm ``arm`` (a ConstGate) and its carry time scale
+    ``τ_g = −1/ln(1 − g)``. Chapter 9, "The experiment and its scale".
+    """
+    from .registry import PAPER_SCALE, STEPS, get_config
+
+    def column(tier):
+        config = get_config(name, tier)
+        a = config.arm(arm)
+        g = a.options()["s"]
+        return [config.hidden_size, config.length, len(config.seeds),
+                f"{STEPS[name][tier]:,}", f"{a.train.lr:g}", a.train.batch_size,
+                f"{g:.3g}", f"{-1 / math.log(1 - g):.3g}"]
+
+    p = PAPER_SCALE
+    columns = {"ci (live, below)": column("ci"), "reference (stored)": column("reference"),
+               "full (GPU, not run)": column("full"),
+               "paper": [p["hidden_size"], p["length"], p["seeds"], f"{p['steps']:,}",
+                         f"{p['lr']:g}", p["batch_size"], f"{p['s']:g}",
+                         f"{-1 / math.log(1 - p['s']):.4g}"]}
+    labels = ["units $H$", "sequence length $T$", "seeds", "optimizer steps per arm",
+              "learning rate (AdamW)", "batch", "frozen gate $g$",
+              r"carry time scale $\tau_g$ (steps)"]
+    lines = ["| | " + " | ".join(columns) + " |", "| --- " * (len(columns) + 1) + "|"]
+    lines += [f"| {label} | " + " | ".join(str(col[i]) for col in columns.values()) + " |"
+              for i, label in enumerate(labels)]
+    return "\n".join(lines)
+
+
+def control_stored_table(stored) -> tuple[str, float]:
+    """Markdown table of a stored negative-control result, and the horizon of its phases.
+
+    One row per arm: phases at initialisation and after training, β median and interval
+    (medians over seeds), the power-law window (median and largest), the spread of
+    ``ln τ`` (initialisation → trained), median and largest τ, units not decaying and
+    unresolved, test MSE and the old learnable horizon ``ℓ_N`` (medians over seeds).
+    Raises ValueError when the stages were read at different horizons
+    (:func:`stage_horizon`). Chapter 9, "The stored results".
+    """
+    arms = stored.summary["arms"]
+    horizons = {stage_horizon(arm[stage]) for arm in arms.values()
+                for stage in ("init", "trained")}
+    if len(horizons) != 1:
+        raise ValueError(f"stored's phases were read at several horizons {sorted(horizons)}")
+    lines = ["| run | phases at initialisation | phases trained | β median [interval] "
+             "| window, decades: median (largest) | spread of ln τ: init → trained "
+             "| median τ / largest τ, steps: medians (largest) "
+             "| not decaying / unresolved | test MSE | old horizon $\\ell_N$ |",
+             "| --- " * 10 + "|"]
+    for row in arm_rows(stored):
+        arm = arms[row["name"]]
+        trained = arm["trained"]
+        cells = [
+            row["label"], phase_summary(arm["init"]["phases"]),
+            phase_summary(trained["phases"]),
+            f"{row['beta']:.2f} [{row['beta_low']:.2f}, {row['beta_high']:.2f}]",
+            f"{row['window_decades']:.2f} ({max(trained['window_decades']):.2f})",
+            f"{row['log_tau_sd_init']:.2f} → {row['log_tau_sd']:.2f}",
+            f"{row['median_tau']:.3g} / {row['max_tau']:.3g} "
+            f"({max(trained['max_tau']):.3g})",
+            f"{row['n_nondecaying']} / {row['n_unresolved']} of {row['n_units']}",
+            f"{median(arm['test_mse']):.3f}", f"{median(arm['horizon']):.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines), horizons.pop()
+
+
+
+# ---- chapters 10-12
+
+
+def phases_text(phases) -> str:
+    """``'4 broad, 1 boundary'``: the seeds' phase labels, most frequent first.
+
+    Ties keep the order of first appearance (:meth:`collections.Counter.most_common`).
+    Chapters 10–12 print these in their tables.
+    """
+    from collections import Counter
+
+    phases = list(phases)
+    if not all(isinstance(p, str) for p in phases):
+        raise TypeError("phases must be phase labels (strings)")
+    return ", ".join(f"{n} {label}" for label, n in Counter(phases).most_common())
+
+
+def _short_number(value: float) -> str:
+    return f"{value:.3g}" if value < 1e4 else f"{value:.1e}"
+
+
+def outcome_summary(predictions) -> str:
+    """``'4 root (12.3–45.6), 1 no pushes'``: the outcomes of some predictions, most frequent first.
+
+    ``predictions`` are :class:`mlmath.experiments.analysis.Prediction` (or pairs
+    ``(beta, outcome)`` with an :class:`mlmath.experiments.analysis.Outcome`); the roots'
+    range is printed to three significant digits (``1.2e+04`` style from 10⁴). Chapter 11's
+    table of predictions.
+    """
+    from collections import Counter
+
+    from .analysis import Outcome, Prediction
+
+    pairs = []
+    for p in predictions:
+        beta, outcome = (p.beta, p.outcome) if isinstance(p, Prediction) else p
+        if not isinstance(outcome, Outcome):
+            raise TypeError(f"each prediction's outcome must be an Outcome; got {outcome!r}")
+        pairs.append((beta, outcome))
+    roots = [beta for beta, outcome in pairs if outcome is Outcome.ROOT]
+    parts = []
+    for outcome, n in Counter(outcome for _, outcome in pairs).most_common():
+        text = f"{n} {outcome.value}"
+        if outcome is Outcome.ROOT:
+            lo, hi = _short_number(min(roots)), _short_number(max(roots))
+            text += f" ({lo}–{hi})" if n > 1 else f" ({lo})"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def plug_in_root(pull: float, rate: float, sizes):
+    """The root of the plug-in ψ with no tail test (a first version's prediction), a Prediction.
+
+    :func:`mlmath.process.tail_exponent` of :func:`mlmath.process.empirical_pushes` with
+    ``theta_max = inf``: always a root when the mean push is below the pull; outcome
+    ``NO_STATIONARY_LAW`` (β None) when it is not. Chapter 11 shows why a root alone means
+    nothing for pushes heavier than exponential.
+    """
+    from .. import process as P
+    from .analysis import Outcome, Prediction
+
+    try:
+        beta = P.tail_exponent(pull, rate, P.empirical_pushes(sizes, theta_max=math.inf))
+    except ValueError as error:  # the mean push beats the pull: no stationary law
+        return Prediction(None, str(error), Outcome.NO_STATIONARY_LAW)
+    return Prediction(float(beta), "", Outcome.ROOT)
+
+
+def scale_cells(config, steps: int, arm: str | None = None) -> list:
+    """The scale of one tier, as table cells: units H, length T, seeds, steps, lr, batch.
+
+    ``config`` is an :class:`mlmath.experiments.registry.ExperimentConfig`, ``steps`` the
+    optimizer steps per arm, ``arm`` the arm whose training settings are shown (default the
+    first). Steps are printed with thousands separators and the learning rate with ``:g``.
+    Chapters 9–10 add their own rows (training sequences; the gate of ConstGate) to these.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"steps must be an integer >= 0; got {steps!r}")
+    train = (config.arm(arm) if arm is not None else config.arms[0]).train
+    return [config.hidden_size, config.length, len(config.seeds), f"{int(steps):,}",
+            f"{train.lr:g}", train.batch_size]
+
+
+def row_cells(row: dict, trained: dict) -> dict:
+    """The per-arm cells that Chapters 9–10's tables of stored results share, formatted.
+
+    ``row`` is one row of :func:`arm_rows`, ``trained`` the arm's ``trained`` block. Keys:
+    ``'beta'`` ("median [low, high]", two decimals), ``'window'`` (median window in decades
+    and the largest in brackets), ``'spread'`` (sd of ln τ, init → trained), ``'tau'``
+    (median / largest τ, three significant digits), ``'units'`` (not decaying /
+    unresolved of all units).
+    """
+    return {
+        "beta": f"{row['beta']:.2f} [{row['beta_low']:.2f}, {row['beta_high']:.2f}]",
+        "window": f"{row['window_decades']:.2f} ({max(trained['window_decades']):.2f})",
+        "spread": f"{row['log_tau_sd_init']:.2f} → {row['log_tau_sd']:.2f}",
+        "tau": f"{row['median_tau']:.3g} / {row['max_tau']:.3g}",
+        "units": f"{row['n_nondecaying']} / {row['n_unresolved']} of {row['n_units']}",
+    }
+
+
+def censored_spread(taus, censor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per network: the spread of ln τ over units with τ < ``censor``, and the censored count.
+
+    A time scale at or beyond the censoring point ``T`` (Chapter 8: the sequence length) is an
+    extrapolation of the fit, which sees lags up to its window only; the β fit treats it as
+    censored (known only to exceed ``T``). Its value should then not enter a spread either:
+
+    .. math:: s = \\operatorname{sd}\\{\\ln\\tau_q : \\tau_q < T\\}, \\qquad
+              n_{\\rm censored} = \\#\\{q : \\tau_q \\ge T\\},
+
+    with non-decaying units (``τ = inf``) counted as censored and unresolved ones
+    (``τ = NaN``) left out of both, as in :func:`mlmath.diagnostics.censored_power_law_fit`.
+    Chapters 11–12 compare the spread of two arms with it.
+
+    Parameters
+    ----------
+    taus : array_like, shape (seeds, units) or (units,)
+        Fitted time scales in steps, one row per network.
+    censor : float
+        The censoring point ``T`` in steps, > 0.
+
+    Returns
+    -------
+    spread : ndarray of float, shape (seeds,)
+        Population standard deviation of ``ln τ`` over the units below ``censor`` (NaN where
+        fewer than two are).
+    n_censored : ndarray of int, shape (seeds,)
+
+    References
+    ----------
+    Clauset, Shalizi & Newman (2009), power-law fits; censoring as in Chapter 8.
+    """
+    taus = np.atleast_2d(np.asarray(taus, dtype=float))
+    if taus.ndim != 2:
+        raise ValueError(f"taus must be 1-D or 2-D (seeds, units); got shape {taus.shape}")
+    if (np.isfinite(taus) & (taus <= 0)).any():
+        raise ValueError("taus must be > 0 (NaN and inf allowed)")
+    if isinstance(censor, bool) or not np.isfinite(censor) or censor <= 0:
+        raise ValueError(f"censor must be a finite number > 0; got {censor!r}")
+    spread, counts = [], []
+    for row in taus:
+        known = row[~np.isnan(row)]
+        below = known[known < censor]
+        spread.append(float(np.log(below).std()) if below.size >= 2 else math.nan)
+        counts.append(int(np.sum(known >= censor)))
+    return np.asarray(spread), np.asarray(counts, dtype=int)
+
+
+__all__ += ["censored_spread"]

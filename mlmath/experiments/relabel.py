@@ -29,9 +29,12 @@ from .. import diagnostics
 __all__ = ["RULE", "STAGES", "labels_summary", "classify_stage", "relabel_payload", "relabel_file"]
 
 #: What the relabelling applies, recorded in the provenance of a relabelled file.
-RULE = ("horizon_class at the largest stored lag; beta censored at the sequence length "
-        "(censored_power_law_fit, 200 bootstrap replicates); phase_label")
-#: The stages of an arm: (summary key, array suffix of the envelope and time scales, bootstrap seed base).
+RULE = (
+    "horizon_class at the largest stored lag; beta censored at the sequence length "
+    "(censored_power_law_fit, 200 bootstrap replicates); phase_label"
+)
+#: The stages of an arm: (summary key, array suffix of the envelope and time scales,
+#: bootstrap seed base).
 STAGES = (("init", "_init", 1000), ("trained", "", 2000))
 
 
@@ -40,7 +43,7 @@ def _number(value):
 
 
 def labels_summary(classified) -> dict:
-    """Per-seed label fields (JSON-ready) of a list of ``(HorizonClass, BetaInterval | None, phase)``.
+    """Per-seed label fields (JSON-ready) of ``(HorizonClass, BetaInterval | None, phase)`` triples.
 
     Keys: ``phase`` (majority over seeds, a tie gives 'unresolved'), ``phases``, and per seed
     ``horizon``, ``horizon_class``, ``rate_ratio``, ``efolds``, ``n_beyond``, ``beta``,
@@ -53,19 +56,26 @@ def labels_summary(classified) -> dict:
     if not classified:
         raise ValueError("classified must hold at least one (horizon, beta, phase) triple")
     rows = [diagnostics.horizon_summary(horizon) for horizon, _, _ in classified]
-    out = {"phase": majority_phase([phase for _, _, phase in classified]),
-           "phases": [phase for _, _, phase in classified]}
+    out = {
+        "phase": majority_phase([phase for _, _, phase in classified]),
+        "phases": [phase for _, _, phase in classified],
+    }
     for key in ("horizon", "horizon_class", "rate_ratio", "efolds", "n_beyond"):
         out[key] = [row[key] for row in rows]
     for key, attribute in (("beta", "beta"), ("beta_low", "low"), ("beta_high", "high")):
-        out[key] = [None if beta is None else _number(getattr(beta, attribute)) for _, beta, _ in classified]
+        out[key] = [
+            None if beta is None else _number(getattr(beta, attribute)) for _, beta, _ in classified
+        ]
     out["n_tail"] = [None if beta is None else int(beta.n_tail) for _, beta, _ in classified]
-    out["n_censored"] = [None if beta is None else int(beta.n_censored) for _, beta, _ in classified]
+    out["n_censored"] = [
+        None if beta is None else int(beta.n_censored) for _, beta, _ in classified
+    ]
     return out
 
 
-def classify_stage(arrays: dict, run: str, suffix: str, *, length: int, seed_base: int,
-                   n_boot: int = 200) -> list:
+def classify_stage(
+    arrays: dict, run: str, suffix: str, *, length: int, seed_base: int, n_boot: int = 200
+) -> list:
     """``classify_envelope`` of every seed of one stage of one run, from stored arrays.
 
     ``arrays`` holds ``RUN__envelope_lags``, ``RUN__envelope{suffix}`` (seeds × lags) and
@@ -78,14 +88,21 @@ def classify_stage(arrays: dict, run: str, suffix: str, *, length: int, seed_bas
     except KeyError as error:
         raise ValueError(f"the stored arrays of run {run!r} lack {error.args[0]!r}") from error
     if envelopes.ndim != 2 or taus.ndim != 2 or envelopes.shape[0] != taus.shape[0]:
-        raise ValueError(f"run {run!r}: envelopes {envelopes.shape} and taus {taus.shape} must be "
-                         "(seeds, lags) and (seeds, units) with the same seeds")
-    return [diagnostics.classify_envelope(lags, envelopes[i], taus[i], length=length, rng=seed_base + i,
-                                          n_boot=n_boot)
-            for i in range(envelopes.shape[0])]
+        raise ValueError(
+            f"run {run!r}: envelopes {envelopes.shape} and taus {taus.shape} must be "
+            "(seeds, lags) and (seeds, units) with the same seeds"
+        )
+    return [
+        diagnostics.classify_envelope(
+            lags, envelopes[i], taus[i], length=length, rng=seed_base + i, n_boot=n_boot
+        )
+        for i in range(envelopes.shape[0])
+    ]
 
 
-def relabel_payload(payload: dict, arrays: dict, *, commit: str = "unknown", date: str | None = None) -> dict:
+def relabel_payload(
+    payload: dict, arrays: dict, *, commit: str = "unknown", date: str | None = None
+) -> dict:
     """A copy of a stored result's JSON payload with every arm's labels re-read from ``arrays``.
 
     Each stage (``init``, ``trained``) of each arm gets the fields of :func:`labels_summary`
@@ -100,15 +117,21 @@ def relabel_payload(payload: dict, arrays: dict, *, commit: str = "unknown", dat
         for stage, suffix, seed_base in STAGES:
             block = arm[stage]
             before = block.get("phases_before_relabel", block["phases"])
-            block.update(labels_summary(classify_stage(arrays, run, suffix, length=length,
-                                                       seed_base=seed_base, n_boot=n_boot)))
+            block.update(
+                labels_summary(
+                    classify_stage(
+                        arrays, run, suffix, length=length, seed_base=seed_base, n_boot=n_boot
+                    )
+                )
+            )
             block["phases_before_relabel"] = before
         arm["phase"] = arm["trained"]["phase"]
         out["summary"]["phases"][run] = arm["phase"]
     if "agrees_with_expectation" in out["summary"]:
         out["summary"]["agrees_with_expectation"] = all(
-            arm["phase"] == "collapsed" for arm in out["summary"]["arms"].values())
-    stamp = date or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+            arm["phase"] == "collapsed" for arm in out["summary"]["arms"].values()
+        )
+    stamp = date or datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     out["provenance"]["relabelled"] = {"commit": commit, "date": stamp, "rule": RULE}
     return out
 
@@ -117,8 +140,9 @@ def _commit() -> str:
     import subprocess
 
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -138,8 +162,10 @@ def relabel_file(path) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mlmath.experiments.relabel",
-                                     description="Re-read the phase labels of stored results from their arrays.")
+    parser = argparse.ArgumentParser(
+        prog="python -m mlmath.experiments.relabel",
+        description="Re-read the phase labels of stored results from their arrays.",
+    )
     parser.add_argument("paths", nargs="+", help="results/TIER/NAME.json files")
     for path in parser.parse_args(argv).paths:
         print(relabel_file(path))

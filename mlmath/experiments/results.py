@@ -23,8 +23,18 @@ from . import registry
 from .engine import RESULTS_DIR
 from .registry import get_experiment
 
-__all__ = ["StoredResult", "load_result", "best_result", "STORED_TIERS", "provenance_markdown", "REQUIRED_KEYS", "PROVENANCE_KEYS",
-           "ARM_KEYS", "validate_result"]
+__all__ = [
+    "ResultView",
+    "StoredResult",
+    "load_result",
+    "best_result",
+    "STORED_TIERS",
+    "provenance_markdown",
+    "REQUIRED_KEYS",
+    "PROVENANCE_KEYS",
+    "ARM_KEYS",
+    "validate_result",
+]
 
 #: Top-level keys of every result file.
 REQUIRED_KEYS = ("experiment", "tier", "provenance", "config", "summary")
@@ -48,11 +58,20 @@ def _check_provenance(block, where: str, problems: list, keys=PROVENANCE_KEYS) -
     for key in ("device", "torch", "commit", "date"):
         if key in block and not isinstance(block[key], str):
             problems.append(f"{where}.{key} must be a string; got {block[key]!r}")
-    if "wall_seconds" in block and not (_is_number(block["wall_seconds"]) and block["wall_seconds"] >= 0):
-        problems.append(f"{where}.wall_seconds must be a finite number >= 0; got {block['wall_seconds']!r}")
-    if "seeds" in block and not (isinstance(block["seeds"], list) and block["seeds"] and all(
-            isinstance(seed, int) and not isinstance(seed, bool) for seed in block["seeds"])):
-        problems.append(f"{where}.seeds must be a non-empty list of integers; got {block['seeds']!r}")
+    if "wall_seconds" in block and not (
+        _is_number(block["wall_seconds"]) and block["wall_seconds"] >= 0
+    ):
+        problems.append(
+            f"{where}.wall_seconds must be a finite number >= 0; got {block['wall_seconds']!r}"
+        )
+    if "seeds" in block and not (
+        isinstance(block["seeds"], list)
+        and block["seeds"]
+        and all(isinstance(seed, int) and not isinstance(seed, bool) for seed in block["seeds"])
+    ):
+        problems.append(
+            f"{where}.seeds must be a non-empty list of integers; got {block['seeds']!r}"
+        )
 
 
 def _check_arm(name: str, arm, problems: list) -> None:
@@ -67,11 +86,17 @@ def _check_arm(name: str, arm, problems: list) -> None:
         if key in arm and not isinstance(arm[key], str):
             problems.append(f"{where}.{key} must be a string; got {arm[key]!r}")
     for key in ("init", "trained"):
-        if key in arm and not (isinstance(arm[key], dict) and isinstance(arm[key].get("phase"), str)):
+        if key in arm and not (
+            isinstance(arm[key], dict) and isinstance(arm[key].get("phase"), str)
+        ):
             problems.append(f"{where}.{key} must be an object with a string 'phase'")
     if "provenance" in arm:
-        _check_provenance(arm["provenance"], f"{where}.provenance", problems,
-                          keys=tuple(key for key in PROVENANCE_KEYS if key != "seeds"))
+        _check_provenance(
+            arm["provenance"],
+            f"{where}.provenance",
+            problems,
+            keys=tuple(key for key in PROVENANCE_KEYS if key != "seeds"),
+        )
 
 
 def validate_result(payload: dict, source=None) -> dict:
@@ -93,7 +118,9 @@ def validate_result(payload: dict, source=None) -> dict:
         raise TypeError(f"{prefix}a result must be a JSON object; got {type(payload).__name__}")
     missing = [key for key in REQUIRED_KEYS if key not in payload]
     if missing:
-        raise ValueError(f"{prefix}result is missing keys {missing}; required {list(REQUIRED_KEYS)}")
+        raise ValueError(
+            f"{prefix}result is missing keys {missing}; required {list(REQUIRED_KEYS)}"
+        )
     problems = []
     if not isinstance(payload["experiment"], str):
         problems.append(f"experiment must be a string; got {payload['experiment']!r}")
@@ -114,7 +141,9 @@ def validate_result(payload: dict, source=None) -> dict:
             problems.append("summary must hold 'arms' (run name → the arm's summary)")
         else:
             if isinstance(phases, dict) and set(phases) != set(arms):
-                problems.append(f"summary.phases names runs {sorted(phases)} but summary.arms {sorted(arms)}")
+                problems.append(
+                    f"summary.phases names runs {sorted(phases)} but summary.arms {sorted(arms)}"
+                )
             for name, arm in arms.items():
                 _check_arm(name, arm, problems)
     if problems:
@@ -127,35 +156,107 @@ def _read_arrays(npz: Path) -> dict:
         return {key: data[key] for key in data.files}
 
 
+STAGES = ("trained", "init")
+
+
+class ResultView:
+    """What the chapters read from a result, stored or live: one view for both.
+
+    A subclass supplies the result dict (as written to ``<name>.json``) through
+    :meth:`_result`; :class:`StoredResult` (read from disk) and
+    :class:`mlmath.experiments.chapter.CIRun` (a live ci-tier run) are the two. The view
+    gives the blocks of the schema (:func:`validate_result`) and the per-arm reductions
+    that Chapters 9–12 quote:
+
+    * :meth:`arm` — the summary of one arm (``summary.arms[name]``);
+    * :meth:`count` — how many seeds of an arm carry a phase label at a stage;
+    * :meth:`median` — the median over seeds of a per-seed diagnostic, finite values only
+      (:func:`mlmath.experiments.chapter.median`);
+    * :attr:`n_seeds` — the seeds the experiment trained (``provenance.seeds``).
+
+    ``stage`` is ``"trained"`` (after training) or ``"init"`` (at initialisation).
+    Chapters 9–12 (stored results and live ci-tier runs).
+    """
+
+    def _result(self) -> dict:  # pragma: no cover - every subclass overrides it
+        raise NotImplementedError
+
+    @property
+    def provenance(self) -> dict:
+        """The provenance block."""
+        return self._result()["provenance"]
+
+    @property
+    def summary(self) -> dict:
+        """The summary block (``phases`` and the experiment's own numbers)."""
+        return self._result()["summary"]
+
+    @property
+    def config(self) -> dict:
+        """The configuration (plain data) the run read."""
+        return self._result()["config"]
+
+    @property
+    def tier(self) -> str:
+        """A tier of :data:`mlmath.experiments.registry.TIERS` (or 'tiny' for test runs)."""
+        return self._result()["tier"]
+
+    @property
+    def arms(self) -> dict:
+        """``{arm name: its summary}``, in the order the experiment ran them."""
+        return self.summary["arms"]
+
+    @property
+    def n_seeds(self) -> int:
+        """Number of seeds the experiment trained per arm (``provenance.seeds``)."""
+        return len(self.provenance["seeds"])
+
+    def arm(self, name: str) -> dict:
+        """Summary of arm ``name``; ValueError naming the arms when there is none."""
+        if name not in self.arms:
+            raise ValueError(
+                f"name must be one of the result's arms {sorted(self.arms)}; got {name!r}"
+            )
+        return self.arms[name]
+
+    def _stage(self, arm: str, stage: str) -> dict:
+        if stage not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}; got {stage!r}")
+        return self.arm(arm)[stage]
+
+    def count(self, arm: str, label: str, stage: str = "trained") -> int:
+        """Seeds of arm ``arm`` whose phase label at ``stage`` equals ``label``."""
+        return sum(phase == label for phase in self._stage(arm, stage)["phases"])
+
+    def median(self, arm: str, key: str, stage: str = "trained") -> float:
+        """Median over the seeds of arm ``arm`` of the per-seed diagnostic ``key`` at ``stage``.
+
+        None and non-finite values are dropped; NaN when none remain (``glue`` refuses it).
+        ValueError naming the keys when ``key`` is not a per-seed diagnostic of the stage.
+        """
+        from .chapter import median
+
+        block = self._stage(arm, stage)
+        if key not in block:
+            raise ValueError(
+                f"key must be one of the stage's diagnostics {sorted(block)}; got {key!r}"
+            )
+        return median(block[key])
+
+
 @dataclass(frozen=True)
-class StoredResult:
+class StoredResult(ResultView):
     """A result read from disk: the JSON payload and the path of its arrays.
 
+    The properties and per-arm reductions are those of :class:`ResultView`.
     Chapters 8–12 (stored results and provenance).
     """
 
     payload: dict
     path: Path
 
-    @property
-    def provenance(self) -> dict:
-        """The provenance block."""
-        return self.payload["provenance"]
-
-    @property
-    def summary(self) -> dict:
-        """The summary block (``phases`` and the experiment's own numbers)."""
-        return self.payload["summary"]
-
-    @property
-    def config(self) -> dict:
-        """The configuration (plain data) the run read."""
-        return self.payload["config"]
-
-    @property
-    def tier(self) -> str:
-        """A tier of :data:`mlmath.experiments.registry.TIERS` (or 'tiny' for test runs)."""
-        return self.payload["tier"]
+    def _result(self) -> dict:
+        return self.payload
 
     def arrays(self) -> dict:
         """The arrays stored beside the JSON (``<name>.npz``), as a dict of ndarrays."""
@@ -195,7 +296,9 @@ def load_result(name: str, results_dir=None, *, tier: str | None = "full") -> St
     get_experiment(name)
     if results_dir is None:
         if tier is None:
-            raise ValueError("tier must be given when results_dir is not (results/<tier>/ holds each tier)")
+            raise ValueError(
+                "tier must be given when results_dir is not (results/<tier>/ holds each tier)"
+            )
         results_dir = RESULTS_DIR / tier
     path = Path(results_dir) / f"{name}.json"
     if not path.exists():
@@ -203,25 +306,35 @@ def load_result(name: str, results_dir=None, *, tier: str | None = "full") -> St
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: not a valid JSON result file (corrupt or truncated: {error}); "
-                         f"rerun the experiment or restore the file") from error
+        raise ValueError(
+            f"{path}: not a valid JSON result file (corrupt or truncated: {error}); "
+            f"rerun the experiment or restore the file"
+        ) from error
     if not isinstance(payload, dict):
         raise ValueError(f"{path}: a result must be a JSON object; got {type(payload).__name__}")
     validate_result(payload, source=path)
     if payload["experiment"] != name:
-        raise ValueError(f"{path}: holds the result of experiment {payload['experiment']!r}, not {name!r}")
+        raise ValueError(
+            f"{path}: holds the result of experiment {payload['experiment']!r}, not {name!r}"
+        )
     npz = path.with_suffix(".npz")
     if not npz.exists():
-        raise ValueError(f"{path}: its arrays {npz.name} are missing (a partial result); rerun the experiment")
+        raise ValueError(
+            f"{path}: its arrays {npz.name} are missing (a partial result); rerun the experiment"
+        )
     try:
         keys = set(_read_arrays(npz))  # reads every array: a truncated file fails here
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{npz}: unreadable arrays of {path.name} ({type(error).__name__}: {error}); "
-                         f"rerun the experiment") from error
+        raise ValueError(
+            f"{npz}: unreadable arrays of {path.name} ({type(error).__name__}: {error}); "
+            f"rerun the experiment"
+        ) from error
     missing = [run for run in payload["summary"]["arms"] if f"{run}__loss" not in keys]
     if missing:
-        raise ValueError(f"{npz}: no arrays for runs {missing} of {path.name} (a partial result); "
-                         f"rerun the experiment")
+        raise ValueError(
+            f"{npz}: no arrays for runs {missing} of {path.name} (a partial result); "
+            f"rerun the experiment"
+        )
     if tier is not None and payload["tier"] != tier:
         return None
     return StoredResult(payload, path)
@@ -260,22 +373,36 @@ def provenance_markdown(name: str, result: StoredResult | None = None, results_d
     experiment = get_experiment(name)
     if result is None:
         result = best_result(name, results_dir)
-    full = f"`python -m mlmath.experiments run {name} --tier full --device cuda --jobs 4 --out results`"
-    reference = f"`python -m mlmath.experiments run {name} --tier reference --device cpu --jobs 2 --out results`"
+    full = (
+        f"`python -m mlmath.experiments run {name} --tier full --device cuda --jobs 4 "
+        "--out results`"
+    )
+    reference = (
+        f"`python -m mlmath.experiments run {name} --tier reference --device cpu --jobs 2 "
+        "--out results`"
+    )
     if result is None:
         stored = [tier for tier in STORED_TIERS[::-1] if tier in experiment.tiers]
         paths = " nor ".join(f"`results/{tier}/{name}.json`" for tier in stored)
-        how = {"reference": f"the reference tier with {reference} (`make reference`)",
-               "full": f"the full tier on one GPU with {full}"}
+        how = {
+            "reference": f"the reference tier with {reference} (`make reference`)",
+            "full": f"the full tier on one GPU with {full}",
+        }
         missing = f"Neither {paths} exists" if len(stored) > 1 else f"{paths} does not exist"
-        return (f"**No stored result.** {missing}, so this chapter shows only the ci tier, computed live "
-                f"on the CPU. Produce {' and '.join(how[tier] for tier in stored)}.")
+        return (
+            f"**No stored result.** {missing}, so this chapter shows only the ci tier, computed "
+            "live "
+            f"on the CPU. Produce {' and '.join(how[tier] for tier in stored)}."
+        )
     p = result.provenance
     seeds = ", ".join(str(s) for s in p["seeds"])
     command = full if result.tier == "full" else reference
-    text = (f"**Stored {result.tier}-tier result** of `{experiment.name}` (Chapter {experiment.chapter}): "
-            f"device {p['device']}; torch {p['torch']}; commit `{p['commit']}`; date {p['date']}; "
-            f"wall time {p['wall_seconds']} s; seeds {seeds}. Reproduce with {command}.")
+    text = (
+        f"**Stored {result.tier}-tier result** of `{experiment.name}` (Chapter "
+        f"{experiment.chapter}): "
+        f"device {p['device']}; torch {p['torch']}; commit `{p['commit']}`; date {p['date']}; "
+        f"wall time {p['wall_seconds']} s; seeds {seeds}. Reproduce with {command}."
+    )
     if result.tier != "full":
         text += f" **Full-tier (GPU) results not yet run**: {full} produces them."
     return text

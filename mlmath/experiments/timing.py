@@ -44,12 +44,19 @@ def time_arm(config: ExperimentConfig, arm, device, probe_steps: int = 3) -> dic
     per_step = (time.perf_counter() - start) / probe_steps
     x = task.sample(config.diag_batch, config.length, rng=1).x.to(device)
     start = time.perf_counter()
-    diagnostics.diagnose(model.select(0), x, window=tuple(config.window), rng=0, n_boot=config.n_boot)
+    diagnostics.diagnose(
+        model.select(0), x, window=tuple(config.window), rng=0, n_boot=config.n_boot
+    )
     _sync(device)
     per_diagnosis = time.perf_counter() - start
     estimate = arm.train.steps * per_step + 2 * len(config.seeds) * per_diagnosis
-    return {"arm": arm.name, "seconds_per_step": per_step, "seconds_per_diagnosis": per_diagnosis,
-            "steps": arm.train.steps, "estimate_seconds": estimate}
+    return {
+        "arm": arm.name,
+        "seconds_per_step": per_step,
+        "seconds_per_diagnosis": per_diagnosis,
+        "steps": arm.train.steps,
+        "estimate_seconds": estimate,
+    }
 
 
 def estimate_experiment(config: ExperimentConfig, device="auto", probe_steps: int = 3) -> dict:
@@ -59,5 +66,10 @@ def estimate_experiment(config: ExperimentConfig, device="auto", probe_steps: in
     """
     device = resolve_device(device) if isinstance(device, str) else device
     arms = [time_arm(config, arm, device, probe_steps) for arm in config.arms]
-    return {"experiment": config.name, "tier": config.tier, "device": str(device), "arms": arms,
-            "estimate_seconds": sum(a["estimate_seconds"] for a in arms)}
+    return {
+        "experiment": config.name,
+        "tier": config.tier,
+        "device": str(device),
+        "arms": arms,
+        "estimate_seconds": sum(a["estimate_seconds"] for a in arms),
+    }

@@ -21,13 +21,33 @@ extremes and compare the drawn data), and a redraw takes well under 300 ms of CP
 from ._core import STATIC_NOTE, Control, Explorer
 from ._experiments import results_explorer, seed_entries
 from ._fluctuations import stable_explorer
-from ._forgetting import (FAMILIES, data_cost_explorer, envelope_explorer, explorer_figure, spectra_explorer,
-                          spectrum_envelope)
+from ._forgetting import (
+    FAMILIES,
+    data_cost_explorer,
+    envelope_explorer,
+    explorer_figure,
+    spectra_explorer,
+    spectrum_envelope,
+)
 from ._theory import cap_explorer, process_explorer
 
-__all__ = ["Explorer", "Control", "STATIC_NOTE", "FAMILIES", "spectrum_envelope", "spectra_explorer",
-           "envelope_explorer", "explorer_figure", "data_cost_explorer", "stable_explorer", "process_explorer",
-           "cap_explorer", "results_explorer", "seed_entries", "EXPLORERS"]
+__all__ = [
+    "Explorer",
+    "Control",
+    "STATIC_NOTE",
+    "FAMILIES",
+    "spectrum_envelope",
+    "spectra_explorer",
+    "envelope_explorer",
+    "explorer_figure",
+    "data_cost_explorer",
+    "stable_explorer",
+    "process_explorer",
+    "cap_explorer",
+    "results_explorer",
+    "seed_entries",
+    "EXPLORERS",
+]
 
 #: Every explorer by the chapter(s) that show it.
 EXPLORERS = {

@@ -23,8 +23,9 @@ import hashlib
 import io
 import math
 import numbers
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,9 @@ from ..plots import use_style
 __all__ = ["Control", "Explorer", "STATIC_NOTE", "clear_axes", "set_scales", "plain_log_ticks"]
 
 #: The line a static view carries: on the HTML page the widget has no kernel behind it.
-STATIC_NOTE = "Static default view: the controls are live in JupyterLab or Colab (run the notebook)."
+STATIC_NOTE = (
+    "Static default view: the controls are live in JupyterLab or Colab (run the notebook)."
+)
 
 
 @dataclass(frozen=True)
@@ -150,8 +153,16 @@ class Explorer:
         Figure size in inches.
     """
 
-    def __init__(self, title: str, controls, layout: Callable, draw: Callable, *, mode: str | None = None,
-                 figsize=(10.0, 3.8)):
+    def __init__(
+        self,
+        title: str,
+        controls,
+        layout: Callable,
+        draw: Callable,
+        *,
+        mode: str | None = None,
+        figsize=(10.0, 3.8),
+    ):
         self.title = title
         self.controls = {c.name: c for c in controls}
         if len(self.controls) != len(controls):
@@ -169,7 +180,11 @@ class Explorer:
     def options(self, name: str, values: Mapping | None = None) -> list:
         """The ``(text, value)`` pairs of choice ``name`` in the setting ``values``."""
         control = self.controls[name]
-        options = control.options(dict(values or self.values)) if callable(control.options) else control.options
+        options = (
+            control.options(dict(values or self.values))
+            if callable(control.options)
+            else control.options
+        )
         return _pairs(options)
 
     def shown(self, values: Mapping | None = None) -> list:
@@ -189,10 +204,20 @@ class Explorer:
         control = self.controls[name]
         if control.is_choice:
             return value  # checked against the options of the setting in resolve()
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)
+        ):
             raise TypeError(f"{name} must be a finite number; got {value!r}")
-        if not control.low - 1e-12 * abs(control.low) <= value <= control.high + 1e-12 * abs(control.high):
-            raise ValueError(f"{name} must lie in [{control.low:g}, {control.high:g}]; got {value!r}")
+        if (
+            not control.low - 1e-12 * abs(control.low)
+            <= value
+            <= control.high + 1e-12 * abs(control.high)
+        ):
+            raise ValueError(
+                f"{name} must lie in [{control.low:g}, {control.high:g}]; got {value!r}"
+            )
         return int(value) if control.integer else float(value)
 
     def resolve(self, values: Mapping, explicit=()) -> dict:
@@ -216,9 +241,13 @@ class Explorer:
         setting), without drawing."""
         unknown = sorted(set(changes) - set(self.controls))
         if unknown:
-            raise TypeError(f"unknown control(s) {unknown}; this explorer has {list(self.controls)}")
+            raise TypeError(
+                f"unknown control(s) {unknown}; this explorer has {list(self.controls)}"
+            )
         checked = {name: self._check(name, value) for name, value in changes.items()}
-        return self.resolve({**(self.values if base is None else base), **checked}, explicit=set(checked))
+        return self.resolve(
+            {**(self.values if base is None else base), **checked}, explicit=set(checked)
+        )
 
     # ------------------------------------------------------------------ drawing
     def _new_axes(self, fig):
@@ -278,7 +307,9 @@ class Explorer:
         try:
             self._render(fig, self._axes, values)
         except Exception:
-            self._render(fig, self._axes, self.values)  # the figure keeps showing the last good setting
+            self._render(
+                fig, self._axes, self.values
+            )  # the figure keeps showing the last good setting
             raise
         self.values = values
         return values
@@ -310,7 +341,9 @@ class Explorer:
 
         add(fig._suptitle.get_text() if fig._suptitle is not None else "")
         for ax in self._axes:
-            add((ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), ax.get_xscale(), ax.get_yscale()))
+            add(
+                (ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), ax.get_xscale(), ax.get_yscale())
+            )
             add(np.asarray(ax.get_xlim() + ax.get_ylim()))
             for line in ax.lines:
                 add(np.asarray(line.get_xydata()))
@@ -346,14 +379,35 @@ class Explorer:
             if c.is_choice:
                 boxes[name] = W.Dropdown(options=self.options(name), value=value, **common)
             elif c.log:
-                boxes[name] = W.FloatLogSlider(value=value, base=10, min=math.log10(c.low), max=math.log10(c.high),
-                                               step=c.step, readout_format=".3g", continuous_update=False, **common)
+                boxes[name] = W.FloatLogSlider(
+                    value=value,
+                    base=10,
+                    min=math.log10(c.low),
+                    max=math.log10(c.high),
+                    step=c.step,
+                    readout_format=".3g",
+                    continuous_update=False,
+                    **common,
+                )
             elif c.integer:
-                boxes[name] = W.IntSlider(value=value, min=c.low, max=c.high, step=c.step or 1,
-                                          continuous_update=False, **common)
+                boxes[name] = W.IntSlider(
+                    value=value,
+                    min=c.low,
+                    max=c.high,
+                    step=c.step or 1,
+                    continuous_update=False,
+                    **common,
+                )
             else:
-                boxes[name] = W.FloatSlider(value=value, min=c.low, max=c.high, step=c.step, readout_format=".3g",
-                                            continuous_update=False, **common)
+                boxes[name] = W.FloatSlider(
+                    value=value,
+                    min=c.low,
+                    max=c.high,
+                    step=c.step,
+                    readout_format=".3g",
+                    continuous_update=False,
+                    **common,
+                )
         image = W.Image(value=self.png(), format="png", layout=W.Layout(max_width="100%"))
         status = W.HTML(value="")
         syncing = [False]

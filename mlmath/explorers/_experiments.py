@@ -48,7 +48,9 @@ def seed_entries(arm: dict, index: int, n_seeds: int) -> tuple[list, list]:
             name = f"{prefix}{key}"
             if isinstance(value, dict) and not prefix:
                 visit(f"{key}.", value, keep_numbers=key == "trained")
-            elif isinstance(value, list) and len(value) == n_seeds and all(_scalar(v) for v in value):
+            elif (
+                isinstance(value, list) and len(value) == n_seeds and all(_scalar(v) for v in value)
+            ):
                 item = value[index]
                 if isinstance(item, str):
                     labels.append((name, item))
@@ -70,9 +72,14 @@ def _load(results_dir):
         arrays = result.arrays()
         arms = result.summary["arms"]
         stored[name] = {
-            "chapter": experiment.chapter, "tier": result.tier, "seeds": list(result.provenance["seeds"]),
+            "chapter": experiment.chapter,
+            "tier": result.tier,
+            "seeds": list(result.provenance["seeds"]),
             "arms": arms,
-            "arrays": {arm: {k: arrays[f"{arm}__{k}"] for k in _KEYS if f"{arm}__{k}" in arrays} for arm in arms},
+            "arrays": {
+                arm: {k: arrays[f"{arm}__{k}"] for k in _KEYS if f"{arm}__{k}" in arrays}
+                for arm in arms
+            },
         }
     return stored
 
@@ -96,32 +103,60 @@ def _draw_with(stored):
         n_inf = 0
         if "taus_init" in arrays:
             values, survival, _ = _survival(arrays["taus_init"][index])
-            spectrum.step(values, np.maximum(survival, 1e-3), where="post", color="#999999", lw=1.0,
-                          label="initialisation")
+            spectrum.step(
+                values,
+                np.maximum(survival, 1e-3),
+                where="post",
+                color="#999999",
+                lw=1.0,
+                label="initialisation",
+            )
         if "taus" in arrays:
             values, survival, n_inf = _survival(arrays["taus"][index])
-            spectrum.step(values, np.maximum(survival, 1e-3), where="post", color=color, lw=1.6, label="trained")
+            spectrum.step(
+                values,
+                np.maximum(survival, 1e-3),
+                where="post",
+                color=color,
+                lw=1.6,
+                label="trained",
+            )
         spectrum.set_ylim(1e-3 * 0.8, 1.5)
         spectrum.legend(fontsize=8, loc="lower left")
         spectrum.set_title(f"time scales of the units (not decaying: {n_inf})", fontsize=10)
         lags = np.asarray(arrays["envelope_lags"], dtype=float)
         keep = lags > 0
-        curves = (("envelope", "trained", dict(color=color, lw=1.8)),
-                  ("mixture", "mixture (1/H) Σ e^(−ℓ/τ_q)", dict(color=color, lw=1.0, ls="--")),
-                  ("envelope_init", "initialisation", dict(color="#999999", lw=1.0, ls=":")))
+        curves = (
+            ("envelope", "trained", dict(color=color, lw=1.8)),
+            ("mixture", "mixture (1/H) Σ e^(−ℓ/τ_q)", dict(color=color, lw=1.0, ls="--")),
+            ("envelope_init", "initialisation", dict(color="#999999", lw=1.0, ls=":")),
+        )
         for key, label, style in curves:
             if key in arrays:
-                envelope.plot(lags[keep], np.maximum(arrays[key][index][keep], 1e-12), label=label, **style)
+                envelope.plot(
+                    lags[keep], np.maximum(arrays[key][index][keep], 1e-12), label=label, **style
+                )
         envelope.legend(fontsize=8, loc="lower left")
         envelope.set_title("envelope f(ℓ)", fontsize=10)
         labels, numbers_ = seed_entries(summary, index, len(data["seeds"]))
         lines = [f"{name} = {value}" for name, value in labels]
         lines += [""] + [f"{name} = {value:.3g}" for name, value in numbers_]
-        text.text(0.0, 1.0, "\n".join(lines[:40]), fontsize=7, family="monospace", va="top",
-                  transform=text.transAxes)
+        text.text(
+            0.0,
+            1.0,
+            "\n".join(lines[:40]),
+            fontsize=7,
+            family="monospace",
+            va="top",
+            transform=text.transAxes,
+        )
         text.set_title("labels and numbers of this seed", fontsize=10)
-        return (f"{v['experiment']} (Chapter {data['chapter']}, stored {data['tier']} tier): arm {arm}, "
-                f"seed {data['seeds'][index]}\n{summary.get('label', arm)}: arm phase {summary.get('phase', '?')}")
+        return (
+            f"{v['experiment']} (Chapter {data['chapter']}, stored {data['tier']} tier): "
+            f"arm {arm}, seed {data['seeds'][index]}\n{summary.get('label', arm)}: "
+            f"arm phase {summary.get('phase', '?')}"
+        )
+
     return draw
 
 
@@ -153,18 +188,38 @@ def results_explorer(experiment: str | None = None, results_dir=None) -> Explore
     """
     stored = _load(results_dir)
     if not stored:
-        raise FileNotFoundError("no stored result of any experiment (results/reference/ or results/full/): "
-                                "run `make reference` first")
+        raise FileNotFoundError(
+            "no stored result of any experiment (results/reference/ or results/full/): "
+            "run `make reference` first"
+        )
     if experiment is not None and experiment not in stored:
-        raise ValueError(f"experiment must be one of the stored results {list(stored)}; got {experiment!r}")
+        raise ValueError(
+            f"experiment must be one of the stored results {list(stored)}; got {experiment!r}"
+        )
     first = experiment or next(iter(stored))
     controls = [
-        Control("experiment", "experiment", first,
-                options=tuple((f"{name} (Ch. {d['chapter']})", name) for name, d in stored.items())),
-        Control("arm", "arm", next(iter(stored[first]["arms"])),
-                options=lambda v: tuple((f"{arm}: {s.get('label', arm)}", arm)
-                                        for arm, s in stored[v["experiment"]]["arms"].items())),
-        Control("seed", "seed", 0,
-                options=lambda v: tuple((f"seed {seed}", i) for i, seed in enumerate(stored[v["experiment"]]["seeds"]))),
+        Control(
+            "experiment",
+            "experiment",
+            first,
+            options=tuple((f"{name} (Ch. {d['chapter']})", name) for name, d in stored.items()),
+        ),
+        Control(
+            "arm",
+            "arm",
+            next(iter(stored[first]["arms"])),
+            options=lambda v: tuple(
+                (f"{arm}: {s.get('label', arm)}", arm)
+                for arm, s in stored[v["experiment"]]["arms"].items()
+            ),
+        ),
+        Control(
+            "seed",
+            "seed",
+            0,
+            options=lambda v: tuple(
+                (f"seed {seed}", i) for i, seed in enumerate(stored[v["experiment"]]["seeds"])
+            ),
+        ),
     ]
     return Explorer("Stored results", controls, _layout, _draw_with(stored), figsize=(14.0, 4.2))

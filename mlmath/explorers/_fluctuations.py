@@ -41,15 +41,31 @@ def _draw(axes, v) -> str:
     # same ω (α = 2: N(0, 2ω²)) and the density of the power-law tail, α C_α ω^α |x|^(−1−α)
     edges = np.linspace(-X_MAX, X_MAX, 101)
     counts, _ = np.histogram(x, edges)
-    density.stairs(np.maximum(counts / (N_DRAWS * np.diff(edges)), 1e-6), edges, color=COLORS["power"],
-                   label=f"{N_DRAWS} draws (histogram)")
+    density.stairs(
+        np.maximum(counts / (N_DRAWS * np.diff(edges)), 1e-6),
+        edges,
+        color=COLORS["power"],
+        label=f"{N_DRAWS} draws (histogram)",
+    )
     grid = np.linspace(-X_MAX, X_MAX, 401)
-    density.plot(grid, np.exp(-grid ** 2 / (4 * scale ** 2)) / (2 * scale * np.sqrt(np.pi)), color=COLORS["exponential"],
-                 lw=1.2, ls="--", label="Gaussian, α = 2, same ω")
+    density.plot(
+        grid,
+        np.exp(-(grid**2) / (4 * scale**2)) / (2 * scale * np.sqrt(np.pi)),
+        color=COLORS["exponential"],
+        lw=1.2,
+        ls="--",
+        label="Gaussian, α = 2, same ω",
+    )
     if c_alpha > 0:
         far = grid[np.abs(grid) > 2 * scale]
-        density.plot(far[far > 0], alpha * c_alpha * scale ** alpha * far[far > 0] ** (-1 - alpha), color=COLORS["theory"],
-                     lw=1.0, ls=":", label=r"tail $\alpha C_\alpha\omega^\alpha|x|^{-1-\alpha}$")
+        density.plot(
+            far[far > 0],
+            alpha * c_alpha * scale**alpha * far[far > 0] ** (-1 - alpha),
+            color=COLORS["theory"],
+            lw=1.0,
+            ls=":",
+            label=r"tail $\alpha C_\alpha\omega^\alpha|x|^{-1-\alpha}$",
+        )
     density.set_ylim(1e-5, 2.0)
     density.set_xlim(-X_MAX, X_MAX)
     density.legend(fontsize=7, loc="upper left")
@@ -59,10 +75,21 @@ def _draw(axes, v) -> str:
     tail.plot(xs, p, ".", ms=2, color=COLORS["power"], label="draws")
     line = np.geomspace(max(xs[0], 1e-3 * scale), xs[-1], 60)
     if c_alpha > 0:
-        tail.plot(line, np.minimum(2 * c_alpha * (scale / line) ** alpha, 1.0), color=COLORS["theory"], lw=1.2,
-                  label=r"$2C_\alpha(\omega/x)^{\alpha}$")
+        tail.plot(
+            line,
+            np.minimum(2 * c_alpha * (scale / line) ** alpha, 1.0),
+            color=COLORS["theory"],
+            lw=1.2,
+            label=r"$2C_\alpha(\omega/x)^{\alpha}$",
+        )
     else:
-        tail.plot(line, special.erfc(line / (2 * scale)), color=COLORS["theory"], lw=1.2, label="Gaussian tail")
+        tail.plot(
+            line,
+            special.erfc(line / (2 * scale)),
+            color=COLORS["theory"],
+            lw=1.2,
+            label="Gaussian tail",
+        )
     tail.set_ylim(0.5 / N_DRAWS, 1.5)
     tail.legend(fontsize=7, loc="lower left")
     tail.set_title(r"tails: slope $-\alpha$ on log-log axes", fontsize=10)

@@ -1,5 +1,6 @@
 """Explorers of Part I: spectra and their envelopes (Chapter 1), data cost and learnable
-horizon (Chapter 2). Every curve comes from :mod:`mlmath.envelope` and :mod:`mlmath.learnability`."""
+horizon (Chapter 2). Every curve comes from :mod:`mlmath.envelope` and
+:mod:`mlmath.learnability`."""
 
 from __future__ import annotations
 
@@ -11,8 +12,14 @@ from ..plots import COLORS, decay_axes
 from ..plots.envelopes import draw_two_axes
 from ._core import Control, Explorer, set_scales
 
-__all__ = ["FAMILIES", "spectrum_envelope", "spectra_explorer", "envelope_explorer", "explorer_figure",
-           "data_cost_explorer"]
+__all__ = [
+    "FAMILIES",
+    "spectrum_envelope",
+    "spectra_explorer",
+    "envelope_explorer",
+    "explorer_figure",
+    "data_cost_explorer",
+]
 
 #: The spectrum families of Chapter 1's explorer: name -> the envelope it draws (Chapter 3
 #: derives each closed form).
@@ -55,12 +62,16 @@ def _spectra_layout(fig):
 def _spectra_draw(axes, v) -> str:
     family = v["family"]
     lags = np.concatenate([[0.0], np.unique(np.round(np.logspace(0, np.log10(v["max_lag"]), 200)))])
-    names = {"single exponential": f"τ = {v['tau']:.3g}",
-             "two exponentials": f"τ₁ = {v['tau_fast']:.3g}, τ₂ = {v['tau_slow']:.3g}",
-             "Pareto (power law)": f"β = {v['beta']:.3g}, τ₀ = {v['tau0']:.3g}",
-             "log-uniform": f"τ₁ = {v['tau1']:.3g}, τ₂ = {v['tau2']:.3g}"}
-    curves = {f"{family} ({names[family]})": spectrum_envelope(family, lags, v),
-              f"reference: e^(−ℓ/{REFERENCE_TAU:g})": np.exp(-lags / REFERENCE_TAU)}
+    names = {
+        "single exponential": f"τ = {v['tau']:.3g}",
+        "two exponentials": f"τ₁ = {v['tau_fast']:.3g}, τ₂ = {v['tau_slow']:.3g}",
+        "Pareto (power law)": f"β = {v['beta']:.3g}, τ₀ = {v['tau0']:.3g}",
+        "log-uniform": f"τ₁ = {v['tau1']:.3g}, τ₂ = {v['tau2']:.3g}",
+    }
+    curves = {
+        f"{family} ({names[family]})": spectrum_envelope(family, lags, v),
+        f"reference: e^(−ℓ/{REFERENCE_TAU:g})": np.exp(-lags / REFERENCE_TAU),
+    }
     draw_two_axes(*axes, lags, curves)
     return f"{family}: {FAMILIES[family]}"
 
@@ -85,15 +96,34 @@ def spectra_explorer() -> Explorer:
     controls = [
         Control("family", "spectrum", "Pareto (power law)", options=tuple(FAMILIES)),
         Control("tau", "τ (steps)", 50.0, 1.0, 1e4, 0.05, log=True, modes=("single exponential",)),
-        Control("tau_fast", "τ₁ (steps)", 5.0, 1.0, 1e3, 0.05, log=True, modes=("two exponentials",)),
-        Control("tau_slow", "τ₂ (steps)", 500.0, 1.0, 1e5, 0.05, log=True, modes=("two exponentials",)),
-        Control("beta", "β (survival exponent)", 0.5, 0.1, 3.0, 0.05, modes=("Pareto (power law)",)),
-        Control("tau0", "τ₀ (smallest τ)", 1.0, 1.0, 100.0, 0.05, log=True, modes=("Pareto (power law)",)),
+        Control(
+            "tau_fast", "τ₁ (steps)", 5.0, 1.0, 1e3, 0.05, log=True, modes=("two exponentials",)
+        ),
+        Control(
+            "tau_slow", "τ₂ (steps)", 500.0, 1.0, 1e5, 0.05, log=True, modes=("two exponentials",)
+        ),
+        Control(
+            "beta", "β (survival exponent)", 0.5, 0.1, 3.0, 0.05, modes=("Pareto (power law)",)
+        ),
+        Control(
+            "tau0",
+            "τ₀ (smallest τ)",
+            1.0,
+            1.0,
+            100.0,
+            0.05,
+            log=True,
+            modes=("Pareto (power law)",),
+        ),
         Control("tau1", "τ₁ (smallest τ)", 1.0, 1.0, 10.0, 0.05, log=True, modes=("log-uniform",)),
-        Control("tau2", "τ₂ (largest τ)", 1000.0, 20.0, 1e5, 0.05, log=True, modes=("log-uniform",)),
+        Control(
+            "tau2", "τ₂ (largest τ)", 1000.0, 20.0, 1e5, 0.05, log=True, modes=("log-uniform",)
+        ),
         Control("max_lag", "longest lag ℓ", 2000.0, 100.0, 1e6, 0.1, log=True),
     ]
-    return Explorer("Spectra and their envelopes", controls, _spectra_layout, _spectra_draw, mode="family")
+    return Explorer(
+        "Spectra and their envelopes", controls, _spectra_layout, _spectra_draw, mode="family"
+    )
 
 
 def envelope_explorer():
@@ -125,7 +155,7 @@ def _cost_curves(v, alpha):
     """``(lags, f, N(ℓ), horizon function)`` of the chosen class at noise index ``alpha``."""
     lags = np.logspace(0, 6, 160)
     if v["envelope"] == _CLASSES[0]:
-        lags = lags[lags < 700.0 * v["tau"]]                 # e^(−ℓ/τ) stays a positive double
+        lags = lags[lags < 700.0 * v["tau"]]  # e^(−ℓ/τ) stays a positive double
         f = np.exp(-lags / v["tau"])
         horizon = lambda n: learn.horizon_exponential(n, v["tau"], alpha)  # noqa: E731
     else:
@@ -141,14 +171,26 @@ def _cost_draw(axes, v) -> str:
     alphas = [v["alpha"]] + ([2.0] if v["alpha"] < 2.0 else [])
     for alpha in alphas:
         lags, _, cost, horizon = _cost_curves(v, alpha)
-        style = dict(color=color, lw=2.0) if alpha == v["alpha"] else dict(color="#777777", lw=1.2, ls="--")
-        label = f"α = {alpha:.3g} (δ_α = {learn.kappa_alpha(alpha):.3g})" + (" Gaussian" if alpha == 2.0 else "")
+        style = (
+            dict(color=color, lw=2.0)
+            if alpha == v["alpha"]
+            else dict(color="#777777", lw=1.2, ls="--")
+        )
+        label = f"α = {alpha:.3g} (δ_α = {learn.kappa_alpha(alpha):.3g})" + (
+            " Gaussian" if alpha == 2.0 else ""
+        )
         left.plot(lags, np.minimum(cost, 1e40), label=label, **style)  # beyond the axis, finite
         right.plot(n_grid, np.maximum([horizon(n) for n in n_grid], 1e-1), label=label, **style)
     _, _, _, horizon = _cost_curves(v, v["alpha"])
     h = horizon(v["n_samples"])
     left.axhline(v["n_samples"], color=COLORS["theory"], lw=0.8, ls=":")
-    right.plot([v["n_samples"]], [max(h, 1e-1)], "o", color=color, label=f"N = {v['n_samples']:.3g}: ℓ_N = {h:.3g}")
+    right.plot(
+        [v["n_samples"]],
+        [max(h, 1e-1)],
+        "o",
+        color=color,
+        label=f"N = {v['n_samples']:.3g}: ℓ_N = {h:.3g}",
+    )
     if h >= 1:
         left.axvline(h, color=color, lw=0.8, ls=":")
     set_scales(left, "log", "log")
@@ -182,4 +224,6 @@ def data_cost_explorer() -> Explorer:
         Control("alpha", "noise index α", 1.5, 1.1, 2.0, 0.05),
         Control("n_samples", "examples N", 1e6, 1e2, 1e12, 0.25, log=True),
     ]
-    return Explorer("Data cost and learnable horizon", controls, _cost_layout, _cost_draw, mode="envelope")
+    return Explorer(
+        "Data cost and learnable horizon", controls, _cost_layout, _cost_draw, mode="envelope"
+    )

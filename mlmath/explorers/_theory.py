@@ -38,19 +38,29 @@ def _process_draw(axes, v) -> str:
     pull, rate, pushes = v["pull"], v["rate"], _pushes(v)
     drift = P.mean_drift(pull, rate, pushes)
     y_mc = P.simulate_process(pull, rate, pushes, n_units=MC_UNITS, t_end=MC_TIME, seed=MC_SEED)
-    samples = {f"Monte Carlo ({MC_UNITS} units at t = {MC_TIME:g})": np.exp(np.minimum(y_mc, 700.0))}
+    samples = {
+        f"Monte Carlo ({MC_UNITS} units at t = {MC_TIME:g})": np.exp(np.minimum(y_mc, 700.0))
+    }
     s = np.logspace(0, 12, 120)
     theory = {}
     if drift >= 0:
-        headline = f"no stationary law: ψ′(0) = −κ + ν E[Z] = {drift:+.3g} ≥ 0, time scales drift to ∞"
+        headline = (
+            f"no stationary law: ψ′(0) = −κ + ν E[Z] = {drift:+.3g} ≥ 0, time scales drift to ∞"
+        )
     elif v["law"] == "exponential":
         law = P.stationary_law_exponential_pushes(pull, rate, v["mean_jump"])
         theory[f"exact: (νm/κ) s^(−β), β = {law.beta:.3g}"] = (s, law.survival(s))
-        headline = f"β = 1/m − ν/κ = {law.beta:.3g} ({P.classify_phase(pull, rate, pushes)}); atom {law.atom:.2f} at τ = 1"
+        phase = P.classify_phase(pull, rate, pushes)
+        headline = f"β = 1/m − ν/κ = {law.beta:.3g} ({phase}); atom {law.atom:.2f} at τ = 1"
     else:
         y_pk = P.stationary_sample(pull, rate, pushes, PK_DRAWS, rng=MC_SEED)
-        samples[f"exact law (Pollaczek–Khinchine, {PK_DRAWS} draws)"] = np.exp(np.minimum(y_pk, 700.0))
-        theory["Veraverbeke: c (ln s)^(1−α_Z)"] = (s[1:], P.veraverbeke_tail(np.log(s[1:]), pull, rate, pushes))
+        samples[f"exact law (Pollaczek–Khinchine, {PK_DRAWS} draws)"] = np.exp(
+            np.minimum(y_pk, 700.0)
+        )
+        theory["Veraverbeke: c (ln s)^(1−α_Z)"] = (
+            s[1:],
+            P.veraverbeke_tail(np.log(s[1:]), pull, rate, pushes),
+        )
         headline = "no β: Lomax pushes, P(τ > s) ~ c (ln s)^(1−α_Z), heavier than every power law"
     survival_plot(survival, samples, theory, step=3)
     survival.set_xlim(1.0, _S_MAX)
@@ -65,7 +75,7 @@ def _process_draw(axes, v) -> str:
     if drift < 0 and edge > 0:
         roots["ψ(θ)"] = P.tail_exponent(pull, rate, pushes)
     laplace_exponent_plot(psi, thetas, {"ψ(θ)": values}, roots)
-    low, top = float(np.nanmin(values)), max(float(values[0]), 0.2)   # values[0] = ψ(−1) > 0
+    low, top = float(np.nanmin(values)), max(float(values[0]), 0.2)  # values[0] = ψ(−1) > 0
     psi.set_ylim(min(low, -0.1 * top) * 1.3, top * 1.1)
     psi.set_xlim(-1.0, 3.0)
     if edge == 0:
@@ -73,15 +83,19 @@ def _process_draw(axes, v) -> str:
     elif "ψ(θ)" in roots:
         psi.text(roots["ψ(θ)"], 0.0, f"  β = {roots['ψ(θ)']:.3g}", fontsize=9, va="bottom")
     psi.set_title("Laplace exponent: β is its positive root", fontsize=10)
-    law = (f"exponential pushes, m = {v['mean_jump']:.3g}" if v["law"] == "exponential"
-           else f"Lomax pushes, α_Z = {v['tail_index']:.3g}, b = {v['push_scale']:.3g}")
+    law = (
+        f"exponential pushes, m = {v['mean_jump']:.3g}"
+        if v["law"] == "exponential"
+        else f"Lomax pushes, α_Z = {v['tail_index']:.3g}, b = {v['push_scale']:.3g}"
+    )
     return f"pull κ = {pull:.3g}, rate ν = {rate:.3g}, {law}\n{headline}"
 
 
 def process_explorer() -> Explorer:
-    """Chapter 6's explorer: pull, push rate and push law → the stationary law, ``β`` or its absence.
+    """Chapter 6's explorer: pull, push rate and push law → the stationary law, ``β`` or none.
 
-    Left: ``P(τ > s)`` from an exact event-driven Monte Carlo (:func:`mlmath.process.simulate_process`,
+    Left: ``P(τ > s)`` from an exact event-driven Monte Carlo
+    (:func:`mlmath.process.simulate_process`,
     2000 units at ``t = 60`` from ``τ = 1``) beside the theory: for exponential pushes the exact
     law ``(νm/κ) s^(−β)`` (:func:`~mlmath.process.stationary_law_exponential_pushes`); for Lomax
     pushes the exact law by Pollaczek–Khinchine draws (:func:`~mlmath.process.stationary_sample`)
@@ -100,7 +114,9 @@ def process_explorer() -> Explorer:
         Control("tail_index", "tail index α_Z", 2.5, 1.2, 5.0, 0.05, modes=("Lomax",)),
         Control("push_scale", "Lomax scale b", 0.5, 0.1, 3.0, 0.05, modes=("Lomax",)),
     ]
-    return Explorer("The coarse-grained process", controls, _process_layout, _process_draw, mode="law")
+    return Explorer(
+        "The coarse-grained process", controls, _process_layout, _process_draw, mode="law"
+    )
 
 
 # ---------------------------------------------------------------------------- Chapter 7
@@ -129,15 +145,38 @@ def _cap_draw(axes, v) -> str:
     capped = P.stationary_law_exponential_pushes(CAP_PULL, rate, CAP_MEAN_JUMP, cap=cap)
     free = P.stationary_law_exponential_pushes(CAP_PULL, rate, CAP_MEAN_JUMP) if load < 1 else None
     floor = 1e-12
-    ax.axvspan(horizon / 10, horizon * 10, color="#dddddd", alpha=0.5, lw=0,
-               label=r"cap here: capped ($\ell_{\max}/10$ to $10\,\ell_{\max}$)")
-    ax.plot(lags, np.maximum(capped.envelope(lags), floor), color=PHASE_COLORS.get(label, COLORS["data"]), lw=2.0,
-            label=f"capped at τ_cap = {cap:.3g}: {label}")
+    ax.axvspan(
+        horizon / 10,
+        horizon * 10,
+        color="#dddddd",
+        alpha=0.5,
+        lw=0,
+        label=r"cap here: capped ($\ell_{\max}/10$ to $10\,\ell_{\max}$)",
+    )
+    ax.plot(
+        lags,
+        np.maximum(capped.envelope(lags), floor),
+        color=PHASE_COLORS.get(label, COLORS["data"]),
+        lw=2.0,
+        label=f"capped at τ_cap = {cap:.3g}: {label}",
+    )
     if free is not None:
-        ax.plot(lags, np.maximum(free.envelope(lags), floor), color=COLORS["power"], lw=1.2, ls="--",
-                label=f"no cap (β = {free.beta:.3g})")
-    ax.plot(lags, np.maximum(np.exp(-lags / cap), floor), color=COLORS["theory"], lw=1.0, ls=":",
-            label=r"Theorem B: $e^{-\ell/\tau_{\mathrm{cap}}}$")
+        ax.plot(
+            lags,
+            np.maximum(free.envelope(lags), floor),
+            color=COLORS["power"],
+            lw=1.2,
+            ls="--",
+            label=f"no cap (β = {free.beta:.3g})",
+        )
+    ax.plot(
+        lags,
+        np.maximum(np.exp(-lags / cap), floor),
+        color=COLORS["theory"],
+        lw=1.0,
+        ls=":",
+        label=r"Theorem B: $e^{-\ell/\tau_{\mathrm{cap}}}$",
+    )
     ax.axvline(horizon, color=COLORS["theory"], lw=1.0, label=r"horizon $\ell_{\max}$")
     set_scales(ax, "log", "log")
     ax.set_ylim(floor, 2.0)
@@ -155,20 +194,41 @@ def _cap_draw(axes, v) -> str:
     values = np.array(values)
     for name in dict.fromkeys(labels):
         keep = np.array([lab == name for lab in labels])
-        memory.plot(ratios[keep], values[keep], "o", ms=4, color=PHASE_COLORS.get(name, COLORS["data"]), label=name)
+        memory.plot(
+            ratios[keep],
+            values[keep],
+            "o",
+            ms=4,
+            color=PHASE_COLORS.get(name, COLORS["data"]),
+            label=name,
+        )
     if free is not None:
-        memory.axhline(max(float(free.envelope(horizon)), floor), color=COLORS["power"], ls="--", lw=1.2,
-                       label="no cap")
-    memory.plot([cap / horizon], [max(float(capped.envelope(horizon)), floor)], "*", ms=14, color="k",
-                label="this cap")
+        memory.axhline(
+            max(float(free.envelope(horizon)), floor),
+            color=COLORS["power"],
+            ls="--",
+            lw=1.2,
+            label="no cap",
+        )
+    memory.plot(
+        [cap / horizon],
+        [max(float(capped.envelope(horizon)), floor)],
+        "*",
+        ms=14,
+        color="k",
+        label="this cap",
+    )
     for edge in (0.1, 10.0):
         memory.axvline(edge, color=COLORS["theory"], lw=0.8, ls=":")
     memory.set_xlim(1e-2, 1e4)
     memory.set_ylim(floor, 2.0)
     memory.legend(fontsize=7, loc="lower right")
     memory.set_title("label by cap (classify_phase)", fontsize=10)
-    return (f"load ρ = {load:.3g} (β = {2 * (1 - load):.3g}), cap τ_cap = {cap:.3g}, horizon ℓ_max = {horizon:.3g}: "
-            f"{label}")
+    return (
+        f"load ρ = {load:.3g} (β = {2 * (1 - load):.3g}), cap τ_cap = {cap:.3g}, "
+        f"horizon ℓ_max = {horizon:.3g}: "
+        f"{label}"
+    )
 
 
 def cap_explorer() -> Explorer:

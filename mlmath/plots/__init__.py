@@ -38,8 +38,13 @@ def use_style() -> None:
     matplotlib.rcParams.update(_STYLE)
 
 
-def decay_axes(ax, kind: str = "loglog", *, xlabel: str = r"lag $\ell$ (steps)",
-               ylabel: str = r"envelope $f(\ell)$"):
+def decay_axes(
+    ax,
+    kind: str = "loglog",
+    *,
+    xlabel: str = r"lag $\ell$ (steps)",
+    ylabel: str = r"envelope $f(\ell)$",
+):
     """Label ``ax`` for a decay plot: ``kind`` is 'loglog', 'semilogy' or 'linear'.
 
     A power law is a straight line on 'loglog' axes, an exponential on 'semilogy' axes:

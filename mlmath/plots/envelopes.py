@@ -59,9 +59,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def data_cost_panels(lags_exp, required_exp, lags_pow, required_pow, *, fit_exp=None, fit_pow=None,
-                     label=""):
-    """Measured sample sizes against lag: semi-log for the exponential envelope, log-log for the power law.
+def data_cost_panels(
+    lags_exp, required_exp, lags_pow, required_pow, *, fit_exp=None, fit_pow=None, label=""
+):
+    """Measured sample sizes against lag: semi-log for the exponential envelope, log-log
+    for the power law.
 
     ``fit_exp``/``fit_pow`` are ``(slope, intercept)`` of ``ln N`` against ``ℓ`` and ``ln ℓ``.
     """
@@ -71,12 +73,22 @@ def data_cost_panels(lags_exp, required_exp, lags_pow, required_pow, *, fit_exp=
     right.plot(lags_pow, required_pow, "s", color=COLORS["power"], label=f"measured {label}")
     if fit_exp is not None:
         x = np.asarray(lags_exp, dtype=float)
-        left.plot(x, np.exp(fit_exp[1] + fit_exp[0] * x), color=COLORS["theory"], lw=1,
-                  label="fit: ln N linear in ℓ")
+        left.plot(
+            x,
+            np.exp(fit_exp[1] + fit_exp[0] * x),
+            color=COLORS["theory"],
+            lw=1,
+            label="fit: ln N linear in ℓ",
+        )
     if fit_pow is not None:
         x = np.asarray(lags_pow, dtype=float)
-        right.plot(x, np.exp(fit_pow[1] + fit_pow[0] * np.log(x)), color=COLORS["theory"], lw=1,
-                   label="fit: ln N linear in ln ℓ")
+        right.plot(
+            x,
+            np.exp(fit_pow[1] + fit_pow[0] * np.log(x)),
+            color=COLORS["theory"],
+            lw=1,
+            label="fit: ln N linear in ln ℓ",
+        )
     decay_axes(left, "semilogy", ylabel="samples needed $N(\\ell)$")
     decay_axes(right, "loglog", ylabel="samples needed $N(\\ell)$")
     left.set_title("exponential envelope")

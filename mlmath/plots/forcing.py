@@ -16,11 +16,21 @@ from matplotlib.transforms import blended_transform_factory
 
 from . import COLORS, decay_axes
 
-__all__ = ["FORCING_COLORS", "plot_push_sizes", "plot_fitted_vs_gate", "plot_conditional_drift",
-           "plot_comparability"]
+__all__ = [
+    "FORCING_COLORS",
+    "plot_push_sizes",
+    "plot_fitted_vs_gate",
+    "plot_conditional_drift",
+    "plot_comparability",
+]
 
 #: One colour per run of the ``forcing`` experiment (others cycle).
-FORCING_COLORS = {"adamw": "#1f77b4", "adamw_inject": "#d62728", "sgd": "#2ca02c", "sgd_inject": "#9467bd"}
+FORCING_COLORS = {
+    "adamw": "#1f77b4",
+    "adamw_inject": "#d62728",
+    "sgd": "#2ca02c",
+    "sgd_inject": "#9467bd",
+}
 _CYCLE = ["#ff7f0e", "#8c564b", "#17becf", "#7f7f7f"]
 
 
@@ -71,13 +81,19 @@ def plot_push_sizes(sizes_by_name: dict, labels=None, *, bounds=None):
         x, p = _survival(sizes)
         if x.size < 2:
             raise ValueError(f"run {name!r} needs at least 2 positive push sizes; got {x.size}")
-        ax.loglog(x[:-1], p[:-1], drawstyle="steps-post", color=colors[name], label=labels.get(name, name))
+        ax.loglog(
+            x[:-1], p[:-1], drawstyle="steps-post", color=colors[name], label=labels.get(name, name)
+        )
     marks = blended_transform_factory(ax.transData, ax.transAxes)  # x in data, y in axes fraction
     for label, value in (bounds or {}).items():
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-            raise ValueError(f"bounds must map labels to finite push sizes > 0; got {label!r}: {value!r}")
+            raise ValueError(
+                f"bounds must map labels to finite push sizes > 0; got {label!r}: {value!r}"
+            )
         ax.axvline(value, color=COLORS["theory"], ls=":", lw=1.0)
-        ax.text(value, 0.97, f"{label} ", rotation=90, va="top", ha="right", fontsize=8, transform=marks)
+        ax.text(
+            value, 0.97, f"{label} ", rotation=90, va="top", ha="right", fontsize=8, transform=marks
+        )
     decay_axes(ax, "loglog", xlabel=r"push size $z$ (nepers per step)", ylabel=r"$P(\hat Z > z)$")
     ax.legend(fontsize=8)
     return fig
@@ -110,18 +126,26 @@ def plot_fitted_vs_gate(fitted: dict, gate: dict, labels=None):
     fitted = _check_mapping("fitted", fitted)
     gate = _check_mapping("gate", gate)
     if set(fitted) != set(gate):
-        raise ValueError(f"fitted and gate must name the same runs; got {sorted(fitted)} and {sorted(gate)}")
+        raise ValueError(
+            f"fitted and gate must name the same runs; got {sorted(fitted)} and {sorted(gate)}"
+        )
     labels = labels or {}
     names = list(fitted)
     colors = _colors(names)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names), 3.4), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(names), figsize=(3.4 * len(names), 3.4), sharey=True, squeeze=False
+    )
     for ax, name in zip(axes[0], names):
-        for values, style, label in ((fitted[name], "-", "fitted (exact transport)"),
-                                     (gate[name], "--", "gate bias alone")):
+        for values, style, label in (
+            (fitted[name], "-", "fitted (exact transport)"),
+            (gate[name], "--", "gate bias alone"),
+        ):
             x, p = _survival(values)
             if x.size < 2:
                 raise ValueError(f"run {name!r} needs at least 2 finite time scales; got {x.size}")
-            ax.loglog(x[:-1], p[:-1], style, drawstyle="steps-post", color=colors[name], label=label)
+            ax.loglog(
+                x[:-1], p[:-1], style, drawstyle="steps-post", color=colors[name], label=label
+            )
         decay_axes(ax, "loglog", xlabel=r"time scale $s$ (steps)", ylabel=r"$P(\tau > s)$")
         ax.xaxis.set_minor_formatter(NullFormatter())  # a narrow range would label every minor tick
         ax.set_title(labels.get(name, name), fontsize=9)
@@ -166,10 +190,27 @@ def plot_conditional_drift(drifts: dict, labels=None, *, scale: float = 1e4):
     for ax, name in zip(axes[0], names):
         d = drifts[name]
         ax.axvspan(min(d.centers.min(), d.slow_edge), d.slow_edge, color="0.9", zorder=0)
-        ax.errorbar(d.centers, scale * d.drift, yerr=2 * scale * d.stderr, fmt="o", ms=3, color=colors[name],
-                    capsize=1.5, label="mean ± 2 SE")
-        ax.plot(d.centers, scale * d.median, "o", ms=3, mfc="none", color=colors[name], label="median")
-        ax.axhline(scale * d.kappa, xmax=0.35, color=colors[name], ls="--", lw=1.2, label="far-left plateau")
+        ax.errorbar(
+            d.centers,
+            scale * d.drift,
+            yerr=2 * scale * d.stderr,
+            fmt="o",
+            ms=3,
+            color=colors[name],
+            capsize=1.5,
+            label="mean ± 2 SE",
+        )
+        ax.plot(
+            d.centers, scale * d.median, "o", ms=3, mfc="none", color=colors[name], label="median"
+        )
+        ax.axhline(
+            scale * d.kappa,
+            xmax=0.35,
+            color=colors[name],
+            ls="--",
+            lw=1.2,
+            label="far-left plateau",
+        )
         ax.axhline(0.0, color=COLORS["theory"], lw=0.8)
         ax.set_xlabel(r"$\zeta = -\ln\tau$ (gate bias)")
         ax.set_title(labels.get(name, name), fontsize=9)
@@ -225,9 +266,15 @@ def plot_comparability(points, labels=None):
         for theory in theories:
             own = [p for p in points if p["run"] == name and p["theory"] == theory]
             if own:
-                ax.plot([p["length"] for p in own], [p["spread"] for p in own], markers[theory], ls="none",
-                        color=colors[name], mfc="none" if theory != theories[0] else colors[name],
-                        label=f"{labels.get(name, name)}: {theory}")
+                ax.plot(
+                    [p["length"] for p in own],
+                    [p["spread"] for p in own],
+                    markers[theory],
+                    ls="none",
+                    color=colors[name],
+                    mfc="none" if theory != theories[0] else colors[name],
+                    label=f"{labels.get(name, name)}: {theory}",
+                )
     ax.axvline(1.0, color=COLORS["theory"], lw=0.8, ls=":")
     ax.axhline(0.5, color=COLORS["theory"], lw=0.8, ls=":")
     ax.set_xscale("log")

@@ -10,9 +10,18 @@ import numpy as np
 
 from . import COLORS
 
-__all__ = ["empirical_survival", "survival_plot", "laplace_exponent_plot", "sample_paths_plot",
-           "phase_diagram_plot", "beta_scatter_plot", "drift_plot", "window_map_plot", "horizon_map_plot",
-           "PHASE_COLORS"]
+__all__ = [
+    "empirical_survival",
+    "survival_plot",
+    "laplace_exponent_plot",
+    "sample_paths_plot",
+    "phase_diagram_plot",
+    "beta_scatter_plot",
+    "drift_plot",
+    "window_map_plot",
+    "horizon_map_plot",
+    "PHASE_COLORS",
+]
 
 #: One colour per phase label (theory and diagnostics share them).
 PHASE_COLORS = {
@@ -32,23 +41,43 @@ def empirical_survival(samples):
     return x, p
 
 
-def survival_plot(ax, samples: dict, theory: dict | None = None, *, xlabel=r"time scale $s$ (steps)",
-                  ylabel=r"$P(\tau > s)$", step=1):
+def survival_plot(
+    ax,
+    samples: dict,
+    theory: dict | None = None,
+    *,
+    xlabel=r"time scale $s$ (steps)",
+    ylabel=r"$P(\tau > s)$",
+    step=1,
+):
     """Empirical survival of each sample (dict label -> array) with theory curves.
 
     ``theory`` maps a label to ``(x, y)`` or ``(x, y, sample_label)``; with a sample label the
     curve takes that sample's colour. Log-log axes: a power law ``s^(−β)`` is a straight line
     of slope ``−β``. ``step`` thins the plotted points.
     """
-    colors = [COLORS["power"], COLORS["exponential"], COLORS["lognormal"], COLORS["tempered"], "#ff7f0e",
-              COLORS["data"]]
+    colors = [
+        COLORS["power"],
+        COLORS["exponential"],
+        COLORS["lognormal"],
+        COLORS["tempered"],
+        "#ff7f0e",
+        COLORS["data"],
+    ]
     sample_color = {}
     for i, (label, values) in enumerate(samples.items()):
         x, p = empirical_survival(values)
         keep = x > 1.0 + 1e-12
         sample_color[label] = colors[i % len(colors)]
-        ax.plot(x[keep][::step], p[keep][::step], ".", ms=2.5, color=sample_color[label], label=label,
-                alpha=0.6)
+        ax.plot(
+            x[keep][::step],
+            p[keep][::step],
+            ".",
+            ms=2.5,
+            color=sample_color[label],
+            label=label,
+            alpha=0.6,
+        )
     for label, curve in (theory or {}).items():
         x, y = curve[0], curve[1]
         color = sample_color.get(curve[2], COLORS["theory"]) if len(curve) > 2 else COLORS["theory"]
@@ -64,7 +93,7 @@ def survival_plot(ax, samples: dict, theory: dict | None = None, *, xlabel=r"tim
 def laplace_exponent_plot(ax, thetas, curves: dict, roots: dict | None = None):
     """``ψ(θ)`` curves (label -> values on ``thetas``) with their positive roots marked."""
     for label, values in curves.items():
-        line, = ax.plot(thetas, values, label=label)
+        (line,) = ax.plot(thetas, values, label=label)
         if roots and label in roots and np.isfinite(roots[label]):
             ax.plot([roots[label]], [0.0], "o", color=line.get_color())
     ax.axhline(0.0, color=COLORS["theory"], lw=0.8)
@@ -92,9 +121,18 @@ def phase_diagram_plot(ax, rates, jumps, phases, *, pull=1.0, boundaries=True, c
     labels = list(PHASE_COLORS)
     index = np.vectorize(labels.index)(np.asarray(phases))
     from matplotlib.colors import ListedColormap
+
     cmap = ListedColormap([PHASE_COLORS[k] for k in labels])
-    ax.pcolormesh(rates, jumps, index, cmap=cmap, vmin=-0.5, vmax=len(labels) - 0.5, shading="nearest",
-                  alpha=0.55)
+    ax.pcolormesh(
+        rates,
+        jumps,
+        index,
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=len(labels) - 0.5,
+        shading="nearest",
+        alpha=0.55,
+    )
     if boundaries:
         m = np.linspace(min(jumps), max(jumps), 400)
         ax.plot(pull / m, m, color=COLORS["theory"], lw=1.5, label=r"$\nu m = \kappa$")
@@ -105,6 +143,7 @@ def phase_diagram_plot(ax, rates, jumps, phases, *, pull=1.0, boundaries=True, c
     ax.set_xlabel(r"push rate $\nu$")
     ax.set_ylabel(r"mean push size $m$ (nepers)")
     from matplotlib.patches import Patch
+
     present = [k for k in labels if k in set(np.asarray(phases).ravel())]
     handles = [Patch(color=PHASE_COLORS[k], alpha=0.55, label=k) for k in present]
     line_handles, _ = ax.get_legend_handles_labels()
@@ -113,7 +152,8 @@ def phase_diagram_plot(ax, rates, jumps, phases, *, pull=1.0, boundaries=True, c
 
 
 def beta_scatter_plot(ax, theory, measured, stderr=None, *, groups=None):
-    """Measured against theoretical ``β`` with the identity line (error bars: ±2 standard errors)."""
+    """Measured against theoretical ``β`` with the identity line (error bars: ±2
+    standard errors)."""
     theory = np.asarray(theory, dtype=float)
     measured = np.asarray(measured, dtype=float)
     groups = np.asarray(groups if groups is not None else ["simulation"] * theory.size)
@@ -121,8 +161,15 @@ def beta_scatter_plot(ax, theory, measured, stderr=None, *, groups=None):
     for i, g in enumerate(dict.fromkeys(groups)):
         sel = groups == g
         err = None if stderr is None else 2 * np.asarray(stderr, dtype=float)[sel]
-        ax.errorbar(theory[sel], measured[sel], yerr=err, fmt=markers[i % len(markers)], ms=4, label=g,
-                    capsize=2)
+        ax.errorbar(
+            theory[sel],
+            measured[sel],
+            yerr=err,
+            fmt=markers[i % len(markers)],
+            ms=4,
+            label=g,
+            capsize=2,
+        )
     top = 1.1 * max(theory.max(), measured.max())
     ax.plot([0, top], [0, top], color=COLORS["theory"], lw=1, label="measured = theory")
     ax.axvline(1.0, color="#999999", lw=0.8, ls=":")
@@ -135,11 +182,25 @@ def beta_scatter_plot(ax, theory, measured, stderr=None, *, groups=None):
 def drift_plot(ax, estimate, *, label=None, color=None, scale=1.0):
     """Binned restoring drift ``F(ζ)`` (±2 standard errors) with its slow-unit plateau ``κ``."""
     err = 2 * estimate.stderr * scale
-    line = ax.errorbar(estimate.centers, estimate.drift * scale, yerr=err, fmt="o-", ms=3, capsize=2,
-                       label=label, color=color)
+    line = ax.errorbar(
+        estimate.centers,
+        estimate.drift * scale,
+        yerr=err,
+        fmt="o-",
+        ms=3,
+        capsize=2,
+        label=label,
+        color=color,
+    )
     c = line[0].get_color()
-    ax.hlines(estimate.kappa * scale, estimate.centers.min(), estimate.slow_edge, colors=c, linestyles="--",
-              lw=1)
+    ax.hlines(
+        estimate.kappa * scale,
+        estimate.centers.min(),
+        estimate.slow_edge,
+        colors=c,
+        linestyles="--",
+        lw=1,
+    )
     ax.axhline(0.0, color=COLORS["theory"], lw=0.6)
     ax.set_xlabel(r"log-rate $\zeta = -\ln\tau$")
     ax.set_ylabel(r"drift $F(\zeta)$ per step")
@@ -159,8 +220,17 @@ def window_map_plot(ax, loads, caps, decades, *, min_decades=1.0):
     finite = np.isfinite(caps)
     top = np.log10(caps[finite].max()) + 1.0
     rows = np.where(finite, np.log10(np.where(finite, caps, 1.0)), top)
-    mesh = ax.pcolormesh(loads, rows, np.ma.masked_invalid(decades), shading="nearest", cmap="viridis")
-    ax.contour(loads, rows, np.nan_to_num(decades, nan=0.0), levels=[min_decades], colors="w", linewidths=1.5)
+    mesh = ax.pcolormesh(
+        loads, rows, np.ma.masked_invalid(decades), shading="nearest", cmap="viridis"
+    )
+    ax.contour(
+        loads,
+        rows,
+        np.nan_to_num(decades, nan=0.0),
+        levels=[min_decades],
+        colors="w",
+        linewidths=1.5,
+    )
     ax.axvline(1.0, color="k", lw=1.2, ls="-")
     ax.set_yticks(list(rows[finite][::2]) + [top])
     ax.set_yticklabels([f"$10^{{{r:.0f}}}$" for r in rows[finite][::2]] + [r"$\infty$"])
@@ -170,9 +240,19 @@ def window_map_plot(ax, loads, caps, decades, *, min_decades=1.0):
     return ax
 
 
-def horizon_map_plot(ax, loads, cap_ratios, values, *, margin=10.0, label=r"$\log_{10} f(\ell_{\max})$",
-                     vmin=None, vmax=None):
-    """Heat map of memory at the horizon over (load ρ = νm/κ, cap relative to the horizon), Chapter 7.
+def horizon_map_plot(
+    ax,
+    loads,
+    cap_ratios,
+    values,
+    *,
+    margin=10.0,
+    label=r"$\log_{10} f(\ell_{\max})$",
+    vmin=None,
+    vmax=None,
+):
+    """Heat map of memory at the horizon over (load ρ = νm/κ, cap relative to the
+    horizon), Chapter 7.
 
     ``values[i, j]`` (e.g. ``log10 f(ℓ_max)``, the envelope at the longest lag the task needs)
     belongs to ``cap_ratios[i] = τ_cap/ℓ_max`` (the last row may be ``inf``: no cap) and
@@ -187,8 +267,15 @@ def horizon_map_plot(ax, loads, cap_ratios, values, *, margin=10.0, label=r"$\lo
     step = np.diff(logs[finite]).mean() if finite.sum() > 1 else 1.0
     top = logs[finite].max() + 2 * step
     rows = np.where(finite, logs, top)
-    mesh = ax.pcolormesh(loads, rows, np.ma.masked_invalid(values), shading="nearest", cmap="viridis",
-                         vmin=vmin, vmax=vmax)
+    mesh = ax.pcolormesh(
+        loads,
+        rows,
+        np.ma.masked_invalid(values),
+        shading="nearest",
+        cmap="viridis",
+        vmin=vmin,
+        vmax=vmax,
+    )
     for level in (-np.log10(margin), np.log10(margin)):
         ax.axhline(level, color="w", lw=1.2, ls="--")
     ax.axhline(0.5 * (logs[finite].max() + top), color="k", lw=0.8)

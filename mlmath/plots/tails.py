@@ -13,8 +13,14 @@ import numpy as np
 from .. import tails
 from . import COLORS, decay_axes, use_style
 
-__all__ = ["envelope_panels", "ccdf_figure", "hill_figure", "calibration_figure",
-           "tail_index_figure", "increments_figure"]
+__all__ = [
+    "envelope_panels",
+    "ccdf_figure",
+    "hill_figure",
+    "calibration_figure",
+    "tail_index_figure",
+    "increments_figure",
+]
 
 
 def envelope_panels(lags, panels: dict, *, ncols: int = 3, ylim=(1e-5, 1.5)):
@@ -39,22 +45,29 @@ def envelope_panels(lags, panels: dict, *, ncols: int = 3, ylim=(1e-5, 1.5)):
     for ax, (title, data) in zip(axes.ravel(), panels.items()):
         ax.plot(lags, data["exact"], color=COLORS["theory"], label="closed form")
         if data.get("mc") is not None:
-            ax.plot(lags[::3], np.asarray(data["mc"])[::3], "o", ms=3, color=COLORS["power"],
-                    label="Monte Carlo mixture")
+            ax.plot(
+                lags[::3],
+                np.asarray(data["mc"])[::3],
+                "o",
+                ms=3,
+                color=COLORS["power"],
+                label="Monte Carlo mixture",
+            )
         for index, (label, values) in enumerate(data.get("extra", {}).items()):
             ax.plot(lags, values, "--", lw=1.2, color=f"C{index + 2}", label=label)
         decay_axes(ax, "loglog")
         ax.set_ylim(*ylim)
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=7)
-    for ax in axes.ravel()[len(panels):]:
+    for ax in axes.ravel()[len(panels) :]:
         ax.axis("off")
     fig.tight_layout()
     return fig
 
 
-def ccdf_figure(samples: dict, fits: dict | None = None, *, xlabel: str = r"$x$",
-                ylabel: str = r"$P(X \geq x)$"):
+def ccdf_figure(
+    samples: dict, fits: dict | None = None, *, xlabel: str = r"$x$", ylabel: str = r"$P(X \geq x)$"
+):
     """Empirical CCDFs on log-log axes, with fitted power laws from their ``xmin``.
 
     Parameters
@@ -87,8 +100,9 @@ def ccdf_figure(samples: dict, fits: dict | None = None, *, xlabel: str = r"$x$"
     return fig
 
 
-def hill_figure(samples: dict, truths: dict | None = None, *, kmax_fraction: float = 0.5,
-                ylim=(0, 5)):
+def hill_figure(
+    samples: dict, truths: dict | None = None, *, kmax_fraction: float = 0.5, ylim=(0, 5)
+):
     """Hill plots: ``β̂_k`` against ``k`` for each sample, with the true exponent dotted.
 
     Parameters
@@ -138,9 +152,20 @@ def calibration_figure(alphas, mean_gamma, sd_gamma, *, estimates=None):
     mean_gamma = np.asarray(mean_gamma)
     sd_gamma = np.asarray(sd_gamma)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    left.plot(alphas, 1 / mean_gamma, color=COLORS["power"], label=r"Hill on stable samples, $1/\mathbb{E}[1/\hat\alpha]$")
-    left.fill_between(alphas, 1 / (mean_gamma + sd_gamma), 1 / np.maximum(mean_gamma - sd_gamma, 1e-3),
-                      color=COLORS["power"], alpha=0.2, label="± 1 sd")
+    left.plot(
+        alphas,
+        1 / mean_gamma,
+        color=COLORS["power"],
+        label=r"Hill on stable samples, $1/\mathbb{E}[1/\hat\alpha]$",
+    )
+    left.fill_between(
+        alphas,
+        1 / (mean_gamma + sd_gamma),
+        1 / np.maximum(mean_gamma - sd_gamma, 1e-3),
+        color=COLORS["power"],
+        alpha=0.2,
+        label="± 1 sd",
+    )
     left.plot(alphas, alphas, ":", color=COLORS["theory"], label="no bias")
     left.set_xlabel(r"true $\alpha$")
     left.set_ylabel(r"Hill estimate")
@@ -150,7 +175,9 @@ def calibration_figure(alphas, mean_gamma, sd_gamma, *, estimates=None):
     if estimates:
         for index, (label, (truth, est)) in enumerate(estimates.items()):
             est = np.asarray(est)
-            right.errorbar([truth], [est.mean()], yerr=[est.std()], fmt="o", color=f"C{index}", label=label)
+            right.errorbar(
+                [truth], [est.mean()], yerr=[est.std()], fmt="o", color=f"C{index}", label=label
+            )
     right.plot([0, 2], [0, 2], ":", color=COLORS["theory"])
     right.set_xlabel(r"true $\alpha$")
     right.set_ylabel(r"calibrated estimate (mean ± sd)")
@@ -214,11 +241,23 @@ def increments_figure(results: dict, controls: dict | None = None):
         mean = np.array([results[k]["mean"] for k in keys])
         se = np.array([results[k]["se"] for k in keys])
         shift = 1.0 + 0.06 * (index - 0.5)
-        ax.errorbar(b * shift, mean, yerr=2 * se, fmt="o-", capsize=3, color=f"C{index}",
-                    label=f"{name} (mean ± 2 se over seeds)")
+        ax.errorbar(
+            b * shift,
+            mean,
+            yerr=2 * se,
+            fmt="o-",
+            capsize=3,
+            color=f"C{index}",
+            label=f"{name} (mean ± 2 se over seeds)",
+        )
         for k, bb in zip(keys, b):
-            ax.plot(np.full(results[k]["per_seed"].size, bb * shift), results[k]["per_seed"], ".",
-                    color=f"C{index}", alpha=0.5)
+            ax.plot(
+                np.full(results[k]["per_seed"].size, bb * shift),
+                results[k]["per_seed"],
+                ".",
+                color=f"C{index}",
+                alpha=0.5,
+            )
     styles = [(COLORS["lognormal"], ":"), (COLORS["tempered"], "--"), (COLORS["data"], "-.")]
     for index, (label, value) in enumerate((controls or {}).items()):
         color, style = styles[index % len(styles)]

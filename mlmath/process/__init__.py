@@ -43,17 +43,43 @@ Bertoin & Doney (1994).
 # One submodule per section of Chapter 6: push laws, the Laplace exponent and its root, the
 # solvable case and the phases, Monte Carlo, the SGD forcing model in τ, discrete time, and
 # estimators. Every public name is re-exported here (the API the appendix lists).
-from ._pushes import (PushLaw, PushTailTest, empirical_pushes, exponential_pushes, gamma_pushes,
-    pareto_pushes, push_tail_test, tempered_pareto_pushes)
-from ._laplace import (TailAsymptote, beta_exponential_pushes, laplace_exponent, mean_drift,
-    tail_asymptote, tail_exponent, veraverbeke_tail)
-from ._solvable import (PHASES, StationaryLaw, classify_phase, stationary_law_exponential_pushes,
-    stationary_sample)
-from ._simulate import (simulate_log_timescales, simulate_paths, simulate_process)
-from ._sgd import (sgd_forcing_beta, simulate_sgd_logit_walk, simulate_timescale_walk)
-from ._kesten import (kesten_exponent, moment_from_sample, simulate_kesten_lindley)
-from ._estimate import (TailMLE, gaussian_exponent, lognormal_scale_ou, pareto_tail_mle,
-    vanishing_mobility_survival)
+from ._estimate import (
+    TailMLE,
+    gaussian_exponent,
+    lognormal_scale_ou,
+    pareto_tail_mle,
+    vanishing_mobility_survival,
+)
+from ._kesten import kesten_exponent, moment_from_sample, simulate_kesten_lindley
+from ._laplace import (
+    TailAsymptote,
+    beta_exponential_pushes,
+    laplace_exponent,
+    mean_drift,
+    tail_asymptote,
+    tail_exponent,
+    veraverbeke_tail,
+)
+from ._pushes import (
+    PushLaw,
+    PushTailTest,
+    empirical_pushes,
+    exponential_pushes,
+    gamma_pushes,
+    pareto_pushes,
+    push_tail_test,
+    tempered_pareto_pushes,
+)
+from ._sgd import sgd_forcing_beta, simulate_sgd_logit_walk, simulate_timescale_walk
+from ._simulate import simulate_log_timescales, simulate_paths, simulate_process
+from ._solvable import (
+    STATIONARY_PHASES,
+    StationaryLaw,
+    classify_phase,
+    horizon_memory_map,
+    stationary_law_exponential_pushes,
+    stationary_sample,
+)
 
 __all__ = [
     "PushLaw",
@@ -75,7 +101,8 @@ __all__ = [
     "stationary_law_exponential_pushes",
     "stationary_sample",
     "classify_phase",
-    "PHASES",
+    "horizon_memory_map",
+    "STATIONARY_PHASES",
     "simulate_log_timescales",
     "simulate_process",
     "simulate_paths",

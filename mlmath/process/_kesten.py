@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import optimize
@@ -52,13 +52,17 @@ def kesten_exponent(moment, *, upper=1e4) -> float:
             raise ValueError(f"moment({k:.6g}) = {v}: must be a number >= 0 (E[A^kappa])")
         return v
 
-    grid = [2.0 ** j for j in range(-30, int(math.floor(math.log2(upper))) + 1)]
+    grid = [2.0**j for j in range(-30, int(math.floor(math.log2(upper))) + 1)]
     if math.isinf(g(grid[0])):
-        raise ValueError("E[A^theta] = inf for every theta searched: ln A has no exponential moment, so no "
-                         "root exists (the tail of tau is heavier than every power law: Veraverbeke)")
+        raise ValueError(
+            "E[A^theta] = inf for every theta searched: ln A has no exponential moment, so no "
+            "root exists (the tail of tau is heavier than every power law: Veraverbeke)"
+        )
     if g(grid[0]) >= 1.0:
-        raise ValueError("E[A^kappa] >= 1 for small kappa: E[ln A] >= 0, so there is no stationary law "
-                         "and no positive root")
+        raise ValueError(
+            "E[A^kappa] >= 1 for small kappa: E[ln A] >= 0, so there is no stationary law "
+            "and no positive root"
+        )
     lo = grid[0]
     hi = None
     for k in grid[1:]:
@@ -70,8 +74,10 @@ def kesten_exponent(moment, *, upper=1e4) -> float:
             return float(k)
         lo = k
     if hi is None:
-        raise ValueError(f"E[A^kappa] <= 1 for all kappa up to {upper:g}: P(A > 1) = 0 (or the root "
-                         "exceeds `upper`), so there is no positive root")
+        raise ValueError(
+            f"E[A^kappa] <= 1 for all kappa up to {upper:g}: P(A > 1) = 0 (or the root "
+            "exceeds `upper`), so there is no positive root"
+        )
     while not math.isfinite(g(hi)):
         mid = 0.5 * (lo + hi)
         if g(mid) < 1.0:
@@ -82,7 +88,8 @@ def kesten_exponent(moment, *, upper=1e4) -> float:
 
 
 def moment_from_sample(sample) -> Callable[[float], float]:
-    """``θ -> mean(A^θ)`` over a sample of multipliers ``A ≥ 0``, shape ``(n,)`` (for :func:`kesten_exponent`)."""
+    """``θ -> mean(A^θ)`` over a sample of multipliers ``A ≥ 0``, shape ``(n,)``
+    (for :func:`kesten_exponent`)."""
     a = vector("sample", sample)
     if not np.isfinite(a).all() or (a < 0).any():
         raise ValueError("sample must hold finite multipliers A >= 0")
@@ -92,13 +99,26 @@ def moment_from_sample(sample) -> Callable[[float], float]:
 
     def moment(k):
         top = logs.max()
-        return float(frac * math.exp(k * top) * np.mean(np.exp(k * (logs - top)))) if k * top < 700 \
+        return (
+            float(frac * math.exp(k * top) * np.mean(np.exp(k * (logs - top))))
+            if k * top < 700
             else math.inf
+        )
+
     return moment
 
 
-def simulate_kesten_lindley(sample_multiplier, *, n_units, n_steps, cap=None, tau0=1.0,
-                            seed=None, checkpoints=None, coupled=False) -> np.ndarray:
+def simulate_kesten_lindley(
+    sample_multiplier,
+    *,
+    n_units,
+    n_steps,
+    cap=None,
+    tau0=1.0,
+    seed=None,
+    checkpoints=None,
+    coupled=False,
+) -> np.ndarray:
     """Discrete-time time scales ``τ_{k+1} = min(cap, max(1, A_k τ_k))`` (Chapter 6).
 
     In logs this is Lindley's recursion ``Y_{k+1} = max(0, Y_k + ln A_k)``: the process of
@@ -141,9 +161,14 @@ def simulate_kesten_lindley(sample_multiplier, *, n_units, n_steps, cap=None, ta
     if checkpoints is not None and np.ndim(checkpoints) != 1:
         raise ValueError(f"checkpoints must be 1-D, shape (n,); got shape {np.shape(checkpoints)}")
     marks = [n_steps] if checkpoints is None else list(checkpoints)
-    if (not marks or any(not isinstance(k, (int, np.integer)) or k < 1 or k > n_steps for k in marks)
-            or any(b <= a for a, b in zip(marks, marks[1:]))):
-        raise ValueError(f"checkpoints must be increasing integers in [1, n_steps] = [1, {n_steps}]")
+    if (
+        not marks
+        or any(not isinstance(k, (int, np.integer)) or k < 1 or k > n_steps for k in marks)
+        or any(b <= a for a, b in zip(marks, marks[1:]))
+    ):
+        raise ValueError(
+            f"checkpoints must be increasing integers in [1, n_steps] = [1, {n_steps}]"
+        )
     out = np.empty((len(marks), n_units))
     best = np.zeros(n_units)
     rng = rng_from(seed)

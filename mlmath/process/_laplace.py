@@ -19,7 +19,9 @@ def _check_pushes(rate, pushes):
         if rate > 0:
             raise ValueError("pushes must be a PushLaw when rate > 0")
     elif not isinstance(pushes, PushLaw):
-        raise TypeError(f"pushes must be a PushLaw (see exponential_pushes); got {type(pushes).__name__}")
+        raise TypeError(
+            f"pushes must be a PushLaw (see exponential_pushes); got {type(pushes).__name__}"
+        )
     return rate
 
 
@@ -50,7 +52,7 @@ def laplace_exponent(theta, pull, rate=0.0, pushes=None, sigma=0.0) -> np.ndarra
     pull = positive("pull", pull)
     rate = _check_pushes(rate, pushes)
     sigma = check_range("sigma", sigma, 0.0)
-    value = -pull * theta + 0.5 * sigma ** 2 * theta ** 2
+    value = -pull * theta + 0.5 * sigma**2 * theta**2
     if rate > 0:
         value = value + rate * (pushes.mgf(theta) - 1.0)
     return value
@@ -71,7 +73,8 @@ def mean_drift(pull, rate=0.0, pushes=None) -> float:
 
 
 def tail_exponent(pull, rate=0.0, pushes=None, sigma=0.0) -> float:
-    """Tail exponent ``β ≥ 0`` of the stationary time scales: the positive root of ``ψ(β) = 0`` (Theorem A, Chapter 6).
+    """Tail exponent ``β ≥ 0`` of the stationary time scales: the positive root of ``ψ(β) = 0``
+    (Theorem A, Chapter 6).
 
     ``P(τ > s) ~ C s^(−β)`` (survival exponent) with ``C > 0`` when the root has a finite
     tilted mean ``E[Z e^(βZ)] < ∞``, i.e. ``ψ'(β) < ∞`` (always, when the root lies inside
@@ -114,19 +117,26 @@ def tail_exponent(pull, rate=0.0, pushes=None, sigma=0.0) -> float:
     """
     beta, at_edge = _root(pull, rate, pushes, sigma)
     if at_edge and not math.isfinite(_tilted_mean(pushes, beta)):
-        warnings.warn(f"the root of psi sits at the edge theta_max = {beta:.6g} of the push m.g.f. with "
-                      "E[Z exp(beta Z)] = inf: Cramér's constant is C = 0 and P(tau > s) = o(s^-beta), not a "
-                      "pure power law (see mlmath.process.tail_asymptote)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"the root of psi sits at the edge theta_max = {beta:.6g} of the push m.g.f. with "
+            "E[Z exp(beta Z)] = inf: Cramér's constant is C = 0 and P(tau > s) = o(s^-beta), not a "
+            "pure power law (see mlmath.process.tail_asymptote)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return beta
 
 
 class TailAsymptote(NamedTuple):
-    """The asymptote ``P(τ > s) ~ C s^(−β)`` of Theorem A, with the flags that qualify it (Chapter 6)."""
+    """The asymptote ``P(τ > s) ~ C s^(−β)`` of Theorem A, with the flags that qualify it
+    (Chapter 6)."""
 
-    beta: float            #: as :func:`tail_exponent` returns it (``0.0``: no β; ``inf``: no forcing)
-    at_edge: bool          #: the root sits at the edge ``θ_max`` of the push law's m.g.f.
-    tilted_mean: float     #: ``E[Z e^(βZ)]`` (``inf``: ``ψ'(β) = ∞``, so ``C = 0``); ``0.0`` without pushes
-    power_law: bool        #: ``0 < β < ∞`` and ``ψ'(β) < ∞``: a pure power law with ``C > 0``
+    beta: float  #: as :func:`tail_exponent` returns it (``0.0``: no β; ``inf``: no forcing)
+    at_edge: bool  #: the root sits at the edge ``θ_max`` of the push law's m.g.f.
+    tilted_mean: (
+        float  #: ``E[Z e^(βZ)]`` (``inf``: ``ψ'(β) = ∞``, so ``C = 0``); ``0.0`` without pushes
+    )
+    power_law: bool  #: ``0 < β < ∞`` and ``ψ'(β) < ∞``: a pure power law with ``C > 0``
     constant: float | None  #: Cramér's ``C`` where this module has it in closed form, else ``None``
 
 
@@ -175,9 +185,13 @@ def tail_asymptote(pull, rate=0.0, pushes=None, sigma=0.0) -> TailAsymptote:
     constant = None
     if 0.0 < beta < math.inf:
         if rate == 0.0:
-            constant = 1.0                                   # Y ~ Exp(2κ/σ²) exactly
+            constant = 1.0  # Y ~ Exp(2κ/σ²) exactly
         elif sigma == 0.0:
-            constant = ((pull - rate * pushes.mean) / (rate * tilted - pull)) if math.isfinite(tilted) else 0.0
+            constant = (
+                ((pull - rate * pushes.mean) / (rate * tilted - pull))
+                if math.isfinite(tilted)
+                else 0.0
+            )
     return TailAsymptote(float(beta), bool(at_edge), float(tilted), bool(power_law), constant)
 
 
@@ -193,16 +207,24 @@ def _tilted_mean(pushes, theta) -> float:
         return m / (1.0 - m * theta) ** 2 if m * theta < 1.0 else math.inf
     if kind == "gamma":
         shape, scale = pushes.params
-        return shape * scale * (1.0 - scale * theta) ** (-shape - 1.0) if scale * theta < 1.0 else math.inf
+        return (
+            shape * scale * (1.0 - scale * theta) ** (-shape - 1.0)
+            if scale * theta < 1.0
+            else math.inf
+        )
     if kind == "pareto":
         return pushes.mean if theta == 0.0 else math.inf
     if kind == "tempered_pareto":
         tail, xmin, cutoff = pushes.params
         r = max(1.0 / cutoff - theta, 0.0)
-        norm = cutoff ** (-tail) * _upper_gamma(-tail, xmin / cutoff)      # ∫_xmin^∞ z^(−1−tail) e^(−z/c) dz
+        norm = cutoff ** (-tail) * _upper_gamma(
+            -tail, xmin / cutoff
+        )  # ∫_xmin^∞ z^(−1−tail) e^(−z/c) dz
         if r == 0.0:  # ∫_xmin^∞ z^(−tail) dz: finite iff tail > 1
             return xmin ** (1.0 - tail) / (tail - 1.0) / norm if tail > 1.0 else math.inf
-        return float(r ** (tail - 1.0) * _upper_gamma(1.0 - tail, r * xmin) / norm)   # ∫ z^(−tail) e^(−rz) dz
+        return float(
+            r ** (tail - 1.0) * _upper_gamma(1.0 - tail, r * xmin) / norm
+        )  # ∫ z^(−tail) e^(−rz) dz
     (sizes,) = pushes.params  # empirical
     shift = float(sizes.max())
     if theta * shift >= 700:
@@ -211,7 +233,8 @@ def _tilted_mean(pushes, theta) -> float:
 
 
 def _root(pull, rate, pushes, sigma):
-    """``(β, at_edge)``: the positive root of ``ψ`` and whether it sits at ``θ_max`` (:func:`tail_exponent`)."""
+    """``(β, at_edge)``: the positive root of ``ψ`` and whether it sits at ``θ_max``
+    (:func:`tail_exponent`)."""
     pull = positive("pull", pull)
     rate = _check_pushes(rate, pushes)
     sigma = check_range("sigma", sigma, 0.0)
@@ -219,8 +242,10 @@ def _root(pull, rate, pushes, sigma):
         return math.inf, False
     drift = mean_drift(pull, rate, pushes)
     if drift >= 0:
-        raise ValueError(f"no stationary law: the mean push rate·E[Z] = {drift + pull:.6g} is >= pull "
-                         f"= {pull:.6g} (psi'(0) >= 0); need rate·E[Z] < pull")
+        raise ValueError(
+            f"no stationary law: the mean push rate·E[Z] = {drift + pull:.6g} is >= pull "
+            f"= {pull:.6g} (psi'(0) >= 0); need rate·E[Z] < pull"
+        )
     if rate > 0 and pushes.theta_max == 0.0:
         return 0.0, False  # no exponential moment: Veraverbeke, a slowly varying tail of τ (no β)
 
@@ -236,13 +261,21 @@ def _root(pull, rate, pushes, sigma):
     if math.isfinite(theta_max):
         edge = psi(theta_max)
         if math.isfinite(edge):
-            # the size of the terms of ψ at the edge: below 1e-12 of it, ψ(θ_max) is 0 in floating point
-            size = pull * theta_max + 0.5 * (sigma * theta_max) ** 2 + rate * float(pushes.mgf(theta_max)) + rate
+            # the size of the terms of ψ at the edge: below 1e-12 of it, ψ(θ_max) is 0 in floating
+            # point
+            size = (
+                pull * theta_max
+                + 0.5 * (sigma * theta_max) ** 2
+                + rate * float(pushes.mgf(theta_max))
+                + rate
+            )
             if abs(edge) <= 1e-12 * size:
                 return float(theta_max), True
             if edge < 0:  # finite moment at the edge, still negative
-                raise ValueError(f"psi stays negative up to theta_max = {theta_max:.6g}: the Cramér condition "
-                                 "fails and no tail exponent solves psi(beta) = 0")
+                raise ValueError(
+                    f"psi stays negative up to theta_max = {theta_max:.6g}: the Cramér condition "
+                    "fails and no tail exponent solves psi(beta) = 0"
+                )
         hi = theta_max
         while not (math.isfinite(psi(hi)) and psi(hi) > 0):
             gap = theta_max - lo
@@ -271,7 +304,8 @@ def _root(pull, rate, pushes, sigma):
 
 
 def veraverbeke_tail(y, pull, rate, pushes):
-    """Veraverbeke's asymptotic ``P(Y > y) ≈ ν/(κ − ν E Z) · ∫_y^∞ P(Z > z) dz`` (Chapter 6, Theorem A.3).
+    """Veraverbeke's asymptotic ``P(Y > y) ≈ ν/(κ − ν E Z) · ∫_y^∞ P(Z > z) dz``
+    (Chapter 6, Theorem A.3).
 
     For the coarse-grained process with constant pull ``κ``, pushes at rate ``ν`` and no
     root of ``ψ`` because the push law is subexponential in the integrated sense (for
@@ -308,7 +342,9 @@ def veraverbeke_tail(y, pull, rate, pushes):
     rate = positive("rate", rate)
     _check_pushes(rate, pushes)
     if pull <= rate * pushes.mean:
-        raise ValueError(f"no stationary law: pull = {pull:.6g} must exceed rate·E[Z] = {rate * pushes.mean:.6g}")
+        raise ValueError(
+            f"no stationary law: pull = {pull:.6g} must exceed rate·E[Z] = {rate * pushes.mean:.6g}"
+        )
     value = rate / (pull - rate * pushes.mean) * pushes.integrated_tail(y)
     return float(value) if np.ndim(y) == 0 else value
 
@@ -317,8 +353,9 @@ def beta_exponential_pushes(pull, rate, mean_jump) -> float:
     """``β = 1/m − ν/κ`` for exponential pushes of mean ``m`` at rate ``ν``, pull ``κ`` (Chapter 6).
 
     The positive root of ``ψ(θ) = −κθ + ν(1/(1 − mθ) − 1)``. The stationary survival is
-    exactly ``P(τ > s) = (νm/κ) s^(−β)`` (Chapter 6, the exactly solvable case). ``β < 1`` (the broad
-    regime) iff ``ψ(1) > 0``; the mean time scale is infinite iff ``β ≤ 1``, i.e. ``ψ(1) ≥ 0``.
+    exactly ``P(τ > s) = (νm/κ) s^(−β)`` (Chapter 6, the exactly solvable case). ``β < 1``
+    (the broad regime) iff ``ψ(1) > 0``; the mean time scale is infinite iff ``β ≤ 1``, i.e.
+    ``ψ(1) ≥ 0``.
 
     Raises
     ------
@@ -329,5 +366,7 @@ def beta_exponential_pushes(pull, rate, mean_jump) -> float:
     rate = positive("rate", rate)
     m = positive("mean_jump", mean_jump)
     if rate * m >= pull:
-        raise ValueError(f"no stationary law: rate·mean_jump = {rate * m:.6g} must be < pull = {pull:.6g}")
+        raise ValueError(
+            f"no stationary law: rate·mean_jump = {rate * m:.6g} must be < pull = {pull:.6g}"
+        )
     return 1.0 / m - rate / pull

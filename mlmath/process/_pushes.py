@@ -74,8 +74,12 @@ class PushLaw:
                     out[i] = 1.0
                 elif th < 0.0:
                     x = -th * scale
-                    value, _ = integrate.quad(lambda u: math.exp(-x * (u - 1.0)) * u ** (-a - 1.0),
-                                              1.0, np.inf, limit=200)
+                    value, _ = integrate.quad(
+                        lambda u, x=x: math.exp(-x * (u - 1.0)) * u ** (-a - 1.0),
+                        1.0,
+                        np.inf,
+                        limit=200,
+                    )
                     out[i] = a * value
         else:  # empirical
             (sizes,) = self.params
@@ -138,14 +142,21 @@ class PushLaw:
             out = scale * (k * special.gammaincc(k + 1.0, x) - x * special.gammaincc(k, x))
         elif self.kind == "pareto":
             a, scale = self.params
-            out = (np.full(flat.shape, np.inf) if a <= 1.0
-                   else scale / (a - 1.0) * (1.0 + flat / scale) ** (1.0 - a))
+            out = (
+                np.full(flat.shape, np.inf)
+                if a <= 1.0
+                else scale / (a - 1.0) * (1.0 + flat / scale) ** (1.0 - a)
+            )
         elif self.kind == "tempered_pareto":
             tail, xmin, cutoff = self.params
             norm = _upper_gamma(-tail, xmin / cutoff) * cutoff ** (-tail)
             lo = np.maximum(flat, xmin)
-            first = cutoff ** (1.0 - tail) * _upper_gamma(1.0 - tail, lo / cutoff)   # ∫_lo^∞ u^(−a) e^(−u/c) du
-            second = cutoff ** (-tail) * _upper_gamma(-tail, lo / cutoff)            # ∫_lo^∞ u^(−1−a) e^(−u/c) du
+            first = cutoff ** (1.0 - tail) * _upper_gamma(
+                1.0 - tail, lo / cutoff
+            )  # ∫_lo^∞ u^(−a) e^(−u/c) du
+            second = cutoff ** (-tail) * _upper_gamma(
+                -tail, lo / cutoff
+            )  # ∫_lo^∞ u^(−1−a) e^(−u/c) du
             out = (first - flat * second) / norm
         else:
             sizes = self.params[0]
@@ -173,8 +184,9 @@ def _tempered_integral(tail, xmin, r):
     """``∫_{xmin}^∞ z^(−1−tail) e^(−r z) dz`` for ``r ≥ 0`` (finite because ``tail > 0``)."""
     if r == 0.0:
         return xmin ** (-tail) / tail
-    value, _ = integrate.quad(lambda u: u ** (-1.0 - tail) * math.exp(-r * xmin * (u - 1.0)),
-                              1.0, np.inf, limit=200)
+    value, _ = integrate.quad(
+        lambda u: u ** (-1.0 - tail) * math.exp(-r * xmin * (u - 1.0)), 1.0, np.inf, limit=200
+    )
     return xmin ** (-tail) * math.exp(-r * xmin) * value
 
 
@@ -184,7 +196,7 @@ def _sample_tempered(params, size, rng):
     filled = 0
     norm = _tempered_integral(tail, xmin, 1.0 / cutoff)
     # Acceptance rates of the two proposals (Pareto(tail, xmin), or xmin + Exp(cutoff)).
-    accept_pareto = tail * xmin ** tail * math.exp(xmin / cutoff) * norm
+    accept_pareto = tail * xmin**tail * math.exp(xmin / cutoff) * norm
     accept_exp = xmin ** (1.0 + tail) * math.exp(xmin / cutoff) * norm / cutoff
     while filled < size:
         batch = max(64, int(1.3 * (size - filled) / max(accept_pareto, accept_exp)))
@@ -195,7 +207,7 @@ def _sample_tempered(params, size, rng):
             z = xmin + rng.exponential(cutoff, batch)
             keep = rng.random(batch) < (z / xmin) ** (-1.0 - tail)
         z = z[keep][: size - filled]
-        out[filled:filled + z.size] = z
+        out[filled : filled + z.size] = z
         filled += z.size
     return out
 
@@ -211,7 +223,8 @@ def exponential_pushes(mean_jump) -> PushLaw:
 
 
 def gamma_pushes(shape, scale) -> PushLaw:
-    """Gamma push sizes: ``E[e^(θZ)] = (1 − scale·θ)^(−shape)``, mean ``shape·scale`` (Chapter 6)."""
+    """Gamma push sizes: ``E[e^(θZ)] = (1 − scale·θ)^(−shape)``, mean ``shape·scale``
+    (Chapter 6)."""
     shape = positive("shape", shape)
     scale = positive("scale", scale)
     return PushLaw("gamma", (shape, scale), shape * scale, 1.0 / scale)
@@ -228,14 +241,16 @@ def tempered_pareto_pushes(tail, xmin, cutoff) -> PushLaw:
     xmin = positive("xmin", xmin)
     cutoff = positive("cutoff", cutoff)
     norm = _tempered_integral(tail, xmin, 1.0 / cutoff)
-    first, _ = integrate.quad(lambda u: u ** (-tail) * math.exp(-(xmin / cutoff) * (u - 1.0)),
-                              1.0, np.inf, limit=200)
+    first, _ = integrate.quad(
+        lambda u: u ** (-tail) * math.exp(-(xmin / cutoff) * (u - 1.0)), 1.0, np.inf, limit=200
+    )
     mean = xmin ** (1.0 - tail) * math.exp(-xmin / cutoff) * first / norm
     return PushLaw("tempered_pareto", (tail, xmin, cutoff), mean, 1.0 / cutoff)
 
 
 def pareto_pushes(tail_index, scale) -> PushLaw:
-    """Lomax (Pareto II) push sizes: ``P(Z > z) = (1 + z/scale)^(−a)``, ``a`` = ``tail_index`` (Chapter 6).
+    """Lomax (Pareto II) push sizes: ``P(Z > z) = (1 + z/scale)^(−a)``, ``a`` =
+    ``tail_index`` (Chapter 6).
 
     Regularly varying pushes in ``ln τ``: ``E[e^(θZ)] = ∞`` for every ``θ > 0``, so ``ψ``
     has no positive root and Theorem A's Cramér case does not apply. The mean is
@@ -265,11 +280,12 @@ def pareto_pushes(tail_index, scale) -> PushLaw:
 class PushTailTest(NamedTuple):
     """Likelihood-ratio test of an exponential against a heavier (generalised Pareto) push tail."""
 
-    statistic: float   #: LR = 2 (max over ξ ≥ 0 of the GPD log-likelihood − the exponential one)
-    p_value: float     #: under ξ = 0: LR ~ ½χ²₀ + ½χ²₁, so p = ½ P(χ²₁ > LR) (1 when LR = 0)
-    xi: float          #: the GPD shape at the maximum (0 = exponential tail, 1/a for a Pareto tail of index a)
-    k: int             #: number of top excesses used
-    heavy: bool        #: p_value < level: the largest pushes are heavier than exponential
+    statistic: float  #: LR = 2 (max over ξ ≥ 0 of the GPD log-likelihood − the exponential one)
+    p_value: float  #: under ξ = 0: LR ~ ½χ²₀ + ½χ²₁, so p = ½ P(χ²₁ > LR) (1 when LR = 0)
+    #: the GPD shape at the maximum (0 = exponential tail, 1/a for a Pareto tail of index a)
+    xi: float
+    k: int  #: number of top excesses used
+    heavy: bool  #: p_value < level: the largest pushes are heavier than exponential
 
 
 def push_tail_test(sizes, *, k=None, level=1e-3) -> PushTailTest:
@@ -317,12 +333,12 @@ def push_tail_test(sizes, *, k=None, level=1e-3) -> PushTailTest:
     k = min(1000, max(25, int(math.isqrt(n)))) if k is None else positive_int("k", k, minimum=10)
     if k >= n:
         raise ValueError(f"k must be < the number of sizes ({n}); got {k}")
-    top = np.sort(sizes)[-(k + 1):]
+    top = np.sort(sizes)[-(k + 1) :]
     excess = top[1:] - top[0]
     mean_excess = float(excess.mean())
     if mean_excess == 0.0:  # all top pushes tie: no tail to test
         return PushTailTest(0.0, 1.0, 0.0, k, False)
-    base = -k * math.log(mean_excess) - k                       # exponential log-likelihood
+    base = -k * math.log(mean_excess) - k  # exponential log-likelihood
     grid = np.logspace(-3.0, 3.0, 601) / mean_excess
     xi = np.log1p(np.outer(grid, excess)).mean(axis=1)
     profile = -k * np.log(xi / grid) - k * xi - k
@@ -334,7 +350,8 @@ def push_tail_test(sizes, *, k=None, level=1e-3) -> PushTailTest:
 
 
 def empirical_pushes(sizes, *, theta_max=None, level=1e-3, bound=None) -> PushLaw:
-    """The empirical law of measured push sizes (nepers, ``> 0``), e.g. from a trained model (Chapters 6, 11).
+    """The empirical law of measured push sizes (nepers, ``> 0``), e.g. from a trained model
+    (Chapters 6, 11).
 
     Its moment generating function is the plug-in ``mean(e^(θZ_i))``. That mean always
     grows without bound in ``θ``, so a plug-in ``ψ`` always has a root — even when the
@@ -375,7 +392,9 @@ def empirical_pushes(sizes, *, theta_max=None, level=1e-3, bound=None) -> PushLa
     if bound is not None:
         bound = positive("bound", bound)
         if sizes.max() > bound:
-            raise ValueError(f"a push of {sizes.max():.4g} exceeds bound = {bound:.4g}: the bound is wrong")
+            raise ValueError(
+                f"a push of {sizes.max():.4g} exceeds bound = {bound:.4g}: the bound is wrong"
+            )
         if theta_max is None:
             theta_max = math.inf  # bounded: every exponential moment exists
     if theta_max is None:
@@ -387,7 +406,8 @@ def empirical_pushes(sizes, *, theta_max=None, level=1e-3, bound=None) -> PushLa
 
 
 def _upper_gamma(a, x):
-    """Unnormalised upper incomplete gamma ``Γ(a, x) = ∫_x^∞ v^(a−1) e^(−v) dv`` for any real ``a``, ``x > 0``.
+    """Unnormalised upper incomplete gamma ``Γ(a, x) = ∫_x^∞ v^(a−1) e^(−v) dv`` for any real
+    ``a``, ``x > 0``.
 
     For ``a > 0`` from scipy; for ``a ≤ 0`` by the downward recurrence
     ``Γ(a, x) = (Γ(a+1, x) − x^a e^(−x))/a`` from ``Γ(a+n, x)`` with ``a + n ∈ (0, 1]``
@@ -406,5 +426,5 @@ def _upper_gamma(a, x):
     current = start
     while current > a + 1e-12:
         current -= 1.0
-        value = (value - x ** current * np.exp(-x)) / current
+        value = (value - x**current * np.exp(-x)) / current
     return value

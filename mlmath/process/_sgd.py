@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .._validate import check_range, positive, positive_int, real_scalar, rng_from
 
 
 def sgd_forcing_beta(alpha) -> float:
-    """Survival exponent ``β = α − 1`` of the additive (flow) walk of plain SGD, gradient noise of stable index ``α`` (Chapter 6).
+    """Survival exponent ``β = α − 1`` of the additive (flow) walk of plain SGD, gradient noise of
+    stable index ``α`` (Chapter 6).
 
     Under plain SGD every update of a slow gate's logit carries the factor ``g(1 − g) ≈ 1/τ``
     (Chapter 5). When each step moves the logit by much less than one neper, ``τ ≈ e^(−a)``
@@ -59,18 +59,32 @@ def sgd_forcing_beta(alpha) -> float:
     """
     alpha = real_scalar("alpha", alpha)
     if alpha == 2.0:
-        raise ValueError("alpha = 2 is Gaussian (light-tailed) gradient noise: the tau-walk has an exponential "
-                         "tail, no power law and no beta; need 1 < alpha < 2")
+        raise ValueError(
+            "alpha = 2 is Gaussian (light-tailed) gradient noise: the tau-walk has an exponential "
+            "tail, no power law and no beta; need 1 < alpha < 2"
+        )
     if alpha <= 1.0:
-        raise ValueError(f"alpha must lie in (1, 2); got {alpha}: for alpha <= 1 the noise has no mean and the "
-                         "pull cannot hold a stationary law")
+        raise ValueError(
+            f"alpha must lie in (1, 2); got {alpha}: for alpha <= 1 the noise has no mean and the "
+            "pull cannot hold a stationary law"
+        )
     if alpha > 2.0:
         raise ValueError(f"alpha must lie in (1, 2); got {alpha}: a stable index cannot exceed 2")
     return alpha - 1.0
 
 
-def simulate_timescale_walk(drift, alpha, *, scale=1.0, noise="stable", n_units, n_steps, checkpoints=None,
-                            coupled=False, seed=None) -> np.ndarray:
+def simulate_timescale_walk(
+    drift,
+    alpha,
+    *,
+    scale=1.0,
+    noise="stable",
+    n_units,
+    n_steps,
+    checkpoints=None,
+    coupled=False,
+    seed=None,
+) -> np.ndarray:
     """The SGD forcing model in the coordinate ``τ``: ``τ_{k+1} = max(1, τ_k + ξ_k)`` (Chapter 6).
 
     ``ξ_k = −d + X_k`` with ``d`` = ``drift`` and i.i.d. centred noise ``X_k``:
@@ -97,11 +111,11 @@ def simulate_timescale_walk(drift, alpha, *, scale=1.0, noise="stable", n_units,
     checkpoints : sequence of int or None
         Increasing steps in ``[1, n_steps]`` at which to return the state (default: ``n_steps``).
     coupled : bool
-        ``False``: the reflected walk itself (Lindley's recursion). ``True``: ``1 + max_{j ≤ k} S_j``
-        with ``S`` the free walk — by Loynes' lemma the same law at each checkpoint
-        (for i.i.d. steps started at the wall), but non-decreasing along each path, so the
-        difference between two checkpoints measures the distance to stationarity without the
-        noise of independent runs.
+        ``False``: the reflected walk itself (Lindley's recursion). ``True``:
+        ``1 + max_{j ≤ k} S_j`` with ``S`` the free walk — by Loynes' lemma the same law at
+        each checkpoint (for i.i.d. steps started at the wall), but non-decreasing along
+        each path, so the difference between two checkpoints measures the distance to
+        stationarity without the noise of independent runs.
     seed : int, numpy.random.Generator or None
 
     Returns
@@ -109,11 +123,12 @@ def simulate_timescale_walk(drift, alpha, *, scale=1.0, noise="stable", n_units,
     numpy.ndarray
         ``τ ≥ 1``: shape ``(n_units,)``, or ``(len(checkpoints), n_units)`` with checkpoints.
     """
-    drift, alpha, scale, n_units, n_steps, marks = _walk_arguments(drift, alpha, scale, noise, n_units, n_steps,
-                                                                   checkpoints)
+    drift, alpha, scale, n_units, n_steps, marks = _walk_arguments(
+        drift, alpha, scale, noise, n_units, n_steps, checkpoints
+    )
     out = np.empty((marks.size, n_units))
-    level = np.zeros(n_units)          # τ − 1 (reflected) or the free walk S (coupled)
-    best = np.zeros(n_units)           # running maximum of S (coupled)
+    level = np.zeros(n_units)  # τ − 1 (reflected) or the free walk S (coupled)
+    best = np.zeros(n_units)  # running maximum of S (coupled)
     done, j = 0, 0
     for steps in _walk_steps(drift, alpha, scale, noise, n_units, n_steps, rng_from(seed)):
         b = steps.shape[0]
@@ -134,8 +149,18 @@ def simulate_timescale_walk(drift, alpha, *, scale=1.0, noise="stable", n_units,
     return out if checkpoints is not None else out[0]
 
 
-def simulate_sgd_logit_walk(drift, alpha, *, scale=1.0, noise="stable", n_units, n_steps, tau0=1.0,
-                            checkpoints=None, seed=None) -> np.ndarray:
+def simulate_sgd_logit_walk(
+    drift,
+    alpha,
+    *,
+    scale=1.0,
+    noise="stable",
+    n_units,
+    n_steps,
+    tau0=1.0,
+    checkpoints=None,
+    seed=None,
+) -> np.ndarray:
     """Discrete plain SGD on slow gates' logits: the chain Theorem D's walk idealises (Chapter 6).
 
     ``a_{k+1} = min(a_wall, a_k − g_k (1 − g_k) ξ_k)`` with ``g_k = sigmoid(a_k)``, the same
@@ -163,11 +188,12 @@ def simulate_sgd_logit_walk(drift, alpha, *, scale=1.0, noise="stable", n_units,
     """
     from scipy import special
 
-    drift, alpha, scale, n_units, n_steps, marks = _walk_arguments(drift, alpha, scale, noise, n_units, n_steps,
-                                                                   checkpoints)
+    drift, alpha, scale, n_units, n_steps, marks = _walk_arguments(
+        drift, alpha, scale, noise, n_units, n_steps, checkpoints
+    )
     tau0 = check_range("tau0", tau0, 1.0)
     wall = float(np.log(np.e - 1.0))
-    a = np.full(n_units, min(wall, float(np.log(np.expm1(1.0 / tau0)))))   # 1/softplus(a) = tau0
+    a = np.full(n_units, min(wall, float(np.log(np.expm1(1.0 / tau0)))))  # 1/softplus(a) = tau0
     out = np.empty((marks.size, n_units))
     done, j = 0, 0
     for steps in _walk_steps(drift, alpha, scale, noise, n_units, n_steps, rng_from(seed)):
@@ -182,12 +208,16 @@ def simulate_sgd_logit_walk(drift, alpha, *, scale=1.0, noise="stable", n_units,
 
 
 def _walk_arguments(drift, alpha, scale, noise, n_units, n_steps, checkpoints):
-    """Checked arguments of the two walks, and their checkpoints as an array (``[n_steps]`` by default)."""
+    """Checked arguments of the two walks, and their checkpoints as an array
+    (``[n_steps]`` by default)."""
     drift = positive("drift", drift)
     if noise not in ("stable", "pareto"):
         raise ValueError(f"noise must be 'stable' or 'pareto'; got {noise!r}")
-    alpha = (check_range("alpha", alpha, 1.0, 2.0, low_open=True) if noise == "stable"
-             else check_range("alpha", alpha, 1.0, low_open=True))
+    alpha = (
+        check_range("alpha", alpha, 1.0, 2.0, low_open=True)
+        if noise == "stable"
+        else check_range("alpha", alpha, 1.0, low_open=True)
+    )
     scale = positive("scale", scale)
     n_units = positive_int("n_units", n_units)
     n_steps = positive_int("n_steps", n_steps)
@@ -197,14 +227,23 @@ def _walk_arguments(drift, alpha, scale, noise, n_units, n_steps, checkpoints):
         marks = np.asarray(checkpoints)
         if marks.ndim != 1:
             raise ValueError(f"checkpoints must be 1-D, shape (n,); got shape {marks.shape}")
-        if (marks.ndim != 1 or marks.size == 0 or not np.issubdtype(marks.dtype, np.integer)
-                or (marks < 1).any() or (marks > n_steps).any() or (np.diff(marks) <= 0).any()):
-            raise ValueError(f"checkpoints must be increasing integers in [1, n_steps] = [1, {n_steps}]")
+        if (
+            marks.ndim != 1
+            or marks.size == 0
+            or not np.issubdtype(marks.dtype, np.integer)
+            or (marks < 1).any()
+            or (marks > n_steps).any()
+            or (np.diff(marks) <= 0).any()
+        ):
+            raise ValueError(
+                f"checkpoints must be increasing integers in [1, n_steps] = [1, {n_steps}]"
+            )
     return drift, alpha, scale, n_units, n_steps, marks
 
 
 def _walk_steps(drift, alpha, scale, noise, n_units, n_steps, rng):
-    """The increments ``ξ = −d + X`` of the walks, in blocks of steps (``(block, n_units)`` arrays)."""
+    """The increments ``ξ = −d + X`` of the walks, in blocks of steps
+    (``(block, n_units)`` arrays)."""
     from ..stable import sample_symmetric_stable
 
     block = max(1, min(n_steps, 2_000_000 // n_units))
@@ -214,5 +253,9 @@ def _walk_steps(drift, alpha, scale, noise, n_units, n_steps, rng):
         if noise == "stable":
             yield sample_symmetric_stable(alpha, (b, n_units), scale=scale, rng=rng) - drift
         else:
-            yield scale * np.expm1(rng.standard_exponential((b, n_units)) / alpha) - scale / (alpha - 1.0) - drift
+            yield (
+                scale * np.expm1(rng.standard_exponential((b, n_units)) / alpha)
+                - scale / (alpha - 1.0)
+                - drift
+            )
         done += b

@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from .._validate import check_range, positive, positive_int, rng_from, vector
-from ._pushes import exponential_pushes
 from ._laplace import _check_pushes
+from ._pushes import exponential_pushes
 
 
 def _check_common(n_units, t_end, dt, cap):
@@ -28,7 +28,9 @@ def _check_times(times, t_end):
         return None
     times = vector("times", times)
     if (times <= 0).any() or (times > t_end).any() or (np.diff(times) <= 0).any():
-        raise ValueError(f"times must increase strictly within (0, t_end] = (0, {t_end}]; got {times}")
+        raise ValueError(
+            f"times must increase strictly within (0, t_end] = (0, {t_end}]; got {times}"
+        )
     return times
 
 
@@ -41,8 +43,8 @@ def _free_supremum_exact(pull, rate, pushes, n_units, t_end, rng, times):
     record = np.zeros((times.size, n_units))
     if rate == 0:
         return record
-    level = np.zeros(n_units)       # S_k
-    best = np.zeros(n_units)        # running maximum of S (and 0)
+    level = np.zeros(n_units)  # S_k
+    best = np.zeros(n_units)  # running maximum of S (and 0)
     time = np.zeros(n_units)
     active = np.ones(n_units, dtype=bool)
     while active.any():
@@ -132,9 +134,24 @@ def _check_process(pull, rate, pushes, sigma, mobility):
     return pull, rate, sigma
 
 
-def simulate_process(pull, rate=0.0, pushes=None, *, n_units, t_end, dt=0.01, sigma=0.0,
-                     mobility=None, cap=None, y0=0.0, seed=None, times=None, coupled=False) -> np.ndarray:
-    """Monte Carlo of the coarse-grained process with a general pull, push law and mobility (Chapters 6–7).
+def simulate_process(
+    pull,
+    rate=0.0,
+    pushes=None,
+    *,
+    n_units,
+    t_end,
+    dt=0.01,
+    sigma=0.0,
+    mobility=None,
+    cap=None,
+    y0=0.0,
+    seed=None,
+    times=None,
+    coupled=False,
+) -> np.ndarray:
+    """Monte Carlo of the coarse-grained process with a general pull, push law and
+    mobility (Chapters 6–7).
 
     ``dY = −κ(Y) dt + σ χ(Y) dW + dL + dR``, reflected at ``Y = 0`` (``τ = 1``) and, with a
     cap, at ``ln τ_cap``. Without a Brownian part and with a constant pull the simulation is
@@ -197,9 +214,20 @@ def simulate_process(pull, rate=0.0, pushes=None, *, n_units, t_end, dt=0.01, si
     rng = rng_from(seed)
     if coupled:
         if callable(pull) or mobility is not None or cap is not None or y0 != 0.0:
-            raise ValueError("coupled=True needs a constant pull, no mobility, no cap and y0 = 0 (Loynes' lemma)")
-        record = _free_supremum(pull, rate, pushes, sigma, n_units, t_end, dt, rng,
-                                np.array([t_end]) if times is None else times)
+            raise ValueError(
+                "coupled=True needs a constant pull, no mobility, no cap and y0 = 0 (Loynes' lemma)"
+            )
+        record = _free_supremum(
+            pull,
+            rate,
+            pushes,
+            sigma,
+            n_units,
+            t_end,
+            dt,
+            rng,
+            np.array([t_end]) if times is None else times,
+        )
         return record[0] if times is None else record
     if sigma == 0.0 and not callable(pull):
         return _simulate_exact(pull, rate, pushes, n_units, t_end, ycap, rng, y0, times)
@@ -216,7 +244,8 @@ def simulate_process(pull, rate=0.0, pushes=None, *, n_units, t_end, dt=0.01, si
 
 
 def _free_supremum(pull, rate, pushes, sigma, n_units, t_end, dt, rng, times):
-    """Running supremum of the free process at ``times``: exact without a Brownian part, else on the grid."""
+    """Running supremum of the free process at ``times``: exact without a Brownian part,
+    else on the grid."""
     if sigma == 0.0:
         return _free_supremum_exact(pull, rate, pushes, n_units, t_end, rng, times)
     steps = int(math.ceil(t_end / dt - 1e-9))
@@ -225,15 +254,29 @@ def _free_supremum(pull, rate, pushes, sigma, n_units, t_end, dt, rng, times):
     level = np.zeros(n_units)
     best = np.zeros(n_units)
     for k in range(1, steps + 1):  # exact increments of X over dt, no reflection
-        level = _grid_step(level, pull, rate, pushes, sigma, None, dt, math.inf, rng, floor=-math.inf)
+        level = _grid_step(
+            level, pull, rate, pushes, sigma, None, dt, math.inf, rng, floor=-math.inf
+        )
         best = np.maximum(best, level)
         for j in np.nonzero(marks == k)[0]:
             record[j] = best
     return record
 
 
-def simulate_paths(pull, rate=0.0, pushes=None, *, n_units, t_end, dt=0.01, sigma=0.0,
-                   mobility=None, cap=None, y0=0.0, seed=None):
+def simulate_paths(
+    pull,
+    rate=0.0,
+    pushes=None,
+    *,
+    n_units,
+    t_end,
+    dt=0.01,
+    sigma=0.0,
+    mobility=None,
+    cap=None,
+    y0=0.0,
+    seed=None,
+):
     """Grid paths of ``Y = ln τ`` for a few units, for figures (Chapter 6).
 
     Same model and parameters as :func:`simulate_process`, always on the grid.
@@ -254,9 +297,11 @@ def simulate_paths(pull, rate=0.0, pushes=None, *, n_units, t_end, dt=0.01, sigm
     return np.arange(steps + 1) * dt, paths
 
 
-def simulate_log_timescales(pull, rate, mean_jump, *, n_units, t_end, dt=0.01, sigma=0.0,
-                            cap=None, seed=None) -> np.ndarray:
-    """Time scales after ``t_end`` of the coarse-grained process with exponential pushes (Chapter 6).
+def simulate_log_timescales(
+    pull, rate, mean_jump, *, n_units, t_end, dt=0.01, sigma=0.0, cap=None, seed=None
+) -> np.ndarray:
+    """Time scales after ``t_end`` of the coarse-grained process with exponential pushes
+    (Chapter 6).
 
     ``dY = −κ dt + σ dW + dL + dR``: pull ``κ``, Brownian part ``σ``, pushes at rate ``ν``
     with exponential sizes of mean ``m``, ``Y = ln τ`` reflected at 0 (``τ = 1``) and, if
@@ -297,6 +342,15 @@ def simulate_log_timescales(pull, rate, mean_jump, *, n_units, t_end, dt=0.01, s
     m = positive("mean_jump", mean_jump)
     sigma = check_range("sigma", sigma, 0.0)
     _check_common(n_units, t_end, dt, cap)
-    y = simulate_process(pull, rate, exponential_pushes(m), n_units=n_units, t_end=t_end, dt=dt,
-                         sigma=sigma, cap=cap, seed=seed)
+    y = simulate_process(
+        pull,
+        rate,
+        exponential_pushes(m),
+        n_units=n_units,
+        t_end=t_end,
+        dt=dt,
+        sigma=sigma,
+        cap=cap,
+        seed=seed,
+    )
     return np.exp(y)

@@ -9,13 +9,21 @@ import numpy as np
 from scipy import special
 
 from .._validate import as_float_array, check_range, lags_array, positive, positive_int, rng_from
-from ._pushes import _upper_gamma
 from ._laplace import _check_pushes, mean_drift, tail_exponent
+from ._pushes import _upper_gamma
 
-
-#: The phase labels of :func:`classify_phase` (theory side; Part IV adds "unresolved").
-#: "capped" (a cap that acts within, or holds up, the horizon) is new beside "collapsed".
-PHASES = ("collapsed", "capped", "broad", "boundary", "concentrated", "no stationary law")
+#: The phase labels of :func:`classify_phase`: the stationary law of the coarse-grained process
+#: against a horizon (theory side, Chapters 6–7). "capped" (a cap that acts within, or holds
+#: up, the horizon) is new beside "collapsed". Trained networks have their own labels, read
+#: from envelopes: :data:`mlmath.diagnostics.PHASES` (Chapter 8).
+STATIONARY_PHASES = (
+    "collapsed",
+    "capped",
+    "broad",
+    "boundary",
+    "concentrated",
+    "no stationary law",
+)
 
 
 class StationaryLaw(NamedTuple):
@@ -25,10 +33,10 @@ class StationaryLaw(NamedTuple):
     no atom at the cap (the pull moves the process off it at once).
     """
 
-    atom: float               #: P(τ = 1): the collapsed units
-    density_constant: float   #: D in the density D e^(−β y) of Y on (0, ln cap)
-    beta: float               #: 1/m − ν/κ (may be ≤ 0 when a cap is present)
-    cap: float                #: τ_cap (inf: no cap)
+    atom: float  #: P(τ = 1): the collapsed units
+    density_constant: float  #: D in the density D e^(−β y) of Y on (0, ln cap)
+    beta: float  #: 1/m − ν/κ (may be ≤ 0 when a cap is present)
+    cap: float  #: τ_cap (inf: no cap)
 
     @property
     def weight(self) -> float:
@@ -36,7 +44,8 @@ class StationaryLaw(NamedTuple):
         return 1.0 - self.atom
 
     def survival(self, s) -> np.ndarray:
-        """``P(τ > s)``: ``1`` for ``s < 1``; ``(D/β)(s^(−β) − cap^(−β))`` on ``[1, cap)``; ``0`` beyond."""
+        """``P(τ > s)``: ``1`` for ``s < 1``; ``(D/β)(s^(−β) − cap^(−β))`` on
+        ``[1, cap)``; ``0`` beyond."""
         s = as_float_array("s", s)
         D, b, cap = self.density_constant, self.beta, self.cap
         if D == 0.0:  # no pushes: every unit at τ = 1
@@ -102,7 +111,9 @@ class StationaryLaw(NamedTuple):
 
 def _gamma_between(b, x1, x2):
     """``∫_{x1}^{x2} v^(b−1) e^(−v) dv`` for ``0 < x1 ≤ x2`` (any real ``b``)."""
-    if b > 0:  # lower-tail difference before the mode, upper-tail difference after it (no cancellation)
+    if (
+        b > 0
+    ):  # lower-tail difference before the mode, upper-tail difference after it (no cancellation)
         lower = special.gammainc(b, x2) - special.gammainc(b, x1)
         upper = special.gammaincc(b, x1) - special.gammaincc(b, x2)
         return special.gamma(b) * np.where(x1 > b, upper, lower)
@@ -138,8 +149,10 @@ def stationary_law_exponential_pushes(pull, rate, mean_jump, cap=None) -> Statio
     beta = 1.0 / m - rate / pull
     if cap is None:
         if rate * m >= pull:
-            raise ValueError(f"no stationary law without a cap: rate·mean_jump = {rate * m:.6g} must be "
-                             f"< pull = {pull:.6g}")
+            raise ValueError(
+                f"no stationary law without a cap: rate·mean_jump = {rate * m:.6g} must be "
+                f"< pull = {pull:.6g}"
+            )
         atom = 1.0 - rate * m / pull
         return StationaryLaw(atom, rate * atom / pull, beta, math.inf)
     ycap = math.log(cap)
@@ -175,13 +188,14 @@ def _equilibrium_sample(pushes, size, rng):
         while filled < size:
             z = xmin + rng.exponential(cutoff, max(64, 2 * (size - filled)))
             z = z[rng.random(z.size) < (z / xmin) ** (-tail)][: size - filled]
-            biased[filled:filled + z.size] = z
+            biased[filled : filled + z.size] = z
             filled += z.size
     return rng.random(size) * biased
 
 
 def stationary_sample(pull, rate, pushes, size, rng=None) -> np.ndarray:
-    """Exact draws of the stationary ``Y = ln τ`` for a constant pull and no Brownian part (Chapter 6).
+    """Exact draws of the stationary ``Y = ln τ`` for a constant pull and no Brownian part
+    (Chapter 6).
 
     The Pollaczek–Khinchine (Beekman) representation: the supremum of the free process
     ``X_t = −κt + Σ_{i ≤ N_t} Z_i`` is reached through a geometric number of *ladder heights*,
@@ -219,17 +233,18 @@ def stationary_sample(pull, rate, pushes, size, rng=None) -> np.ndarray:
     load = rate * pushes.mean / pull
     if load >= 1.0:
         raise ValueError(f"no stationary law: the load rate·E[Z]/pull = {load:.6g} must be < 1")
-    counts = rng.geometric(1.0 - load, size) - 1                 # P(n_L = n) = (1 − ρ) ρⁿ, n ≥ 0
+    counts = rng.geometric(1.0 - load, size) - 1  # P(n_L = n) = (1 − ρ) ρⁿ, n ≥ 0
     heights = _equilibrium_sample(pushes, int(counts.sum()), rng)
     owner = np.repeat(np.arange(size), counts)
     return np.bincount(owner, weights=heights, minlength=size)
 
 
-def classify_phase(pull, rate=0.0, pushes=None, sigma=0.0, cap=None, horizon=None, boundary_tol=1e-9,
-                   margin=10.0) -> str:
+def classify_phase(
+    pull, rate=0.0, pushes=None, sigma=0.0, cap=None, horizon=None, boundary_tol=1e-9, margin=10.0
+) -> str:
     """Theory-side phase of the coarse-grained process, relative to a horizon (Chapters 6–7).
 
-    Returns one of :data:`PHASES`:
+    Returns one of :data:`STATIONARY_PHASES`:
 
     * ``"collapsed"`` — no forcing (``ν = 0``, ``σ = 0``: every unit sits at ``τ = 1``); or
       a cap far below the horizon, ``τ_cap ≤ horizon/margin`` (Theorem B: the envelope is
@@ -295,3 +310,67 @@ def classify_phase(pull, rate=0.0, pushes=None, sigma=0.0, cap=None, horizon=Non
     if abs(beta - 1.0) <= boundary_tol:
         return "boundary"
     return "broad" if beta < 1.0 else "concentrated"
+
+
+def horizon_memory_map(
+    pull, mean_jump, loads, cap_ratios, horizon
+) -> tuple[np.ndarray, np.ndarray]:
+    """Memory left at a horizon, and the phase label, over a grid of loads and caps (Chapter 7).
+
+    For the solvable case (exponential pushes of mean ``m``) at load ``ρ = ν m/κ`` and cap
+    ``τ_cap = r·ℓ_max`` (``r = inf``: no cap), the cell holds
+
+        log10 f(ℓ_max),   f(ℓ) = E e^(−ℓ/τ) under the stationary law (capped or free),
+
+    floored at ``10^(−300)``, and :func:`classify_phase`'s label at that horizon. Uncapped cells
+    with ``ρ ≥ 1`` have no stationary law: their memory is ``NaN`` (their label says so).
+    Theorem B bounds every finite-cap cell, ``f(ℓ_max) ≤ e^(−ℓ_max/τ_cap)``. Chapter 7
+    ("A phase map relative to the horizon") draws the map.
+
+    Parameters
+    ----------
+    pull : float
+        ``κ > 0``.
+    mean_jump : float
+        ``m > 0``, the mean push in ``ln τ``.
+    loads : array_like, shape (n,)
+        Loads ``ρ > 0``; the push rate is ``ν = ρ κ/m``.
+    cap_ratios : array_like, shape (k,)
+        ``τ_cap/ℓ_max > 0`` (``inf`` for no cap; ``τ_cap`` must be ``≥ 1``).
+    horizon : float
+        ``ℓ_max > 0`` (steps).
+
+    Returns
+    -------
+    log10_memory : ndarray, shape (k, n)
+        ``log10 f(ℓ_max)``, ``NaN`` where there is no stationary law.
+    labels : ndarray of str (object), shape (k, n)
+        The phase labels (:data:`STATIONARY_PHASES`).
+    """
+    from ._pushes import exponential_pushes
+
+    pull = positive("pull", pull)
+    mean_jump = positive("mean_jump", mean_jump)
+    horizon = positive("horizon", horizon)
+    loads = as_float_array("loads", loads)
+    cap_ratios = as_float_array("cap_ratios", cap_ratios)
+    for name, values in (("loads", loads), ("cap_ratios", cap_ratios)):
+        if values.ndim != 1:
+            raise ValueError(f"{name} must be 1-D, shape (n,); got shape {values.shape}")
+        if not (values > 0).all():
+            raise ValueError(f"{name} must be > 0")
+    if not np.isfinite(loads).all():
+        raise ValueError("loads must be finite")
+    pushes = exponential_pushes(mean_jump)
+    log_f = np.full((cap_ratios.size, loads.size), np.nan)
+    labels = np.empty((cap_ratios.size, loads.size), dtype=object)
+    for i, r in enumerate(cap_ratios):
+        for j, load in enumerate(loads):
+            cap_ij = None if not np.isfinite(r) else r * horizon
+            rate = load * pull / mean_jump
+            labels[i, j] = classify_phase(pull, rate, pushes, cap=cap_ij, horizon=horizon)
+            if cap_ij is None and load >= 1:
+                continue  # no stationary law without a cap
+            law = stationary_law_exponential_pushes(pull, rate, mean_jump, cap=cap_ij)
+            log_f[i, j] = math.log10(max(float(law.envelope(horizon)), 1e-300))
+    return log_f, labels

@@ -7,9 +7,8 @@ import math
 
 import numpy as np
 
-from .._validate import as_float_array, positive_int, rng_from, vector
+from .._validate import as_float_array, check_range, positive, positive_int, rng_from, vector
 from ._data import _k
-
 
 #: α grid of the calibration curve (denser near 2, where Hill's bias changes fastest).
 CALIBRATION_ALPHAS = np.r_[np.arange(0.2, 1.6, 0.1), np.arange(1.6, 2.0, 0.05), 2.0].round(3)
@@ -26,13 +25,15 @@ def _default_k(n: int) -> int:
 def _gamma_hat(z: np.ndarray, k: int) -> np.ndarray:
     """1/Hill on the last axis of positive-or-zero data (top k over the (k+1)th)."""
     n = z.shape[-1]
-    part = np.partition(z, n - k - 1, axis=-1)[..., n - k - 1:]
+    part = np.partition(z, n - k - 1, axis=-1)[..., n - k - 1 :]
     with np.errstate(divide="ignore"):
         logs = np.log(part)
     return logs[..., 1:].mean(axis=-1) - logs[..., 0]
 
 
-def tail_index_calibration(n, k=None, *, reps=None, rng=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def tail_index_calibration(
+    n, k=None, *, reps=None, rng=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Calibration curve of Hill's estimator on symmetric α-stable samples.
 
     For each ``α`` in :data:`CALIBRATION_ALPHAS` (0.2 to 2), draws ``reps`` samples of size
@@ -71,7 +72,9 @@ def tail_index_calibration(n, k=None, *, reps=None, rng=None) -> tuple[np.ndarra
     return (CALIBRATION_ALPHAS.copy(),) + _calibration(n, k, reps, rng_from(rng))
 
 
-def _calibration(n: int, k: int, reps: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _calibration(
+    n: int, k: int, reps: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     u = rng.uniform(-0.5 * np.pi, 0.5 * np.pi, size=(reps, n))
     w = rng.standard_exponential(size=(reps, n))
     cos_u = np.cos(u)
@@ -178,3 +181,53 @@ def calibrated_tail_indices(x, k=None, rng=None) -> np.ndarray:
     keep = np.r_[True, np.diff(-mean) > 0]
     inside = np.interp(-gamma, -mean[keep], alphas[keep])
     return np.where(gamma <= mean[-1], 2.0, np.where(gamma >= mean[0], 1.0 / gamma, inside))
+
+
+def tail_index_verdict(mean, se, gaussian, laplace) -> str:
+    """Place a measured tail index against two finite-variance references (Chapter 4).
+
+    A measurement ``α̂ = mean ± se`` of the calibrated tail index
+    (:func:`calibrated_tail_index`) is compared, at two standard errors, with the index the
+    same estimator returns on Gaussian noise (``gaussian``, about 2) and on Laplace noise
+    (``laplace``, lighter than any power law but heavier than Gaussian at finite ``n``):
+
+    * ``mean − 2 se > laplace`` and ``mean + 2 se < gaussian``: "between Gaussian and Laplace";
+    * ``mean − 2 se > laplace`` otherwise: "Gaussian-like";
+    * ``mean + 2 se < laplace``: "heavier than the Laplace reference";
+    * else: "compatible with the Laplace reference".
+
+    Only "heavier than the Laplace reference" is evidence of a heavy tail: at finite sample
+    size a thin-tailed law reads below 2 (Chapter 4, "A CPU experiment: increments in a
+    small RNN", uses the references measured at the experiment's own shape).
+
+    Parameters
+    ----------
+    mean, se : float
+        The measured index and its standard error (``se ≥ 0``).
+    gaussian, laplace : float
+        The references (> 0), ``laplace < gaussian``.
+
+    Returns
+    -------
+    str
+        One of the four verdicts above.
+
+    References
+    ----------
+    Chapter 4's calibration section; Şimşekli, Sagun & Gürbüzbalaban (2019) for the
+    measurement this guards.
+    """
+    mean = check_range("mean", mean)
+    se = check_range("se", se, 0.0)
+    gaussian = positive("gaussian", gaussian)
+    laplace = positive("laplace", laplace)
+    if not laplace < gaussian:
+        raise ValueError(
+            f"laplace must be < gaussian (a lighter-tailed reference reads "
+            f"higher); got laplace={laplace}, gaussian={gaussian}"
+        )
+    if mean - 2 * se > laplace:
+        return "between Gaussian and Laplace" if mean + 2 * se < gaussian else "Gaussian-like"
+    if mean + 2 * se < laplace:
+        return "heavier than the Laplace reference"
+    return "compatible with the Laplace reference"

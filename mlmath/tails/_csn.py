@@ -59,7 +59,9 @@ def _mle_beta(logs_tail: np.ndarray, log_xmin: float) -> float:
     return logs_tail.size / s
 
 
-def _scan_xmin(sorted_x: np.ndarray, min_tail: int, max_candidates: int) -> tuple[int, float, float]:
+def _scan_xmin(
+    sorted_x: np.ndarray, min_tail: int, max_candidates: int
+) -> tuple[int, float, float]:
     """Vectorised CSN scan: the candidate index j minimising the KS distance."""
     n = sorted_x.size
     logs = np.log(sorted_x)
@@ -68,8 +70,10 @@ def _scan_xmin(sorted_x: np.ndarray, min_tail: int, max_candidates: int) -> tupl
     first = np.flatnonzero(np.r_[True, sorted_x[1:] > sorted_x[:-1]])
     first = first[(n - first >= min_tail) & (sorted_x[first] < sorted_x[-1])]
     if first.size == 0:
-        raise ValueError(f"no candidate xmin leaves at least min_tail={min_tail} observations "
-                         "with two distinct values")
+        raise ValueError(
+            f"no candidate xmin leaves at least min_tail={min_tail} observations "
+            "with two distinct values"
+        )
     if first.size > max_candidates:  # thin evenly in rank, keeping the smallest candidate
         first = first[np.unique(np.linspace(0, first.size - 1, max_candidates).round().astype(int))]
     suffix = np.cumsum(logs[::-1])[::-1]
@@ -79,9 +83,9 @@ def _scan_xmin(sorted_x: np.ndarray, min_tail: int, max_candidates: int) -> tupl
     cols = np.arange(n)
     chunk = max(1, int(2_000_000 // n))
     for start in range(0, first.size, chunk):
-        j = first[start:start + chunk]
+        j = first[start : start + chunk]
         mj = (n - j)[:, None].astype(float)
-        bj = betas[start:start + chunk][:, None]
+        bj = betas[start : start + chunk][:, None]
         rank = cols[None, :] - j[:, None]  # i − j, negative outside the tail
         with np.errstate(over="ignore", invalid="ignore"):
             cdf = -np.expm1(-bj * (logs[None, :] - logs[j][:, None]))
@@ -140,14 +144,18 @@ def fit_power_law(x, xmin=None, *, min_tail: int = 10, max_candidates: int = 500
         j, beta, ks = _scan_xmin(x, min_tail, max_candidates)
         xmin_value = float(x[j])
         n_tail = x.size - j
-        return PowerLawFit(beta=float(beta), xmin=xmin_value, ks=ks, n_tail=int(n_tail), n=int(x.size))
+        return PowerLawFit(
+            beta=float(beta), xmin=xmin_value, ks=ks, n_tail=int(n_tail), n=int(x.size)
+        )
     xmin_value = positive("xmin", xmin)
     tail = logs[x >= xmin_value]
     if tail.size < 2:
         raise ValueError(f"xmin={xmin_value} leaves fewer than 2 observations in the tail")
     beta = _mle_beta(tail, math.log(xmin_value))
     ks = _ks_fixed(tail, math.log(xmin_value), beta)
-    return PowerLawFit(beta=float(beta), xmin=xmin_value, ks=ks, n_tail=int(tail.size), n=int(x.size))
+    return PowerLawFit(
+        beta=float(beta), xmin=xmin_value, ks=ks, n_tail=int(tail.size), n=int(x.size)
+    )
 
 
 def _ks_fixed(sorted_logs_tail: np.ndarray, log_xmin: float, beta: float) -> float:
@@ -161,8 +169,9 @@ def _sample_pareto(beta: float, size: int, xmin: float, rng: np.random.Generator
     return xmin * np.exp(rng.standard_exponential(size) / beta)
 
 
-def power_law_gof(x, fit: PowerLawFit | None = None, n_boot: int = 100, rng=None, *,
-                  min_tail: int = 10) -> float:
+def power_law_gof(
+    x, fit: PowerLawFit | None = None, n_boot: int = 100, rng=None, *, min_tail: int = 10
+) -> float:
     """Bootstrap goodness-of-fit p-value of a power-law fit (CSN §4.1).
 
     Each synthetic data set has the size of ``x``: with probability ``n_tail/n`` a point
@@ -205,8 +214,10 @@ def power_law_gof(x, fit: PowerLawFit | None = None, n_boot: int = 100, rng=None
     exceed = 0
     for _ in range(n_boot):
         n_tail = rng.binomial(n, fit.n_tail / n) if body.size else n
-        sample = np.r_[_sample_pareto(fit.beta, n_tail, fit.xmin, rng),
-                       rng.choice(body, n - n_tail, replace=True) if body.size else np.empty(0)]
+        sample = np.r_[
+            _sample_pareto(fit.beta, n_tail, fit.xmin, rng),
+            rng.choice(body, n - n_tail, replace=True) if body.size else np.empty(0),
+        ]
         try:
             d = fit_power_law(sample, min_tail=min_tail).ks
         except ValueError:
@@ -215,8 +226,9 @@ def power_law_gof(x, fit: PowerLawFit | None = None, n_boot: int = 100, rng=None
     return exceed / n_boot
 
 
-def bootstrap_beta_interval(x, n_boot: int = 200, level: float = 0.9, *, xmin=None, rng=None,
-                            min_tail: int = 10) -> tuple[float, float]:
+def bootstrap_beta_interval(
+    x, n_boot: int = 200, level: float = 0.9, *, xmin=None, rng=None, min_tail: int = 10
+) -> tuple[float, float]:
     """Percentile bootstrap interval for ``β`` (survival exponent).
 
     Resamples the observations with replacement and refits with :func:`fit_power_law`
@@ -280,7 +292,8 @@ def _mills_terms(alpha: float) -> tuple[float, float]:
 
 
 def _truncated_gaussian_family(w: np.ndarray) -> tuple[float, float, bool]:
-    """Maximum-likelihood natural parameters ``(a, b)`` of ``q(w) ∝ e^{−a w − b w²/2}`` on ``w ≥ 0``.
+    """Maximum-likelihood natural parameters ``(a, b)`` of ``q(w) ∝ e^{−a w − b w²/2}``
+    on ``w ≥ 0``.
 
     ``w = ln(x/x_min)/mean`` (scaled to mean 1). This is the log-normal truncated at
     ``x_min`` written as an exponential family (``b = 1/σ²``, ``a = (ln x_min − μ)/σ²`` before
@@ -311,9 +324,14 @@ def _truncated_gaussian_family(w: np.ndarray) -> tuple[float, float, bool]:
 
     best = None
     for start in ((1.0, max(2.0 - v, 1e-3)), (0.0, 1.0 / max(v - 1.0, 1e-3))):
-        result = optimize.minimize(negative_loglik, np.array(start), jac=True, method="L-BFGS-B",
-                                   bounds=[(-1e6, 1e6), (1e-12, 1e12)],
-                                   options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000})
+        result = optimize.minimize(
+            negative_loglik,
+            np.array(start),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-1e6, 1e6), (1e-12, 1e12)],
+            options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 10_000},
+        )
         if best is None or result.fun < best.fun:
             best = result
     a, b = best.x
@@ -335,8 +353,11 @@ def _lognormal_tail_loglik(logs: np.ndarray, log_xmin: float) -> tuple[np.ndarra
     else:
         alpha = a / math.sqrt(b)
         z = alpha / math.sqrt(2.0)
-        log_erfcx = (math.log(special.erfcx(z)) if z > -20.0
-                     else z * z + math.log(2.0 - math.exp(-z * z) * special.erfcx(-z)))
+        log_erfcx = (
+            math.log(special.erfcx(z))
+            if z > -20.0
+            else z * z + math.log(2.0 - math.exp(-z * z) * special.erfcx(-z))
+        )
         log_z = 0.5 * math.log(math.pi / (2.0 * b)) + log_erfcx
     # density of x = x_min e^{scale·w}: q(w) / (scale · x)
     return -a * w - b * w * w / 2.0 - log_z - math.log(scale) - logs, at_boundary
@@ -411,7 +432,8 @@ def compare_tails(x, xmin, alternative: str = "exponential") -> tuple[float, flo
     d = ll_pl - ll_alt
     s = d.std()
     if not s > 0:
-        raise ValueError("the pointwise log-likelihood ratios have zero variance: the test is undefined")
+        raise ValueError(
+            "the pointwise log-likelihood ratios have zero variance: the test is undefined"
+        )
     r = float(d.sum() / (s * math.sqrt(d.size)))
     return r, float(special.erfc(abs(r) / math.sqrt(2.0)))
-

@@ -17,8 +17,13 @@ def _positive_data(x, name: str = "x", minimum: int = 2, *, batch: bool = False)
     if batch:
         check_ndim(name, x, (1, 2), "1-D, shape (n,), or 2-D, shape (samples, n)")
     else:
-        check_ndim(name, x, (1,), "1-D, shape (n,) (pool several samples explicitly, e.g. with "
-                   "numpy.ravel, or call once per sample)")
+        check_ndim(
+            name,
+            x,
+            (1,),
+            "1-D, shape (n,) (pool several samples explicitly, e.g. with "
+            "numpy.ravel, or call once per sample)",
+        )
     if not np.isfinite(x).all():
         raise ValueError(f"{name} must be finite")
     if (x <= 0).any():

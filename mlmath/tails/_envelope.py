@@ -15,7 +15,9 @@ def _envelope_pair(lags, f) -> tuple[np.ndarray, np.ndarray]:
     if not (np.isfinite(lags).all() and (lags > 0).all() and (np.diff(lags) > 0).all()):
         raise ValueError("lags must be finite, > 0 and strictly increasing (steps)")
     if not (np.isfinite(f).all() and (f > 0).all()):
-        raise ValueError("f must be finite and > 0 (take lags where the envelope has not underflowed)")
+        raise ValueError(
+            "f must be finite and > 0 (take lags where the envelope has not underflowed)"
+        )
     return lags, f
 
 
@@ -81,4 +83,3 @@ def fit_envelope_exponent(lags, f, window) -> float:
         raise ValueError(f"window {window!r} must satisfy lo < hi and contain at least 3 lags")
     slope = np.polyfit(np.log(lags[inside]), np.log(f[inside]), 1)[0]
     return float(-slope)
-

@@ -39,11 +39,13 @@ def hill(x, k) -> float:
     """
     x = _positive_data(x)
     k = _k(k, x.size)
-    top = np.log(np.partition(x, x.size - k - 1)[x.size - k - 1:])  # x_(k+1) and the top k
+    top = np.log(np.partition(x, x.size - k - 1)[x.size - k - 1 :])  # x_(k+1) and the top k
     threshold = top.min()
     gamma = (top.sum() - threshold) / k - threshold
     if gamma <= 0:
-        raise ValueError("the top k observations are all tied with x_(k+1): Hill's estimator is undefined")
+        raise ValueError(
+            "the top k observations are all tied with x_(k+1): Hill's estimator is undefined"
+        )
     return float(1.0 / gamma)
 
 
@@ -116,12 +118,13 @@ def moment_estimator(x, k) -> float:
     k = _k(k, x.size)
     if k < 2:
         raise ValueError(f"k must be >= 2 for the moment estimator; got {k}")
-    top = np.sort(np.log(x))[x.size - k - 1:]
+    top = np.sort(np.log(x))[x.size - k - 1 :]
     excess = top[1:] - top[0]
     m1 = excess.mean()
-    m2 = (excess ** 2).mean()
+    m2 = (excess**2).mean()
     if m2 <= 0:
-        raise ValueError("the top k observations are all tied with x_(k+1): the moment estimator is undefined")
-    gamma = m1 + 1.0 - 0.5 / (1.0 - m1 ** 2 / m2)
+        raise ValueError(
+            "the top k observations are all tied with x_(k+1): the moment estimator is undefined"
+        )
+    gamma = m1 + 1.0 - 0.5 / (1.0 - m1**2 / m2)
     return float(1.0 / gamma) if gamma > 0 else math.inf
-

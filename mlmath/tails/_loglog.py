@@ -67,4 +67,3 @@ def loglog_ccdf_slope(x, xmin=None) -> LogLogFit:
     resid = v - (slope * u + intercept)
     r2 = 1.0 - resid.var() / v.var()
     return LogLogFit(beta=float(-slope), intercept=float(intercept), r2=float(r2))
-

@@ -64,13 +64,21 @@ def lag_recovery(model, task: LagTask, x: torch.Tensor) -> np.ndarray:
 def learnable_horizon(recovery, lags, threshold: float = 0.5) -> np.ndarray:
     """Largest planted lag whose recovery ratio reaches ``threshold`` (0 if none), per model.
 
-    ``recovery`` is ``(S, K)`` from :func:`lag_recovery`; returns ``(S,)`` lags in steps.
-    Chapter 10 (the learnable horizon ``H_N`` of Chapter 2, measured).
+    ``recovery`` is ``(S, K)`` from :func:`lag_recovery`, ``lags`` shape ``(K,)``; returns
+    ``(S,)`` lags in steps. This is the statistic the stored reference results hold
+    (``horizon``); it is fragile (one threshold, one batch) and not monotone (a lag that is
+    not learned below the horizon does not end it). Chapter 10 measures the horizon from the
+    response kernel instead (:func:`mlmath.response.response_kernel`: monotone, with an
+    interval). Not to be confused with :func:`mlmath.learnability.learnable_horizon`, the
+    horizon the theory of Chapter 2 predicts from an envelope.
     """
     recovery = np.atleast_2d(as_float_array("recovery", recovery))
     lags = np.asarray(lags, dtype=float)
-    if recovery.shape[-1] != lags.size:
-        raise ValueError(f"recovery has {recovery.shape[-1]} lags; lags has {lags.size}")
+    if lags.ndim != 1 or recovery.shape[-1] != lags.size:
+        raise ValueError(
+            f"lags must have shape (K,) with K = recovery.shape[-1] = {recovery.shape[-1]}; "
+            f"got shape {lags.shape}"
+        )
     threshold = positive("threshold", threshold)
     learned = recovery >= threshold
     return np.where(learned.any(-1), np.max(np.where(learned, lags, 0.0), axis=-1), 0.0)
