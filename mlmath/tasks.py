@@ -27,8 +27,19 @@ import torch
 
 from ._validate import as_float_array, check_range, positive, positive_int, rng_from, same_shape
 
-__all__ = ["TaskData", "LagTask", "sample_truncated_pareto", "draw_lags", "heavy_tailed_lag_task",
-           "lagged_target", "copy_task", "adding_task", "sample_lag_tensors", "LONG_LAGS", "long_lag_task"]
+__all__ = [
+    "TaskData",
+    "LagTask",
+    "sample_truncated_pareto",
+    "draw_lags",
+    "heavy_tailed_lag_task",
+    "lagged_target",
+    "copy_task",
+    "adding_task",
+    "sample_lag_tensors",
+    "LONG_LAGS",
+    "long_lag_task",
+]
 
 #: The planted lags of :func:`long_lag_task` (steps): spread over a horizon of 128 steps, so
 #: half of the signal variance sits at lags of 48 or more (Chapter 11, issue 17 item 5).
@@ -61,7 +72,7 @@ class TaskData(NamedTuple):
     lags: np.ndarray
     coefs: np.ndarray
     u: np.ndarray | None
-    task: "LagTask | None"
+    task: LagTask | None
 
 
 def sample_truncated_pareto(size, low: float, high: float, tail: float, rng=None) -> np.ndarray:
@@ -105,11 +116,15 @@ def draw_lags(n_lags: int, lag_range=(8, 640), tail: float = 0.6, rng=None) -> n
     n_lags = positive_int("n_lags", n_lags)
     low, high = _lag_range(lag_range)
     if high - low + 1 < n_lags:
-        raise ValueError(f"lag_range {lag_range} holds {high - low + 1} integers; n_lags={n_lags} needs more")
+        raise ValueError(
+            f"lag_range {lag_range} holds {high - low + 1} integers; n_lags={n_lags} needs more"
+        )
     rng = rng_from(rng)
     chosen: list[int] = []
     while len(chosen) < n_lags:
-        for value in np.floor(sample_truncated_pareto(n_lags, low, high + 1, tail, rng)).astype(int):
+        for value in np.floor(sample_truncated_pareto(n_lags, low, high + 1, tail, rng)).astype(
+            int
+        ):
             if value not in chosen and len(chosen) < n_lags:
                 chosen.append(int(min(value, high)))
     return np.array(sorted(chosen), dtype=int)
@@ -119,7 +134,9 @@ def _lag_range(lag_range) -> tuple[int, int]:
     try:
         low, high = lag_range
     except (TypeError, ValueError) as error:
-        raise TypeError(f"lag_range must be a pair (low, high) of integers; got {lag_range!r}") from error
+        raise TypeError(
+            f"lag_range must be a pair (low, high) of integers; got {lag_range!r}"
+        ) from error
     low = positive_int("lag_range[0]", low)
     high = positive_int("lag_range[1]", high)
     if high < low:
@@ -218,9 +235,14 @@ class LagTask:
         y = lagged_target(x, self.lags, self.coefs, self.u)
         if self.noise > 0:
             y = y + self.noise * rng.standard_normal(y.shape)
-        return TaskData(torch.from_numpy(x.astype(np.float32)),
-                        torch.from_numpy(y[..., None].astype(np.float32)),
-                        np.array(self.lags, dtype=int), np.array(self.coefs), np.array(self.u), self)
+        return TaskData(
+            torch.from_numpy(x.astype(np.float32)),
+            torch.from_numpy(y[..., None].astype(np.float32)),
+            np.array(self.lags, dtype=int),
+            np.array(self.coefs),
+            np.array(self.u),
+            self,
+        )
 
     @property
     def signal_variance(self) -> float:
@@ -248,15 +270,25 @@ class LagTask:
         """
         coefs = np.asarray(self.coefs, dtype=float)
         norm2 = float(np.dot(self.u, self.u))
-        total = norm2 * float(np.sum(coefs ** 2)) + float(self.noise) ** 2
+        total = norm2 * float(np.sum(coefs**2)) + float(self.noise) ** 2
         if total == 0.0:
             raise ValueError("coefs and noise are all zero: the target has no variance to share")
-        return norm2 * coefs ** 2 / total
+        return norm2 * coefs**2 / total
 
 
-def heavy_tailed_lag_task(n_sequences: int, length: int, *, input_dim: int = 16, n_lags: int = 16,
-                          lag_range=(8, 640), lag_tail: float = 0.6, coef_base: float = 0.6,
-                          coef_decay: float = 0.85, noise: float = 0.3, seed=None) -> TaskData:
+def heavy_tailed_lag_task(
+    n_sequences: int,
+    length: int,
+    *,
+    input_dim: int = 16,
+    n_lags: int = 16,
+    lag_range=(8, 640),
+    lag_tail: float = 0.6,
+    coef_base: float = 0.6,
+    coef_decay: float = 0.85,
+    noise: float = 0.3,
+    seed=None,
+) -> TaskData:
     """The heavy-tailed-lag regression of the paper (Chapter 8).
 
     ``y_t = Σ_k c_k uᵀ x_{t−ℓ_k} + ε_t`` with ``x_t ~ N(0, I_d)`` i.i.d., ``u`` uniform on
@@ -292,13 +324,18 @@ def heavy_tailed_lag_task(n_sequences: int, length: int, *, input_dim: int = 16,
     coefs = coef_base * coef_decay ** np.arange(n_lags)
     u = rng.standard_normal(input_dim)
     u /= np.linalg.norm(u)
-    task = LagTask(tuple(int(v) for v in lags), tuple(float(c) for c in coefs),
-                   tuple(float(v) for v in u), noise)
+    task = LagTask(
+        tuple(int(v) for v in lags),
+        tuple(float(c) for c in coefs),
+        tuple(float(v) for v in u),
+        noise,
+    )
     return task.sample(n_sequences, length, rng)
 
 
-def long_lag_task(lags=LONG_LAGS, coef: float = 0.2, *, input_dim: int = 16, noise: float = 0.3,
-                  seed=0) -> LagTask:
+def long_lag_task(
+    lags=LONG_LAGS, coef: float = 0.2, *, input_dim: int = 16, noise: float = 0.3, seed=0
+) -> LagTask:
     """A lag task with signal at long lags: given planted lags, one equal coefficient.
 
     ``y_t = c Σ_k uᵀ x_{t−ℓ_k} + ε_t`` with ``x_t ~ N(0, I_d)``, ``u`` uniform on the unit
@@ -344,12 +381,17 @@ def long_lag_task(lags=LONG_LAGS, coef: float = 0.2, *, input_dim: int = 16, noi
     rng = rng_from(seed)
     u = rng.standard_normal(input_dim)
     u /= np.linalg.norm(u)
-    return LagTask(tuple(int(v) for v in np.sort(lags)), (float(coef),) * lags.size,
-                   tuple(float(v) for v in u), float(noise))
+    return LagTask(
+        tuple(int(v) for v in np.sort(lags)),
+        (float(coef),) * lags.size,
+        tuple(float(v) for v in u),
+        float(noise),
+    )
 
 
-def copy_task(n_sequences: int, length: int, *, n_symbols: int = 8, delay: int | None = None,
-              seed=None) -> TaskData:
+def copy_task(
+    n_sequences: int, length: int, *, n_symbols: int = 8, delay: int | None = None, seed=None
+) -> TaskData:
     """Copy-after-delay task (Hochreiter & Schmidhuber 1997), in regression form.
 
     One-hot symbols (``n_symbols`` classes, plus a blank channel and a cue channel) are
@@ -367,7 +409,9 @@ def copy_task(n_sequences: int, length: int, *, n_symbols: int = 8, delay: int |
         delay = length - 2 * n_copy
     delay = positive_int("delay", delay, minimum=0)
     if delay + 2 * n_copy > length:
-        raise ValueError(f"delay must be <= length − 2·{n_copy} = {length - 2 * n_copy}; got {delay}")
+        raise ValueError(
+            f"delay must be <= length − 2·{n_copy} = {length - 2 * n_copy}; got {delay}"
+        )
     rng = rng_from(seed)
     symbols = rng.integers(0, n_symbols, size=(n_sequences, n_copy))
     x = np.zeros((n_sequences, length, n_symbols + 2), dtype=np.float32)
@@ -380,7 +424,9 @@ def copy_task(n_sequences: int, length: int, *, n_symbols: int = 8, delay: int |
     x[:, cue, n_symbols + 1] = 1.0
     y[rows, (n_copy + delay + np.arange(n_copy))[None, :], symbols] = 1.0
     lag = n_copy + delay
-    return TaskData(torch.from_numpy(x), torch.from_numpy(y), np.array([lag]), np.array([1.0]), None, None)
+    return TaskData(
+        torch.from_numpy(x), torch.from_numpy(y), np.array([lag]), np.array([1.0]), None, None
+    )
 
 
 def adding_task(n_sequences: int, length: int, *, seed=None) -> TaskData:
@@ -407,8 +453,14 @@ def adding_task(n_sequences: int, length: int, *, seed=None) -> TaskData:
     return TaskData(torch.from_numpy(x), torch.from_numpy(y), np.sort(lags), np.ones(2), None, None)
 
 
-def sample_lag_tensors(task: LagTask, lead: tuple, length: int, *, generator: torch.Generator | None = None,
-                       device=None) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_lag_tensors(
+    task: LagTask,
+    lead: tuple,
+    length: int,
+    *,
+    generator: torch.Generator | None = None,
+    device=None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Draw lag-task sequences directly as tensors on ``device`` (for training loops).
 
     Same law as :meth:`LagTask.sample` — ``x ~ N(0, I)``, ``y_t = Σ_k c_k uᵀ x_{t−ℓ_k} + ε_t``

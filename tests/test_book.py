@@ -63,8 +63,9 @@ def test_chapters_render_glue_proofs_exercises_figures(built_book):
         assert "solution" in page, f"{path.stem}: no solutions"
         assert "<img" in page, f"{path.stem}: no figure"
         assert "Learning objectives" in page and "Key takeaways" in page, path.stem
-        assert page.count('class="exercise') >= 4 or page.count("exercise admonition") >= 4, \
+        assert page.count('class="exercise') >= 4 or page.count("exercise admonition") >= 4, (
             f"{path.stem}: fewer than four exercises"
+        )
 
 
 #: What an object's repr looks like on a page (HTML-escaped or not): the default
@@ -74,7 +75,8 @@ OBJECT_REPR = re.compile(
     r"IPython\.core\.display"
     r"|object at 0x[0-9a-fA-F]+"
     r"|(?:<|&lt;)Figure size [0-9.]+x[0-9.]+"
-    r"|(?:<|&lt;)(?:[A-Za-z_][A-Za-z0-9_]*\.)+[A-Za-z_][A-Za-z0-9_]* object(?:>|&gt;)")
+    r"|(?:<|&lt;)(?:[A-Za-z_][A-Za-z0-9_]*\.)+[A-Za-z_][A-Za-z0-9_]* object(?:>|&gt;)"
+)
 
 
 def object_reprs(text: str) -> list[str]:
@@ -84,8 +86,12 @@ def object_reprs(text: str) -> list[str]:
 
 def test_object_repr_detector():
     # the patterns above match the reprs a page has shown, escaped as HTML or not, and no value
-    shown = ["&lt;IPython.core.display.Markdown object&gt;", "<mlmath.x.Y object at 0x7f3a2b>",
-             "&lt;Figure size 640x400 with 1 Axes&gt;", "<foo.Bar object>"]
+    shown = [
+        "&lt;IPython.core.display.Markdown object&gt;",
+        "<mlmath.x.Y object at 0x7f3a2b>",
+        "&lt;Figure size 640x400 with 1 Axes&gt;",
+        "<foo.Bar object>",
+    ]
     for text in shown:
         assert object_reprs(f"<p>value {text} here</p>") != [], text
     for text in ("22,900,000", "an object of study", "0x1F", "Figure 3 has size 640", "τ = 49.5"):
@@ -97,11 +103,15 @@ def test_no_page_shows_an_object_repr(built_book):
     # its value (issue 20: `{glue:text}` of a string glued as Markdown showed
     # "<IPython.core.display.Markdown object>"). Every HTML page of the site, not just chapters.
     result, html = built_book
-    assert result.returncode == 0, "the book did not build (test_full_strict_build_succeeds says why)"
+    assert result.returncode == 0, (
+        "the book did not build (test_full_strict_build_succeeds says why)"
+    )
     pages = sorted(html.rglob("*.html"))
     assert len(pages) > 12
-    found = {page.relative_to(html).as_posix(): object_reprs(page.read_text(encoding="utf-8"))
-             for page in pages}
+    found = {
+        page.relative_to(html).as_posix(): object_reprs(page.read_text(encoding="utf-8"))
+        for page in pages
+    }
     assert not {page: reprs for page, reprs in found.items() if reprs}
 
 
@@ -121,11 +131,15 @@ def test_glued_text_references_hold_values():
                     data[name] = output.get("data", {})
         source = path.with_suffix(".md").read_text(encoding="utf-8")
         for key in re.findall(r"\{glue:text\}`(?:[^`:]*::)?([^`:]+)[^`]*`", source):
-            assert prefix + "text/plain" in data.get(key, {}), f"{path.name}: {{glue:text}}`{key}` has no text/plain"
+            assert prefix + "text/plain" in data.get(key, {}), (
+                f"{path.name}: {{glue:text}}`{key}` has no text/plain"
+            )
             pasted = format_plain_text(data[key][prefix + "text/plain"], "s")
             assert not object_reprs(pasted), f"{path.name}: {{glue:text}}`{key}` pastes {pasted!r}"
             if prefix + "text/markdown" in data[key]:
-                assert pasted == data[key][prefix + "text/markdown"], f"{path.name}: {key} pastes {pasted!r}"
+                assert pasted == data[key][prefix + "text/markdown"], (
+                    f"{path.name}: {key} pastes {pasted!r}"
+                )
 
 
 GLUE_PAGE = """## Glued values
@@ -175,9 +189,12 @@ def test_every_chapter_executes_within_its_budget(built_book, tmp_path):
 
     _, html = built_book
     page = (html / "book" / "appendix_reproducing.html").read_text()
-    rows = re.findall(r'<span class="doc">book/([^<]+)</span>.*?</td>\s*<td><p>[^<]*</p></td>\s*'
-                      r'<td><p>[^<]*</p></td>\s*<td><p>([0-9.]+)</p></td>\s*<td><p>([^<]*)</p></td>',
-                      page, flags=re.S)
+    rows = re.findall(
+        r'<span class="doc">book/([^<]+)</span>.*?</td>\s*<td><p>[^<]*</p></td>\s*'
+        r"<td><p>[^<]*</p></td>\s*<td><p>([0-9.]+)</p></td>\s*<td><p>([^<]*)</p></td>",
+        page,
+        flags=re.S,
+    )
     times = {name: (float(seconds), status) for name, seconds, status in rows}
     chapters = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
     copy = tmp_path / "book"
@@ -187,9 +204,15 @@ def test_every_chapter_executes_within_its_budget(built_book, tmp_path):
         assert status == "\u2705", f"{stem}: execution status {status!r}"
         if seconds >= 90:
             if not copy.exists():
-                shutil.copytree(ROOT / "book", copy, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build"))
+                shutil.copytree(
+                    ROOT / "book",
+                    copy,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build"),
+                )
             again = execute_notebook(copy / f"{stem}.ipynb")
-            assert again < 90, f"{stem}: executed in {seconds} s in the build and {again:.1f} s alone, over the 90 s budget"
+            assert again < 90, (
+                f"{stem}: executed in {seconds} s in the build and {again:.1f} s alone, over the 90 s budget"
+            )
 
 
 def test_stored_outputs_are_from_real_executions():
@@ -209,11 +232,17 @@ def test_no_typed_numbers_next_to_glue_keys():
     for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         # three or more significant digits: a computed value, not a round input parameter
-        glued = {name: value for name, value in glued_values(path).items()
-                 if re.fullmatch(r"-?\d+\.\d+", value) and len(value.lstrip("-").replace(".", "").strip("0")) >= 3}
+        glued = {
+            name: value
+            for name, value in glued_values(path).items()
+            if re.fullmatch(r"-?\d+\.\d+", value)
+            and len(value.lstrip("-").replace(".", "").strip("0")) >= 3
+        }
         prose = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
         for name, value in glued.items():
-            assert value not in prose, f"{path.name}: glued value {value} ({name}) typed in the prose"
+            assert value not in prose, (
+                f"{path.name}: glued value {value} ({name}) typed in the prose"
+            )
 
 
 def test_preface_summary_matches_chapter_12():
@@ -225,7 +254,11 @@ def test_preface_summary_matches_chapter_12():
     verdicts = glued_values(ROOT / "book" / "12_synthesis.ipynb")
     assert "the trained networks show both regimes, collapsed and extended" in preface
     assert int(verdicts["ch12-pooled-collapsed"]) > 0 and int(verdicts["ch12-pooled-extended"]) > 0
-    row = verdicts["ch12-claims-table"].split("collapsed (exponential) or an extended")[1].split("\n")[0]
+    row = (
+        verdicts["ch12-claims-table"]
+        .split("collapsed (exponential) or an extended")[1]
+        .split("\n")[0]
+    )
     assert row.endswith("| **supported** |"), row
     assert "whether training\nsettles into them is not tested" in preface
     assert "settles there" in verdicts["ch12-list-not-tested"]
@@ -244,9 +277,13 @@ def chromium() -> str | None:
         if path:
             return path
     if os.environ.get("CI"):
-        pytest.fail("CI must have Chromium for the browser test (.ci/run installs the Debian package)")
-    pytest.skip("Chromium is not installed: the browser check of the rendered pages needs it "
-                "(apt-get install chromium); CI always runs it")
+        pytest.fail(
+            "CI must have Chromium for the browser test (.ci/run installs the Debian package)"
+        )
+    pytest.skip(
+        "Chromium is not installed: the browser check of the rendered pages needs it "
+        "(apt-get install chromium); CI always runs it"
+    )
 
 
 # -- the browser test: every page of the table of contents in headless Chromium ----------------
@@ -350,7 +387,9 @@ def visit(browser, url: str, script: str, then=None) -> dict:
     """Open ``url``, run ``PAGE_READY``, ``script`` and ``then(browser)``; return the values of
     both, the console errors, failed responses and every URL the page requested meanwhile."""
     mark = len(browser.events)
-    browser.call("Page.navigate", {"url": "about:blank"})   # the previous page is gone, with its events
+    browser.call(
+        "Page.navigate", {"url": "about:blank"}
+    )  # the previous page is gone, with its events
     browser.wait_for("Page.loadEventFired", since=mark, timeout=30)
     start = len(browser.events)
     navigation = browser.call("Page.navigate", {"url": url})
@@ -375,12 +414,19 @@ def visit(browser, url: str, script: str, then=None) -> dict:
             errors.append(f"request failed ({params.get('errorText')}): {params.get('requestId')}")
         elif method == "Runtime.exceptionThrown":
             details = params["exceptionDetails"]
-            errors.append("exception: " + details.get("exception", {}).get("description", details.get("text", "")))
+            errors.append(
+                "exception: "
+                + details.get("exception", {}).get("description", details.get("text", ""))
+            )
         elif method == "Runtime.consoleAPICalled" and params["type"] in ("error", "assert"):
-            errors.append("console.error: " + " ".join(str(a.get("value", a.get("description", "")))
-                                                     for a in params["args"]))
+            errors.append(
+                "console.error: "
+                + " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"])
+            )
         elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
-            errors.append(f"log ({params['entry']['source']}): {params['entry']['text']} {params['entry'].get('url', '')}")
+            errors.append(
+                f"log ({params['entry']['source']}): {params['entry']['text']} {params['entry'].get('url', '')}"
+            )
     return {"value": value, "then": after, "errors": errors, "requests": requests}
 
 
@@ -390,6 +436,7 @@ def unique_words(texts: dict[str, str], prose: dict[str, str], page: str) -> lis
     Letters only, at least 6 of them: words the search index must hold and that occur in
     this page alone (the search may still list other pages that share the word's stem).
     """
+
     def words(text):
         return re.findall(r"[a-z]+", text.lower())
 
@@ -456,19 +503,28 @@ def browse_book(binary: str, html: Path, profile: Path) -> dict:
         for domain in ("Page", "Network", "Runtime", "Log"):
             browser.call(f"{domain}.enable")
         for page in toc_pages():
+
             def look(browser, page=page):
                 # the page as a reader first sees it, then every solution and answer clicked open,
                 # then (chapters) the quiz answered and a flashcard flipped
-                browser.screenshot(SCREENSHOTS / (page.removesuffix(".html").replace("/", "-") + ".png"))
+                browser.screenshot(
+                    SCREENSHOTS / (page.removesuffix(".html").replace("/", "-") + ".png")
+                )
                 toggles = browser.evaluate(TOGGLES)
                 chapter = Path(page).stem
                 if re.match(r"\d\d_", chapter):
-                    toggles["widgets"] = browser.evaluate(WIDGETS % json.dumps(_correct_answer(chapter)))
+                    toggles["widgets"] = browser.evaluate(
+                        WIDGETS % json.dumps(_correct_answer(chapter))
+                    )
                 return toggles
 
             seen = visit(browser, f"{base}/{page}", PAGE_FACTS, then=look)
-            pages[page] = {**seen["value"], "errors": seen["errors"], "requests": seen["requests"],
-                           "toggles": seen["then"]}
+            pages[page] = {
+                **seen["value"],
+                "errors": seen["errors"],
+                "requests": seen["requests"],
+                "toggles": seen["then"],
+            }
         texts = {page: facts["text"] for page, facts in pages.items()}
         prose = {page: facts["prose"] for page, facts in pages.items()}
         for page in pages:
@@ -485,7 +541,9 @@ def browsed(built_book, tmp_path_factory):
     binary = chromium()
     result, html = built_book
     if result.returncode != 0:
-        pytest.fail("the book did not build (test_full_strict_build_succeeds says why): nothing to browse")
+        pytest.fail(
+            "the book did not build (test_full_strict_build_succeeds says why): nothing to browse"
+        )
     return browse_book(binary, html, tmp_path_factory.mktemp("chromium-profile"))
 
 
@@ -495,7 +553,9 @@ def test_browser_visits_every_page_of_the_toc(browsed):
     assert list(pages) == toc_pages()
     assert {"book/preface.html", "book/glossary.html", "book/bibliography.html"} <= set(pages)
     for page in pages:
-        assert (SCREENSHOTS / (page.removesuffix(".html").replace("/", "-") + ".png")).stat().st_size > 10_000, page
+        assert (
+            SCREENSHOTS / (page.removesuffix(".html").replace("/", "-") + ".png")
+        ).stat().st_size > 10_000, page
 
 
 def test_no_javascript_errors(browsed):
@@ -512,7 +572,9 @@ def test_every_image_loads(browsed):
     # every chapter shows at least one figure, so the check above is not vacuous
     for page, facts in browsed["pages"].items():
         if re.match(r"book/\d\d_", page):
-            assert any("_images/" in image["src"] for image in facts["images"]), f"{page}: no figure"
+            assert any("_images/" in image["src"] for image in facts["images"]), (
+                f"{page}: no figure"
+            )
 
 
 #: Chapters with an explorer (mlmath.explorers), each with a glued static default view.
@@ -532,7 +594,9 @@ def test_explorers_show_their_static_view_and_no_widget_repr(browsed):
         assert facts["explorers"], f"{page}: no explorer figure"
         for explorer in facts["explorers"]:
             assert explorer["width"] > 0, f"{page}: {explorer['id']} has no image"
-            assert "JupyterLab or Colab" in explorer["caption"], f"{page}: {explorer['id']}: caption"
+            assert "JupyterLab or Colab" in explorer["caption"], (
+                f"{page}: {explorer['id']}: caption"
+            )
 
 
 def test_no_request_leaves_the_site(browsed):
@@ -540,11 +604,21 @@ def test_no_request_leaves_the_site(browsed):
     # it: only the local server, or data:/blob: URLs that never touch the network.
     base = browsed["base"]
     visits = [(page, facts["requests"]) for page, facts in browsed["pages"].items()]
-    visits += [(f"search for {page}", search.get("requests", [])) for page, search in browsed["searches"].items()]
+    visits += [
+        (f"search for {page}", search.get("requests", []))
+        for page, search in browsed["searches"].items()
+    ]
     for page, requests in visits:
         assert requests, f"{page}: no requests recorded at all"
-        outside = [url for url in requests
-                   if not (url == base or url.startswith(base + "/") or url.split(":", 1)[0] in ("data", "blob"))]
+        outside = [
+            url
+            for url in requests
+            if not (
+                url == base
+                or url.startswith(base + "/")
+                or url.split(":", 1)[0] in ("data", "blob")
+            )
+        ]
         assert not outside, f"{page}: requests leave the site: {outside}"
 
 
@@ -553,7 +627,9 @@ def test_solutions_and_quiz_answers_hidden_until_clicked(browsed):
         assert not facts["toggles"]["problems"], f"{page}: {facts['toggles']['problems']}"
         if re.match(r"book/\d\d_", page):
             # at least four exercises with solutions and a quiz in every chapter
-            assert facts["toggles"]["count"] >= 5, f"{page}: only {facts['toggles']['count']} dropdowns"
+            assert facts["toggles"]["count"] >= 5, (
+                f"{page}: only {facts['toggles']['count']} dropdowns"
+            )
 
 
 def test_quiz_and_flashcards_work_on_every_chapter_page(browsed):
@@ -590,18 +666,31 @@ def test_search_finds_a_chapter_from_a_word_in_its_body(browsed):
         assert search["word"], f"{page}: no word of its body occurs on no other page"
         assert search["value"]["done"], f"search for {search['word']!r} did not finish"
         found = search["value"]["found"]
-        assert any(path.endswith("/" + page) for path in found), \
+        assert any(path.endswith("/" + page) for path in found), (
             f"search for {search['word']!r} (only in {page}) found {found}"
+        )
 
 
 PLANTED = {
     "cells": [
-        {"cell_type": "markdown", "metadata": {}, "source": "# Planted\n\nA chapter with a broken cell."},
-        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-         "source": "raise RuntimeError('planted error')"},
+        {
+            "cell_type": "markdown",
+            "metadata": {},
+            "source": "# Planted\n\nA chapter with a broken cell.",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "raise RuntimeError('planted error')",
+        },
     ],
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-    "nbformat": 4, "nbformat_minor": 5,
+    "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
 }
 
 
@@ -611,7 +700,10 @@ def mini_book(root: Path, source: str, markdown: str | None = None) -> Path:
     (root / "book").mkdir(parents=True)
     for name in ("_config.yml",):
         shutil.copy(ROOT / name, root / name)
-    for folder in ("_ext", "_vendor"):  # the local extension and the vendored MathJax _config.yml names
+    for folder in (
+        "_ext",
+        "_vendor",
+    ):  # the local extension and the vendored MathJax _config.yml names
         shutil.copytree(ROOT / folder, root / folder)
     shutil.copytree(ROOT / "book" / "bib", root / "book" / "bib")
     shutil.copy(ROOT / "book" / "references.bib", root / "book" / "references.bib")
@@ -621,7 +713,9 @@ def mini_book(root: Path, source: str, markdown: str | None = None) -> Path:
     if markdown is not None:  # after the code cell: glue references need the values first
         notebook["cells"].append({"cell_type": "markdown", "metadata": {}, "source": markdown})
     (root / "book" / "99_planted.ipynb").write_text(json.dumps(notebook))
-    (root / "_toc.yml").write_text("format: jb-book\nroot: book/preface\nchapters:\n  - file: book/99_planted\n")
+    (root / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/preface\nchapters:\n  - file: book/99_planted\n"
+    )
     return root
 
 
@@ -646,9 +740,15 @@ def test_launch_and_repository_buttons_only_when_the_url_is_set(tmp_path):
             _with_repository_url(book, url)
         result = build(tmp_path / f"out-{case}", root=book)
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        pages[case] = (tmp_path / f"out-{case}" / "_build" / "html" / "book" / "99_planted.html").read_text()
+        pages[case] = (
+            tmp_path / f"out-{case}" / "_build" / "html" / "book" / "99_planted.html"
+        ).read_text()
     colab = "https://colab.research.google.com/github/example-owner/example-book/blob/main/book/99_planted.ipynb"
-    assert colab in pages["set"] and f'href="{url}"' in pages["set"] and f"{url}/issues" in pages["set"]
+    assert (
+        colab in pages["set"]
+        and f'href="{url}"' in pages["set"]
+        and f"{url}/issues" in pages["set"]
+    )
     assert "colab.research.google.com" not in pages["unset"] and "github.com" not in pages["unset"]
     assert "launch" not in pages["unset"].lower().replace("launch_buttons", "")
 
@@ -667,18 +767,32 @@ def test_install_cells_follow_the_repository_url():
         if INSTALL_TAG not in source:
             continue
         with_cell.append(path.stem)
-        assert source.count(INSTALL_TAG) == 1 and expected in source, f"{path.name}: stale install cell"
+        assert source.count(INSTALL_TAG) == 1 and expected in source, (
+            f"{path.name}: stale install cell"
+        )
         assert set_install_cell(source, repository_url()) == source
-        code = [cell for cell in nbformat.read(path.with_suffix(".ipynb"), as_version=4).cells
-                if cell.cell_type == "code"]
-        assert INSTALL_TAG in code[0].metadata.get("tags", []) and "remove-cell" in code[0].metadata["tags"]
+        code = [
+            cell
+            for cell in nbformat.read(path.with_suffix(".ipynb"), as_version=4).cells
+            if cell.cell_type == "code"
+        ]
+        assert (
+            INSTALL_TAG in code[0].metadata.get("tags", [])
+            and "remove-cell" in code[0].metadata["tags"]
+        )
         assert code[0].source in expected and code[0].outputs == [], path.name
     assert with_cell == [path.stem for path in chapters] and len(with_cell) == 12
     # the cell names the URL when it is set, and says it is unset otherwise
     assert "git+https://github.com/o/n" in install_cell("https://github.com/o/n")
     assert '"URL is not set' in install_cell("") and "git+" not in install_cell("")
-    assert max(len(line) for url in ("", "https://github.com/o/n")
-               for line in install_cell(url).splitlines()) <= 88  # STYLE: code lines of chapters
+    assert (
+        max(
+            len(line)
+            for url in ("", "https://github.com/o/n")
+            for line in install_cell(url).splitlines()
+        )
+        <= 88
+    )  # STYLE: code lines of chapters
 
 
 def test_planted_cell_error_fails_the_build(tmp_path):

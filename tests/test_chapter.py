@@ -22,8 +22,12 @@ from mlmath.response import response_kernel
 def test_every_phase_has_one_regime_and_extended_phases_map_to_extended():
     assert {regime(p) for p in PHASES} == set(REGIMES)
     assert all(regime(p) == "extended" for p in EXTENDED_PHASES)
-    assert [regime(p) for p in ("collapsed", "crossover", "non-decaying", "unresolved")] == \
-        ["collapsed", "crossover", "non-decaying", "unresolved"]
+    assert [regime(p) for p in ("collapsed", "crossover", "non-decaying", "unresolved")] == [
+        "collapsed",
+        "crossover",
+        "non-decaying",
+        "unresolved",
+    ]
     with pytest.raises(ValueError, match="phase must be one of"):
         regime("intermediate")  # the label is gone
 
@@ -32,9 +36,18 @@ def test_regime_counts_count_every_seed_once():
     labels = ["broad", "boundary", "collapsed", "crossover", "non-decaying", "broad"]
     counts = regime_counts(labels)
     assert list(counts) == list(REGIMES)
-    assert counts == {"collapsed": 1, "extended": 3, "crossover": 1, "non-decaying": 1, "unresolved": 0}
+    assert counts == {
+        "collapsed": 1,
+        "extended": 3,
+        "crossover": 1,
+        "non-decaying": 1,
+        "unresolved": 0,
+    }
     assert sum(counts.values()) == len(labels)
-    assert phase_summary(labels) == "collapsed 1/6, crossover 1/6, broad 2/6, boundary 1/6, non-decaying 1/6"
+    assert (
+        phase_summary(labels)
+        == "collapsed 1/6, crossover 1/6, broad 2/6, boundary 1/6, non-decaying 1/6"
+    )
     assert phase_count(labels, "broad") == "2/6"
 
 
@@ -48,9 +61,11 @@ def test_stage_horizon_is_the_one_horizon_or_an_error():
 
 def test_monotone_horizon_stops_at_the_first_lag_not_recovered():
     lags = [2, 4, 9, 13, 32]
-    recovery = [[0.9, 0.8, 0.32, 0.7, 0.6],     # lag 9 fails: the old rule said 32, this says 4
-                [0.4, 0.9, 0.9, 0.9, 0.9],      # the shortest lag fails: 0
-                [0.9, 0.9, 0.9, 0.9, 0.5]]      # all recovered (>= threshold): 32
+    recovery = [
+        [0.9, 0.8, 0.32, 0.7, 0.6],  # lag 9 fails: the old rule said 32, this says 4
+        [0.4, 0.9, 0.9, 0.9, 0.9],  # the shortest lag fails: 0
+        [0.9, 0.9, 0.9, 0.9, 0.5],
+    ]  # all recovered (>= threshold): 32
     assert monotone_horizon(recovery, lags).tolist() == [4.0, 0.0, 32.0]
     # monotone in the threshold, by construction
     r = np.random.default_rng(0).uniform(0, 1.2, size=(50, 5))
@@ -69,7 +84,7 @@ def test_monotone_horizon_is_the_response_kernels_point_horizon_without_noise():
     # kernel's bootstrap interval is tight, so its horizon equals the point-estimate rule
     rng = np.random.default_rng(1)
     lags, coefs = np.array([1, 3, 7, 15]), np.array([0.8, 0.5, 0.3, 0.2])
-    shrink = np.array([1.0, 0.9, 0.2, 0.9])      # the model reproduces lag 7 at 20 % only
+    shrink = np.array([1.0, 0.9, 0.2, 0.9])  # the model reproduces lag 7 at 20 % only
     p = rng.standard_normal((400, 200))
     y = sum(s * c * np.roll(p, lag, axis=1) for lag, c, s in zip(lags, coefs, shrink))
     y[:, : lags.max()] = 0.0
@@ -87,11 +102,14 @@ def test_plot_response_kernel_draws_the_kernel_its_band_and_the_planted_lags():
 
     rng = np.random.default_rng(3)
     p = rng.standard_normal((20, 64))
-    kernel = response_kernel(0.5 * np.roll(p, 2, axis=1), p, [2, 9], [0.5, 0.2], max_lag=30,
-                             long_lag=4, n_boot=20, rng=4)
+    kernel = response_kernel(
+        0.5 * np.roll(p, 2, axis=1), p, [2, 9], [0.5, 0.2], max_lag=30, long_lag=4, n_boot=20, rng=4
+    )
     ax = plot_response_kernel(kernel, title="t").axes[0]
     line = ax.lines[0]
-    assert np.array_equal(line.get_xdata(), kernel.lags) and np.allclose(line.get_ydata(), kernel.kernel)
+    assert np.array_equal(line.get_xdata(), kernel.lags) and np.allclose(
+        line.get_ydata(), kernel.kernel
+    )
     assert np.array_equal(ax.lines[1].get_xdata(), kernel.planted_lags)
     assert len(ax.collections) == 1  # the band
     with pytest.raises(TypeError, match="ResponseKernel"):
@@ -140,9 +158,13 @@ def test_transport_check_exact_equals_the_truth_for_diagonal_jacobians():
 def test_transport_deviation_and_table_by_hand():
     from mlmath.experiments.chapter import transport_deviation, transport_table
 
-    curves = {"diagonal": np.array([1.0, 0.5, 0.2]), "column": np.array([1.0, 0.6, 0.3]),
-              "exact": np.array([1.0, 0.5, 0.2]), "first": np.array([1.0, 0.55, 0.19]),
-              "zeroth": np.array([1.0, 0.4, 0.1])}
+    curves = {
+        "diagonal": np.array([1.0, 0.5, 0.2]),
+        "column": np.array([1.0, 0.6, 0.3]),
+        "exact": np.array([1.0, 0.5, 0.2]),
+        "first": np.array([1.0, 0.55, 0.19]),
+        "zeroth": np.array([1.0, 0.4, 0.1]),
+    }
     assert transport_deviation(curves, "first") == pytest.approx(10.0)
     assert transport_deviation(curves, "zeroth") == pytest.approx(50.0)
     table = transport_table({"net": (curves, 3)}, 8)
@@ -158,11 +180,13 @@ def test_tier_table_reads_the_registry():
     lines = tier_table().splitlines()
     assert len(lines) == 2 + 8 + 1
     units = lines[2].split(" | ")
-    assert units[1:] == [str(SCALES[t].hidden_size) for t in ("ci", "reference", "full")] + \
-        [f"{PAPER_SCALE['hidden_size']} |"]
+    assert units[1:] == [str(SCALES[t].hidden_size) for t in ("ci", "reference", "full")] + [
+        f"{PAPER_SCALE['hidden_size']} |"
+    ]
     steps = lines[6]
-    ref = " / ".join(f"{STEPS[n]['reference']:,}" for n in ("negative_control", "access_route",
-                                                             "forcing"))
+    ref = " / ".join(
+        f"{STEPS[n]['reference']:,}" for n in ("negative_control", "access_route", "forcing")
+    )
     assert f"| {ref} |" in steps
 
 
@@ -173,8 +197,14 @@ class _Stored:
 
 def _trained(horizon, phases, rho):
     n = len(phases)
-    return {"horizon": [horizon] * n, "phases": phases, "rate_ratio": rho,
-            "efolds": [1.0] * n, "n_beyond": [0] * n, "n_censored": [None] * n}
+    return {
+        "horizon": [horizon] * n,
+        "phases": phases,
+        "rate_ratio": rho,
+        "efolds": [1.0] * n,
+        "n_beyond": [0] * n,
+        "n_censored": [None] * n,
+    }
 
 
 def test_stored_phase_table_states_one_horizon_or_refuses():
@@ -183,8 +213,9 @@ def test_stored_phase_table_states_one_horizon_or_refuses():
     arm = {"label": "A", "trained": _trained(256.0, ["collapsed", "crossover"], [1.0, None])}
     table, L = stored_phase_table({"exp": _Stored({"a": arm})})
     assert L == 256.0
-    assert table.splitlines()[-1] == ("| exp | A | 256 | collapsed 1, crossover 1 | 1.00 to 1.00 "
-                                      "| 1.00 to 1.00 | 0 to 0 | – |")
+    assert table.splitlines()[-1] == (
+        "| exp | A | 256 | collapsed 1, crossover 1 | 1.00 to 1.00 | 1.00 to 1.00 | 0 to 0 | – |"
+    )
     other = {"label": "B", "trained": _trained(435.0, ["collapsed"], [1.0])}
     with pytest.raises(ValueError, match="several horizons"):
         stored_phase_table({"exp": _Stored({"a": arm, "b": other})})
@@ -212,15 +243,32 @@ def test_control_tables_of_the_stored_negative_control():
 # chapters 10-12: one result view for stored and live results; typed prediction summaries
 # --------------------------------------------------------------------------------------
 
+
 def _payload():
-    stage = {"phases": ["broad", "collapsed", "broad"], "beta": [0.5, None, 1.5],
-             "horizon": [256, 256, 256]}
+    stage = {
+        "phases": ["broad", "collapsed", "broad"],
+        "beta": [0.5, None, 1.5],
+        "horizon": [256, 256, 256],
+    }
     init = {"phases": ["collapsed"] * 3, "beta": [9.0, 11.0, 10.0], "horizon": [256] * 3}
-    return {"experiment": "x", "tier": "ci", "config": {"seeds": [0, 1, 2]},
-            "provenance": {"seeds": [0, 1, 2]},
-            "summary": {"phases": {"a": "broad"},
-                        "arms": {"a": {"label": "A", "phase": "broad", "trained": stage,
-                                       "init": init, "provenance": {}}}}}
+    return {
+        "experiment": "x",
+        "tier": "ci",
+        "config": {"seeds": [0, 1, 2]},
+        "provenance": {"seeds": [0, 1, 2]},
+        "summary": {
+            "phases": {"a": "broad"},
+            "arms": {
+                "a": {
+                    "label": "A",
+                    "phase": "broad",
+                    "trained": stage,
+                    "init": init,
+                    "provenance": {},
+                }
+            },
+        },
+    }
 
 
 def test_stored_and_live_results_share_one_view():
@@ -255,17 +303,21 @@ def test_phases_text_and_outcome_summary():
     assert phases_text(["broad", "boundary", "broad"]) == "2 broad, 1 boundary"
     with pytest.raises(TypeError, match="phases"):
         phases_text([1, 2])
-    preds = [Prediction(12.0, "", Outcome.ROOT),
-             Prediction(math.inf, "no pushes", Outcome.NO_PUSHES),
-             Prediction(3.0, "", Outcome.ROOT), Prediction(2e5, "", Outcome.ROOT)]
+    preds = [
+        Prediction(12.0, "", Outcome.ROOT),
+        Prediction(math.inf, "no pushes", Outcome.NO_PUSHES),
+        Prediction(3.0, "", Outcome.ROOT),
+        Prediction(2e5, "", Outcome.ROOT),
+    ]
     assert outcome_summary(preds) == "3 root (3–2.0e+05), 1 no pushes"
     assert outcome_summary([(0.0, Outcome.HEAVY_PUSHES)]) == "1 no β (heavy pushes)"
     with pytest.raises(TypeError, match="Outcome"):
         outcome_summary([(1.0, "root")])
     assert plug_in_root(0.01, 0.1, [1.0]).outcome is Outcome.NO_STATIONARY_LAW
     root = plug_in_root(1.0, 0.5, np.full(40, 0.5))
-    assert root.outcome is Outcome.ROOT and -root.beta + 0.5 * math.expm1(0.5 * root.beta) == \
-        pytest.approx(0.0, abs=1e-8)
+    assert root.outcome is Outcome.ROOT and -root.beta + 0.5 * math.expm1(
+        0.5 * root.beta
+    ) == pytest.approx(0.0, abs=1e-8)
 
 
 def test_scale_cells_and_row_cells_format_what_the_tables_print():
@@ -275,32 +327,52 @@ def test_scale_cells_and_row_cells_format_what_the_tables_print():
     ref = get_config("access_route", "reference")
     train = ref.arms[0].train
     cells = scale_cells(ref, 12000)
-    assert cells == [ref.hidden_size, ref.length, len(ref.seeds), "12,000", f"{train.lr:g}",
-                     train.batch_size]
+    assert cells == [
+        ref.hidden_size,
+        ref.length,
+        len(ref.seeds),
+        "12,000",
+        f"{train.lr:g}",
+        train.batch_size,
+    ]
     assert scale_cells(ref, 5, arm=ref.arms[-1].name)[3] == "5"
     with pytest.raises(ValueError, match="steps must be"):
         scale_cells(ref, -1)
-    row = {"beta": 0.456, "beta_low": 0.3, "beta_high": 1.234, "window_decades": 0.5,
-           "log_tau_sd_init": 0.01, "log_tau_sd": 2.5, "median_tau": 12.345,
-           "max_tau": 1234.5, "n_nondecaying": 1, "n_unresolved": 2, "n_units": 320}
+    row = {
+        "beta": 0.456,
+        "beta_low": 0.3,
+        "beta_high": 1.234,
+        "window_decades": 0.5,
+        "log_tau_sd_init": 0.01,
+        "log_tau_sd": 2.5,
+        "median_tau": 12.345,
+        "max_tau": 1234.5,
+        "n_nondecaying": 1,
+        "n_unresolved": 2,
+        "n_units": 320,
+    }
     out = row_cells(row, {"window_decades": [0.5, 1.25]})
-    assert out == {"beta": "0.46 [0.30, 1.23]", "window": "0.50 (1.25)",
-                   "spread": "0.01 → 2.50", "tau": "12.3 / 1.23e+03",
-                   "units": "1 / 2 of 320"}
+    assert out == {
+        "beta": "0.46 [0.30, 1.23]",
+        "window": "0.50 (1.25)",
+        "spread": "0.01 → 2.50",
+        "tau": "12.3 / 1.23e+03",
+        "units": "1 / 2 of 320",
+    }
 
 
 def test_censored_spread_leaves_out_extrapolated_time_scales():
     from mlmath.experiments.chapter import censored_spread
 
-    taus = np.array([[1.0, math.e, math.e**2, 600.0, np.inf, np.nan],
-                     [2.0, 2.0, 2.0, 2.0, 1e11, 3e11]])
+    taus = np.array(
+        [[1.0, math.e, math.e**2, 600.0, np.inf, np.nan], [2.0, 2.0, 2.0, 2.0, 1e11, 3e11]]
+    )
     spread, n_cens = censored_spread(taus, 512)
     # oracle: ln τ below T are {0, 1, 2} (sd √(2/3)) and {ln 2} × 4 (sd 0)
     assert spread == pytest.approx([math.sqrt(2 / 3), 0.0])
     assert n_cens.tolist() == [2, 2]  # 600 and inf; 1e11 and 3e11 (the NaN is left out)
     # a huge extrapolated value does not change the spread, a cap at T would have
-    assert censored_spread([1.0, 10.0, 1e11], 512)[0][0] == \
-        pytest.approx(np.log([1.0, 10.0]).std())
+    assert censored_spread([1.0, 10.0, 1e11], 512)[0][0] == pytest.approx(np.log([1.0, 10.0]).std())
     assert math.isnan(censored_spread([3.0, 900.0], 512)[0][0])
     assert censored_spread([1.0, 512.0], 512)[1].tolist() == [1]  # at T: censored
     with pytest.raises(ValueError, match="censor must be"):

@@ -7,8 +7,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from mlmath.tasks import (LONG_LAGS, LagTask, adding_task, copy_task, draw_lags, heavy_tailed_lag_task,
-                          lagged_target, long_lag_task, sample_lag_tensors, sample_truncated_pareto)
+from mlmath.tasks import (
+    LONG_LAGS,
+    LagTask,
+    adding_task,
+    copy_task,
+    draw_lags,
+    heavy_tailed_lag_task,
+    lagged_target,
+    long_lag_task,
+    sample_lag_tensors,
+    sample_truncated_pareto,
+)
 
 
 def _loop_target(x, lags, coefs, u):
@@ -26,7 +36,9 @@ def _loop_target(x, lags, coefs, u):
 def test_noise_free_target_reconstructs_exactly():
     data = heavy_tailed_lag_task(3, 90, input_dim=4, n_lags=5, lag_range=(2, 60), noise=0.0, seed=1)
     oracle = _loop_target(data.x.numpy().astype(float), data.lags, data.coefs, data.u)
-    np.testing.assert_allclose(data.y[..., 0].numpy(), oracle, rtol=1e-5, atol=1e-5)  # float32 storage
+    np.testing.assert_allclose(
+        data.y[..., 0].numpy(), oracle, rtol=1e-5, atol=1e-5
+    )  # float32 storage
 
 
 def test_paper_defaults_and_coefficients():
@@ -56,7 +68,7 @@ def test_target_variance():
     is about sqrt(2·K_eff/4e4) < 5 %; the tolerance 10 % is about 3 SE."""
     data = heavy_tailed_lag_task(200, 300, n_lags=6, lag_range=(2, 100), seed=5)
     y = data.y[:, 101:, 0].numpy()
-    expected = data.task.signal_variance + 0.3 ** 2
+    expected = data.task.signal_variance + 0.3**2
     assert y.var() == pytest.approx(expected, rel=0.10)
 
 
@@ -90,7 +102,9 @@ def test_tensor_sampler_matches_definition():
     task = LagTask(lags=(1, 4, 9), coefs=(0.5, -0.2, 0.1), u=(0.6, 0.8), noise=0.0)
     x, y = sample_lag_tensors(task, (2, 3), 20, generator=torch.Generator().manual_seed(0))
     assert x.shape == (2, 3, 20, 2) and y.shape == (2, 3, 20, 1)
-    oracle = _loop_target(x.reshape(6, 20, 2).double().numpy(), task.lags, task.coefs, np.array(task.u))
+    oracle = _loop_target(
+        x.reshape(6, 20, 2).double().numpy(), task.lags, task.coefs, np.array(task.u)
+    )
     np.testing.assert_allclose(y.reshape(6, 20).numpy(), oracle, rtol=1e-5, atol=1e-6)
 
 
@@ -99,7 +113,9 @@ def test_copy_and_adding():
     assert data.x.shape == (4, 40, 7) and data.y.shape == (4, 40, 5)
     n_copy = 10
     # the targets are the first n_copy symbols, shown again after the delay
-    np.testing.assert_array_equal(data.y[:, 40 - n_copy:, :].numpy(), data.x[:, :n_copy, :5].numpy())
+    np.testing.assert_array_equal(
+        data.y[:, 40 - n_copy :, :].numpy(), data.x[:, :n_copy, :5].numpy()
+    )
     add = adding_task(6, 30, seed=1)
     marked = (add.x[..., 0] * add.x[..., 1]).sum(1)
     torch.testing.assert_close(add.y[:, -1, 0], marked)
@@ -137,6 +153,7 @@ def test_bad_inputs():
 
 
 # ----------------------------------------------------------------------- a task with long lags
+
 
 def test_long_lag_task_defaults():
     task = long_lag_task()
@@ -183,7 +200,9 @@ def test_variance_shares_against_monte_carlo():
 
 def test_variance_shares_unequal_and_non_unit_u():
     task = LagTask(lags=(1, 3), coefs=(0.6, -0.3), u=(0.0, 2.0), noise=0.5)
-    np.testing.assert_allclose(task.variance_shares(), np.array([1.44, 0.36]) / (1.44 + 0.36 + 0.25))
+    np.testing.assert_allclose(
+        task.variance_shares(), np.array([1.44, 0.36]) / (1.44 + 0.36 + 0.25)
+    )
     with pytest.raises(ValueError, match="no variance"):
         LagTask(lags=(1,), coefs=(0.0,), u=(1.0,), noise=0.0).variance_shares()
 

@@ -20,10 +20,31 @@ import numpy as np
 from .engine import run_experiment
 from .results import ResultView
 
-__all__ = ["CIRun", "run_ci", "run_time_text", "arm_push_bound", "median", "phase_count", "phase_summary",
-           "recomputed_predictions", "arm_rows", "elapsed_seconds", "arms_at_once", "markdown_table",
-           "EXTENDED_PHASES", "REGIMES", "regime", "regime_counts", "stage_horizon", "monotone_horizon",
-           "phases_text", "outcome_summary", "plug_in_root", "scale_cells", "row_cells"]
+__all__ = [
+    "CIRun",
+    "run_ci",
+    "run_time_text",
+    "arm_push_bound",
+    "median",
+    "phase_count",
+    "phase_summary",
+    "recomputed_predictions",
+    "arm_rows",
+    "elapsed_seconds",
+    "arms_at_once",
+    "markdown_table",
+    "EXTENDED_PHASES",
+    "REGIMES",
+    "regime",
+    "regime_counts",
+    "stage_horizon",
+    "monotone_horizon",
+    "phases_text",
+    "outcome_summary",
+    "plug_in_root",
+    "scale_cells",
+    "row_cells",
+]
 
 #: The phases of an envelope that is extended at its horizon (Chapter 8): β splits them.
 EXTENDED_PHASES = ("extended", "broad", "boundary", "concentrated")
@@ -86,7 +107,9 @@ def arm_push_bound(run, name: str) -> float | None:
     return push_bound(arms[name]["model"], arms[name]["train"])
 
 
-def recomputed_predictions(arm: dict, arrays: dict, name: str, *, bound: float | None = None) -> list[tuple]:
+def recomputed_predictions(
+    arm: dict, arrays: dict, name: str, *, bound: float | None = None
+) -> list[tuple]:
     """Theorem A's β per seed, ``(beta, reason)``, recomputed from the stored pull, rate and push sizes.
 
     A stored result keeps each seed's pull ``κ``, push rate ``ν`` and push sizes
@@ -130,8 +153,11 @@ def _segment_spans(result) -> list[tuple[float, float]]:
     """``(start, seconds)`` of every training segment of every arm (start in POSIX seconds)."""
     import datetime as _dt
 
-    return [(_dt.datetime.fromisoformat(segment["date"]).timestamp(), float(segment["seconds"]))
-            for arm in result.summary["arms"].values() for segment in arm["provenance"]["segments"]]
+    return [
+        (_dt.datetime.fromisoformat(segment["date"]).timestamp(), float(segment["seconds"]))
+        for arm in result.summary["arms"].values()
+        for segment in arm["provenance"]["segments"]
+    ]
 
 
 def arms_at_once(result) -> int:
@@ -141,7 +167,9 @@ def arms_at_once(result) -> int:
     ran one after another, 2 with ``--jobs 2``. Chapters 9–11 say how the run was done.
     """
     spans = _segment_spans(result)
-    events = sorted([(start, 1) for start, _ in spans] + [(start + seconds, -1) for start, seconds in spans])
+    events = sorted(
+        [(start, 1) for start, _ in spans] + [(start + seconds, -1) for start, seconds in spans]
+    )
     running = most = 0
     for _, step in events:  # an end and a start in the same second: the end comes first
         running += step
@@ -161,8 +189,11 @@ def run_time_text(result) -> str:
     from .registry import TIER_BUDGET_MINUTES
 
     n_at_once = arms_at_once(result)
-    how = ("The arms trained one after the other." if n_at_once == 1
-           else f"At most {n_at_once} arms trained at the same time, each in its own process.")
+    how = (
+        "The arms trained one after the other."
+        if n_at_once == 1
+        else f"At most {n_at_once} arms trained at the same time, each in its own process."
+    )
     minutes = elapsed_seconds(result) / 60
     text = f"{how} The experiment took {minutes:.3g} minutes from the first arm's start to the last arm's end"
     budget = TIER_BUDGET_MINUTES.get(result.tier)
@@ -199,31 +230,43 @@ def arm_rows(run) -> list[dict]:
     for name, arm in run.summary["arms"].items():
         trained, init = arm["trained"], arm["init"]
         predictions = recomputed_predictions(arm, arrays, name, bound=arm_push_bound(run, name))
-        rows.append({
-            "name": name, "label": arm["label"], "phase": arm["phase"], "phase_init": init["phase"],
-            "phases": trained["phases"], "phases_init": init["phases"],
-            "beta": median(trained["beta"]), "beta_low": median(trained["beta_low"]),
-            "beta_high": median(trained["beta_high"]), "beta_init": median(init["beta"]),
-            "median_tau": median(trained["median_tau"]), "max_tau": median(trained["max_tau"]),
-            "max_tau_init": median(init["max_tau"]),
-            "log_tau_sd": median(trained.get("log_tau_sd", [])),
-            "log_tau_sd_init": median(init.get("log_tau_sd", [])),
-            "n_units": sum(trained.get("n_units", [])),
-            "n_nondecaying": sum(trained.get("n_nondecaying", [])),
-            "n_unresolved": sum(trained.get("n_unresolved", [])),
-            "window_decades": median(trained["window_decades"]),
-            "window_decades_init": median(init["window_decades"]),
-            "loss_first": median(arm["loss_first"]), "loss_last": median(arm["loss_last"]),
-            "horizon": median(arm["horizon"]),
-            "beta_predicted": median([beta for beta, _ in predictions if beta]),
-            "n_predicted": sum(beta is not None and 0 < beta < math.inf for beta, _ in predictions),
-            "n_heavy_pushes": sum(beta == 0.0 for beta, _ in predictions),
-            "n_no_stationary": sum(beta is None for beta, _ in predictions),
-            "n_no_pushes": sum(beta == math.inf for beta, _ in predictions),
-            "pull": median([p.get("pull") for p in arm["pushes"]]),
-            "rate": median([p.get("rate") for p in arm["pushes"]]),
-            "forcing_alpha": median(arm["forcing_alpha"]),
-        })
+        rows.append(
+            {
+                "name": name,
+                "label": arm["label"],
+                "phase": arm["phase"],
+                "phase_init": init["phase"],
+                "phases": trained["phases"],
+                "phases_init": init["phases"],
+                "beta": median(trained["beta"]),
+                "beta_low": median(trained["beta_low"]),
+                "beta_high": median(trained["beta_high"]),
+                "beta_init": median(init["beta"]),
+                "median_tau": median(trained["median_tau"]),
+                "max_tau": median(trained["max_tau"]),
+                "max_tau_init": median(init["max_tau"]),
+                "log_tau_sd": median(trained.get("log_tau_sd", [])),
+                "log_tau_sd_init": median(init.get("log_tau_sd", [])),
+                "n_units": sum(trained.get("n_units", [])),
+                "n_nondecaying": sum(trained.get("n_nondecaying", [])),
+                "n_unresolved": sum(trained.get("n_unresolved", [])),
+                "window_decades": median(trained["window_decades"]),
+                "window_decades_init": median(init["window_decades"]),
+                "loss_first": median(arm["loss_first"]),
+                "loss_last": median(arm["loss_last"]),
+                "horizon": median(arm["horizon"]),
+                "beta_predicted": median([beta for beta, _ in predictions if beta]),
+                "n_predicted": sum(
+                    beta is not None and 0 < beta < math.inf for beta, _ in predictions
+                ),
+                "n_heavy_pushes": sum(beta == 0.0 for beta, _ in predictions),
+                "n_no_stationary": sum(beta is None for beta, _ in predictions),
+                "n_no_pushes": sum(beta == math.inf for beta, _ in predictions),
+                "pull": median([p.get("pull") for p in arm["pushes"]]),
+                "rate": median([p.get("rate") for p in arm["pushes"]]),
+                "forcing_alpha": median(arm["forcing_alpha"]),
+            }
+        )
     return rows
 
 
@@ -305,7 +348,9 @@ def stage_horizon(stage: dict) -> float:
     """
     values = stage.get("horizon") if isinstance(stage, dict) else None
     if not values or any(v is None for v in values):
-        raise ValueError("stage must hold a per-seed 'horizon' list (a result labelled by horizon_class)")
+        raise ValueError(
+            "stage must hold a per-seed 'horizon' list (a result labelled by horizon_class)"
+        )
     if len({float(v) for v in values}) != 1:
         raise ValueError(f"stage's seeds were labelled at different horizons {sorted(set(values))}")
     return float(values[0])
@@ -326,7 +371,9 @@ def monotone_horizon(recovery, lags, threshold: float = 0.5) -> np.ndarray:
     recovery = np.atleast_2d(as_float_array("recovery", recovery))
     lags = as_float_array("lags", lags)
     if recovery.ndim != 2 or lags.ndim != 1 or recovery.shape[-1] != lags.size:
-        raise ValueError(f"recovery must have shape (seeds, {lags.size}) to match lags; got {recovery.shape}")
+        raise ValueError(
+            f"recovery must have shape (seeds, {lags.size}) to match lags; got {recovery.shape}"
+        )
     if lags.size == 0 or np.any(np.diff(lags) <= 0):
         raise ValueError("lags must be non-empty and strictly increasing")
     if not (isinstance(threshold, (int, float)) and 0 < threshold <= 1):
@@ -341,9 +388,16 @@ def monotone_horizon(recovery, lags, threshold: float = 0.5) -> np.ndarray:
 # The transport checks against the full Jacobian (Chapters 8 and 9), the tier and scale
 # tables, and the tables of stored phases and live diagnoses that Chapters 8 and 9 glue.
 
-__all__ += ["transport_check", "transport_deviation", "transport_table", "tier_table",
-            "stored_phase_table", "diagnosis_table", "control_scale_table",
-            "control_stored_table"]
+__all__ += [
+    "transport_check",
+    "transport_deviation",
+    "transport_table",
+    "tier_table",
+    "stored_phase_table",
+    "diagnosis_table",
+    "control_scale_table",
+    "control_stored_table",
+]
 
 #: The experiments whose steps the tier table of Chapter 8 lists (Chapters 9, 10, 11).
 PART_IV_EXPERIMENTS = ("negative_control", "access_route", "forcing")
@@ -375,8 +429,9 @@ def transport_check(model, x, lags, starts, *, window, orders=("exact", "first",
         _, trace = model(x)
     curves = {"diagonal": truth.diagonal, "column": truth.column}
     for order in orders:
-        curves[order] = D.network_envelope(trace.leak, trace.rdiag, lags, starts=starts,
-                                           window=window, order=order).envelope
+        curves[order] = D.network_envelope(
+            trace.leak, trace.rdiag, lags, starts=starts, window=window, order=order
+        ).envelope
     fit = D.unit_timescale_fit(trace.leak, trace.rdiag, window, order="first")
     return curves, int(fit.counts()["invalid"])
 
@@ -401,15 +456,18 @@ def transport_table(checks: dict, n_units: int) -> str:
     that), the column norm over the diagonal at the longest lag, and the first-order
     invalid units out of ``n_units``. Chapter 8.
     """
-    lines = ["| network | exact | first order | zeroth order "
-             "| column / diagonal at the longest lag | first-order invalid units |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| network | exact | first order | zeroth order "
+        "| column / diagonal at the longest lag | first-order invalid units |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for label, (curves, invalid) in checks.items():
         devs = [transport_deviation(curves, order) for order in ("exact", "first", "zeroth")]
         cells = ["< 0.01 %" if d < 0.01 else f"{d:.2g} %" for d in devs]
         ratio = curves["column"][-1] / curves["diagonal"][-1]
-        lines.append(f"| {label} | " + " | ".join(cells)
-                     + f" | {ratio:.2f} | {invalid} / {n_units} |")
+        lines.append(
+            f"| {label} | " + " | ".join(cells) + f" | {ratio:.2f} | {invalid} / {n_units} |"
+        )
     return "\n".join(lines)
 
 
@@ -425,22 +483,48 @@ def tier_table(experiments=PART_IV_EXPERIMENTS) -> str:
 
     def column(t):
         sc = SCALES[t]
-        return [sc.hidden_size, sc.length, len(sc.seeds), sc.batch_size,
-                " / ".join(f"{STEPS[name][t]:,}" for name in experiments), f"{sc.lr:g}",
-                f"{sc.lr * STEPS['access_route'][t]:.3g}", sc.diag_batch]
+        return [
+            sc.hidden_size,
+            sc.length,
+            len(sc.seeds),
+            sc.batch_size,
+            " / ".join(f"{STEPS[name][t]:,}" for name in experiments),
+            f"{sc.lr:g}",
+            f"{sc.lr * STEPS['access_route'][t]:.3g}",
+            sc.diag_batch,
+        ]
 
     p = PAPER_SCALE
     columns = {t: column(t) for t in ("ci", "reference", "full")}
-    columns["paper"] = [p["hidden_size"], p["length"], p["seeds"], p["batch_size"],
-                        f"{p['steps']:,}", f"{p['lr']:g}", f"{p['lr'] * p['steps']:.3g}", 6000]
-    labels = ["units H", "sequence length T", "seeds", "batch",
-              "steps per arm (Ch. 9 / 10 / 11)", "learning rate (AdamW)",
-              "learning rate × steps (Ch. 10)", "diagnostic sequences"]
+    columns["paper"] = [
+        p["hidden_size"],
+        p["length"],
+        p["seeds"],
+        p["batch_size"],
+        f"{p['steps']:,}",
+        f"{p['lr']:g}",
+        f"{p['lr'] * p['steps']:.3g}",
+        6000,
+    ]
+    labels = [
+        "units H",
+        "sequence length T",
+        "seeds",
+        "batch",
+        "steps per arm (Ch. 9 / 10 / 11)",
+        "learning rate (AdamW)",
+        "learning rate × steps (Ch. 10)",
+        "diagnostic sequences",
+    ]
     rows = ["| | ci | reference | full | paper |", "| --- | --- | --- | --- | --- |"]
-    rows += [f"| {label} | " + " | ".join(str(columns[t][i]) for t in columns) + " |"
-             for i, label in enumerate(labels)]
-    rows.append("| where | CPU, in the chapters | CPU, committed results "
-                "| one GPU, by estimate | the paper's run |")
+    rows += [
+        f"| {label} | " + " | ".join(str(columns[t][i]) for t in columns) + " |"
+        for i, label in enumerate(labels)
+    ]
+    rows.append(
+        "| where | CPU, in the chapters | CPU, committed results "
+        "| one GPU, by estimate | the paper's run |"
+    )
     return "\n".join(rows)
 
 
@@ -459,8 +543,10 @@ def stored_phase_table(stored_runs: dict) -> tuple[str, float]:
     Raises ValueError when the arms were read at different horizons: the table states
     one. Chapter 8, "Stored labels and their horizon".
     """
-    lines = ["| experiment | arm | L | phases after training | ρ | E | units beyond L "
-             "| censored |", "|" + " --- |" * 8]
+    lines = [
+        "| experiment | arm | L | phases after training | ρ | E | units beyond L | censored |",
+        "|" + " --- |" * 8,
+    ]
     horizons = set()
     for exp_name, experiment in stored_runs.items():
         for arm in experiment.summary["arms"].values():
@@ -470,7 +556,8 @@ def stored_phase_table(stored_runs: dict) -> tuple[str, float]:
             lines.append(
                 f"| {exp_name} | {arm['label']} | {t['horizon'][0]:.0f} | {counts} "
                 f"| {_span(t['rate_ratio'])} | {_span(t['efolds'])} "
-                f"| {_span(t['n_beyond'], 'd')} | {_span(t['n_censored'], 'd')} |")
+                f"| {_span(t['n_beyond'], 'd')} | {_span(t['n_censored'], 'd')} |"
+            )
     if len(horizons) != 1:
         raise ValueError(f"stored_runs were read at several horizons {sorted(horizons)}")
     return "\n".join(lines), float(horizons.pop())
@@ -485,8 +572,10 @@ def _diagnosis_row(name: str, stage: str, d) -> str:
     rho = "–" if math.isnan(h.rate_ratio) else f"{h.rate_ratio:.2f}"
     taus = f"{s['median_tau']:.3g} | {s['max_tau']:.3g}"
     units = f"{c['ok']} / {c['nondecaying']} / {c['unresolved']}"
-    return (f"| {name} | {stage} | *{d.phase}* | {rho} | {h.efolds:.3g} | {h.n_beyond} "
-            f"| {taus} | {beta} | {units} |")
+    return (
+        f"| {name} | {stage} | *{d.phase}* | {rho} | {h.efolds:.3g} | {h.n_beyond} "
+        f"| {taus} | {beta} | {units} |"
+    )
 
 
 def diagnosis_table(live: dict, steps: dict) -> str:
@@ -498,12 +587,16 @@ def diagnosis_table(live: dict, steps: dict) -> str:
     resolved τ, β with its 90 % interval and censored count, and the unit statuses.
     Chapter 8, "A live run at ci scale".
     """
-    lines = ["| model | stage | phase | ρ | E | units beyond L | median τ | max τ "
-             "| β [90 % interval] (censored) | units ok / not decaying / unresolved |",
-             "|" + " --- |" * 10]
+    lines = [
+        "| model | stage | phase | ρ | E | units beyond L | median τ | max τ "
+        "| β [90 % interval] (censored) | units ok / not decaying / unresolved |",
+        "|" + " --- |" * 10,
+    ]
     for name, (before, after) in live.items():
-        lines += [_diagnosis_row(name, "initialisation", before),
-                  _diagnosis_row(name, f"after {steps[name]} steps", after)]
+        lines += [
+            _diagnosis_row(name, "initialisation", before),
+            _diagnosis_row(name, f"after {steps[name]} steps", after),
+        ]
     return "\n".join(lines)
 
 
@@ -520,22 +613,48 @@ def control_scale_table(name: str = "negative_control", arm: str = "const") -> s
         config = get_config(name, tier)
         a = config.arm(arm)
         g = a.options()["s"]
-        return [config.hidden_size, config.length, len(config.seeds),
-                f"{STEPS[name][tier]:,}", f"{a.train.lr:g}", a.train.batch_size,
-                f"{g:.3g}", f"{-1 / math.log(1 - g):.3g}"]
+        return [
+            config.hidden_size,
+            config.length,
+            len(config.seeds),
+            f"{STEPS[name][tier]:,}",
+            f"{a.train.lr:g}",
+            a.train.batch_size,
+            f"{g:.3g}",
+            f"{-1 / math.log(1 - g):.3g}",
+        ]
 
     p = PAPER_SCALE
-    columns = {"ci (live, below)": column("ci"), "reference (stored)": column("reference"),
-               "full (GPU, not run)": column("full"),
-               "paper": [p["hidden_size"], p["length"], p["seeds"], f"{p['steps']:,}",
-                         f"{p['lr']:g}", p["batch_size"], f"{p['s']:g}",
-                         f"{-1 / math.log(1 - p['s']):.4g}"]}
-    labels = ["units $H$", "sequence length $T$", "seeds", "optimizer steps per arm",
-              "learning rate (AdamW)", "batch", "frozen gate $g$",
-              r"carry time scale $\tau_g$ (steps)"]
+    columns = {
+        "ci (live, below)": column("ci"),
+        "reference (stored)": column("reference"),
+        "full (GPU, not run)": column("full"),
+        "paper": [
+            p["hidden_size"],
+            p["length"],
+            p["seeds"],
+            f"{p['steps']:,}",
+            f"{p['lr']:g}",
+            p["batch_size"],
+            f"{p['s']:g}",
+            f"{-1 / math.log(1 - p['s']):.4g}",
+        ],
+    }
+    labels = [
+        "units $H$",
+        "sequence length $T$",
+        "seeds",
+        "optimizer steps per arm",
+        "learning rate (AdamW)",
+        "batch",
+        "frozen gate $g$",
+        r"carry time scale $\tau_g$ (steps)",
+    ]
     lines = ["| | " + " | ".join(columns) + " |", "| --- " * (len(columns) + 1) + "|"]
-    lines += [f"| {label} | " + " | ".join(str(col[i]) for col in columns.values()) + " |"
-              for i, label in enumerate(labels)]
+    lines += [
+        f"| {label} | " + " | ".join(str(col[i]) for col in columns.values()) + " |"
+        for i, label in enumerate(labels)
+    ]
     return "\n".join(lines)
 
 
@@ -550,31 +669,33 @@ def control_stored_table(stored) -> tuple[str, float]:
     (:func:`stage_horizon`). Chapter 9, "The stored results".
     """
     arms = stored.summary["arms"]
-    horizons = {stage_horizon(arm[stage]) for arm in arms.values()
-                for stage in ("init", "trained")}
+    horizons = {stage_horizon(arm[stage]) for arm in arms.values() for stage in ("init", "trained")}
     if len(horizons) != 1:
         raise ValueError(f"stored's phases were read at several horizons {sorted(horizons)}")
-    lines = ["| run | phases at initialisation | phases trained | β median [interval] "
-             "| window, decades: median (largest) | spread of ln τ: init → trained "
-             "| median τ / largest τ, steps: medians (largest) "
-             "| not decaying / unresolved | test MSE | old horizon $\\ell_N$ |",
-             "| --- " * 10 + "|"]
+    lines = [
+        "| run | phases at initialisation | phases trained | β median [interval] "
+        "| window, decades: median (largest) | spread of ln τ: init → trained "
+        "| median τ / largest τ, steps: medians (largest) "
+        "| not decaying / unresolved | test MSE | old horizon $\\ell_N$ |",
+        "| --- " * 10 + "|",
+    ]
     for row in arm_rows(stored):
         arm = arms[row["name"]]
         trained = arm["trained"]
         cells = [
-            row["label"], phase_summary(arm["init"]["phases"]),
+            row["label"],
+            phase_summary(arm["init"]["phases"]),
             phase_summary(trained["phases"]),
             f"{row['beta']:.2f} [{row['beta_low']:.2f}, {row['beta_high']:.2f}]",
             f"{row['window_decades']:.2f} ({max(trained['window_decades']):.2f})",
             f"{row['log_tau_sd_init']:.2f} → {row['log_tau_sd']:.2f}",
-            f"{row['median_tau']:.3g} / {row['max_tau']:.3g} "
-            f"({max(trained['max_tau']):.3g})",
+            f"{row['median_tau']:.3g} / {row['max_tau']:.3g} ({max(trained['max_tau']):.3g})",
             f"{row['n_nondecaying']} / {row['n_unresolved']} of {row['n_units']}",
-            f"{median(arm['test_mse']):.3f}", f"{median(arm['horizon']):.0f}"]
+            f"{median(arm['test_mse']):.3f}",
+            f"{median(arm['horizon']):.0f}",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines), horizons.pop()
-
 
 
 # ---- chapters 10-12
@@ -656,8 +777,14 @@ def scale_cells(config, steps: int, arm: str | None = None) -> list:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"steps must be an integer >= 0; got {steps!r}")
     train = (config.arm(arm) if arm is not None else config.arms[0]).train
-    return [config.hidden_size, config.length, len(config.seeds), f"{int(steps):,}",
-            f"{train.lr:g}", train.batch_size]
+    return [
+        config.hidden_size,
+        config.length,
+        len(config.seeds),
+        f"{int(steps):,}",
+        f"{train.lr:g}",
+        train.batch_size,
+    ]
 
 
 def row_cells(row: dict, trained: dict) -> dict:

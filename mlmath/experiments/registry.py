@@ -60,14 +60,26 @@ tier is re-sized from measured step times. Measure first with
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 from ..models import check_options
 from ..training import TrainConfig
 
-__all__ = ["Arm", "ExperimentConfig", "Experiment", "EXPERIMENTS", "TIERS", "SCALES", "STEPS", "get_experiment",
-           "get_config", "experiments_with_tier", "PAPER_SCALE", "TIER_BUDGET_MINUTES"]
+__all__ = [
+    "Arm",
+    "ExperimentConfig",
+    "Experiment",
+    "EXPERIMENTS",
+    "TIERS",
+    "SCALES",
+    "STEPS",
+    "get_experiment",
+    "get_config",
+    "experiments_with_tier",
+    "PAPER_SCALE",
+    "TIER_BUDGET_MINUTES",
+]
 
 TIERS = ("ci", "reference", "full")
 
@@ -81,8 +93,17 @@ TIER_BUDGET_MINUTES = {"reference": 20, "full": 4}
 LATER_FIELDS = {"planted_lags": None, "planted_coef": 0.2, "trajectory_checkpoints": 0}
 
 #: The paper's run (Chapter 8), for comparison with the tiers.
-PAPER_SCALE = {"hidden_size": 512, "length": 1280, "seeds": 10, "batch_size": 380,
-               "lag_range": (8, 640), "window": (64, 384), "s": 0.005, "steps": 30_800, "lr": 1e-3}
+PAPER_SCALE = {
+    "hidden_size": 512,
+    "length": 1280,
+    "seeds": 10,
+    "batch_size": 380,
+    "lag_range": (8, 640),
+    "window": (64, 384),
+    "s": 0.005,
+    "steps": 30_800,
+    "lr": 1e-3,
+}
 
 
 @dataclass(frozen=True)
@@ -207,13 +228,29 @@ class ExperimentConfig:
                 return arm
         raise ValueError(f"no arm {name!r}; arms are {[a.name for a in self.arms]}")
 
-    def tiny(self, steps: int = 3, seeds: int = 2) -> "ExperimentConfig":
+    def tiny(self, steps: int = 3, seeds: int = 2) -> ExperimentConfig:
         """A very small copy (for tests of the engine): few steps, seeds, sequences."""
-        arms = tuple(replace(arm, train=replace(arm.train, steps=steps, batch_size=4,
-                                                n_train=None if arm.train.n_train is None else 8))
-                     for arm in self.arms)
-        return replace(self, tier="tiny", arms=arms, seeds=self.seeds[:seeds], eval_batch=8,
-                       diag_batch=4, n_boot=20)
+        arms = tuple(
+            replace(
+                arm,
+                train=replace(
+                    arm.train,
+                    steps=steps,
+                    batch_size=4,
+                    n_train=None if arm.train.n_train is None else 8,
+                ),
+            )
+            for arm in self.arms
+        )
+        return replace(
+            self,
+            tier="tiny",
+            arms=arms,
+            seeds=self.seeds[:seeds],
+            eval_batch=8,
+            diag_batch=4,
+            n_boot=20,
+        )
 
 
 @dataclass(frozen=True)
@@ -252,16 +289,40 @@ class Scale:
 SCALES = {
     # ci: CPU, small; about 0.05 s per optimizer step. The paper's learning rate is 1e-3; the
     # ci tier has only tens of steps, so it uses 1e-2 to let training move the gates at all.
-    "ci": Scale(hidden_size=32, length=256, seeds=(0, 1, 2), batch_size=16, eval_batch=48,
-                diag_batch=16, n_boot=100, lr=1e-2),
+    "ci": Scale(
+        hidden_size=32,
+        length=256,
+        seeds=(0, 1, 2),
+        batch_size=16,
+        eval_batch=48,
+        diag_batch=16,
+        n_boot=100,
+        lr=1e-2,
+    ),
     # reference: CPU, 20 minutes per experiment at most (with the autograd loop it was sized
     # for); lr 1e-2 × 3000 steps ≈ the paper's 1e-3 × 30,800 (a stated deviation: fewer,
     # larger steps). With the fused loop 30,800 steps would take about 42 min per DiagGate arm.
-    "reference": Scale(hidden_size=64, length=512, seeds=(0, 1, 2, 3, 4), batch_size=16, eval_batch=64,
-                       diag_batch=32, n_boot=200, lr=1e-2),
+    "reference": Scale(
+        hidden_size=64,
+        length=512,
+        seeds=(0, 1, 2, 3, 4),
+        batch_size=16,
+        eval_batch=64,
+        diag_batch=32,
+        n_boot=200,
+        lr=1e-2,
+    ),
     # full: one H100, sized by estimate; learning rate as the reference tier.
-    "full": Scale(hidden_size=256, length=512, seeds=tuple(range(10)), batch_size=32, eval_batch=128,
-                  diag_batch=32, n_boot=200, lr=1e-2),
+    "full": Scale(
+        hidden_size=256,
+        length=512,
+        seeds=tuple(range(10)),
+        batch_size=32,
+        eval_batch=128,
+        diag_batch=32,
+        n_boot=200,
+        lr=1e-2,
+    ),
 }
 
 #: Reference steps of the stationarity experiment, from measured step times (its docstring).
@@ -279,15 +340,29 @@ STEPS = {
 
 def _train(scale: Scale, steps: int, **options) -> TrainConfig:
     options.setdefault("lr", scale.lr)
-    return TrainConfig(steps=steps, batch_size=options.pop("batch_size", scale.batch_size),
-                       length=scale.length, **options)
+    return TrainConfig(
+        steps=steps,
+        batch_size=options.pop("batch_size", scale.batch_size),
+        length=scale.length,
+        **options,
+    )
 
 
 def _base(name: str, chapter: int, tier: str, scale: Scale, arms: tuple) -> ExperimentConfig:
-    return ExperimentConfig(name=name, tier=tier, chapter=chapter, seeds=scale.seeds,
-                            hidden_size=scale.hidden_size, length=scale.length,
-                            lag_range=scale.lag_range, arms=arms, eval_batch=scale.eval_batch,
-                            diag_batch=scale.diag_batch, window=scale.window, n_boot=scale.n_boot)
+    return ExperimentConfig(
+        name=name,
+        tier=tier,
+        chapter=chapter,
+        seeds=scale.seeds,
+        hidden_size=scale.hidden_size,
+        length=scale.length,
+        lag_range=scale.lag_range,
+        arms=arms,
+        eval_batch=scale.eval_batch,
+        diag_batch=scale.diag_batch,
+        window=scale.window,
+        n_boot=scale.n_boot,
+    )
 
 
 def _gate_options(scale: Scale, init: str = "spread") -> tuple:
@@ -303,9 +378,15 @@ def apparatus(tier: str) -> ExperimentConfig:
     scale = SCALES[tier]
     steps = STEPS["apparatus"][tier]
     arms = tuple(
-        Arm(name, name, _train(scale, steps), (("s", scale.const_s),) if name == "ConstGate" else _gate_options(scale),
-            label=name)
-        for name in ("ConstGate", "SharedGate", "DiagGate", "GRUReference", "LSTMReference"))
+        Arm(
+            name,
+            name,
+            _train(scale, steps),
+            (("s", scale.const_s),) if name == "ConstGate" else _gate_options(scale),
+            label=name,
+        )
+        for name in ("ConstGate", "SharedGate", "DiagGate", "GRUReference", "LSTMReference")
+    )
     return _base("apparatus", 8, tier, scale, arms)
 
 
@@ -316,9 +397,13 @@ def negative_control(tier: str) -> ExperimentConfig:
     options = (("s", scale.const_s),)
     arms = (
         Arm("const", "ConstGate", _train(scale, steps), options, label="ConstGate"),
-        Arm("const_forced", "ConstGate", _train(scale, steps, forcing_alpha=1.5, forcing_scale=3.0,
-                                                  slow_fraction=0.5), options,
-            label="ConstGate + SαS forcing (α = 1.5)"),
+        Arm(
+            "const_forced",
+            "ConstGate",
+            _train(scale, steps, forcing_alpha=1.5, forcing_scale=3.0, slow_fraction=0.5),
+            options,
+            label="ConstGate + SαS forcing (α = 1.5)",
+        ),
     )
     return _base("negative_control", 9, tier, scale, arms)
 
@@ -330,12 +415,27 @@ def access_route(tier: str) -> ExperimentConfig:
     scale = SCALES[tier]
     steps = STEPS["access_route"][tier]
     arms = (
-        Arm("shared_paper", "SharedGate", _train(scale, steps), _gate_options(scale, "paper"),
-            label="SharedGate, paper init"),
-        Arm("diag_paper", "DiagGate", _train(scale, steps), _gate_options(scale, "paper"),
-            label="DiagGate, paper init"),
-        Arm("diag_spread", "DiagGate", _train(scale, steps), _gate_options(scale, "spread"),
-            label="DiagGate, spread init"),
+        Arm(
+            "shared_paper",
+            "SharedGate",
+            _train(scale, steps),
+            _gate_options(scale, "paper"),
+            label="SharedGate, paper init",
+        ),
+        Arm(
+            "diag_paper",
+            "DiagGate",
+            _train(scale, steps),
+            _gate_options(scale, "paper"),
+            label="DiagGate, paper init",
+        ),
+        Arm(
+            "diag_spread",
+            "DiagGate",
+            _train(scale, steps),
+            _gate_options(scale, "spread"),
+            label="DiagGate, spread init",
+        ),
     )
     return _base("access_route", 10, tier, scale, arms)
 
@@ -350,10 +450,22 @@ def forcing(tier: str) -> ExperimentConfig:
         ("adamw", "AdamW, clip 1", {}),
         ("adamw_inject", "AdamW + SαS forcing α = 1.5", inject),
         ("sgd", "SGD (lr 0.1)", {"optimizer": "sgd", "lr": 0.1}),
-        ("sgd_inject", "SGD (lr 0.1) + SαS forcing α = 1.5", {"optimizer": "sgd", "lr": 0.1, **inject}),
+        (
+            "sgd_inject",
+            "SGD (lr 0.1) + SαS forcing α = 1.5",
+            {"optimizer": "sgd", "lr": 0.1, **inject},
+        ),
     ]
-    arms = tuple(Arm(name, "DiagGate", _train(scale, steps, **options), _gate_options(scale, "paper"), label=label)
-                 for name, label, options in variants)
+    arms = tuple(
+        Arm(
+            name,
+            "DiagGate",
+            _train(scale, steps, **options),
+            _gate_options(scale, "paper"),
+            label=label,
+        )
+        for name, label, options in variants
+    )
     return _base("forcing", 11, tier, scale, arms)
 
 
@@ -399,22 +511,64 @@ def stationarity(tier: str) -> ExperimentConfig:
     gate = _gate_options(scale)
     const = (("s", scale.const_s),)
     arms = (
-        Arm("baseline", "DiagGate", _train(scale, steps, **clock), gate, label="DiagGate, AdamW, clock 0.1"),
-        Arm("stable", "DiagGate", _train(scale, steps, **clock, forcing_alpha=1.5, **forced), gate,
-            label="+ SαS forcing α = 1.5, every unit"),
-        Arm("gauss", "DiagGate", _train(scale, steps, **clock, forcing_alpha=2.0, **forced), gate,
-            label="+ Gaussian forcing α = 2, same scale"),
-        Arm("half_clock", "DiagGate", _train(scale, steps, lr=3e-3, timescale_lr=0.05), gate,
-            label="clock 0.05 (half)"),
-        Arm("const_rows", "ConstGate", _train(scale, steps, lr=3e-3, forcing_alpha=1.5, forcing_mode="rows",
-                                              forcing_taper=100.0, **forced), const,
-            label="ConstGate + paper's row forcing α = 1.5"),
-        Arm("const_diag", "ConstGate", _train(scale, steps, lr=3e-3, forcing_alpha=1.5, **forced), const,
-            label="ConstGate + diag(U) forcing α = 1.5"),
+        Arm(
+            "baseline",
+            "DiagGate",
+            _train(scale, steps, **clock),
+            gate,
+            label="DiagGate, AdamW, clock 0.1",
+        ),
+        Arm(
+            "stable",
+            "DiagGate",
+            _train(scale, steps, **clock, forcing_alpha=1.5, **forced),
+            gate,
+            label="+ SαS forcing α = 1.5, every unit",
+        ),
+        Arm(
+            "gauss",
+            "DiagGate",
+            _train(scale, steps, **clock, forcing_alpha=2.0, **forced),
+            gate,
+            label="+ Gaussian forcing α = 2, same scale",
+        ),
+        Arm(
+            "half_clock",
+            "DiagGate",
+            _train(scale, steps, lr=3e-3, timescale_lr=0.05),
+            gate,
+            label="clock 0.05 (half)",
+        ),
+        Arm(
+            "const_rows",
+            "ConstGate",
+            _train(
+                scale,
+                steps,
+                lr=3e-3,
+                forcing_alpha=1.5,
+                forcing_mode="rows",
+                forcing_taper=100.0,
+                **forced,
+            ),
+            const,
+            label="ConstGate + paper's row forcing α = 1.5",
+        ),
+        Arm(
+            "const_diag",
+            "ConstGate",
+            _train(scale, steps, lr=3e-3, forcing_alpha=1.5, **forced),
+            const,
+            label="ConstGate + diag(U) forcing α = 1.5",
+        ),
     )
     config = _base("stationarity", 11, tier, scale, arms)
-    return replace(config, lag_range=(min(LONG_LAGS), max(LONG_LAGS)), planted_lags=LONG_LAGS,
-                   trajectory_checkpoints=12)
+    return replace(
+        config,
+        lag_range=(min(LONG_LAGS), max(LONG_LAGS)),
+        planted_lags=LONG_LAGS,
+        trajectory_checkpoints=12,
+    )
 
 
 @dataclass(frozen=True)
@@ -440,19 +594,37 @@ class Experiment:
 
 
 EXPERIMENTS = {
-    "apparatus": Experiment("apparatus", 8, "every model trained briefly, then diagnosed", apparatus,
-                            tiers=("ci", "full")),
-    "negative_control": Experiment("negative_control", 9,
-                                   "ConstGate with and without injected alpha-stable forcing", negative_control),
-    "access_route": Experiment("access_route", 10,
-                               "SharedGate vs DiagGate: does a spread emerge, does it survive; horizon vs N",
-                               access_route),
-    "forcing": Experiment("forcing", 11,
-                          "DiagGate under AdamW/SGD with and without injected forcing: predicted vs measured beta",
-                          forcing),
-    "stationarity": Experiment("stationarity", 11,
-                               "long-lag task, time-scale clock: trajectories, stationarity, forcing vs Gaussian",
-                               stationarity),
+    "apparatus": Experiment(
+        "apparatus",
+        8,
+        "every model trained briefly, then diagnosed",
+        apparatus,
+        tiers=("ci", "full"),
+    ),
+    "negative_control": Experiment(
+        "negative_control",
+        9,
+        "ConstGate with and without injected alpha-stable forcing",
+        negative_control,
+    ),
+    "access_route": Experiment(
+        "access_route",
+        10,
+        "SharedGate vs DiagGate: does a spread emerge, does it survive; horizon vs N",
+        access_route,
+    ),
+    "forcing": Experiment(
+        "forcing",
+        11,
+        "DiagGate under AdamW/SGD with and without injected forcing: predicted vs measured beta",
+        forcing,
+    ),
+    "stationarity": Experiment(
+        "stationarity",
+        11,
+        "long-lag task, time-scale clock: trajectories, stationarity, forcing vs Gaussian",
+        stationarity,
+    ),
 }
 
 
@@ -486,7 +658,9 @@ def get_config(name: str, tier: str) -> ExperimentConfig:
 
 def estimated_full_steps() -> dict:
     """Optimizer steps per full-tier experiment (sum over arms), for the time estimate."""
-    return {name: sum(arm.train.steps for arm in get_config(name, "full").arms) for name in EXPERIMENTS}
+    return {
+        name: sum(arm.train.steps for arm in get_config(name, "full").arms) for name in EXPERIMENTS
+    }
 
 
 def experiments_with_tier(tier: str) -> list[str]:
