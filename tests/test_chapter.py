@@ -381,3 +381,27 @@ def test_censored_spread_leaves_out_extrapolated_time_scales():
         censored_spread([-1.0, 2.0], 512)
     with pytest.raises(ValueError, match="taus must be 1-D or 2-D"):
         censored_spread(np.ones((2, 2, 2)), 512)
+
+
+def test_stationarity_rows_read_the_stored_trajectories():
+    import json
+    from pathlib import Path
+
+    from mlmath.experiments import best_result
+    from mlmath.experiments.chapter import stationarity_rows
+
+    result = best_result("stationarity")
+    raw = json.loads(
+        (
+            Path(__file__).resolve().parents[1] / "results" / "reference" / "stationarity.json"
+        ).read_text()
+    )
+    rows = stationarity_rows(result)
+    assert [row["arm"] for row in rows] == [a["label"] for a in raw["summary"]["arms"].values()]
+    for row, (name, arm) in zip(rows, raw["summary"]["arms"].items()):
+        flags = arm["trained"]["stationary"]
+        assert row["stationary"] == f"{sum(flags)}/{len(flags)}"
+        assert raw["summary"]["stationary"][name] == sum(flags)
+        horizons = arm["trajectory"]["kernel_horizon"]
+        low, high = str(min(horizons)), str(max(horizons))
+        assert row["kernel horizon"] == (low if low == high else f"{low}–{high}")

@@ -854,3 +854,45 @@ def censored_spread(taus, censor: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 __all__ += ["censored_spread"]
+
+
+# ---- chapter 11: the stationarity experiment (issue 17)
+
+
+def _span(values, fmt: str = "{:.2g}") -> str:
+    """``'a–b'`` of the finite values (``'—'`` if none), ``'a'`` when they are all equal."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return "—"
+    low, high = fmt.format(min(finite)), fmt.format(max(finite))
+    return low if low == high else f"{low}–{high}"
+
+
+def stationarity_rows(result) -> list[dict]:
+    """One row per arm of the stored ``stationarity`` result (Chapter 11, "Toward stationarity").
+
+    Columns: the labels at the horizon (``phase_summary``), how many seeds are stationary
+    (label, β and the spectrum's position agree over the last three checkpoints:
+    :func:`mlmath.experiments.trajectories.stationary_flags`), the median β, the tail index α
+    of the ln τ increments between checkpoints beside the same estimator on Gaussian
+    increments of the same shape, the response kernel's monotone horizon and captured
+    long-lag signal (:mod:`mlmath.response`), and the test error.
+    """
+    rows = []
+    for arm in result.summary["arms"].values():
+        trained, path = arm["trained"], arm["trajectory"]
+        betas = [b for b in trained["beta"] if b is not None]
+        rows.append(
+            {
+                "arm": arm["label"],
+                "labels": phase_summary(trained["phases"]),
+                "stationary": f"{sum(trained['stationary'])}/{len(trained['stationary'])}",
+                "median β": f"{float(np.median(betas)):.2g}" if betas else "—",
+                "α of Δ ln τ": f"{path['alpha_increments']:.2g}",
+                "α, Gaussian": _span(path["alpha_increments_gaussian"]),
+                "kernel horizon": _span(path["kernel_horizon"], "{:.0f}"),
+                "captured": _span(path["kernel_captured"]),
+                "test MSE": _span(arm["test_mse"]),
+            }
+        )
+    return rows
