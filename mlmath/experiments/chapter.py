@@ -859,7 +859,7 @@ __all__ += ["censored_spread"]
 # ---- chapter 11: the stationarity experiment (issue 17)
 
 
-def _span(values, fmt: str = "{:.2g}") -> str:
+def _value_span(values, fmt: str = "{:.2g}") -> str:
     """``'a–b'`` of the finite values (``'—'`` if none), ``'a'`` when they are all equal."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
@@ -889,10 +889,10 @@ def stationarity_rows(result) -> list[dict]:
                 "stationary": f"{sum(trained['stationary'])}/{len(trained['stationary'])}",
                 "median β": f"{float(np.median(betas)):.2g}" if betas else "—",
                 "α of Δ ln τ": f"{path['alpha_increments']:.2g}",
-                "α, Gaussian": _span(path["alpha_increments_gaussian"]),
-                "kernel horizon": _span(path["kernel_horizon"], "{:.0f}"),
-                "captured": _span(path["kernel_captured"]),
-                "test MSE": _span(arm["test_mse"]),
+                "α, Gaussian": _value_span(path["alpha_increments_gaussian"]),
+                "kernel horizon": _value_span(path["kernel_horizon"], "{:.0f}"),
+                "captured": _value_span(path["kernel_captured"]),
+                "test MSE": _value_span(arm["test_mse"]),
             }
         )
     return rows
