@@ -213,7 +213,8 @@ def fused_recurrence(
     Interleaved in one run (:func:`interleaved_minimum`, ``time.process_time``): the model
     ``kind`` (``n_models = scale.seeds``, ``trace=False``, loss the mean square of the readout)
     with ``recurrence='autograd'`` and with ``'fused'``; the compiled Function alone
-    (:class:`mlmath._fused.LeakyRecurrence` on precomputed drives, forward and backward); and
+    (:class:`mlmath._fused.LeakyRecurrence` on the inputs, with the input projection, forward and
+    backward); and
     the floor: the two batched matrix products per time step alone (``h U_allᵀ`` forward,
     ``dpre U_all`` backward, ``T`` of each, at the same shapes, in the same compiled loop).
     Returns ``{"autograd", "fused", "function", "floor"}`` in seconds; ``"floor"`` is absent
@@ -244,14 +245,15 @@ def fused_recurrence(
     module = _fused.load()
     if module is not None:
         K = models["fused"]._recurrent_matrix().shape[-2] - H
-        drives = torch.randn(S, T, B, H + K, generator=generator, requires_grad=True)
+        steps = torch.randn(S, T, B, I, generator=generator)
+        W = (torch.randn(S, H + K, I, generator=generator) / math.sqrt(I)).requires_grad_()
         U_all = (torch.randn(S, H + K, H, generator=generator) / math.sqrt(H)).requires_grad_()
         h0 = torch.zeros(S, B, H)
         weights = torch.randn(S, T, B, H, generator=generator)
 
         def function_pass():
-            drives.grad = U_all.grad = None
-            hidden = _fused.leaky_recurrence(drives, U_all, h0, 0.01, K, True)
+            W.grad = U_all.grad = None
+            hidden = _fused.leaky_recurrence(steps, W, U_all, h0, 0.01, K, True)
             hidden.backward(weights)
 
         def floor():

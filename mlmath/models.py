@@ -490,25 +490,21 @@ class _LeakyGate(_Recurrent):
         W, b, U_all = lead(W), lead(b), lead(self._recurrent_matrix())
         xs = lead(x)
         S, B, T, _ = xs.shape
-        steps = xs.transpose(1, 2).reshape(S, T * B, self.input_size)
-        drives = torch.baddbmm(b.unsqueeze(1), steps, W.transpose(1, 2)).view(
-            S, T, B, -1
-        )  # D and G
+        steps = xs.transpose(1, 2).contiguous()  # (S, T, B, I)
         h0 = lead(self._check_h0(h0, x))
         K = U_all.shape[-2] - H
         s_const = float(self.s_value) if K == 0 else 0.0
-        hidden = _fused.leaky_recurrence(drives, U_all, h0, s_const, K, self.nonlinearity == "tanh")
-        y = torch.baddbmm(
-            lead(self.c).unsqueeze(1), hidden.view(S, T * B, H), lead(self.V).transpose(1, 2)
-        )
+        tanh = self.nonlinearity == "tanh"
+        hidden = _fused.leaky_recurrence(steps, W, U_all, h0, s_const, K, tanh, bias=b)
+        y = _fused.Readout.apply(hidden.view(S, T * B, H), lead(self.V), lead(self.c))
         y = back(y.view(S, T, B, self.output_size))
         if not want_trace:
             return y, None
         # the trace from the hidden states: the formulas of _run, all steps at once
         h_prev = torch.cat([h0.unsqueeze(1), hidden[:, :-1]], dim=1)
-        pre = (
-            torch.bmm(h_prev.reshape(S, T * B, H), U_all.transpose(1, 2)).view(S, T, B, -1) + drives
-        )
+        rows = torch.cat([h_prev, steps], dim=-1).reshape(S, T * B, -1)
+        weights = torch.cat([U_all, W], dim=-1).transpose(1, 2)
+        pre = torch.baddbmm(b.unsqueeze(1), rows, weights).view(S, T, B, -1)
         s = self._gate(pre[..., H:], 0.0)
         g, dg = self._phi(pre[..., :H])
         diag_u, diag_gate_u = (

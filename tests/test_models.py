@@ -496,19 +496,20 @@ def test_fused_function_passes_gradcheck(K):
     from mlmath import _fused
 
     generator = torch.Generator().manual_seed(K)
-    S, T, B, H = 2, 5, 3, 4
-    drives = torch.randn(
-        S, T, B, H + K, generator=generator, dtype=torch.float64, requires_grad=True
-    )
-    U_all = (
-        0.5 * torch.randn(S, H + K, H, generator=generator, dtype=torch.float64)
-    ).requires_grad_()
-    h0 = torch.randn(S, B, H, generator=generator, dtype=torch.float64, requires_grad=True)
+    S, T, B, H, I = 2, 5, 3, 4, 2
+
+    def draw(*shape, scale=1.0):
+        values = scale * torch.randn(*shape, generator=generator, dtype=torch.float64)
+        return values.requires_grad_()
+
+    X, W, bias = draw(S, T, B, I), draw(S, H + K, I), draw(S, H + K)
+    U_all, h0 = draw(S, H + K, H, scale=0.5), draw(S, B, H)
     for use_tanh in (True, False):
-        assert torch.autograd.gradcheck(
-            lambda d, u, h, use_tanh=use_tanh: _fused.leaky_recurrence(d, u, h, 0.3, K, use_tanh),
-            (drives, U_all, h0),
-        )
+
+        def recurrence(X, W, bias, U_all, h0, use_tanh=use_tanh):
+            return _fused.leaky_recurrence(X, W, U_all, h0, 0.3, K, use_tanh, bias=bias)
+
+        assert torch.autograd.gradcheck(recurrence, (X, W, bias, U_all, h0))
 
 
 @pytest.fixture
