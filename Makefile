@@ -116,9 +116,9 @@ reference: $(INSTALLED)
 	$(BIN)/python -m mlmath.experiments run all --tier reference --device cpu --jobs 2 --out results
 
 # Measured budgets: ratios (2T over T, batched over sequential seeds), Monte Carlo throughput and
-# chapter execution times, printed and written to _build/bench.json (mlmath/bench.py).
+# chapter execution times, printed and written to _build/bench.json (tools/bench.py).
 bench: $(INSTALLED)
-	$(BIN)/python -m mlmath.bench
+	$(BIN)/python -m tools.bench
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

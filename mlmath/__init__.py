@@ -25,7 +25,6 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "bench",
     "book",
     "diagnostics",
     "envelope",

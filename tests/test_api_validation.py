@@ -379,23 +379,6 @@ NO_ARRAY = {
     "process.kesten_exponent": _CALLABLE,
     # modules of other owners whose callables take no array
     **{
-        f"bench.{n}": _TOOLING
-        for n in (
-            "Record",
-            "SeedScale",
-            "seed_scales",
-            "interleaved_minimum",
-            "model_scaling",
-            "seeds_batched_vs_sequential",
-            "process_throughput",
-            "chapter_times_from_build",
-            "chapter_times_by_execution",
-            "run",
-            "format_table",
-            "main",
-        )
-    },
-    **{
         f"book.{n}": _TOOLING + " (glue takes scalars)"
         for n in ("significant", "rounded", "glue", "execute_notebook", "main")
     },
@@ -483,7 +466,6 @@ NO_ARRAY = {
     "response.ResponseKernel": _RESULT.format("response_kernel"),
     "process.TailAsymptote": _RESULT.format("tail_asymptote"),
     "process.tail_asymptote": _SCALARS,
-    **{f"bench.{n}": _TOOLING for n in ("fused_recurrence", "training_step_times")},
     **{
         f"book.{n}": _TOOLING
         for n in ("GluedText", "install_cell", "repository_url", "set_install_cell")
@@ -656,10 +638,6 @@ OTHER_OWNERS_KEYWORD_CASES = {
     "response.model_response_kernel": lambda: (
         dict(model=_model(), task=_lag_task(), x=_x((2, 16, 2)), n_boot=20),
         "n_bootstrap",
-    ),
-    "bench.model_scaling": lambda: (
-        dict(kind="DiagGate", length=8, hidden_size=4, repeats=1),
-        "tau_int",
     ),
     "diagnostics.unit_timescales": lambda: (
         dict(zip(("leak", "rdiag"), _leak())) | dict(window=(2, 8)),

@@ -1,10 +1,10 @@
-"""mlmath.bench (``make bench``): the records it writes, and the ratios that are stable
+"""tools.bench (``make bench``): the records it writes, and the ratios that are stable
 enough to assert.
 
 Absolute times depend on the machine and on whatever else runs on it (under ``make test`` the
 other pytest worker is busy): they are reported by ``make bench``, never asserted here. Each
 ratio below compares two things measured in the same run, interleaved, each the minimum over
-repeats (mlmath.bench), so that load common to both sides cancels.
+repeats (tools.bench), so that load common to both sides cancels.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import time
 import nbformat
 import pytest
 
-from mlmath import bench
 from mlmath.models import MODELS
+from tools import bench
 
 
 @contextlib.contextmanager
@@ -39,11 +39,12 @@ def one_torch_thread():
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    """One ``python -m mlmath.bench --quick`` run, as ``make bench`` runs it (a fresh process)."""
+    """One ``python -m tools.bench --quick`` run, as ``make bench`` runs it (a fresh process)."""
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     result = subprocess.run(
-        [sys.executable, "-m", "mlmath.bench", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "tools.bench", "--quick", "--out", str(out)],
+        cwd=bench.ROOT,
         capture_output=True,
         text=True,
         timeout=600,

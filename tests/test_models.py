@@ -8,7 +8,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlmath import bench
 from mlmath.models import (
     MODELS,
     ConstGate,
@@ -22,6 +21,7 @@ from mlmath.models import (
     gate_bias_for_timescales,
     orthogonal_,
 )
+from tools import bench
 
 torch.set_num_threads(1)
 

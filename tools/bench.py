@@ -1,4 +1,4 @@
-"""Measured budgets: ``python -m mlmath.bench`` (``make bench``) times what the book spends.
+"""Measured budgets: ``python -m tools.bench`` (``make bench``) times what the book spends.
 
 Writes ``_build/bench.json`` — a list of records ``{"name", "value", "unit"}`` (a few carry a
 ``"note"``) — and prints them as a table. Four measurements:
@@ -31,7 +31,7 @@ ci tier do (:func:`mlmath.reproducibility.set_seed`); ``--threads`` changes it.
 
 Usage::
 
-    python -m mlmath.bench [--quick] [--out _build/bench.json] [--chapters auto|build|execute|skip]
+    python -m tools.bench [--quick] [--out _build/bench.json] [--chapters auto|build|execute|skip]
                            [--threads 1] [--root REPOSITORY]
 
 Appendix C (reproducing the book) and CONTRIBUTING.md ("Benchmarks").
@@ -53,7 +53,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import positive_int
+from mlmath._validate import positive_int
 
 __all__ = [
     "Record",
@@ -107,7 +107,7 @@ def seed_scales() -> dict:
     ci 32 units, ``T = 256``, batch 16, 3 seeds; reference 64 units, ``T = 512``, batch 16,
     5 seeds (at the time of writing).
     """
-    from .experiments.registry import SCALES
+    from mlmath.experiments.registry import SCALES
 
     return {
         tier: SeedScale(
@@ -176,7 +176,7 @@ def model_scaling(
     """
     import torch
 
-    from .models import build_model
+    from mlmath.models import build_model
 
     model = build_model(kind, input_dim, hidden_size, 1, n_models=n_models, seed=0, **options)
     generator = torch.Generator().manual_seed(0)
@@ -221,8 +221,8 @@ def fused_recurrence(
     """
     import torch
 
-    from . import _fused
-    from .models import build_model
+    from mlmath import _fused
+    from mlmath.models import build_model
 
     S, B, T, H, I = scale.seeds, scale.batch_size, scale.length, scale.hidden_size, scale.input_dim
     generator = torch.Generator().manual_seed(0)
@@ -272,9 +272,9 @@ def training_step_times(
     fresh lag-task sequences) for each ``(kind, options)``, ``scale.seeds`` seeds batched,
     interleaved, after one untimed warm-up step each; CPU time of this process (on one thread,
     the wall time of an unloaded machine)."""
-    from .models import build_model
-    from .tasks import heavy_tailed_lag_task
-    from .training import TrainConfig, train
+    from mlmath.models import build_model
+    from mlmath.tasks import heavy_tailed_lag_task
+    from mlmath.training import TrainConfig, train
 
     lag_range = (max(1, round(8 * scale.length / 1280)), round(640 * scale.length / 1280))
     task = heavy_tailed_lag_task(
@@ -310,9 +310,9 @@ def seeds_batched_vs_sequential(
     and once on each of the ``S`` single models in turn, after one untimed warm-up step of
     each. Returns ``(batched, sequential)`` in seconds per step of all ``S`` seeds.
     """
-    from .models import build_model
-    from .tasks import heavy_tailed_lag_task
-    from .training import TrainConfig, train
+    from mlmath.models import build_model
+    from mlmath.tasks import heavy_tailed_lag_task
+    from mlmath.training import TrainConfig, train
 
     steps = positive_int("steps", steps)
     lag_range = (max(1, round(8 * scale.length / 1280)), round(640 * scale.length / 1280))
@@ -343,7 +343,7 @@ def seeds_batched_vs_sequential(
 
 
 def _process_cases() -> dict:
-    from .process import exponential_pushes
+    from mlmath.process import exponential_pushes
 
     pushes = exponential_pushes(0.5)
     return {
@@ -361,7 +361,7 @@ def process_throughput(
 ) -> float:
     """Unit-steps per second of :func:`mlmath.process.simulate_process` on ``case``
     (grid scheme)."""
-    from .process import simulate_process
+    from mlmath.process import simulate_process
 
     cases = _process_cases()
     if case not in cases:
@@ -437,7 +437,7 @@ def chapter_times_by_execution(book: Path, timeout: int = 300) -> dict:
     notebooks included) and every notebook there is executed in turn with
     :func:`mlmath.book.execute_notebook`; the committed notebooks are not touched.
     """
-    from .book import execute_notebook
+    from mlmath.book import execute_notebook
 
     times = {}
     with tempfile.TemporaryDirectory(prefix="mlmath-bench-") as folder:
@@ -463,7 +463,7 @@ def run(
     """
     import torch
 
-    from .models import MODELS
+    from mlmath.models import MODELS
 
     if chapters not in ("auto", "build", "execute", "skip"):
         raise ValueError(f"chapters must be 'auto', 'build', 'execute' or 'skip'; got {chapters!r}")
@@ -631,9 +631,9 @@ def format_table(records: list[Record]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line:
-    ``python -m mlmath.bench [--quick] [--out PATH] [--chapters MODE] [--threads N]``."""
+    ``python -m tools.bench [--quick] [--out PATH] [--chapters MODE] [--threads N]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m mlmath.bench", description=__doc__.splitlines()[0]
+        prog="python -m tools.bench", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
         "--quick",
