@@ -464,6 +464,7 @@ NO_ARRAY = {
         )
     },
     "response.ResponseKernel": _RESULT.format("response_kernel"),
+    "timing.interleaved_minimum": "callables and counts: no array",
     "process.TailAsymptote": _RESULT.format("tail_asymptote"),
     "process.tail_asymptote": _SCALARS,
     **{
@@ -629,6 +630,10 @@ OTHER_OWNERS_ELEMENTWISE = {
 
 #: callables with **kwargs (or an options dict): valid arguments plus a misspelled option
 OTHER_OWNERS_KEYWORD_CASES = {
+    "timing.model_scaling": lambda: (
+        dict(kind="DiagGate", length=8, hidden_size=4, repeats=1),
+        "tau_int",
+    ),
     "models.ConstGate": lambda: (dict(input_size=1, hidden_size=4), "tau_int"),
     "models.SharedGate": lambda: (dict(input_size=1, hidden_size=4), "tau_int"),
     "models.DiagGate": lambda: (dict(input_size=1, hidden_size=4), "tau_int"),
