@@ -378,10 +378,7 @@ NO_ARRAY = {
     "process.simulate_paths": _CALLABLE,
     "process.kesten_exponent": _CALLABLE,
     # modules of other owners whose callables take no array
-    **{
-        f"book.{n}": _TOOLING + " (glue takes scalars)"
-        for n in ("significant", "rounded", "glue", "execute_notebook", "main")
-    },
+    **{f"book.{n}": _TOOLING + " (glue takes scalars)" for n in ("significant", "rounded", "glue")},
     **{
         f"teaching.{n}": _TOOLING
         for n in (
@@ -399,11 +396,6 @@ NO_ARRAY = {
             "show_quiz",
             "show_cards",
             "cards_csv",
-            "write_cards_csv",
-            "build_assignment",
-            "main",
-            "build_student_site",
-            "declared_student_id",
             "quoted_names",
             "solution_cells",
             "solution_only_names",
@@ -467,10 +459,7 @@ NO_ARRAY = {
     "timing.interleaved_minimum": "callables and counts: no array",
     "process.TailAsymptote": _RESULT.format("tail_asymptote"),
     "process.tail_asymptote": _SCALARS,
-    **{
-        f"book.{n}": _TOOLING
-        for n in ("GluedText", "install_cell", "repository_url", "set_install_cell")
-    },
+    "book.GluedText": _TOOLING,
     "models.check_options": "a model name and an options dict (the options are what it checks)",
     **{
         f"explorers.{n}": (

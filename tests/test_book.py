@@ -16,7 +16,7 @@ import nbformat
 import pytest
 import yaml
 
-from buildutil import ROOT, build, glued_values
+from tools.buildutil import ROOT, build, glued_values
 
 
 def toc_files() -> list[str]:
@@ -185,7 +185,7 @@ def test_every_chapter_executes_within_its_budget(built_book, tmp_path):
     # Load can still stall one kernel start (chapter 1, 6 s alone, once took 125 s in a build on
     # another machine): a chapter over the budget in the build is executed once more, alone, on
     # a fresh kernel, from a copy of book/, and that second time must be under the budget.
-    from mlmath.book import execute_notebook
+    from tools.book import execute_notebook
 
     _, html = built_book
     page = (html / "book" / "appendix_reproducing.html").read_text()
@@ -289,7 +289,7 @@ def chromium() -> str | None:
 # -- the browser test: every page of the table of contents in headless Chromium ----------------
 #
 # One pass over the built book (module fixture `browsed`) serves the HTML from 127.0.0.1, opens
-# every page of _toc.yml in headless Chromium (Chrome DevTools Protocol, tests/buildutil.py),
+# every page of _toc.yml in headless Chromium (Chrome DevTools Protocol, tools/buildutil.py),
 # records what the page does (console, requests, images, formulas, toggles), saves a screenshot
 # to _build/screenshots/, then runs the built-in search; the tests below assert on the record.
 
@@ -493,7 +493,7 @@ def _correct_answer(chapter: str) -> str:
 
 def browse_book(binary: str, html: Path, profile: Path) -> dict:
     """Every _toc.yml page (and a search for each chapter) as headless Chromium saw it."""
-    from buildutil import Chromium, serve
+    from tools.buildutil import Chromium, serve
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("*.png"):
@@ -729,7 +729,7 @@ def _with_repository_url(book: Path, url: str) -> None:
 def test_launch_and_repository_buttons_only_when_the_url_is_set(tmp_path):
     # repository.url in _config.yml is unset (""): no page may point at a repository, nor open
     # a chapter in Colab. Set, the same mini book gets the Colab launch and repository buttons.
-    from mlmath.book import repository_url
+    from tools.book import repository_url
 
     assert repository_url() == "", "the URL is set now: keep this test's unset case with a copy"
     url = "https://github.com/example-owner/example-book"
@@ -757,7 +757,7 @@ def test_install_cells_follow_the_repository_url():
     # The chapters' first code cell installs mlmath in Colab from _config.yml's URL; it is hidden
     # from the page and a no-op where mlmath is installed (its stored output is empty). Every
     # chapter has exactly this one.
-    from mlmath.book import INSTALL_TAG, install_cell, repository_url, set_install_cell
+    from tools.book import INSTALL_TAG, install_cell, repository_url, set_install_cell
 
     expected = install_cell(repository_url())
     chapters = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))

@@ -18,7 +18,7 @@ Writes ``_build/bench.json`` — a list of records ``{"name", "value", "unit"}``
 * ``execute.<notebook>`` and ``execute.book`` — execution time of every notebook of
   ``book/`` and their sum, in seconds: read from the execution table of the last
   ``make book`` when that build is newer than every notebook, otherwise measured with
-  :func:`mlmath.book.execute_notebook` on copies in a temporary folder (the committed
+  :func:`tools.book.execute_notebook` on copies in a temporary folder (the committed
   notebooks are never rewritten).
 
 Ratios compare two things measured in the same run, interleaved (``A, B, A, B, ...``), each
@@ -356,9 +356,9 @@ def chapter_times_by_execution(book: Path, timeout: int = 300) -> dict:
 
     The whole folder is copied into a temporary directory (bibliography and data beside the
     notebooks included) and every notebook there is executed in turn with
-    :func:`mlmath.book.execute_notebook`; the committed notebooks are not touched.
+    :func:`tools.book.execute_notebook`; the committed notebooks are not touched.
     """
-    from mlmath.book import execute_notebook
+    from tools.book import execute_notebook
 
     times = {}
     with tempfile.TemporaryDirectory(prefix="mlmath-bench-") as folder:
@@ -523,7 +523,7 @@ def run(
     if times is None:
         log("executing every notebook on copies (fresh kernels) ...")
         times = chapter_times_by_execution(book)
-        source = "measured with mlmath.book.execute_notebook on copies"
+        source = "measured with tools.book.execute_notebook on copies"
     for stem, seconds in times.items():
         records.append(Record(f"execute.{stem}", seconds, "s", source))
     records.append(
