@@ -133,7 +133,7 @@ SHAPE_CASES = {
         "increments",
         SIGNED,
     ),
-    "learnability.learnable_horizon": (
+    "learnability.predicted_horizon": (
         lambda: dict(n_samples=100, lags=[1.0, 2.0], envelope_values=[0.5, 0.4]),
         "lags",
         np.array([[1.0, 2.0]]),
@@ -515,7 +515,7 @@ OTHER_OWNERS_SHAPE_CASES = {
         "x",
         _x((10, 2)),
     ),
-    "training.learnable_horizon": (
+    "training.recovery_horizon": (
         lambda: dict(recovery=np.ones((1, 2)), lags=[1, 3]),
         "lags",
         np.array([[1, 3]]),
