@@ -91,8 +91,7 @@ def data_cost(envelope_values, alpha=2.0, noise_scale=1.0, threshold=1.0) -> np.
 def predicted_horizon(
     n_samples, lags, envelope_values, alpha=2.0, noise_scale=1.0, threshold=1.0
 ) -> float:
-    """Largest lag ``H_N`` whose data cost is at most ``N``: the horizon the theory predicts
-    (Chapter 2).
+    """Largest lag ``H_N`` whose data cost is at most ``N``, as the theory predicts (Chapter 2).
 
     Not to be confused with :func:`mlmath.training.recovery_horizon`, the horizon measured on
     a trained model from how much of each planted lag it recovers.

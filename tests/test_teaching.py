@@ -1,4 +1,5 @@
-"""Tests for mlmath.teaching: student chapters, quiz and flashcard decks, their offline rendering."""
+"""Tests for mlmath.teaching and tools.teaching: student chapters, quiz and flashcard decks,
+their offline rendering."""
 
 import csv
 import io
@@ -343,7 +344,8 @@ def test_numeric_quiz_answers_are_the_values_mlmath_computes():
         correct = [a["range"] for a in answers if a.get("correct")]
         wrong = [a["range"] for a in answers if a.get("type") == "range" and not a["correct"]]
         assert any(low <= value < high for low, high in correct), (chapter, index, value, correct)
-        # the accepted range is tight (at most 2 % of the value wide) and no mistake's range holds the value
+        # the accepted range is tight (at most 2 % of the value wide) and no mistake's range
+        # holds the value
         assert all(high - low <= 0.02 * abs(value) for low, high in correct), (chapter, index)
         assert not any(low <= value < high for low, high in wrong), (chapter, index)
     assert stable.sgd_tail_index(1.5, 6) == pytest.approx(2.0, abs=1e-6)
@@ -612,7 +614,8 @@ def notation_problems(text: str) -> list[str]:
     problems += [
         f"{m.group(0)!r}: φ′ multiplies {recurrent} in ∂h/∂h"
         for m in re.finditer(
-            rf"(?:φ′|\\phi'|\\phi\^\\prime)[^,;.{letters[1:-1]}]{{0,14}}\b{given}\b(?!<sub>| ?x| ?_)",
+            rf"(?:φ′|\\phi'|\\phi\^\\prime)[^,;.{letters[1:-1]}]{{0,14}}"
+            rf"\b{given}\b(?!<sub>| ?x| ?_)",
             text,
         )
     ]
