@@ -81,27 +81,27 @@ sync: $(INSTALLED)
 	$(BIN)/jupytext --sync --quiet $(CHAPTERS)
 
 execute: sync
-	$(BIN)/python -m mlmath.book execute $(CHAPTERS)
+	$(BIN)/python -m tools.book execute $(CHAPTERS)
 
 # Student chapters: solutions, answer dropdowns and the code that computes only what they quote
 # (mlmath.teaching.solution_cells) removed, outputs cleared.
 student: $(INSTALLED)
-	$(BIN)/python -m mlmath.teaching student $(CHAPTERS) --out student
+	$(BIN)/python -m tools.teaching student $(CHAPTERS) --out student
 
 # The website without solutions (sphinx-exercise's hide_solutions, the student chapters, the
 # stored outputs: no execution), staged in _build/student-html-src/.
 student-html: $(INSTALLED)
-	$(BIN)/python -m mlmath.teaching student-html --out _build/student-html
+	$(BIN)/python -m tools.teaching student-html --out _build/student-html
 
 # otter-grader assignments (assignments/partN.ipynb): _build/assignments/partN/student/partN.ipynb to
 # hand out, _build/assignments/partN/autograder/partN-autograder_<time>.zip to grade with otter,
 # partN-sol.html beside it. PDFS=1 adds otter's solutions PDF (needs: python -m playwright install chromium).
 assignments: $(INSTALLED)
-	$(BIN)/python -m mlmath.teaching assign $(sort $(wildcard assignments/part*.ipynb)) --out _build/assignments $(if $(PDFS),--pdfs,)
+	$(BIN)/python -m tools.teaching assign $(sort $(wildcard assignments/part*.ipynb)) --out _build/assignments $(if $(PDFS),--pdfs,)
 
 # Flashcard decks (book/cards/NN_topic.json) as CSV for spaced-repetition apps; the CSVs are committed.
 cards: $(INSTALLED)
-	$(BIN)/python -m mlmath.teaching cards --out book/cards
+	$(BIN)/python -m tools.teaching cards --out book/cards
 
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab book
@@ -116,9 +116,9 @@ reference: $(INSTALLED)
 	$(BIN)/python -m mlmath.experiments run all --tier reference --device cpu --jobs 2 --out results
 
 # Measured budgets: ratios (2T over T, batched over sequential seeds), Monte Carlo throughput and
-# chapter execution times, printed and written to _build/bench.json (mlmath/bench.py).
+# chapter execution times, printed and written to _build/bench.json (tools/bench.py).
 bench: $(INSTALLED)
-	$(BIN)/python -m mlmath.bench
+	$(BIN)/python -m tools.bench
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

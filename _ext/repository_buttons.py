@@ -1,6 +1,6 @@
 """Launch, repository and issue buttons only when ``repository.url`` of ``_config.yml`` is set.
 
-``repository.url`` is the one place the book's repository URL lives (``mlmath.book.repository_url``
+``repository.url`` is the one place the book's repository URL lives (``tools.book.repository_url``
 reads it for the chapters' install cells). Empty means unset: the pages then carry no button
 that would point at a repository that does not exist (Jupyter Book itself refuses
 ``use_repository_button`` without a URL, so the buttons are turned on here, not in the YAML).

@@ -12,7 +12,7 @@ Every number the book quotes is computed here. Submodules, by the part that intr
   lag), :mod:`mlmath.experiments`.
 - Support: :mod:`mlmath.plots`, :mod:`mlmath.explorers` (interactive figures, with a static
   view for the page), :mod:`mlmath.book` (glue, execution),
-  :mod:`mlmath.reproducibility`.
+  :mod:`mlmath.reproducibility`, :mod:`mlmath.timing` (interleaved timings, Chapter 8).
 
 Submodules are imported on first use (``mlmath.envelope`` works after ``import mlmath``), so
 that importing the package does not import torch.
@@ -25,7 +25,6 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "bench",
     "book",
     "diagnostics",
     "envelope",
@@ -43,6 +42,7 @@ _SUBMODULES = (
     "tails",
     "tasks",
     "teaching",
+    "timing",
     "training",
 )
 

@@ -38,7 +38,7 @@ from ._validate import (
 __all__ = [
     "kappa_alpha",
     "data_cost",
-    "learnable_horizon",
+    "predicted_horizon",
     "horizon_exponential",
     "horizon_power_law",
     "PlantedLagResult",
@@ -88,11 +88,13 @@ def data_cost(envelope_values, alpha=2.0, noise_scale=1.0, threshold=1.0) -> np.
         return (threshold * noise_scale / values) ** kappa_alpha(alpha)
 
 
-def learnable_horizon(
+def predicted_horizon(
     n_samples, lags, envelope_values, alpha=2.0, noise_scale=1.0, threshold=1.0
 ) -> float:
-    """Largest lag ``H_N`` whose data cost is at most ``N`` (Chapter 2).
+    """Largest lag ``H_N`` whose data cost is at most ``N``, as the theory predicts (Chapter 2).
 
+    Not to be confused with :func:`mlmath.training.recovery_horizon`, the horizon measured on
+    a trained model from how much of each planted lag it recovers.
     ``H_N = max{ℓ : N(ℓ) ≤ N}`` over the given lags, for a non-increasing envelope
     sampled at increasing ``lags``; ``0`` if even the smallest lag costs more than ``N``.
     ``lags`` and ``envelope_values`` are 1-D of the same shape ``(n,)``: one envelope.

@@ -98,6 +98,27 @@ def _horizon(planted, ratio_low, threshold) -> int:
     return horizon
 
 
+def _planted_lags_and_coefs(planted_lags, coefs) -> tuple[np.ndarray, np.ndarray]:
+    """The planted lags (strictly increasing integers >= 0) and their non-zero coefficients,
+    checked: 1-D arrays of one length."""
+    planted = np.asarray(planted_lags)
+    coefs = _v.as_float_array("coefs", coefs)
+    if planted.ndim != 1 or coefs.shape != planted.shape or planted.size == 0:
+        raise ValueError(
+            f"planted_lags and coefs must be 1-D of the same length; got {planted.shape} and "
+            f"{coefs.shape}"
+        )
+    if (
+        not np.issubdtype(planted.dtype, np.integer)
+        or planted.min() < 0
+        or np.any(np.diff(planted) <= 0)
+    ):
+        raise ValueError("planted_lags must be strictly increasing integers >= 0")
+    if np.any(coefs == 0):
+        raise ValueError("coefs must be non-zero")
+    return planted, coefs
+
+
 def response_kernel(
     prediction,
     projected,
@@ -164,21 +185,7 @@ def response_kernel(
     )
     if max_lag >= length:
         raise ValueError(f"max_lag must be < T={length}; got {max_lag}")
-    planted = np.asarray(planted_lags)
-    coefs = _v.as_float_array("coefs", coefs)
-    if planted.ndim != 1 or coefs.shape != planted.shape or planted.size == 0:
-        raise ValueError(
-            f"planted_lags and coefs must be 1-D of the same length; got {planted.shape} and "
-            f"{coefs.shape}"
-        )
-    if (
-        not np.issubdtype(planted.dtype, np.integer)
-        or planted.min() < 0
-        or np.any(np.diff(planted) <= 0)
-    ):
-        raise ValueError("planted_lags must be strictly increasing integers >= 0")
-    if np.any(coefs == 0):
-        raise ValueError("coefs must be non-zero")
+    planted, coefs = _planted_lags_and_coefs(planted_lags, coefs)
     long_lag = _v.positive_int("long_lag", long_lag, minimum=0)
     threshold = _v.check_range("threshold", threshold, 0.0, 1.0, low_open=True)
     n_boot = _v.positive_int("n_boot", n_boot, minimum=20)

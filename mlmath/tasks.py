@@ -341,11 +341,11 @@ def long_lag_task(
     ``y_t = c Σ_k uᵀ x_{t−ℓ_k} + ε_t`` with ``x_t ~ N(0, I_d)``, ``u`` uniform on the unit
     sphere (drawn from ``seed``), ``ε_t ~ N(0, noise²)``. With the defaults (lags
     :data:`LONG_LAGS`, ``c = 0.2``, ``noise = 0.3``) each lag carries ``0.04/0.41 ≈ 9.8 %`` of
-    the target's variance and the lags ≥ 48 together 39 % (half of the signal), against 22 % for the noise
-    (:meth:`LagTask.variance_shares`). The paper's task (:func:`heavy_tailed_lag_task`)
-    concentrates its signal at short lags: in the reference tier's draw, lags ≤ 19 carry
-    90 % of the variance, so a network that forgets after 20 steps loses little, and
-    long-range learning cannot show. Here it can: the response kernel
+    the target's variance and the lags ≥ 48 together 39 % (half of the signal), against 22 %
+    for the noise (:meth:`LagTask.variance_shares`). The paper's task
+    (:func:`heavy_tailed_lag_task`) concentrates its signal at short lags: in the reference
+    tier's draw, lags ≤ 19 carry 90 % of the variance, so a network that forgets after 20
+    steps loses little, and long-range learning cannot show. Here it can: the response kernel
     (:func:`mlmath.response.model_response_kernel`) at lags 48–128 is worth half of the
     signal. Chapter 11 (a task with signal at long lags; issue 17 item 5).
 

@@ -16,7 +16,7 @@ import pytest
 
 #: Fixtures that build or run something big: a test that uses one (directly or through
 #: another fixture) is slow. ``built_book``: a full strict build of the book;
-#: ``quick``: ``python -m mlmath.bench --quick``; ``built``: every otter assignment.
+#: ``quick``: ``python -m tools.bench --quick``; ``built``: every otter assignment.
 SLOW_FIXTURES = {"built_book", "quick", "built"}
 #: Fixtures of the browser tests (headless Chromium over the built book).
 BROWSER_FIXTURES = {"browsed"}

@@ -133,7 +133,7 @@ SHAPE_CASES = {
         "increments",
         SIGNED,
     ),
-    "learnability.learnable_horizon": (
+    "learnability.predicted_horizon": (
         lambda: dict(n_samples=100, lags=[1.0, 2.0], envelope_values=[0.5, 0.4]),
         "lags",
         np.array([[1.0, 2.0]]),
@@ -378,27 +378,7 @@ NO_ARRAY = {
     "process.simulate_paths": _CALLABLE,
     "process.kesten_exponent": _CALLABLE,
     # modules of other owners whose callables take no array
-    **{
-        f"bench.{n}": _TOOLING
-        for n in (
-            "Record",
-            "SeedScale",
-            "seed_scales",
-            "interleaved_minimum",
-            "model_scaling",
-            "seeds_batched_vs_sequential",
-            "process_throughput",
-            "chapter_times_from_build",
-            "chapter_times_by_execution",
-            "run",
-            "format_table",
-            "main",
-        )
-    },
-    **{
-        f"book.{n}": _TOOLING + " (glue takes scalars)"
-        for n in ("significant", "rounded", "glue", "execute_notebook", "main")
-    },
+    **{f"book.{n}": _TOOLING + " (glue takes scalars)" for n in ("significant", "rounded", "glue")},
     **{
         f"teaching.{n}": _TOOLING
         for n in (
@@ -416,11 +396,6 @@ NO_ARRAY = {
             "show_quiz",
             "show_cards",
             "cards_csv",
-            "write_cards_csv",
-            "build_assignment",
-            "main",
-            "build_student_site",
-            "declared_student_id",
             "quoted_names",
             "solution_cells",
             "solution_only_names",
@@ -481,13 +456,10 @@ NO_ARRAY = {
         )
     },
     "response.ResponseKernel": _RESULT.format("response_kernel"),
+    "timing.interleaved_minimum": "callables and counts: no array",
     "process.TailAsymptote": _RESULT.format("tail_asymptote"),
     "process.tail_asymptote": _SCALARS,
-    **{f"bench.{n}": _TOOLING for n in ("fused_recurrence", "training_step_times")},
-    **{
-        f"book.{n}": _TOOLING
-        for n in ("GluedText", "install_cell", "repository_url", "set_install_cell")
-    },
+    "book.GluedText": _TOOLING,
     "models.check_options": "a model name and an options dict (the options are what it checks)",
     **{
         f"explorers.{n}": (
@@ -543,7 +515,7 @@ OTHER_OWNERS_SHAPE_CASES = {
         "x",
         _x((10, 2)),
     ),
-    "training.learnable_horizon": (
+    "training.recovery_horizon": (
         lambda: dict(recovery=np.ones((1, 2)), lags=[1, 3]),
         "lags",
         np.array([[1, 3]]),
@@ -647,6 +619,10 @@ OTHER_OWNERS_ELEMENTWISE = {
 
 #: callables with **kwargs (or an options dict): valid arguments plus a misspelled option
 OTHER_OWNERS_KEYWORD_CASES = {
+    "timing.model_scaling": lambda: (
+        dict(kind="DiagGate", length=8, hidden_size=4, repeats=1),
+        "tau_int",
+    ),
     "models.ConstGate": lambda: (dict(input_size=1, hidden_size=4), "tau_int"),
     "models.SharedGate": lambda: (dict(input_size=1, hidden_size=4), "tau_int"),
     "models.DiagGate": lambda: (dict(input_size=1, hidden_size=4), "tau_int"),
@@ -656,10 +632,6 @@ OTHER_OWNERS_KEYWORD_CASES = {
     "response.model_response_kernel": lambda: (
         dict(model=_model(), task=_lag_task(), x=_x((2, 16, 2)), n_boot=20),
         "n_bootstrap",
-    ),
-    "bench.model_scaling": lambda: (
-        dict(kind="DiagGate", length=8, hidden_size=4, repeats=1),
-        "tau_int",
     ),
     "diagnostics.unit_timescales": lambda: (
         dict(zip(("leak", "rdiag"), _leak())) | dict(window=(2, 8)),

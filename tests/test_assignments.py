@@ -35,6 +35,7 @@ import pytest
 import yaml
 
 from mlmath import teaching
+from tools import teaching as tools_teaching
 
 # otter 7.0.0 calls DataFrame.drop(inplace=True), which pandas 3.1 deprecates: not ours to fix.
 pytestmark = pytest.mark.filterwarnings(
@@ -296,7 +297,7 @@ def test_every_choice_is_solvable_and_the_books_answers_fail(part, monkeypatch):
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("assignments")
     return {
-        part: teaching.build_assignment(
+        part: tools_teaching.build_assignment(
             ROOT / "assignments" / f"{part}.ipynb", out, run_tests=False
         )
         for part in PARTS
@@ -453,20 +454,19 @@ def test_declared_student_id_reads_notebooks_and_zips(tmp_path):
     import zipfile
 
     source = ROOT / "assignments" / "part1.ipynb"
-    assert teaching.declared_student_id(source) == "s0000000"
+    assert tools_teaching.declared_student_id(source) == "s0000000"
     mine = with_student(source, "  Ada Lovelace 1815 ", tmp_path / "a" / "part1.ipynb")
-    assert teaching.declared_student_id(mine) == "  Ada Lovelace 1815 "
+    assert tools_teaching.declared_student_id(mine) == "  Ada Lovelace 1815 "
     with zipfile.ZipFile(tmp_path / "part1_2026.zip", "w") as archive:
         archive.write(mine, "part1.ipynb")
-    assert teaching.declared_student_id(tmp_path / "part1_2026.zip") == "  Ada Lovelace 1815 "
+    assert tools_teaching.declared_student_id(tmp_path / "part1_2026.zip") == "  Ada Lovelace 1815 "
     blank = nbformat.read(source, as_version=4)
     for cell in blank.cells:
         if cell.source.startswith("STUDENT_ID"):
             cell.source = "STUDENT_ID = ..."
     nbformat.write(blank, tmp_path / "blank.ipynb")
-    assert teaching.declared_student_id(tmp_path / "blank.ipynb") is None
+    assert tools_teaching.declared_student_id(tmp_path / "blank.ipynb") is None
     with pytest.raises(ValueError, match="path must be"):
-        teaching.declared_student_id(tmp_path / "notes.txt")
-    assert (
-        teaching.main(["ids", str(tmp_path / "part1_2026.zip"), str(tmp_path / "blank.ipynb")]) == 0
-    )
+        tools_teaching.declared_student_id(tmp_path / "notes.txt")
+    submissions = [str(tmp_path / "part1_2026.zip"), str(tmp_path / "blank.ipynb")]
+    assert tools_teaching.main(["ids", *submissions]) == 0

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 import yaml
 
-from buildutil import ROOT, build, glued_values
+from tools.buildutil import ROOT, build, glued_values
 
 
 def toc_files() -> list[str]:
@@ -185,7 +185,7 @@ def test_every_chapter_executes_within_its_budget(built_book, tmp_path):
     # Load can still stall one kernel start (chapter 1, 6 s alone, once took 125 s in a build on
     # another machine): a chapter over the budget in the build is executed once more, alone, on
     # a fresh kernel, from a copy of book/, and that second time must be under the budget.
-    from mlmath.book import execute_notebook
+    from tools.book import execute_notebook
 
     _, html = built_book
     page = (html / "book" / "appendix_reproducing.html").read_text()
@@ -211,7 +211,8 @@ def test_every_chapter_executes_within_its_budget(built_book, tmp_path):
                 )
             again = execute_notebook(copy / f"{stem}.ipynb")
             assert again < 90, (
-                f"{stem}: executed in {seconds} s in the build and {again:.1f} s alone, over the 90 s budget"
+                f"{stem}: executed in {seconds} s in the build and {again:.1f} s alone, "
+                "over the 90 s budget"
             )
 
 
@@ -289,7 +290,7 @@ def chromium() -> str | None:
 # -- the browser test: every page of the table of contents in headless Chromium ----------------
 #
 # One pass over the built book (module fixture `browsed`) serves the HTML from 127.0.0.1, opens
-# every page of _toc.yml in headless Chromium (Chrome DevTools Protocol, tests/buildutil.py),
+# every page of _toc.yml in headless Chromium (Chrome DevTools Protocol, tools/buildutil.py),
 # records what the page does (console, requests, images, formulas, toggles), saves a screenshot
 # to _build/screenshots/, then runs the built-in search; the tests below assert on the record.
 
@@ -299,7 +300,10 @@ SCREENSHOTS = ROOT / "_build" / "screenshots"
 PAGE_READY = """(async () => {
   const until = async (test, ms) => {
     const end = Date.now() + ms;
-    while (!test()) { if (Date.now() > end) return false; await new Promise(r => setTimeout(r, 20)); }
+    while (!test()) {
+      if (Date.now() > end) return false;
+      await new Promise(r => setTimeout(r, 20));
+    }
     return true;
   };
   if (document.querySelector('script[src*="mathjax"]')) {
@@ -348,20 +352,27 @@ TOGGLES = """(async () => {
     const details = el.tagName === 'DETAILS';
     return {
       el: el,
-      handle: details ? el.querySelector(':scope > summary') : el.querySelector(':scope > .admonition-title'),
-      content: Array.from(el.querySelectorAll(details ? ':scope > :not(summary)' : ':scope > .admonition-title ~ *')),
+      handle: details ? el.querySelector(':scope > summary')
+                      : el.querySelector(':scope > .admonition-title'),
+      content: Array.from(el.querySelectorAll(
+        details ? ':scope > :not(summary)' : ':scope > .admonition-title ~ *')),
       label: (el.className + ': ' + (details ? el.querySelector(':scope > summary') :
-              el.querySelector(':scope > .admonition-title') || el).textContent.trim()).slice(0, 80),
+              el.querySelector(':scope > .admonition-title') || el).textContent.trim())
+             .slice(0, 80),
     };
   });
   const problems = [];
   for (const item of items) {
-    if (!item.handle || !item.content.length) { problems.push(item.label + ': no title or no content'); continue; }
+    if (!item.handle || !item.content.length) {
+      problems.push(item.label + ': no title or no content');
+      continue;
+    }
     if (item.content.some(shown)) problems.push(item.label + ': visible before a click');
     item.handle.click();
   }
   const end = Date.now() + 5000;
-  const hidden = () => items.filter(item => item.handle && item.content.length && !item.content.every(shown));
+  const hidden = () => items.filter(
+    item => item.handle && item.content.length && !item.content.every(shown));
   while (hidden().length && Date.now() < end) await new Promise(r => setTimeout(r, 25));
   hidden().forEach(item => problems.push(item.label + ': still hidden after a click'));
   return {count: items.length, problems: problems};
@@ -379,7 +390,8 @@ SEARCH_DONE = """(async () => {
 
 
 def toc_pages() -> list[str]:
-    """The HTML page of every _toc.yml entry, relative to the HTML root (e.g. ``book/preface.html``)."""
+    """The HTML page of every _toc.yml entry, relative to the HTML root
+    (e.g. ``book/preface.html``)."""
     return [Path(f).with_suffix("").as_posix() + ".html" for f in toc_files()]
 
 
@@ -425,7 +437,8 @@ def visit(browser, url: str, script: str, then=None) -> dict:
             )
         elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
             errors.append(
-                f"log ({params['entry']['source']}): {params['entry']['text']} {params['entry'].get('url', '')}"
+                f"log ({params['entry']['source']}): {params['entry']['text']} "
+                f"{params['entry'].get('url', '')}"
             )
     return {"value": value, "then": after, "errors": errors, "requests": requests}
 
@@ -462,7 +475,8 @@ WIDGETS = """
   const cards = [...document.querySelectorAll('.flip-container')];
   const out = {quizzes: quizzes.length, cards: cards.length, feedback: null, flipped: null};
   for (const quiz of quizzes) {
-    const button = [...quiz.querySelectorAll('.MCButton')].find(b => clean(b.innerText).includes(answer));
+    const button = [...quiz.querySelectorAll('.MCButton')]
+      .find(b => clean(b.innerText).includes(answer));
     if (button) {
       button.click();
       await pause(200);
@@ -483,7 +497,8 @@ WIDGETS = """
 
 
 def _correct_answer(chapter: str) -> str:
-    """Text of the correct answer of the chapter's first multiple-choice question (tags stripped)."""
+    """Text of the correct answer of the chapter's first multiple-choice question
+    (tags stripped)."""
     from mlmath import teaching
 
     question = next(q for q in teaching.load_quiz(chapter) if q["type"] == "multiple_choice")
@@ -493,7 +508,7 @@ def _correct_answer(chapter: str) -> str:
 
 def browse_book(binary: str, html: Path, profile: Path) -> dict:
     """Every _toc.yml page (and a search for each chapter) as headless Chromium saw it."""
-    from buildutil import Chromium, serve
+    from tools.buildutil import Chromium, serve
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("*.png"):
@@ -649,8 +664,9 @@ def test_quiz_and_flashcards_work_on_every_chapter_page(browsed):
 
 
 def test_math_is_typeset_in_a_browser(browsed):
-    # MathJax is vendored (mathjax_path in _config.yml), so typesetting works offline: every chapter page,
-    # rendered by a real browser, must contain typeset formulas and no MathJax error nodes;
+    # MathJax is vendored (mathjax_path in _config.yml), so typesetting works offline: every
+    # chapter page, rendered by a real browser, must contain typeset formulas and no MathJax
+    # error nodes;
     # no page of the book may carry a formula that failed.
     for page, facts in browsed["pages"].items():
         assert facts["merror"] == 0, f"{page}: {facts['merror']} formulas failed to typeset"
@@ -729,7 +745,7 @@ def _with_repository_url(book: Path, url: str) -> None:
 def test_launch_and_repository_buttons_only_when_the_url_is_set(tmp_path):
     # repository.url in _config.yml is unset (""): no page may point at a repository, nor open
     # a chapter in Colab. Set, the same mini book gets the Colab launch and repository buttons.
-    from mlmath.book import repository_url
+    from tools.book import repository_url
 
     assert repository_url() == "", "the URL is set now: keep this test's unset case with a copy"
     url = "https://github.com/example-owner/example-book"
@@ -757,7 +773,7 @@ def test_install_cells_follow_the_repository_url():
     # The chapters' first code cell installs mlmath in Colab from _config.yml's URL; it is hidden
     # from the page and a no-op where mlmath is installed (its stored output is empty). Every
     # chapter has exactly this one.
-    from mlmath.book import INSTALL_TAG, install_cell, repository_url, set_install_cell
+    from tools.book import INSTALL_TAG, install_cell, repository_url, set_install_cell
 
     expected = install_cell(repository_url())
     chapters = sorted((ROOT / "book").glob("[0-9][0-9]_*.md"))

@@ -40,10 +40,10 @@ def test_horizons_match_numeric_horizon():
     lags = np.arange(0, 20001, dtype=float)
     n = 3.7e5  # not a round number, so that no horizon falls exactly on an integer lag
     tau, beta = 30.0, 0.5
-    numeric_exp = lr.learnable_horizon(n, lags, np.exp(-lags / tau))
+    numeric_exp = lr.predicted_horizon(n, lags, np.exp(-lags / tau))
     assert numeric_exp == math.floor(lr.horizon_exponential(n, tau))
     lags_pos = lags[1:]
-    numeric_pow = lr.learnable_horizon(n, lags_pos, lags_pos**-beta, alpha=1.5)
+    numeric_pow = lr.predicted_horizon(n, lags_pos, lags_pos**-beta, alpha=1.5)
     assert numeric_pow == math.floor(lr.horizon_power_law(n, beta, alpha=1.5))
 
 
@@ -56,17 +56,17 @@ def test_horizon_growth_laws():
     assert ratio == pytest.approx(10 ** (1 / (beta * 2)))
 
 
-def test_learnable_horizon_zero_when_nothing_affordable():
-    assert lr.learnable_horizon(2.0, [1.0, 2.0], [0.1, 0.01]) == 0.0
+def test_predicted_horizon_zero_when_nothing_affordable():
+    assert lr.predicted_horizon(2.0, [1.0, 2.0], [0.1, 0.01]) == 0.0
 
 
-def test_learnable_horizon_validates():
+def test_predicted_horizon_validates():
     with pytest.raises(ValueError, match="increasing"):
-        lr.learnable_horizon(10, [2.0, 1.0], [0.5, 0.4])
+        lr.predicted_horizon(10, [2.0, 1.0], [0.5, 0.4])
     with pytest.raises(ValueError, match=r"envelope_values must have the shape of lags \(2,\)"):
-        lr.learnable_horizon(10, [1.0, 2.0], [0.5])
+        lr.predicted_horizon(10, [1.0, 2.0], [0.5])
     with pytest.raises(ValueError, match="n_samples"):
-        lr.learnable_horizon(0, [1.0], [0.5])
+        lr.predicted_horizon(0, [1.0], [0.5])
 
 
 @settings(max_examples=50, deadline=None)

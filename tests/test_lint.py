@@ -93,7 +93,7 @@ def test_pre_commit_runs_the_pinned_tools_on_the_formatted_files():
     exclude = re.compile(hooks["ruff-format"].get("exclude", "^$"))
     python = {
         str(path.relative_to(ROOT))
-        for folder in ("_ext", "mlmath", "tests")
+        for folder in ("_ext", "mlmath", "tests", "tools")
         for path in (ROOT / folder).glob("**/*.py")
     }
     covered = {path for path in python if files.search(path) and not exclude.search(path)}
@@ -113,3 +113,97 @@ def test_every_test_conftest_marks_by_name_exists():
         tree = ast.parse((ROOT / "tests" / file).read_text())
         functions = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
         assert name in functions, f"tests/conftest.py marks {entry}, which does not exist"
+
+
+# -- the size rules of issue 19: short functions, short chapter cells, helpers in the package --
+
+#: Longest function of mlmath, in lines without its docstring; longest chapter code cell, in
+#: lines; widest code line of a chapter, in columns (STYLE.md).
+MAX_FUNCTION_LINES, MAX_CELL_LINES, MAX_CELL_COLUMNS = 80, 40, 88
+
+
+def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> list[tuple[str, int]]:
+    """``(name, lines)`` of each function of ``source`` longer than ``limit`` lines, its
+    docstring not counted (a nested function counts in its own right and in its parent)."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            lines = node.end_lineno - node.lineno + 1
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                if isinstance(first.value.value, str):
+                    lines -= first.end_lineno - first.lineno + 1
+            if lines > limit:
+                found.append((node.name, lines))
+    return found
+
+
+def _chapter_cells():
+    """``(chapter, index, source)`` of every code cell of every book notebook."""
+    import nbformat
+
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type == "code":
+                yield path.name, index, cell.source
+
+
+def defined_names(source: str) -> set[str]:
+    """Names of the functions and classes a code cell defines (IPython magics left out)."""
+    import ast
+
+    code = "\n".join(
+        line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
+    )
+    return {
+        node.name
+        for node in ast.walk(ast.parse(code))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+
+
+def test_no_mlmath_function_is_longer_than_80_lines():
+    too_long = {
+        f"{path.relative_to(ROOT)}:{name}": lines
+        for path in sorted((ROOT / "mlmath").glob("**/*.py"))
+        for name, lines in long_functions(path.read_text(encoding="utf-8"))
+    }
+    assert not too_long, (
+        f"functions over {MAX_FUNCTION_LINES} lines (docstring excluded): {too_long}"
+    )
+
+
+def test_chapter_code_cells_are_short_and_narrow():
+    problems = []
+    for chapter, index, source in _chapter_cells():
+        lines = source.splitlines()
+        if len(lines) > MAX_CELL_LINES:
+            problems.append(f"{chapter} cell {index}: {len(lines)} lines")
+        wide = [n + 1 for n, line in enumerate(lines) if len(line) > MAX_CELL_COLUMNS]
+        if wide:
+            problems.append(f"{chapter} cell {index}: lines {wide} over {MAX_CELL_COLUMNS} columns")
+    assert not problems, problems
+
+
+def test_no_helper_is_defined_in_two_chapters():
+    where: dict[str, set[str]] = {}
+    for chapter, _, source in _chapter_cells():
+        for name in defined_names(source):
+            where.setdefault(name, set()).add(chapter)
+    twice = {name: sorted(chapters) for name, chapters in where.items() if len(chapters) > 1}
+    assert not twice, f"helpers defined in more than one chapter (move them to mlmath): {twice}"
+
+
+def test_size_rules_catch_planted_violations():
+    """Controls: a long function (its docstring not counted), a cell's helpers."""
+    body = "".join(f"    x{i} = {i}\n" for i in range(MAX_FUNCTION_LINES))
+    docstring = '    """' + "\n" * 30 + '    """\n'
+    assert long_functions(f"def f():\n{body}") == [("f", MAX_FUNCTION_LINES + 1)]
+    assert long_functions(f"def f():\n{docstring}{body[: -len(body.splitlines()[-1]) - 1]}") == []
+    assert defined_names("%matplotlib inline\ndef count(x):\n    pass\nclass View: ...\n") == {
+        "count",
+        "View",
+    }

@@ -8,7 +8,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlmath import bench
 from mlmath.models import (
     MODELS,
     ConstGate,
@@ -22,6 +21,7 @@ from mlmath.models import (
     gate_bias_for_timescales,
     orthogonal_,
 )
+from mlmath.timing import model_scaling
 
 torch.set_num_threads(1)
 
@@ -391,12 +391,12 @@ def test_no_per_step_view_of_a_sequence_tensor(name, options):
 def test_forward_backward_is_linear_in_length(name, options):
     """Forward + backward at 2T costs at most 2.6× T (linear: about 2; the per-step indexing bug
     gave 6× at T = 256 vs 128). Both lengths are timed in one run, interleaved, best of three,
-    in CPU time of this process (bench.model_scaling): wall time on a loaded machine gave 2.9-3.3
+    in CPU time of this process (model_scaling): wall time on a loaded machine gave 2.9-3.3
     in CI, three attempts in a row, for ConstGate. Up to three attempts; the exact check of the
     cause is test_no_per_step_view_of_a_sequence_tensor."""
     ratios = []
     for _ in range(3):
-        short, long = bench.model_scaling(
+        short, long = model_scaling(
             name, 256, hidden_size=64, input_dim=8, n_models=3, repeats=3, **options
         )
         ratios.append(long / short)

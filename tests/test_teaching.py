@@ -1,4 +1,5 @@
-"""Tests for mlmath.teaching: student chapters, quiz and flashcard decks, their offline rendering."""
+"""Tests for mlmath.teaching and tools.teaching: student chapters, quiz and flashcard decks,
+their offline rendering."""
 
 import csv
 import io
@@ -11,10 +12,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from buildutil import glued_values
 from mlmath import envelope as env
 from mlmath import learnability as lr
 from mlmath import process, pull, stable, teaching
+from tools import teaching as tools_teaching
+from tools.buildutil import glued_values
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(path.stem for path in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
@@ -144,7 +146,7 @@ def test_a_student_chapter_executes(tmp_path):
 def test_student_site_has_exercises_and_no_solutions(tmp_path):
     """`make student-html`: the site builds strictly (-W) without executing; every chapter page
     has all its exercises and no solution, no solution-only code and no solution-only value."""
-    index = teaching.build_student_site(tmp_path / "student-html")
+    index = tools_teaching.build_student_site(tmp_path / "student-html")
     html = index.parent
     assert index.is_file()
     for path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
@@ -168,13 +170,13 @@ def test_student_site_has_exercises_and_no_solutions(tmp_path):
 
 def test_cli_writes_student_versions(tmp_path):
     chapter = ROOT / "book" / "01_memory_envelopes.ipynb"
-    assert teaching.main(["student", str(chapter), "--out", str(tmp_path)]) == 0
+    assert tools_teaching.main(["student", str(chapter), "--out", str(tmp_path)]) == 0
     student = nbformat.read(tmp_path / chapter.name, as_version=4)
     assert all("{solution}" not in c.source for c in student.cells)
 
 
 def test_cli_rejects_unknown_command():
-    assert teaching.main(["grade"]) == 2
+    assert tools_teaching.main(["grade"]) == 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -342,7 +344,8 @@ def test_numeric_quiz_answers_are_the_values_mlmath_computes():
         correct = [a["range"] for a in answers if a.get("correct")]
         wrong = [a["range"] for a in answers if a.get("type") == "range" and not a["correct"]]
         assert any(low <= value < high for low, high in correct), (chapter, index, value, correct)
-        # the accepted range is tight (at most 2 % of the value wide) and no mistake's range holds the value
+        # the accepted range is tight (at most 2 % of the value wide) and no mistake's range
+        # holds the value
         assert all(high - low <= 0.02 * abs(value) for low, high in correct), (chapter, index)
         assert not any(low <= value < high for low, high in wrong), (chapter, index)
     assert stable.sgd_tail_index(1.5, 6) == pytest.approx(2.0, abs=1e-6)
@@ -487,7 +490,7 @@ def test_cards_csv_is_the_deck_and_the_committed_export_is_current(tmp_path):
         assert committed.read_text(encoding="utf-8") == teaching.cards_csv(chapter), (
             f"{committed.name} is stale: run `make cards`"
         )
-    assert teaching.main(["cards", "--out", str(tmp_path)]) == 0
+    assert tools_teaching.main(["cards", "--out", str(tmp_path)]) == 0
     assert sorted(p.stem for p in tmp_path.glob("*.csv")) == CHAPTERS
 
 
@@ -611,7 +614,8 @@ def notation_problems(text: str) -> list[str]:
     problems += [
         f"{m.group(0)!r}: φ′ multiplies {recurrent} in ∂h/∂h"
         for m in re.finditer(
-            rf"(?:φ′|\\phi'|\\phi\^\\prime)[^,;.{letters[1:-1]}]{{0,14}}\b{given}\b(?!<sub>| ?x| ?_)",
+            rf"(?:φ′|\\phi'|\\phi\^\\prime)[^,;.{letters[1:-1]}]{{0,14}}"
+            rf"\b{given}\b(?!<sub>| ?x| ?_)",
             text,
         )
     ]

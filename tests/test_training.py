@@ -19,9 +19,9 @@ from mlmath.training import (
     evaluate_mse,
     inject_forcing,
     lag_recovery,
-    learnable_horizon,
     load_checkpoint,
     make_optimizer,
+    recovery_horizon,
     timescale_parameter_names,
     train,
 )
@@ -181,14 +181,14 @@ def test_lag_recovery_of_a_perfect_model_is_one():
     ratio = lag_recovery(Oracle(), TASK, x)
     assert ratio.shape == (1, 3)
     np.testing.assert_allclose(ratio, 1.0, atol=0.1)
-    assert learnable_horizon(ratio, TASK.lags).tolist() == [6.0]
+    assert recovery_horizon(ratio, TASK.lags).tolist() == [6.0]
 
 
-def test_learnable_horizon():
+def test_recovery_horizon():
     recovery = np.array([[0.9, 0.6, 0.1], [0.2, 0.1, 0.0], [0.1, 0.7, 0.2]])
-    assert learnable_horizon(recovery, [5, 10, 40]).tolist() == [10.0, 0.0, 10.0]
+    assert recovery_horizon(recovery, [5, 10, 40]).tolist() == [10.0, 0.0, 10.0]
     with pytest.raises(ValueError, match="lags"):
-        learnable_horizon(recovery, [1, 2])
+        recovery_horizon(recovery, [1, 2])
 
 
 LOG_ARRAYS = ("loss", "target", "increments", "injected", "slow")

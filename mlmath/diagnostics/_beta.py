@@ -185,6 +185,27 @@ def _beta_estimate(sample, method, xmin, k, censor=None):
     return float(fit.beta), float(fit.xmin), int(fit.n_tail)
 
 
+def _bootstrap_betas(taus, method, xmin, k, censor, n_boot, rng) -> np.ndarray:
+    """β of ``n_boot`` resamples of ``taus`` (failed or infinite fits left out; ValueError if
+    fewer than half succeed)."""
+    replicates = []
+    for _ in range(n_boot):
+        sample = taus[rng.integers(0, taus.size, taus.size)]
+        try:
+            value = _beta_estimate(sample, method, xmin, k, censor)[0]
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            replicates.append(value)
+    if len(replicates) < n_boot / 2:
+        raise ValueError(
+            f"beta_interval: only {len(replicates)} of {n_boot} bootstrap fits succeeded; "
+            "the time scales have too few distinct values for a tail fit"
+        )
+    replicates = np.asarray(replicates)
+    return replicates
+
+
 def beta_interval(
     taus,
     n_boot: int = 200,
@@ -278,21 +299,7 @@ def beta_interval(
     rng = _v.rng_from(rng)
     taus = kept
     beta, tail_min, n_tail = _beta_estimate(taus, method, xmin, k, censor)
-    replicates = []
-    for _ in range(n_boot):
-        sample = taus[rng.integers(0, taus.size, taus.size)]
-        try:
-            value = _beta_estimate(sample, method, xmin, k, censor)[0]
-        except ValueError:
-            continue
-        if math.isfinite(value):
-            replicates.append(value)
-    if len(replicates) < n_boot / 2:
-        raise ValueError(
-            f"beta_interval: only {len(replicates)} of {n_boot} bootstrap fits succeeded; "
-            "the time scales have too few distinct values for a tail fit"
-        )
-    replicates = np.asarray(replicates)
+    replicates = _bootstrap_betas(taus, method, xmin, k, censor, n_boot, rng)
     low, high = np.quantile(replicates, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
     return BetaInterval(
         beta=beta,

@@ -142,6 +142,36 @@ def _unit_counts(taus, horizon):
     )
 
 
+def _label_from_rates(
+    r1, r2, horizon, rho_exponential, rho_power, min_efolds, min_tail_efolds
+) -> tuple[str, str]:
+    """``(label, reason)`` of :func:`horizon_class` from the rates of ``−ln f`` over
+    ``[L/4, L/2]`` (``r1``) and ``[L/2, L]`` (``r2``)."""
+    efolds = horizon * r2
+    if efolds < min_tail_efolds:
+        return (
+            "non-decaying",
+            f"the tail falls by {efolds:.2g} e-folds over the horizon, "
+            f"less than {min_tail_efolds:g}",
+        )
+    ratio = r1 / r2
+    if ratio <= rho_exponential and efolds >= min_efolds:
+        return (
+            "collapsed",
+            f"an exponential tail (rho = {ratio:.2f}) reached inside the horizon "
+            f"({efolds:.2g} e-folds)",
+        )
+    if ratio >= rho_power:
+        return (
+            "extended",
+            f"the envelope still bends like a power law at the horizon (rho = {ratio:.2f})",
+        )
+    return (
+        "crossover",
+        f"neither class yet at the horizon (rho = {ratio:.2f}, {efolds:.2g} e-folds)",
+    )
+
+
 def horizon_class(
     lags,
     f,
@@ -241,34 +271,10 @@ def horizon_class(
         return result("unresolved", "the envelope reaches a numerical floor inside [L/4, L]")
     log_f = np.log(f)
     r1, r2 = _rate(lags[early], log_f[early]), _rate(lags[late], log_f[late])
-    efolds = horizon * r2
-    if efolds < min_tail_efolds:
-        return result(
-            "non-decaying",
-            f"the tail falls by {efolds:.2g} e-folds over the horizon, "
-            f"less than {min_tail_efolds:g}",
-            r1,
-            r2,
-        )
-    ratio = r1 / r2
-    if ratio <= rho_exponential and efolds >= min_efolds:
-        return result(
-            "collapsed",
-            f"an exponential tail (rho = {ratio:.2f}) reached inside the horizon "
-            f"({efolds:.2g} e-folds)",
-            r1,
-            r2,
-        )
-    if ratio >= rho_power:
-        return result(
-            "extended",
-            f"the envelope still bends like a power law at the horizon (rho = {ratio:.2f})",
-            r1,
-            r2,
-        )
     return result(
-        "crossover",
-        f"neither class yet at the horizon (rho = {ratio:.2f}, {efolds:.2g} e-folds)",
+        *_label_from_rates(
+            r1, r2, horizon, rho_exponential, rho_power, min_efolds, min_tail_efolds
+        ),
         r1,
         r2,
     )

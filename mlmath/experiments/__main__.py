@@ -173,108 +173,119 @@ def _reused_arms(name: str, config, out: Path) -> list[str]:
     ]
 
 
+def _list() -> int:
+    for experiment in EXPERIMENTS.values():
+        print(f"{experiment.name:18s} chapter {experiment.chapter:2d}  {experiment.description}")
+    return 0
+
+
+def _report(args) -> int:
+    from .results import best_result, load_result
+
+    if args.tier is None:  # the highest stored tier
+        result = best_result(args.name, args.out)
+    else:
+        folder = None if args.out is None else Path(args.out) / args.tier
+        result = load_result(args.name, folder, tier=args.tier)
+    if result is None:
+        where = "the stored results" if args.out is None else args.out
+        print(
+            f"no stored result for {args.name!r}"
+            + (f" at tier {args.tier}" if args.tier else "")
+            + f" in {where} (OUT/TIER/NAME.json); run it first",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        json.dumps(
+            {
+                "experiment": result.payload["experiment"],
+                "tier": result.tier,
+                "provenance": result.provenance,
+                "phases": result.summary["phases"],
+            },
+            indent=1,
+        )
+    )
+    return 0
+
+
+def _time(args, names: list[str]) -> int:
+    from .registry import get_config
+    from .timing import estimate_experiment
+
+    for name in names:
+        estimate = estimate_experiment(get_config(name, args.tier), args.device, args.probe_steps)
+        print(f"{name} [{args.tier}] on {estimate['device']}:")
+        for arm in estimate["arms"]:
+            print(
+                f"  {arm['arm']:16s} measured {arm['seconds_per_step']:.3f} s/step, "
+                f"{arm['seconds_per_diagnosis']:.2f} s/diagnosis; {arm['steps']} steps"
+            )
+        print(f"  ESTIMATE for the whole run: {estimate['estimate_seconds']:.0f} s")
+    return 0
+
+
+def _run_one(args, name: str, root: Path, threads: int) -> None:
+    from .engine import run_experiment
+    from .registry import get_config
+
+    config = get_config(name, args.tier)
+    if args.tiny:
+        config = config.tiny()
+    out = root / config.tier  # OUT/TIER/NAME.json ('tiny' for --tiny)
+    reused = _reused_arms(name, config, out) if not args.no_resume else []
+    if reused:
+        print(
+            f"{name} [{config.tier}]: reusing {len(reused)} of {len(config.arms)} "
+            f"finished arms from {out / '.checkpoints'} ({', '.join(reused)}); "
+            "--no-resume recomputes them",
+            flush=True,
+        )
+    start = time.perf_counter()
+    result = run_experiment(
+        name,
+        args.tier,
+        args.device,
+        out,
+        progress=not args.no_progress,
+        config=config,
+        resume=not args.no_resume,
+        checkpoint_every=args.checkpoint_every or None,
+        jobs=args.jobs,
+    )
+    took = time.perf_counter() - start
+    stored = result["provenance"]["wall_seconds"]
+    if reused:
+        timing = (
+            f"wall time {stored} s as stored (the arms' training over every run, "
+            f"{len(reused)} reused); this run took {took:.1f} s"
+        )
+    else:
+        timing = f"wall time {stored} s"
+    print(
+        f"{name}: phases {result['summary']['phases']} ({timing} on "
+        f"{result['provenance']['device']}, "
+        f"{threads} torch thread{'s' if threads != 1 else ''}) -> {out / (name + '.json')}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "list":
-            for experiment in EXPERIMENTS.values():
-                print(
-                    f"{experiment.name:18s} chapter {experiment.chapter:2d}  "
-                    f"{experiment.description}"
-                )
-            return 0
+            return _list()
         if args.command == "report":
-            from .results import best_result, load_result
-
-            if args.tier is None:  # the highest stored tier
-                result = best_result(args.name, args.out)
-            else:
-                folder = None if args.out is None else Path(args.out) / args.tier
-                result = load_result(args.name, folder, tier=args.tier)
-            if result is None:
-                where = "the stored results" if args.out is None else args.out
-                print(
-                    f"no stored result for {args.name!r}"
-                    + (f" at tier {args.tier}" if args.tier else "")
-                    + f" in {where} (OUT/TIER/NAME.json); run it first",
-                    file=sys.stderr,
-                )
-                return 1
-            print(
-                json.dumps(
-                    {
-                        "experiment": result.payload["experiment"],
-                        "tier": result.tier,
-                        "provenance": result.provenance,
-                        "phases": result.summary["phases"],
-                    },
-                    indent=1,
-                )
-            )
-            return 0
+            return _report(args)
         _check(args)
         names = _names(args.name, args.tier)
         threads = _set_threads(args)
         if args.command == "time":
-            from .registry import get_config
-            from .timing import estimate_experiment
-
-            for name in names:
-                estimate = estimate_experiment(
-                    get_config(name, args.tier), args.device, args.probe_steps
-                )
-                print(f"{name} [{args.tier}] on {estimate['device']}:")
-                for arm in estimate["arms"]:
-                    print(
-                        f"  {arm['arm']:16s} measured {arm['seconds_per_step']:.3f} s/step, "
-                        f"{arm['seconds_per_diagnosis']:.2f} s/diagnosis; {arm['steps']} steps"
-                    )
-                print(f"  ESTIMATE for the whole run: {estimate['estimate_seconds']:.0f} s")
-            return 0
-        from .engine import run_experiment
-        from .registry import get_config
-
+            return _time(args, names)
         root = Path(args.out) if args.out is not None else SCRATCH_RESULTS
         for name in names:
-            config = get_config(name, args.tier)
-            if args.tiny:
-                config = config.tiny()
-            out = root / config.tier  # OUT/TIER/NAME.json ('tiny' for --tiny)
-            reused = _reused_arms(name, config, out) if not args.no_resume else []
-            if reused:
-                print(
-                    f"{name} [{config.tier}]: reusing {len(reused)} of {len(config.arms)} "
-                    f"finished arms from {out / '.checkpoints'} ({', '.join(reused)}); "
-                    "--no-resume recomputes them",
-                    flush=True,
-                )
-            start = time.perf_counter()
-            result = run_experiment(
-                name,
-                args.tier,
-                args.device,
-                out,
-                progress=not args.no_progress,
-                config=config,
-                resume=not args.no_resume,
-                checkpoint_every=args.checkpoint_every or None,
-                jobs=args.jobs,
-            )
-            took = time.perf_counter() - start
-            stored = result["provenance"]["wall_seconds"]
-            if reused:
-                timing = (
-                    f"wall time {stored} s as stored (the arms' training over every run, "
-                    f"{len(reused)} reused); this run took {took:.1f} s"
-                )
-            else:
-                timing = f"wall time {stored} s"
-            print(
-                f"{name}: phases {result['summary']['phases']} ({timing} on "
-                f"{result['provenance']['device']}, "
-                f"{threads} torch thread{'s' if threads != 1 else ''}) -> {out / (name + '.json')}"
-            )
+            _run_one(args, name, root, threads)
         return 0
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -59,7 +59,7 @@ from ..training import (
     atomic_write_bytes,
     evaluate_mse,
     lag_recovery,
-    learnable_horizon,
+    recovery_horizon,
     train,
 )
 from .analysis import log_timescale_from_target, push_bound, push_statistics
@@ -583,10 +583,10 @@ def _measure_trained(config, arm, model, task, log, x_eval, y_eval) -> dict:
     measured = {
         "mse": evaluate_mse(model, x_eval, y_eval),
         "recovery": recovery,
-        "horizon": learnable_horizon(recovery, task.lags, config.recovery_threshold),
+        "horizon": recovery_horizon(recovery, task.lags, config.recovery_threshold),
         "recovery_path": recovery_path,
         "horizon_path": np.stack(
-            [learnable_horizon(r, task.lags, config.recovery_threshold) for r in recovery_path]
+            [recovery_horizon(r, task.lags, config.recovery_threshold) for r in recovery_path]
         ),
         "sequences_seen": log.monitor_steps * arm.train.batch_size,
         "y_path": y_path,

@@ -135,16 +135,8 @@ def _cap_layout(fig):
     return [envelope, memory]
 
 
-def _cap_draw(axes, v) -> str:
-    ax, memory = axes
-    cap, horizon, load = v["cap"], v["horizon"], v["load"]
-    rate = load * CAP_PULL / CAP_MEAN_JUMP
-    pushes = P.exponential_pushes(CAP_MEAN_JUMP)
-    label = P.classify_phase(CAP_PULL, rate, pushes, cap=cap, horizon=horizon)
-    lags = np.logspace(0, 7, 160)
-    capped = P.stationary_law_exponential_pushes(CAP_PULL, rate, CAP_MEAN_JUMP, cap=cap)
-    free = P.stationary_law_exponential_pushes(CAP_PULL, rate, CAP_MEAN_JUMP) if load < 1 else None
-    floor = 1e-12
+def _cap_envelope_panel(ax, lags, capped, free, cap, horizon, label, floor) -> None:
+    """Left panel of :func:`cap_explorer`: the capped envelope, the uncapped one, Theorem B."""
     ax.axvspan(
         horizon / 10,
         horizon * 10,
@@ -183,6 +175,10 @@ def _cap_draw(axes, v) -> str:
     ax.set_xlim(1.0, 1e7)
     ax.legend(fontsize=7, loc="lower left")
     ax.set_title("envelope f(ℓ) of the stationary time scales", fontsize=10)
+
+
+def _cap_memory_panel(memory, capped, free, cap, horizon, rate, pushes, floor) -> None:
+    """Right panel of :func:`cap_explorer`: memory at the horizon as the cap moves."""
     # memory at the horizon as the cap moves, coloured by the label classify_phase gives it
     ratios = np.logspace(-2, 4, 49)
     ratios = ratios[ratios * horizon >= 1.0]
@@ -224,6 +220,20 @@ def _cap_draw(axes, v) -> str:
     memory.set_ylim(floor, 2.0)
     memory.legend(fontsize=7, loc="lower right")
     memory.set_title("label by cap (classify_phase)", fontsize=10)
+
+
+def _cap_draw(axes, v) -> str:
+    ax, memory = axes
+    cap, horizon, load = v["cap"], v["horizon"], v["load"]
+    rate = load * CAP_PULL / CAP_MEAN_JUMP
+    pushes = P.exponential_pushes(CAP_MEAN_JUMP)
+    label = P.classify_phase(CAP_PULL, rate, pushes, cap=cap, horizon=horizon)
+    lags = np.logspace(0, 7, 160)
+    capped = P.stationary_law_exponential_pushes(CAP_PULL, rate, CAP_MEAN_JUMP, cap=cap)
+    free = P.stationary_law_exponential_pushes(CAP_PULL, rate, CAP_MEAN_JUMP) if load < 1 else None
+    floor = 1e-12
+    _cap_envelope_panel(ax, lags, capped, free, cap, horizon, label, floor)
+    _cap_memory_panel(memory, capped, free, cap, horizon, rate, pushes, floor)
     return (
         f"load ρ = {load:.3g} (β = {2 * (1 - load):.3g}), cap τ_cap = {cap:.3g}, "
         f"horizon ℓ_max = {horizon:.3g}: "

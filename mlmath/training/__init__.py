@@ -38,7 +38,7 @@ The package reads as its stages:
   winsorising (:func:`optimizer_step`), forcing (:func:`inject_forcing`);
 * :mod:`~mlmath.training.checkpoint`: saving and restoring the run's state;
 * :mod:`~mlmath.training.evaluation`: :func:`evaluate_mse`, :func:`lag_recovery`,
-  :func:`learnable_horizon`.
+  :func:`recovery_horizon`.
 
 Long runs survive interruption: with ``checkpoint=PATH``, :func:`train` saves its whole
 state every ``checkpoint_every`` steps (and after the last one) and, when started again
@@ -62,7 +62,7 @@ from __future__ import annotations
 
 from .checkpoint import atomic_write_bytes, load_checkpoint
 from .config import CHECKPOINT_EVERY, CHECKPOINT_FORMAT, TrainConfig, TrainLog
-from .evaluation import evaluate_mse, lag_recovery, learnable_horizon
+from .evaluation import evaluate_mse, lag_recovery, recovery_horizon
 from .loop import train
 from .updates import (
     TIMESCALE_PARAMETERS,
@@ -82,7 +82,7 @@ __all__ = [
     "timescale_parameter_names",
     "TIMESCALE_PARAMETERS",
     "lag_recovery",
-    "learnable_horizon",
+    "recovery_horizon",
     "evaluate_mse",
     "atomic_write_bytes",
     "load_checkpoint",

@@ -11,7 +11,7 @@ import torch
 from .._validate import as_float_array, positive
 from ..tasks import LagTask
 
-__all__ = ["evaluate_mse", "lag_recovery", "learnable_horizon", "monitor_values"]
+__all__ = ["evaluate_mse", "lag_recovery", "recovery_horizon", "monitor_values"]
 
 
 def lead(model) -> tuple[int, ...]:
@@ -61,7 +61,7 @@ def lag_recovery(model, task: LagTask, x: torch.Tensor) -> np.ndarray:
     return torch.stack(ratios, dim=-1).reshape(-1, len(task.lags)).cpu().numpy()
 
 
-def learnable_horizon(recovery, lags, threshold: float = 0.5) -> np.ndarray:
+def recovery_horizon(recovery, lags, threshold: float = 0.5) -> np.ndarray:
     """Largest planted lag whose recovery ratio reaches ``threshold`` (0 if none), per model.
 
     ``recovery`` is ``(S, K)`` from :func:`lag_recovery`, ``lags`` shape ``(K,)``; returns
@@ -69,7 +69,7 @@ def learnable_horizon(recovery, lags, threshold: float = 0.5) -> np.ndarray:
     (``horizon``); it is fragile (one threshold, one batch) and not monotone (a lag that is
     not learned below the horizon does not end it). Chapter 10 measures the horizon from the
     response kernel instead (:func:`mlmath.response.response_kernel`: monotone, with an
-    interval). Not to be confused with :func:`mlmath.learnability.learnable_horizon`, the
+    interval). Not to be confused with :func:`mlmath.learnability.predicted_horizon`, the
     horizon the theory of Chapter 2 predicts from an envelope.
     """
     recovery = np.atleast_2d(as_float_array("recovery", recovery))

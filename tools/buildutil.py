@@ -1,9 +1,9 @@
 """Build the book, or a part of it, strictly into a fresh folder.
 
-Used by tests/test_book.py, and by authors to check one chapter before it joins the
-table of contents::
+Used by tests/test_book.py and tests/test_teaching.py, and by authors to check one chapter
+before it joins the table of contents::
 
-    .venv/bin/python tests/buildutil.py book/03_spectra.ipynb [more chapters]
+    .venv/bin/python -m tools.buildutil book/03_spectra.ipynb [more chapters]
 
 prints the build log and exits with the build's status. Every build here is full
 (``--all``), strict (``-W --keep-going``) and goes to a new folder, so that it can never

@@ -1,4 +1,4 @@
-"""Measured budgets: ``python -m mlmath.bench`` (``make bench``) times what the book spends.
+"""Measured budgets: ``python -m tools.bench`` (``make bench``) times what the book spends.
 
 Writes ``_build/bench.json`` — a list of records ``{"name", "value", "unit"}`` (a few carry a
 ``"note"``) — and prints them as a table. Four measurements:
@@ -18,7 +18,7 @@ Writes ``_build/bench.json`` — a list of records ``{"name", "value", "unit"}``
 * ``execute.<notebook>`` and ``execute.book`` — execution time of every notebook of
   ``book/`` and their sum, in seconds: read from the execution table of the last
   ``make book`` when that build is newer than every notebook, otherwise measured with
-  :func:`mlmath.book.execute_notebook` on copies in a temporary folder (the committed
+  :func:`tools.book.execute_notebook` on copies in a temporary folder (the committed
   notebooks are never rewritten).
 
 Ratios compare two things measured in the same run, interleaved (``A, B, A, B, ...``), each
@@ -31,7 +31,7 @@ ci tier do (:func:`mlmath.reproducibility.set_seed`); ``--threads`` changes it.
 
 Usage::
 
-    python -m mlmath.bench [--quick] [--out _build/bench.json] [--chapters auto|build|execute|skip]
+    python -m tools.bench [--quick] [--out _build/bench.json] [--chapters auto|build|execute|skip]
                            [--threads 1] [--root REPOSITORY]
 
 Appendix C (reproducing the book) and CONTRIBUTING.md ("Benchmarks").
@@ -47,20 +47,18 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import positive_int
+from mlmath._validate import positive_int
+from mlmath.timing import interleaved_minimum, model_scaling
 
 __all__ = [
     "Record",
     "SeedScale",
     "seed_scales",
-    "interleaved_minimum",
-    "model_scaling",
     "fused_recurrence",
     "training_step_times",
     "seeds_batched_vs_sequential",
@@ -107,7 +105,7 @@ def seed_scales() -> dict:
     ci 32 units, ``T = 256``, batch 16, 3 seeds; reference 64 units, ``T = 512``, batch 16,
     5 seeds (at the time of writing).
     """
-    from .experiments.registry import SCALES
+    from mlmath.experiments.registry import SCALES
 
     return {
         tier: SeedScale(
@@ -119,83 +117,6 @@ def seed_scales() -> dict:
         for tier in ("ci", "reference")
         if tier in SCALES
     }
-
-
-def interleaved_minimum(
-    functions: list[Callable[[], object]],
-    repeats: int,
-    warmup: int = 1,
-    clock: Callable[[], float] = time.perf_counter,
-) -> list[float]:
-    """Minimum time (s) of each function over ``repeats`` interleaved calls.
-
-    Each round calls every function once, in order, so slow spells of a shared machine fall
-    on all of them alike; the minimum over rounds is the least disturbed time. ``warmup``
-    untimed rounds come first (allocator and cache warm-up). ``clock``: wall time by default;
-    ``time.process_time`` counts only the CPU time of this process, so time spent descheduled
-    while other processes run does not enter (on a loaded machine the minimum of a longer call
-    is less likely to escape every interruption, which biases a wall-time ratio upwards).
-    """
-    repeats = positive_int("repeats", repeats)
-    warmup = positive_int("warmup", warmup, minimum=0)
-    for _ in range(warmup):
-        for function in functions:
-            function()
-    best = [math.inf] * len(functions)
-    for _ in range(repeats):
-        for i, function in enumerate(functions):
-            start = clock()
-            function()
-            best[i] = min(best[i], clock() - start)
-    return best
-
-
-# -- models: cost of a forward and backward pass against sequence length -------------------
-
-
-def model_scaling(
-    kind: str,
-    length: int = 256,
-    *,
-    hidden_size: int = 32,
-    batch_size: int = 16,
-    input_dim: int = 16,
-    n_models: int | None = None,
-    repeats: int = 5,
-    clock: Callable[[], float] = time.process_time,
-    **options,
-) -> tuple[float, float]:
-    """Forward+backward CPU seconds of model ``kind`` at ``length`` and at ``2 · length`` steps.
-
-    One model (``n_models=None``, the default) or ``n_models`` batched ones, ``trace=False``
-    as in training, loss the mean square of the readout. Returns ``(seconds at T, seconds at
-    2T)``, interleaved minima of ``clock``: by default the process's CPU time, because the ratio
-    is about the work a step does, and wall time on a shared machine adds waiting that grows
-    faster than the work (:func:`interleaved_minimum`). ``options`` go to the model (e.g.
-    ``recurrence='autograd'``).
-    """
-    import torch
-
-    from .models import build_model
-
-    model = build_model(kind, input_dim, hidden_size, 1, n_models=n_models, seed=0, **options)
-    generator = torch.Generator().manual_seed(0)
-    lead = () if n_models is None else (n_models,)
-    inputs = [
-        torch.randn((*lead, batch_size, T, input_dim), generator=generator)
-        for T in (length, 2 * length)
-    ]
-
-    def step(x):
-        def run_once():
-            model.zero_grad(set_to_none=True)
-            y, _ = model(x, trace=False)
-            y.pow(2).mean().backward()
-
-        return run_once
-
-    short, long = interleaved_minimum([step(x) for x in inputs], repeats, clock=clock)
-    return short, long
 
 
 # -- the fused recurrence (issue 16) ------------------------------------------------------------
@@ -222,8 +143,8 @@ def fused_recurrence(
     """
     import torch
 
-    from . import _fused
-    from .models import build_model
+    from mlmath import _fused
+    from mlmath.models import build_model
 
     S, B, T, H, I = scale.seeds, scale.batch_size, scale.length, scale.hidden_size, scale.input_dim
     generator = torch.Generator().manual_seed(0)
@@ -274,9 +195,9 @@ def training_step_times(
     fresh lag-task sequences) for each ``(kind, options)``, ``scale.seeds`` seeds batched,
     interleaved, after one untimed warm-up step each; CPU time of this process (on one thread,
     the wall time of an unloaded machine)."""
-    from .models import build_model
-    from .tasks import heavy_tailed_lag_task
-    from .training import TrainConfig, train
+    from mlmath.models import build_model
+    from mlmath.tasks import heavy_tailed_lag_task
+    from mlmath.training import TrainConfig, train
 
     lag_range = (max(1, round(8 * scale.length / 1280)), round(640 * scale.length / 1280))
     task = heavy_tailed_lag_task(
@@ -312,9 +233,9 @@ def seeds_batched_vs_sequential(
     and once on each of the ``S`` single models in turn, after one untimed warm-up step of
     each. Returns ``(batched, sequential)`` in seconds per step of all ``S`` seeds.
     """
-    from .models import build_model
-    from .tasks import heavy_tailed_lag_task
-    from .training import TrainConfig, train
+    from mlmath.models import build_model
+    from mlmath.tasks import heavy_tailed_lag_task
+    from mlmath.training import TrainConfig, train
 
     steps = positive_int("steps", steps)
     lag_range = (max(1, round(8 * scale.length / 1280)), round(640 * scale.length / 1280))
@@ -345,7 +266,7 @@ def seeds_batched_vs_sequential(
 
 
 def _process_cases() -> dict:
-    from .process import exponential_pushes
+    from mlmath.process import exponential_pushes
 
     pushes = exponential_pushes(0.5)
     return {
@@ -363,7 +284,7 @@ def process_throughput(
 ) -> float:
     """Unit-steps per second of :func:`mlmath.process.simulate_process` on ``case``
     (grid scheme)."""
-    from .process import simulate_process
+    from mlmath.process import simulate_process
 
     cases = _process_cases()
     if case not in cases:
@@ -437,9 +358,9 @@ def chapter_times_by_execution(book: Path, timeout: int = 300) -> dict:
 
     The whole folder is copied into a temporary directory (bibliography and data beside the
     notebooks included) and every notebook there is executed in turn with
-    :func:`mlmath.book.execute_notebook`; the committed notebooks are not touched.
+    :func:`tools.book.execute_notebook`; the committed notebooks are not touched.
     """
-    from .book import execute_notebook
+    from tools.book import execute_notebook
 
     times = {}
     with tempfile.TemporaryDirectory(prefix="mlmath-bench-") as folder:
@@ -465,7 +386,7 @@ def run(
     """
     import torch
 
-    from .models import MODELS
+    from mlmath.models import MODELS
 
     if chapters not in ("auto", "build", "execute", "skip"):
         raise ValueError(f"chapters must be 'auto', 'build', 'execute' or 'skip'; got {chapters!r}")
@@ -604,7 +525,7 @@ def run(
     if times is None:
         log("executing every notebook on copies (fresh kernels) ...")
         times = chapter_times_by_execution(book)
-        source = "measured with mlmath.book.execute_notebook on copies"
+        source = "measured with tools.book.execute_notebook on copies"
     for stem, seconds in times.items():
         records.append(Record(f"execute.{stem}", seconds, "s", source))
     records.append(
@@ -633,9 +554,9 @@ def format_table(records: list[Record]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line:
-    ``python -m mlmath.bench [--quick] [--out PATH] [--chapters MODE] [--threads N]``."""
+    ``python -m tools.bench [--quick] [--out PATH] [--chapters MODE] [--threads N]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m mlmath.bench", description=__doc__.splitlines()[0]
+        prog="python -m tools.bench", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
         "--quick",
