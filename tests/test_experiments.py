@@ -480,6 +480,16 @@ def test_push_bound_holds_along_adamw_training(kind):
         )
         == 2 * half
     )  # a stored config (dict)
+    # with a clock the gate bias moves at the time-scale learning rate, and so may ln τ: a
+    # bound from the other weights' lr would be too small by their ratio
+    clocked = TrainConfig(
+        steps=60, batch_size=8, length=16, lr=0.03, timescale_lr=0.3, weight_decay=0.1
+    )
+    model = build_model(kind, 4, 8, 1, n_models=2, seed=0)
+    log = train(model, task, clocked, seed=0)
+    steps = np.abs(np.diff(log_timescale_from_target(kind, log.target), axis=0))
+    assert push_bound(kind, clocked) == pytest.approx(2 * half)
+    assert 0.1 * push_bound(kind, clocked) / 2 < steps.max() <= push_bound(kind, clocked) / 2
 
 
 def test_log_timescale_from_target():
@@ -862,7 +872,7 @@ def test_later_experiment_fields_are_left_out_of_the_configuration_record():
     assert "planted_lags" not in stored and "trajectory_checkpoints" not in stored
     stationarity = engine.config_dict(get_config("stationarity", "ci"))
     assert stationarity["planted_lags"] == [4, 8, 16, 32, 48, 64, 96, 128]
-    assert stationarity["trajectory_checkpoints"] == 12
+    assert stationarity["trajectory_checkpoints"] == 24
     assert stationarity["arms"][4]["train"]["forcing_mode"] == "rows"
     assert "forcing_mode" not in json.dumps(stored)
 

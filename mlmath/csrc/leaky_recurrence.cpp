@@ -340,10 +340,30 @@ void matmul_floor(const at::Tensor& h, const at::Tensor& U_all, int64_t T) {
   for (int64_t t = 0; t < T; ++t) at::bmm_out(back, pre, U);
 }
 
+// Every matrix product of one forward and backward pass, alone: per step [h, x] [U_all, W]^T
+// (forward, input columns included) and dpre U_all (backward), then the weight gradients
+// dpre^T h (for U_all) and dpre^T x (for W) over all steps. hx (S, B, H + I); weights
+// (S, H + K, H + I); rows_d (S, N, H + K), rows_h (S, N, H), rows_x (S, N, I) with N = T B.
+void matmul_products(const at::Tensor& hx, const at::Tensor& weights, const at::Tensor& rows_d,
+                     const at::Tensor& rows_h, const at::Tensor& rows_x, int64_t T) {
+  at::NoGradGuard no_grad;
+  const int64_t H = rows_h.size(2);
+  auto forward_factor = weights.transpose(1, 2).contiguous();
+  auto U = weights.narrow(2, 0, H).contiguous();
+  auto pre = at::empty({hx.size(0), hx.size(1), weights.size(1)}, hx.options());
+  auto back = at::empty({hx.size(0), hx.size(1), H}, hx.options());
+  auto state = hx.contiguous();
+  for (int64_t t = 0; t < T; ++t) at::bmm_out(pre, state, forward_factor);
+  for (int64_t t = 0; t < T; ++t) at::bmm_out(back, pre, U);
+  auto dU = at::bmm(rows_d.transpose(1, 2), rows_h);
+  auto dW = at::bmm(rows_d.transpose(1, 2), rows_x);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("forward", &forward, "fused leaky-gate recurrence, forward");
   m.def("backward", &backward, "fused leaky-gate recurrence, backward through time");
   m.def("matmul_floor", &matmul_floor, "the two batched matrix products per step alone");
+  m.def("matmul_products", &matmul_products, "every matrix product of a pass, alone");
 }

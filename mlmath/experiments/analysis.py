@@ -157,7 +157,9 @@ def push_bound(kind: str, train) -> float | None:
     get = train.get if isinstance(train, dict) else lambda key: getattr(train, key)
     if kind == "ConstGate" or get("optimizer") != "adamw" or get("forcing_alpha") is not None:
         return None
-    return 2.0 * get("lr") * (adam_step_bound().worst + 28.0 * get("weight_decay"))
+    # the gate bias moves at the time-scale learning rate where one is set (the clock)
+    lr = get("timescale_lr") or get("lr")
+    return 2.0 * lr * (adam_step_bound().worst + 28.0 * get("weight_decay"))
 
 
 class Outcome(StrEnum):

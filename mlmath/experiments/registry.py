@@ -326,7 +326,7 @@ SCALES = {
 }
 
 #: Reference steps of the stationarity experiment, from measured step times (its docstring).
-STATIONARITY_STEPS = 6000
+STATIONARITY_STEPS = 12000
 
 #: Optimizer steps per arm, by experiment and tier (full: by estimate, arms run at once).
 STEPS = {
@@ -567,7 +567,7 @@ def stationarity(tier: str) -> ExperimentConfig:
         config,
         lag_range=(min(LONG_LAGS), max(LONG_LAGS)),
         planted_lags=LONG_LAGS,
-        trajectory_checkpoints=12,
+        trajectory_checkpoints=24,
     )
 
 
