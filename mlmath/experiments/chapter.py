@@ -1,4 +1,6 @@
-"""Small helpers the chapters of Part IV use to run the ci tier live and tabulate results (Chapters 9–11).
+"""Small helpers the chapters of Part IV use to run the ci tier live and tabulate results.
+
+Chapters 9–11.
 
 :func:`run_ci` runs an experiment's ci tier on the CPU into a temporary folder (never
 ``results/``, which holds the stored reference and full tiers) and returns the result with
@@ -69,7 +71,9 @@ class CIRun(ResultView):
 
 
 def run_ci(name: str, out=None) -> CIRun:
-    """Run the ci tier of experiment ``name`` on the CPU into ``out`` (default a temporary folder, removed after).
+    """Run the ci tier of experiment ``name`` on the CPU into ``out``.
+
+    ``out`` defaults to a temporary folder, removed after.
 
     Chapters 9–11 call this live; it takes 15–40 s of one CPU core.
     """
@@ -94,7 +98,9 @@ def median(values) -> float:
 
 
 def arm_push_bound(run, name: str) -> float | None:
-    """The bound on one push of run ``name`` (:func:`mlmath.experiments.analysis.push_bound`), from its configuration.
+    """The bound on one push of run ``name``, from its configuration.
+
+    :func:`mlmath.experiments.analysis.push_bound`.
 
     ``run`` is a stored result or a live ci run (anything with the ``config`` it ran with).
     Chapters 11–12.
@@ -110,7 +116,7 @@ def arm_push_bound(run, name: str) -> float | None:
 def recomputed_predictions(
     arm: dict, arrays: dict, name: str, *, bound: float | None = None
 ) -> list[tuple]:
-    """Theorem A's β per seed, ``(beta, reason)``, recomputed from the stored pull, rate and push sizes.
+    """Theorem A's β per seed, ``(beta, reason)``, from the stored pull, rate and push sizes.
 
     A stored result keeps each seed's pull ``κ``, push rate ``ν`` and push sizes
     (``NAME__push_sizes`` with ``NAME__push_seed``), so the prediction is made by today's
@@ -195,7 +201,10 @@ def run_time_text(result) -> str:
         else f"At most {n_at_once} arms trained at the same time, each in its own process."
     )
     minutes = elapsed_seconds(result) / 60
-    text = f"{how} The experiment took {minutes:.3g} minutes from the first arm's start to the last arm's end"
+    text = (
+        f"{how} The experiment took {minutes:.3g} minutes from the first arm's start to the "
+        "last arm's end"
+    )
     budget = TIER_BUDGET_MINUTES.get(result.tier)
     if budget is None:
         return text + "."
@@ -301,7 +310,7 @@ def _format(value) -> str:
 
 
 def markdown_table(rows: list[dict], columns: dict) -> str:
-    """A Markdown table of ``rows`` with ``columns`` = {key: header}; numbers to 3 significant digits.
+    """A Markdown table of ``rows``, ``columns`` = {key: header}; numbers to 3 significant digits.
 
     Chapters 9–11 (live ci-tier runs).
     """
@@ -720,7 +729,7 @@ def _short_number(value: float) -> str:
 
 
 def outcome_summary(predictions) -> str:
-    """``'4 root (12.3–45.6), 1 no pushes'``: the outcomes of some predictions, most frequent first.
+    """``'4 root (12.3–45.6), 1 no pushes'``: outcomes of some predictions, most frequent first.
 
     ``predictions`` are :class:`mlmath.experiments.analysis.Prediction` (or pairs
     ``(beta, outcome)`` with an :class:`mlmath.experiments.analysis.Outcome`); the roots'
