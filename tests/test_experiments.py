@@ -3,6 +3,7 @@ mid-arm), determinism, atomic writes, errors."""
 
 import dataclasses
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -958,3 +959,49 @@ def test_full_tier_stationarity_arms_dry_run_on_the_cpu():
         log = train(model, task, dataclasses.replace(arm.train, steps=2), seed=0)
         assert log.loss.shape == (2, 10) and np.isfinite(log.loss).all()
         assert log.target.shape[-1] == 256
+
+
+def test_a_worker_exits_when_its_run_is_killed(tmp_path):
+    """A worker of a killed run must not train on: it would write checkpoints beside those of
+    the next run of the same experiment (this happened). A grandchild watches its parent with
+    engine.exit_with_parent; the parent is killed; the grandchild is gone within 20 s (it
+    polls every 0.1 s; the margin is for a loaded machine)."""
+    ready = tmp_path / "ready"
+    worker = (
+        "import os, threading, time, pathlib\n"
+        "from mlmath.experiments.engine import exit_with_parent\n"
+        "threading.Thread(target=exit_with_parent, args=(os.getppid(),),\n"
+        "                 kwargs={'every': 0.1}, daemon=True).start()\n"
+        f"pathlib.Path({str(ready)!r}).write_text(str(os.getpid()))\n"
+        "time.sleep(120)\n"
+    )
+    run = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {worker!r}])\n"
+    run += "time.sleep(120)\n"
+    parent = subprocess.Popen([sys.executable, "-c", run])
+    deadline = time.monotonic() + 60
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ready.exists(), "the worker did not start"
+    time.sleep(0.2)
+    pid = int(ready.read_text())
+
+    def alive() -> bool:
+        try:
+            state = Path(f"/proc/{pid}/status").read_text()
+        except FileNotFoundError:
+            return False
+        return "zombie" not in state  # exited, not yet reaped by its new parent
+
+    assert alive()
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(), "the worker outlived its run"
+
+
+def test_exit_with_parent_exits_at_once_when_the_parent_is_another():
+    calls = []
+    engine.exit_with_parent(os.getppid() + 10**6, every=60, exit=calls.append)
+    assert calls == [1]

@@ -41,6 +41,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import platform
 import subprocess
 import time
@@ -747,8 +748,27 @@ def _finish_arm(config, arm, device, out, stamp, checkpoint_every, progress=None
     return summary, arm_arrays
 
 
+#: Seconds between a worker's checks that the run that started it is still there.
+PARENT_CHECK_SECONDS = 2.0
+
+
+def exit_with_parent(parent: int, *, every: float = PARENT_CHECK_SECONDS, exit=os._exit) -> None:
+    """Call ``exit(1)`` once this process's parent is no longer ``parent``; poll every ``every`` s.
+
+    Run in a daemon thread of each worker: a worker whose run was killed would otherwise
+    train on, and write the checkpoints of its arm beside those of the next run of the same
+    experiment. It loses at most the steps since its last in-arm checkpoint.
+    """
+    while os.getppid() == parent:
+        time.sleep(every)
+    exit(1)
+
+
 def _arm_job(config, arm_name, device, out, stamp, checkpoint_every):
     """One arm in a worker process (one torch thread: the workers share the machine's cores)."""
+    import threading
+
+    threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
     torch.set_num_threads(1)
     _finish_arm(
         config, config.arm(arm_name), resolve_device(device), Path(out), stamp, checkpoint_every
