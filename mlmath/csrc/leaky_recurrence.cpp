@@ -1,21 +1,22 @@
 // The fused recurrence of the leaky-gate models (mlmath/models.py, mlmath/_fused.py).
 //
-//   pre_t = h_{t-1} U_all^T                       U_all = [U; U_s]  ((H + K) x H per model)
-//   a_t   = D_t + pre_t[:H],  z_t = G_t + pre_t[H:]
-//   s_t   = sigmoid(z_t)  (K = H: one gate per unit; K = 1: one shared gate; K = 0: constant s)
-//   g_t   = tanh(a_t) (or a_t)
+//   pre_t = [h_{t-1}, x_t] [U_all, W]^T + bias    U_all = [U; U_s], W = [W; W_s] ((H + K) rows)
+//   s_t   = sigmoid(pre_t[H:])  (K = H: one gate per unit; K = 1: one shared gate; K = 0: constant s)
+//   g_t   = tanh(pre_t[:H]) (or the identity)
 //   h_t   = h_{t-1} + s_t (g_t - h_{t-1})
 //
 // The forward and backward-through-time loops run here, not in Python. Per time step: one
-// batched matrix product (at::bmm_out into a preallocated buffer) and one fused loop over
-// the step's rows that does all of its elementwise work, the transcendental functions
-// included (sigmoid and tanh from one exponential each, inlined so that the compiler
-// vectorises the loop). The weight gradient dU_all = sum_t dpre_t^T h_{t-1} is one large
-// matrix product after the loop. Sequences are laid out (S, T, B, .) (model, step, sequence,
-// unit), so that a step of one model is one contiguous block. The large buffers (hidden
-// states, activations, drive gradients) come from a small pool of freed blocks: the system
-// allocator returns blocks of this size to the kernel and faults every page back in on the
-// next call, which cost as much as the loops themselves.
+// batched matrix product (at::bmm_out into a preallocated buffer; forward, the state row
+// [h_{t-1}, x_t] against [U_all, W]^T, so the input drives are never stored) and one fused
+// loop over the step's rows that does all of its elementwise work, the transcendental
+// functions included (sigmoid and tanh from one exponential each, inlined so that the
+// compiler vectorises the loop). The weight gradients sum_t dpre_t^T h_{t-1} and
+// sum_t dpre_t^T x_t are large matrix products after the loop; the bias gradient is summed
+// in the loop. Sequences are laid out (S, T, B, .) (model, step, sequence, unit), so that a
+// step of one model is one contiguous block. The large buffers (hidden states, activations,
+// drive gradients) come from a small pool of freed blocks: the system allocator returns
+// blocks of this size to the kernel and faults every page back in on the next call, which
+// cost as much as the loops themselves.
 #include <torch/extension.h>
 
 #include <algorithm>
