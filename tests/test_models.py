@@ -548,6 +548,30 @@ def test_fallback_to_autograd_warns_once_and_gives_the_same_result(
     torch.testing.assert_close(trace.rdiag, trace_ref.rdiag, rtol=0, atol=0)
 
 
+def test_a_compiler_without_march_native_gets_the_portable_build(monkeypatch, tmp_path):
+    """The tuned build (-march=native) is tried first, in a folder keyed by the CPU; if the
+    compiler refuses it, the portable -O3 build goes to a folder of its own."""
+    from mlmath import _fused
+
+    monkeypatch.setenv("MLMATH_EXTENSIONS_DIR", str(tmp_path))
+    calls = []
+
+    def compile_(cpp_extension, folder, flags):
+        calls.append((folder, flags))
+        if "-march=native" in flags:
+            raise RuntimeError("unrecognised option -march=native (test)")
+        return "portable module"
+
+    monkeypatch.setattr(_fused, "_compile", compile_)
+    assert _fused._build() == "portable module"
+    tuned, portable = calls
+    assert tuned == (_fused.build_directory(), _fused.TUNED_FLAGS)
+    assert portable == (_fused.build_directory() / "portable", _fused.PORTABLE_FLAGS)
+    assert "-march=native" not in " ".join(_fused.PORTABLE_FLAGS)
+    assert _fused.build_directory().parent == tmp_path
+    assert _fused.build_directory().name.endswith(_fused._cpu_key())
+
+
 def test_device_selection(fresh_extension_state, monkeypatch):
     _fused = fresh_extension_state
 
