@@ -501,9 +501,7 @@ def test_rank_test_greater_is_exact_with_and_without_ties():
         return sum((xi > yj) + 0.5 * (xi == yj) for xi in x for yj in y)
 
     orders = list(permutations(range(5)))
-    hits = sum(
-        u([pooled[i] for i in o[:3]], [pooled[i] for i in o[3:]]) >= u(a, b) for o in orders
-    )
+    hits = sum(u([pooled[i] for i in o[:3]], [pooled[i] for i in o[3:]]) >= u(a, b) for o in orders)
     assert rank_test_greater(a, b) == pytest.approx(hits / len(orders))
     assert rank_test_greater([1, 1], [1, 1]) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="a must be a non-empty sample"):
