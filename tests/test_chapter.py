@@ -405,3 +405,137 @@ def test_stationarity_rows_read_the_stored_trajectories():
         horizons = arm["trajectory"]["kernel_horizon"]
         low, high = str(min(horizons)), str(max(horizons))
         assert row["kernel horizon"] == (low if low == high else f"{low}–{high}")
+
+
+def test_stationarity_rows_add_theorem_a_with_the_arrays():
+    from mlmath.experiments import best_result
+    from mlmath.experiments.analysis import prediction_outcome
+    from mlmath.experiments.chapter import stationarity_predictions, stationarity_rows
+
+    result = best_result("stationarity")
+    arrays = result.arrays()
+    assert "Theorem A" not in stationarity_rows(result)[0]
+    rows = stationarity_rows(result, arrays)
+    for row, name in zip(rows, result.arms):
+        predictions = stationarity_predictions(result, arrays, name)
+        assert len(predictions) == result.n_seeds
+        # the stored run used today's push bound: recomputing gives the stored outcomes
+        stored = [
+            prediction_outcome(p.get("beta_predicted"), p.get("reason", ""))
+            for p in result.arm(name)["pushes"]
+        ]
+        assert [p.outcome for p in predictions] == stored
+        assert row["Theorem A"].split()[0].isdigit()
+
+
+def test_stationarity_failures_name_the_conditions_the_flag_checks():
+    from mlmath.experiments.chapter import stationarity_failures
+    from mlmath.experiments.trajectories import stationary_flags
+
+    nan = math.nan
+    # four checkpoints, five seeds: stationary; label flip; disjoint β; drift; no fit at all
+    labels = [
+        ["broad", "broad", "broad", "broad", "collapsed"],
+        ["broad", "non-decaying", "broad", "broad", "collapsed"],
+        ["broad", "broad", "broad", "broad", "collapsed"],
+        ["broad", "broad", "broad", "broad", "collapsed"],
+    ]
+    beta = np.array([[0.3, 0.3, 0.3, 0.3, nan]] * 4)
+    low, high = beta - 0.1, beta + 0.1
+    low[-1, 2], high[-1, 2] = 0.9, 1.1  # the last interval of seed 2 leaves the others
+    drift_p = np.array([0.5, 0.5, 0.5, 0.001, 0.5])
+    failures = stationarity_failures(labels, low, high, drift_p)
+    assert failures == [(), ("label",), ("beta",), ("spectrum",), ()]
+    # the label/β part agrees with the flag's own code on the same arrays
+    flags = stationary_flags(np.asarray(labels), beta, low, high)
+    assert [not (set(f) & {"label", "beta"}) for f in failures] == flags.tolist()
+    # only the last `last` checkpoints count: a flip at the second of four is outside last=2
+    assert stationarity_failures(labels, low, high, drift_p, last=2)[1] == ()
+    # a β fitted at some checkpoints only disagrees
+    low2, high2 = low.copy(), high.copy()
+    low2[-1, 0] = high2[-1, 0] = nan
+    assert stationarity_failures(labels, low2, high2, drift_p)[0] == ("beta",)
+    with pytest.raises(ValueError, match="last must be in"):
+        stationarity_failures(labels, low, high, drift_p, last=5)
+    with pytest.raises(ValueError, match="drift_p must have shape"):
+        stationarity_failures(labels, low, high, drift_p[:3])
+    with pytest.raises(ValueError, match="drift_level must be in"):
+        stationarity_failures(labels, low, high, drift_p, drift_level=1.0)
+
+
+def test_stationarity_failures_reproduce_the_stored_flags():
+    from mlmath.experiments import best_result
+    from mlmath.experiments.chapter import stationarity_failures
+
+    result = best_result("stationarity")
+    arrays = result.arrays()
+    for name, arm in result.arms.items():
+        failures = stationarity_failures(
+            arrays[f"{name}__traj_label"],
+            arrays[f"{name}__traj_beta_low"],
+            arrays[f"{name}__traj_beta_high"],
+            arm["trajectory"]["spectrum_shift_p"],
+        )
+        assert [not f for f in failures] == arm["trained"]["stationary"]
+
+
+def test_rank_test_greater_is_exact_with_and_without_ties():
+    from itertools import permutations
+
+    from scipy import stats
+
+    from mlmath.experiments.chapter import rank_test_greater
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(1, 1, 5), rng.normal(0, 1, 4)
+    expected = stats.mannwhitneyu(a, b, alternative="greater", method="exact").pvalue
+    assert rank_test_greater(a, b) == pytest.approx(expected, rel=1e-12)
+    # every value of a above every value of b: the smallest p, 1 / C(10, 5)
+    assert rank_test_greater([5, 6, 7, 8, 9], [0, 1, 2, 3, 4]) == pytest.approx(1 / 252)
+    assert rank_test_greater([0, 1, 2, 3, 4], [5, 6, 7, 8, 9]) == pytest.approx(1.0)
+    # ties, by brute force over every ordering of the pooled values (oracle)
+    a, b = [32, 32, 48], [16, 32]
+    pooled = a + b
+
+    def u(x, y):
+        return sum((xi > yj) + 0.5 * (xi == yj) for xi in x for yj in y)
+
+    orders = list(permutations(range(5)))
+    hits = sum(u([pooled[i] for i in o[:3]], [pooled[i] for i in o[3:]]) >= u(a, b) for o in orders)
+    assert rank_test_greater(a, b) == pytest.approx(hits / len(orders))
+    assert rank_test_greater([1, 1], [1, 1]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="a must be a non-empty sample"):
+        rank_test_greater([], [1.0])
+    with pytest.raises(ValueError, match="b must be a non-empty sample"):
+        rank_test_greater([1.0], [math.nan])
+    with pytest.raises(ValueError, match="max_splits"):
+        rank_test_greater(np.arange(20), np.arange(20))
+
+
+def test_median_ratio_interval_and_predictions_inside():
+    from mlmath.experiments.chapter import median_ratio_interval, predictions_inside
+
+    ratio, low, high = median_ratio_interval([2.0, 2.0, 2.0], [1.0, 1.0])
+    assert (ratio, low, high) == (2.0, 2.0, 2.0)  # no spread: a point
+    num, den = [0.2, 0.3, 0.25, 0.4, 0.1], [0.1, 0.15, 0.12, 0.2, 0.05]
+    first = median_ratio_interval(num, den, rng=np.random.default_rng(1))
+    again = median_ratio_interval(num, den, rng=np.random.default_rng(1))
+    assert first == again  # a fixed generator gives a fixed interval
+    ratio, low, high = first
+    assert ratio == pytest.approx(0.25 / 0.12)
+    # every bootstrap ratio is a ratio of two sample values: the interval lies within them
+    assert min(num) / max(den) <= low <= ratio <= high <= max(num) / min(den)
+    with pytest.raises(ValueError, match="denominator must be > 0"):
+        median_ratio_interval([1.0], [0.0, 1.0])
+    with pytest.raises(ValueError, match="n_boot must be"):
+        median_ratio_interval([1.0], [1.0], n_boot=10)
+    with pytest.raises(ValueError, match="level must be in"):
+        median_ratio_interval([1.0], [1.0], level=1.5)
+    with pytest.raises(ValueError, match="numerator must be"):
+        median_ratio_interval([math.inf], [1.0])
+    both = {"AdamW": 2.0, "additive": 1.0}
+    assert predictions_inside(0.7, 2.3, both) == ["AdamW", "additive"]
+    assert predictions_inside(1.5, 2.3, both) == ["AdamW"]
+    assert predictions_inside(2.5, 3.0, both) == []
+    with pytest.raises(ValueError, match="low must be <= high"):
+        predictions_inside(2.0, 1.0, both)

@@ -877,7 +877,20 @@ def _value_span(values, fmt: str = "{:.2g}") -> str:
     return low if low == high else f"{low}–{high}"
 
 
-def stationarity_rows(result) -> list[dict]:
+def stationarity_predictions(result, arrays: dict, name: str) -> list:
+    """Theorem A's answer per seed of arm ``name`` of a ``stationarity`` result, recomputed.
+
+    :func:`recomputed_predictions` with the arm's push bound (:func:`arm_push_bound`: the
+    time-scale learning rate, the clock, where one is set), so the answer follows today's
+    :func:`mlmath.experiments.analysis.predicted_beta`. Each entry is a
+    :class:`mlmath.experiments.analysis.Prediction` with a typed ``.outcome``.
+    Chapters 11–12.
+    """
+    bound = arm_push_bound(result, name)
+    return recomputed_predictions(result.arm(name), arrays, name, bound=bound)
+
+
+def stationarity_rows(result, arrays: dict | None = None) -> list[dict]:
     """One row per arm of the stored ``stationarity`` result (Chapter 11, "Toward stationarity").
 
     Columns: the labels at the horizon (``phase_summary``), how many seeds are stationary
@@ -885,23 +898,173 @@ def stationarity_rows(result) -> list[dict]:
     :func:`mlmath.experiments.trajectories.stationary_flags`), the median β, the tail index α
     of the ln τ increments between checkpoints beside the same estimator on Gaussian
     increments of the same shape, the response kernel's monotone horizon and captured
-    long-lag signal (:mod:`mlmath.response`), and the test error.
+    long-lag signal (:mod:`mlmath.response`), the test error and, with ``arrays`` (the
+    result's arrays), Theorem A's answer per seed (:func:`stationarity_predictions`,
+    :func:`outcome_summary`).
     """
     rows = []
-    for arm in result.summary["arms"].values():
+    for name, arm in result.summary["arms"].items():
         trained, path = arm["trained"], arm["trajectory"]
         betas = [b for b in trained["beta"] if b is not None]
-        rows.append(
-            {
-                "arm": arm["label"],
-                "labels": phase_summary(trained["phases"]),
-                "stationary": f"{sum(trained['stationary'])}/{len(trained['stationary'])}",
-                "median β": f"{float(np.median(betas)):.2g}" if betas else "—",
-                "α of Δ ln τ": f"{path['alpha_increments']:.2g}",
-                "α, Gaussian": _value_span(path["alpha_increments_gaussian"]),
-                "kernel horizon": _value_span(path["kernel_horizon"], "{:.0f}"),
-                "captured": _value_span(path["kernel_captured"]),
-                "test MSE": _value_span(arm["test_mse"]),
-            }
-        )
+        row = {
+            "arm": arm["label"],
+            "labels": phase_summary(trained["phases"]),
+            "stationary": f"{sum(trained['stationary'])}/{len(trained['stationary'])}",
+            "median β": f"{float(np.median(betas)):.2g}" if betas else "—",
+            "α of Δ ln τ": f"{path['alpha_increments']:.2g}",
+            "α, Gaussian": _value_span(path["alpha_increments_gaussian"]),
+            "kernel horizon": _value_span(path["kernel_horizon"], "{:.0f}"),
+            "captured": _value_span(path["kernel_captured"]),
+            "test MSE": _value_span(arm["test_mse"]),
+        }
+        if arrays is not None:
+            row["Theorem A"] = outcome_summary(stationarity_predictions(result, arrays, name))
+        rows.append(row)
     return rows
+
+
+def stationarity_failures(
+    labels, beta_low, beta_high, drift_p, *, last: int = 3, drift_level: float = 0.01
+) -> list[tuple[str, ...]]:
+    """Per seed, which of the stationarity flag's three conditions fail (empty: stationary).
+
+    The conditions of :func:`mlmath.experiments.trajectories.stationary_flags`, read back
+    from a stored trajectory so that a chapter can say *why* a seed is not stationary:
+    ``'label'`` when the phase label changes over the last ``last`` checkpoints,
+    ``'beta'`` when their β intervals share no point (``max β_low > min β_high``; absent
+    at every checkpoint counts as agreement), ``'spectrum'`` when the spectrum drifts
+    (its stored p-value, :func:`mlmath.experiments.trajectories.spectrum_drift`, below
+    ``drift_level``; NaN is not a drift). Chapters 11–12.
+
+    Parameters
+    ----------
+    labels : array-like of str, shape (C, S)
+    beta_low, beta_high : array-like of float, shape (C, S)
+        NaN where no β was fitted.
+    drift_p : array-like of float, shape (S,)
+    last : int, default 3
+        ``2 ≤ last ≤ C``.
+    drift_level : float in (0, 1), default 0.01
+
+    Returns
+    -------
+    list of tuple of str, one per seed
+    """
+    labels = np.asarray(labels, dtype=str)
+    low = np.asarray(beta_low, dtype=float)
+    high = np.asarray(beta_high, dtype=float)
+    drift_p = np.asarray(drift_p, dtype=float)
+    if labels.ndim != 2 or low.shape != labels.shape or high.shape != labels.shape:
+        raise ValueError(
+            "labels, beta_low and beta_high must share one shape (checkpoints, seeds); got "
+            f"{labels.shape}, {low.shape}, {high.shape}"
+        )
+    if drift_p.shape != labels.shape[1:]:
+        raise ValueError(f"drift_p must have shape ({labels.shape[1]},); got {drift_p.shape}")
+    if isinstance(last, bool) or not isinstance(last, (int, np.integer)):
+        raise TypeError(f"last must be an int; got {type(last).__name__}")
+    if not 2 <= last <= labels.shape[0]:
+        raise ValueError(f"last must be in [2, {labels.shape[0]}]; got {last}")
+    if not 0 < drift_level < 1:
+        raise ValueError(f"drift_level must be in (0, 1); got {drift_level!r}")
+    out = []
+    for s in range(labels.shape[1]):
+        reasons = []
+        if len(set(labels[-last:, s])) > 1:
+            reasons.append("label")
+        lo, hi = low[-last:, s], high[-last:, s]
+        fitted = np.isfinite(lo) & np.isfinite(hi)
+        if fitted.any() and (not fitted.all() or lo.max() > hi.min()):
+            reasons.append("beta")
+        if drift_p[s] < drift_level:
+            reasons.append("spectrum")
+        out.append(tuple(reasons))
+    return out
+
+
+def rank_test_greater(a, b, *, max_splits: int = 1_000_000) -> float:
+    """One-sided exact permutation p of the Mann–Whitney statistic: is ``a`` larger than ``b``?
+
+    ``U = Σ_i R_i − n_a(n_a + 1)/2`` with ``R_i`` the mid-ranks of ``a`` in the pooled sample
+    (ties share their mean rank); p is the fraction of the ``C(n_a + n_b, n_a)`` equally
+    likely splits of the pooled values whose ``U`` is at least the observed one, so ties
+    are handled exactly (no normal approximation; Mann & Whitney 1947). Without ties it
+    equals SciPy's ``mannwhitneyu(a, b, alternative='greater', method='exact')``. For
+    "``a`` smaller", call ``rank_test_greater(b, a)``. The smallest p it can give is
+    ``1/C(n_a + n_b, n_a)`` (1/252 for five seeds against five). Chapters 11–12.
+
+    Raises ValueError for an empty or non-finite sample, or more than ``max_splits`` splits.
+    """
+    from itertools import combinations
+
+    from scipy.stats import rankdata
+
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    for label, x in (("a", a), ("b", b)):
+        if x.size == 0 or not np.isfinite(x).all():
+            raise ValueError(f"{label} must be a non-empty sample of finite numbers; got {x}")
+    n = a.size + b.size
+    if math.comb(n, a.size) > max_splits:
+        raise ValueError(
+            f"a and b give {math.comb(n, a.size)} splits, more than max_splits = {max_splits}"
+        )
+    ranks = rankdata(np.concatenate([a, b]))
+    observed = ranks[: a.size].sum()
+    sums = np.array([ranks[list(idx)].sum() for idx in combinations(range(n), a.size)])
+    return float(np.mean(sums >= observed - 1e-9))
+
+
+def median_ratio_interval(
+    numerator, denominator, *, n_boot: int = 2000, level: float = 0.9, rng=None
+) -> tuple[float, float, float]:
+    """``median(numerator) / median(denominator)`` with a percentile bootstrap over seeds.
+
+    Each bootstrap draw resamples the seeds of each group with replacement (independently)
+    and recomputes the ratio of medians; the interval is the central ``level`` of the
+    draws (Efron 1979). With five seeds per group the interval is coarse
+    (a median of five resampled values takes one of five values). ``rng`` is a
+    ``numpy.random.Generator`` (the chapters pass one with a fixed seed); None gives one
+    seeded with 0. Returns ``(ratio, low, high)``. Chapter 11's clock test.
+
+    Raises ValueError for an empty or non-finite group, a denominator whose values are not
+    all positive, ``n_boot < 100`` or ``level`` outside (0, 1).
+    """
+    num = np.asarray(numerator, dtype=float).ravel()
+    den = np.asarray(denominator, dtype=float).ravel()
+    for label, x in (("numerator", num), ("denominator", den)):
+        if x.size == 0 or not np.isfinite(x).all():
+            raise ValueError(f"{label} must be a non-empty sample of finite numbers; got {x}")
+    if (den <= 0).any():
+        raise ValueError(f"denominator must be > 0 in every seed; got {den}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 100:
+        raise ValueError(f"n_boot must be an int >= 100; got {n_boot!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level!r}")
+    rng = np.random.default_rng(0) if rng is None else rng
+    draws_num = np.median(rng.choice(num, size=(n_boot, num.size)), axis=1)
+    draws_den = np.median(rng.choice(den, size=(n_boot, den.size)), axis=1)
+    low, high = np.quantile(draws_num / draws_den, [(1 - level) / 2, (1 + level) / 2])
+    return float(np.median(num) / np.median(den)), float(low), float(high)
+
+
+def predictions_inside(low: float, high: float, predictions: dict) -> list[str]:
+    """The names of ``predictions`` (``{name: value}``) whose value lies in ``[low, high]``.
+
+    Which predictions an interval cannot tell apart from the data: one name, the data
+    favour it over the others; all of them, the test does not decide; none, it rejects
+    them all. Chapter 11's clock test.
+    """
+    if not low <= high:
+        raise ValueError(f"low must be <= high; got {low!r} and {high!r}")
+    return [name for name, value in predictions.items() if low <= value <= high]
+
+
+__all__ += [
+    "stationarity_predictions",
+    "stationarity_rows",
+    "stationarity_failures",
+    "rank_test_greater",
+    "median_ratio_interval",
+    "predictions_inside",
+]
