@@ -1,7 +1,7 @@
 """Measured budgets: ``python -m tools.bench`` (``make bench``) times what the book spends.
 
 Writes ``_build/bench.json`` — a list of records ``{"name", "value", "unit"}`` (a few carry a
-``"note"``) — and prints them as a table. Four measurements:
+``"note"``) — and prints them as a table. Six measurements:
 
 * ``scaling.<Model>.ratio_2T_over_T`` — forward and backward time of one model of
   :data:`mlmath.models.MODELS` at ``2T`` steps over the time at ``T`` (a ratio of CPU
@@ -13,6 +13,14 @@ Writes ``_build/bench.json`` — a list of records ``{"name", "value", "unit"}``
   one after another, on the CPU (a ratio of seconds per optimizer step, with
   :func:`mlmath.training.train`). Scales: the ``ci`` tier of Part IV (32 units, ``T = 256``,
   batch 16, 3 seeds) and its ``reference`` tier (64 units, ``T = 512``, batch 16, 5 seeds).
+* ``fused.reference.<Model>.*`` — the fused recurrence (:mod:`mlmath._fused`) against the
+  autograd loop at the reference shape (64 units, ``T = 512``, batch 16, 5 seeds), forward
+  and backward of the whole model; the compiled Function alone; the two per-step matrix
+  products alone (issue 16's floor) and every matrix product the Function computes, with
+  the ratios of the Function to each (:func:`fused_recurrence`).
+* ``train.reference.<Model>.*`` — seconds per whole optimizer step (AdamW, clipping) at the
+  reference shape, fused and autograd, and the GRU and LSTM reference cells
+  (:func:`training_step_times`).
 * ``process.<case>.throughput`` — Monte Carlo throughput of
   :func:`mlmath.process.simulate_process` on its grid scheme, in unit-steps per second.
 * ``execute.<notebook>`` and ``execute.book`` — execution time of every notebook of
@@ -25,8 +33,9 @@ Ratios compare two things measured in the same run, interleaved (``A, B, A, B, .
 the minimum over repeats: load from other processes only ever adds time, so the minimum is
 the least disturbed measurement, and interleaving exposes both sides to the same load. The
 absolute times depend on the machine and its load; they are reported, never asserted
-(``tests/test_bench.py`` asserts only ratios). ``--quick`` skips the chapters and the
-reference scale, for the tests. Torch runs on one thread by default, as the chapters and the
+(``tests/test_bench.py`` asserts only ratios). ``--quick`` skips the chapters, the
+batched-seed comparison at the reference scale and the training steps, and runs the fused
+comparison for DiagGate only (at the reference shape), for the tests. Torch runs on one thread by default, as the chapters and the
 ci tier do (:func:`mlmath.reproducibility.set_seed`); ``--threads`` changes it.
 
 Usage::
@@ -140,8 +149,9 @@ def fused_recurrence(
     same compiled loop); and ``"products"``: every matrix product the Function computes, alone
     (the forward step's product with the input columns, ``[h, x] [U_all, W]ᵀ``, the backward
     step's, and the weight gradients ``dpreᵀ h`` and ``dpreᵀ x`` over all steps). The weight
-    gradient of ``U_all`` alone has the flops of one of the floor's two products, so the
-    Function cannot come within 1.5 times the floor however its elementwise work is done.
+    gradient of ``U_all`` alone has the flops of one of the floor's two products, and the
+    input columns add to the forward one, so the Function cannot come within about 1.8 times
+    the floor however its elementwise work is done.
     Returns ``{"autograd", "fused", "function", "floor", "products"}`` in seconds; the last
     three are absent (and ``"fused"`` equals ``"autograd"``) where the extension is not
     available.
@@ -392,7 +402,8 @@ def run(
 ) -> list[Record]:
     """Every measurement of the module docstring, as :class:`Record` s.
 
-    ``quick``: the ci scale only, for one model (DiagGate), fewer repeats and no chapters.
+    ``quick``: see the module docstring (the ci scale, the fused comparison for DiagGate at
+    the reference shape, fewer repeats, no chapters).
     ``chapters``: ``'auto'`` (the build's record when fresh, else execute), ``'build'``,
     ``'execute'`` or ``'skip'``.
     """
