@@ -35,8 +35,9 @@ the least disturbed measurement, and interleaving exposes both sides to the same
 absolute times depend on the machine and its load; they are reported, never asserted
 (``tests/test_bench.py`` asserts only ratios). ``--quick`` skips the chapters, the
 batched-seed comparison at the reference scale and the training steps, and runs the fused
-comparison for DiagGate only (at the reference shape), for the tests. Torch runs on one thread by default, as the chapters and the
-ci tier do (:func:`mlmath.reproducibility.set_seed`); ``--threads`` changes it.
+comparison for DiagGate only (at the reference shape), for the tests. Torch runs on one
+thread by default, as the chapters and the ci tier do
+(:func:`mlmath.reproducibility.set_seed`); ``--threads`` changes it.
 
 Usage::
 
