@@ -41,8 +41,9 @@ may differ at rounding level between machines.
 Where the extension cannot be built or loaded, :func:`load` warns once and the models use
 the autograd loop (same results, slower); on a CUDA tensor the models use the autograd loop
 without a warning (:func:`use_fused`). The build lands in ``$MLMATH_EXTENSIONS_DIR`` or
-``~/.cache/mlmath/torch_extensions/<torch>-<python>-<cpu>`` and is reused by every later process
-(torch rebuilds only when the source or the flags change). Chapter 8 (the models).
+``~/.cache/mlmath/torch_extensions/<torch>-<python>-<source>/native-<cpu>`` and is reused by
+every later process (:func:`build_directory`). The fused loop has no double backward: under
+``create_graph=True`` its backward raises (use ``recurrence='autograd'``). Chapter 8.
 """
 
 from __future__ import annotations
@@ -81,8 +82,10 @@ _lock = threading.Lock()
 
 def build_directory() -> Path:
     """Where the compiled extension is cached: ``$MLMATH_EXTENSIONS_DIR`` if set, else
-    ``~/.cache/mlmath/torch_extensions/torch<version>-py<major><minor>-<cpu>`` (created on
-    demand; ``<cpu>`` is :func:`_cpu_key`)."""
+    ``~/.cache/mlmath/torch_extensions``, then ``torch<version>-py<major><minor>-<source>``
+    (``<source>``: a hash of the C++ source, so that checkouts with different sources never
+    share, and never load, each other's build). The tuned build lies in ``native-<cpu>``
+    below it (:func:`_cpu_key`), the portable one in ``portable``; created on demand."""
     root = os.environ.get("MLMATH_EXTENSIONS_DIR")
     if root:
         base = Path(root)
@@ -90,23 +93,30 @@ def build_directory() -> Path:
         base = Path.home() / ".cache" / "mlmath" / "torch_extensions"
     version = torch.__version__.replace("+", "_")
     python = f"py{sys.version_info.major}{sys.version_info.minor}"
-    return base / f"torch{version}-{python}-{_cpu_key()}"
+    source = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:8]
+    return base / f"torch{version}-{python}-{source}"
 
 
-def _cpu_key() -> str:
-    """A short hash of this CPU's instruction sets: the build is tuned to them
-    (``-march=native``), so a cache shared by machines of another kind is not reused."""
-    flags = platform.machine()
+def _cpu_key() -> str | None:
+    """A short hash of this CPU's instruction sets (the ``flags`` or ``Features`` line of
+    ``/proc/cpuinfo``), or None where there is none to read: a ``-march=native`` build is
+    tuned to them, so it is cached per CPU kind, and not built at all where the kind cannot
+    be told (a cache shared with other machines could then hold code this CPU cannot run)."""
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            flags += next((line for line in cpuinfo if line.startswith(("flags", "Features"))), "")
+            flags = next((line for line in cpuinfo if line.startswith(("flags", "Features"))), "")
     except OSError:
-        flags += platform.processor()
-    return hashlib.sha256(flags.encode()).hexdigest()[:8]
+        return None
+    if not flags.strip():
+        return None
+    return hashlib.sha256((platform.machine() + flags).encode()).hexdigest()[:8]
 
 
 def _build():
-    """Compile (or load the cached build of) the extension; raise on any failure."""
+    """Compile (or load the cached build of) the extension; raise on any failure.
+
+    The tuned build first (where :func:`_cpu_key` can tell the CPU); if it fails, one warning
+    with its error and the portable build."""
     from torch.utils import cpp_extension
 
     folder = build_directory()
@@ -115,10 +125,19 @@ def _build():
     except OSError:
         folder = Path(tempfile.gettempdir()) / f"mlmath-torch-extensions-{os.getuid()}"
         folder.mkdir(parents=True, exist_ok=True)
-    try:
-        return _compile(cpp_extension, folder, TUNED_FLAGS)
-    except Exception:  # noqa: BLE001 - a compiler without -march=native: the portable build
-        return _compile(cpp_extension, folder / "portable", PORTABLE_FLAGS)
+    cpu = _cpu_key()
+    if cpu is not None:
+        try:
+            return _compile(cpp_extension, folder / f"native-{cpu}", TUNED_FLAGS)
+        except Exception as error:  # noqa: BLE001 - any failure: try the portable build
+            warnings.warn(
+                "mlmath: the tuned build of the fused recurrence (-march=native) failed "
+                f"({type(error).__name__}: {str(error)[:300]}); using the portable build, "
+                "about three times slower in its step loop.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return _compile(cpp_extension, folder / "portable", PORTABLE_FLAGS)
 
 
 #: Compiler flags: tuned to the building CPU (the step loop's exponentials vectorise only
@@ -201,8 +220,15 @@ class LeakyRecurrence(torch.autograd.Function):
         return hidden
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_hidden):
+        # grad mode is on in a backward pass only under create_graph=True (a gradient penalty,
+        # a Hessian-vector product): the compiled backward records no graph, so its result
+        # would be silently treated as a constant; refuse instead
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "the fused recurrence has no double backward (create_graph=True): build the "
+                "model with recurrence='autograd' to differentiate its gradients"
+            )
         X, W, U_all, h0, hidden, g_all, s_all = ctx.saved_tensors
         want_dx = bool(ctx.needs_input_grad[0])
         grads = load().backward(
@@ -224,7 +250,8 @@ class Readout(torch.autograd.Function):
 
     The same as :func:`torch.baddbmm`, with the readout's weight gradient taken as
     ``dyᵀ h`` (a row of products over ``N``) rather than autograd's ``hᵀ dy``, which for
-    ``O = 1`` is a matrix-vector product about ten times slower at ``N = 8192``.
+    ``O = 1`` is a matrix-vector product about ten times slower at ``N = 8192``. Its backward
+    is made of differentiable operations, so it can be differentiated again.
     """
 
     @staticmethod
@@ -233,8 +260,7 @@ class Readout(torch.autograd.Function):
         return torch.baddbmm(c.unsqueeze(1), h, V.transpose(1, 2))
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, dy):
+    def backward(ctx, dy):  # differentiable ops: a double backward works
         h, V = ctx.saved_tensors
         dh = torch.bmm(dy, V) if ctx.needs_input_grad[0] else None
         dV = torch.bmm(dy.transpose(1, 2), h) if ctx.needs_input_grad[1] else None

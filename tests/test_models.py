@@ -1,5 +1,7 @@
 """Tests of mlmath.models: shapes, the meaning of the gate trace (against autograd), init."""
 
+import hashlib
+import io
 import math
 
 import numpy as np
@@ -549,8 +551,9 @@ def test_fallback_to_autograd_warns_once_and_gives_the_same_result(
 
 
 def test_a_compiler_without_march_native_gets_the_portable_build(monkeypatch, tmp_path):
-    """The tuned build (-march=native) is tried first, in a folder keyed by the CPU; if the
-    compiler refuses it, the portable -O3 build goes to a folder of its own."""
+    """The tuned build (-march=native) is tried first, in a folder keyed by the source and the
+    CPU; if the compiler refuses it, one warning and the portable -O3 build in a folder of its
+    own. Where the CPU cannot be told, only the portable build is made."""
     from mlmath import _fused
 
     monkeypatch.setenv("MLMATH_EXTENSIONS_DIR", str(tmp_path))
@@ -563,13 +566,72 @@ def test_a_compiler_without_march_native_gets_the_portable_build(monkeypatch, tm
         return "portable module"
 
     monkeypatch.setattr(_fused, "_compile", compile_)
-    assert _fused._build() == "portable module"
-    tuned, portable = calls
-    assert tuned == (_fused.build_directory(), _fused.TUNED_FLAGS)
-    assert portable == (_fused.build_directory() / "portable", _fused.PORTABLE_FLAGS)
+    monkeypatch.setattr(_fused, "_cpu_key", lambda: "cafe0123")
+    with pytest.warns(RuntimeWarning, match="unrecognised option -march=native"):
+        assert _fused._build() == "portable module"
+    folder = _fused.build_directory()
+    assert calls == [
+        (folder / "native-cafe0123", _fused.TUNED_FLAGS),
+        (folder / "portable", _fused.PORTABLE_FLAGS),
+    ]
     assert "-march=native" not in " ".join(_fused.PORTABLE_FLAGS)
-    assert _fused.build_directory().parent == tmp_path
-    assert _fused.build_directory().name.endswith(_fused._cpu_key())
+    assert folder.parent == tmp_path
+    # the folder changes with the source: a checkout with another source never shares it
+    source = hashlib.sha256(_fused.SOURCE.read_bytes()).hexdigest()[:8]
+    assert folder.name.endswith(source)
+    # no CPU flags to read: the portable build only
+    calls.clear()
+    monkeypatch.setattr(_fused, "_cpu_key", lambda: None)
+    assert _fused._build() == "portable module"
+    assert calls == [(folder / "portable", _fused.PORTABLE_FLAGS)]
+
+
+def test_cpu_key_reads_the_flags_line(monkeypatch):
+    from mlmath import _fused
+
+    lines = {"flags": "processor : 0\nflags : fpu sse avx512f\n", "none": "processor : 0\n"}
+
+    def fake_open(text):
+        return lambda *args, **kwargs: io.StringIO(text)
+
+    monkeypatch.setattr("builtins.open", fake_open(lines["flags"]))
+    key = _fused._cpu_key()
+    assert isinstance(key, str) and len(key) == 8
+    monkeypatch.setattr("builtins.open", fake_open("processor : 0\nflags : fpu sse\n"))
+    assert _fused._cpu_key() not in (None, key)  # other instruction sets, another key
+    monkeypatch.setattr("builtins.open", fake_open(lines["none"]))
+    assert _fused._cpu_key() is None
+
+
+def test_the_fused_loop_refuses_a_double_backward():
+    """A gradient penalty through the fused loop would treat the compiled backward as a
+    constant (wrong second derivatives): it raises; the autograd loop differentiates it."""
+    x = torch.randn(2, 6, 3, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    for recurrence in ("fused", "autograd"):
+        model = DiagGate(3, 4, n_models=2, seed=0, recurrence=recurrence)
+        y, _ = model(x, trace=False)
+        if recurrence == "fused":
+            with pytest.raises(RuntimeError, match="no double backward"):
+                torch.autograd.grad(y.sum(), x, create_graph=True)
+        else:
+            (gx,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+            assert gx.requires_grad
+
+
+def test_readout_function_has_exact_first_and_second_derivatives():
+    from mlmath._fused import Readout
+
+    generator = torch.Generator().manual_seed(3)
+
+    def draw(*shape):
+        values = torch.randn(*shape, generator=generator, dtype=torch.float64)
+        return values.requires_grad_()
+
+    h, V, c = draw(2, 7, 4), draw(2, 3, 4), draw(2, 3)
+    assert torch.autograd.gradcheck(Readout.apply, (h, V, c))
+    assert torch.autograd.gradgradcheck(Readout.apply, (h, V, c))
+    reference = torch.baddbmm(c.unsqueeze(1), h, V.transpose(1, 2))
+    torch.testing.assert_close(Readout.apply(h, V, c), reference, rtol=0, atol=0)
 
 
 def test_device_selection(fresh_extension_state, monkeypatch):

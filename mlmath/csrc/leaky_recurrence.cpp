@@ -32,9 +32,11 @@ namespace {
 
 // ---------------------------------------------------------------------------- buffer pool
 
-// Freed blocks, by size, kept for reuse (at most kPoolBytes in all). Never destroyed: tensors
-// may outlive static destruction at interpreter exit.
-constexpr size_t kPoolBytes = size_t(512) << 20;
+// Freed blocks, by size, kept for reuse, at most kPoolBytes in all: a block that would not fit
+// first evicts blocks of other sizes, largest first (a process that changes shape keeps the
+// blocks of its latest shapes). Never destroyed: tensors may outlive static destruction at
+// interpreter exit.
+constexpr size_t kPoolBytes = size_t(256) << 20;
 
 struct Pool {
   std::mutex lock;
@@ -48,16 +50,27 @@ Pool& pool() {
 }
 
 void give_back(void* data, size_t bytes) {
-  Pool& p = pool();
+  std::vector<void*> evicted;
   {
+    Pool& p = pool();
     std::lock_guard<std::mutex> guard(p.lock);
-    if (p.held + bytes <= kPoolBytes) {
-      p.blocks.emplace(bytes, data);
-      p.held += bytes;
-      return;
+    if (bytes <= kPoolBytes) {
+      for (auto it = p.blocks.end(); p.held + bytes > kPoolBytes && it != p.blocks.begin();) {
+        --it;
+        if (it->first == bytes) continue;
+        evicted.push_back(it->second);
+        p.held -= it->first;
+        it = p.blocks.erase(it);
+      }
+      if (p.held + bytes <= kPoolBytes) {
+        p.blocks.emplace(bytes, data);
+        p.held += bytes;
+        data = nullptr;
+      }
     }
   }
-  std::free(data);
+  for (void* block : evicted) std::free(block);
+  std::free(data);  // not kept (nullptr when kept)
 }
 
 // An uninitialised tensor whose memory comes from (and returns to) the pool.
@@ -219,6 +232,7 @@ std::vector<at::Tensor> forward(const at::Tensor& X_in, const at::Tensor& W, con
   const int64_t S = X_in.size(0), T = X_in.size(1), B = X_in.size(2), I = X_in.size(3);
   const int64_t HK = W.size(1), H = HK - K, KS = K > 0 ? K : 1;
   TORCH_CHECK(W.size(0) == S && W.size(2) == I, "fused recurrence: W shape");
+  TORCH_CHECK(T >= 1 && B >= 1, "fused recurrence: at least one step and one sequence");
   TORCH_CHECK(K == 0 || K == 1 || K == H, "fused recurrence: K must be 0, 1 or H");
   TORCH_CHECK(U_all.size(0) == S && U_all.size(1) == HK && U_all.size(2) == H,
               "fused recurrence: U_all shape");
@@ -294,6 +308,7 @@ std::vector<at::Tensor> backward(const at::Tensor& grad_hidden, const at::Tensor
   at::NoGradGuard no_grad;
   const int64_t S = hidden.size(0), T = hidden.size(1), B = hidden.size(2), H = hidden.size(3);
   const int64_t HK = H + K;
+  TORCH_CHECK(T >= 1 && B >= 1, "fused recurrence: at least one step and one sequence");
   auto gh = grad_hidden.contiguous();
   auto U = U_all.contiguous();
   auto h0 = h0_in.contiguous();
