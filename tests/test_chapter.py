@@ -589,8 +589,9 @@ def test_late_increment_alpha_sees_a_heavy_transient_leave():
     # 24 increments per unit: Cauchy in the first half, Gaussian in the second
     early = sample_symmetric_stable(1.0, (12, 4, 64), rng=rng) * 0.1
     late = rng.normal(0.0, 0.1, (12, 4, 64))
-    logs = 2.0 + np.concatenate([np.zeros((1, 4, 64)), np.cumsum(
-        np.concatenate([early, late]), axis=0)])
+    logs = 2.0 + np.concatenate(
+        [np.zeros((1, 4, 64)), np.cumsum(np.concatenate([early, late]), axis=0)]
+    )
     taus = np.exp(logs)
     whole, _ = late_increment_alpha(taus, start=0, rng=0)
     second, (low, mid, high) = late_increment_alpha(taus, start=12, rng=0)
@@ -606,11 +607,13 @@ def test_units_returning_counts_only_units_that_come_back_below_censor():
     from mlmath.experiments.chapter import units_returning
 
     T = 256.0
-    taus = np.array([
-        [[300.0, np.inf, 10.0, 400.0], [1e9, 1.0, 2.0, 3.0]],  # checkpoint -3
-        [[300.0, np.inf, 10.0, 400.0], [1e9, 1.0, 2.0, 3.0]],
-        [[100.0, np.inf, 500.0, np.nan], [255.0, 1.0, 2.0, 3.0]],  # last
-    ])
+    taus = np.array(
+        [
+            [[300.0, np.inf, 10.0, 400.0], [1e9, 1.0, 2.0, 3.0]],  # checkpoint -3
+            [[300.0, np.inf, 10.0, 400.0], [1e9, 1.0, 2.0, 3.0]],
+            [[100.0, np.inf, 500.0, np.nan], [255.0, 1.0, 2.0, 3.0]],  # last
+        ]
+    )
     # seed 0: 300 → 100 returns, inf stays, 10 → 500 is not a return, 400 → NaN unknown
     assert units_returning(taus, T).tolist() == [1, 1]
     with pytest.raises(ValueError, match="taus"):
