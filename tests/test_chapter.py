@@ -539,3 +539,108 @@ def test_median_ratio_interval_and_predictions_inside():
     assert predictions_inside(2.5, 3.0, both) == []
     with pytest.raises(ValueError, match="low must be <= high"):
         predictions_inside(2.0, 1.0, both)
+
+
+# ---- the review of the stationarity experiment: hand-made trajectories
+
+
+def _taus_from_logs(first, last):
+    """Two checkpoints, one seed: τ = exp(first) then exp(last)."""
+    return np.exp(np.array([[first], [last]], dtype=float))
+
+
+def test_drift_design_effect_matches_a_hand_computed_t_test():
+    from scipy import stats
+
+    from mlmath.experiments.chapter import drift_design_effect
+
+    taus = _taus_from_logs([1.0, 1.0, 1.0, 1.0], [0.9, 0.8, 0.7, 0.6])
+    shift, p, p_corr = drift_design_effect(taus, 0.5, last=2)
+    # d = -0.1..-0.4: mean -0.25, sd = sqrt(0.05/3), t = -0.25 / (sd / 2) = -3.873
+    t = -0.25 / (math.sqrt(0.05 / 3) / 2)
+    assert shift[0] == pytest.approx(-0.25)
+    assert p[0] == pytest.approx(2 * stats.t.sf(abs(t), 3))
+    assert p[0] == pytest.approx(0.0305, abs=5e-4)
+    # design effect 1 + 3 * 0.5 = 2.5: t / sqrt(2.5) = -2.449, two-sided p(3 df) = 0.0917
+    assert p_corr[0] == pytest.approx(0.0917, abs=5e-4)
+    # no correlation: the corrected p is the plain one; a negative ρ does not shrink p
+    assert drift_design_effect(taus, 0.0, last=2)[2][0] == pytest.approx(p[0])
+    assert drift_design_effect(taus, -0.3, last=2)[2][0] == pytest.approx(p[0])
+
+
+def test_drift_design_effect_clips_at_censor_and_rejects_bad_correlation():
+    from mlmath.experiments.chapter import drift_design_effect
+
+    # every unit stays beyond the censor: clipped d = 0 everywhere, p = 1, no drift
+    taus = _taus_from_logs([6.0, 7.0, 8.0], [9.0, 10.0, np.inf])
+    shift, p, p_corr = drift_design_effect(taus, 0.1, last=2, censor=math.exp(5.0))
+    assert shift[0] == 0.0 and p[0] == 1.0 and p_corr[0] == 1.0
+    with pytest.raises(ValueError, match="unit_corr"):
+        drift_design_effect(taus, 1.5, last=2)
+    with pytest.raises(ValueError, match="unit_corr"):
+        drift_design_effect(taus, math.nan, last=2)
+
+
+def test_late_increment_alpha_sees_a_heavy_transient_leave():
+    from mlmath.experiments.chapter import late_increment_alpha
+    from mlmath.stable import sample_symmetric_stable
+
+    rng = np.random.default_rng(3)
+    # 24 increments per unit: Cauchy in the first half, Gaussian in the second
+    early = sample_symmetric_stable(1.0, (12, 4, 64), rng=rng) * 0.1
+    late = rng.normal(0.0, 0.1, (12, 4, 64))
+    logs = 2.0 + np.concatenate(
+        [np.zeros((1, 4, 64)), np.cumsum(np.concatenate([early, late]), axis=0)]
+    )
+    taus = np.exp(logs)
+    whole, _ = late_increment_alpha(taus, start=0, rng=0)
+    second, (low, mid, high) = late_increment_alpha(taus, start=12, rng=0)
+    assert whole < 1.5  # the Cauchy half dominates the pooled tail
+    assert second > 1.6 and low - 0.15 < second  # Gaussian-like, beside its yardstick
+    with pytest.raises(ValueError, match="start"):
+        late_increment_alpha(taus, start=24)
+    with pytest.raises(TypeError, match="start"):
+        late_increment_alpha(taus, start=1.5)
+
+
+def test_units_returning_counts_only_units_that_come_back_below_censor():
+    from mlmath.experiments.chapter import units_returning
+
+    T = 256.0
+    taus = np.array(
+        [
+            [[300.0, np.inf, 10.0, 400.0], [1e9, 1.0, 2.0, 3.0]],  # checkpoint -3
+            [[300.0, np.inf, 10.0, 400.0], [1e9, 1.0, 2.0, 3.0]],
+            [[100.0, np.inf, 500.0, np.nan], [255.0, 1.0, 2.0, 3.0]],  # last
+        ]
+    )
+    # seed 0: 300 → 100 returns, inf stays, 10 → 500 is not a return, 400 → NaN unknown
+    assert units_returning(taus, T).tolist() == [1, 1]
+    with pytest.raises(ValueError, match="taus"):
+        units_returning(taus[0], T)
+
+
+def test_late_median_beta_ignores_unfitted_snapshots():
+    from mlmath.experiments.chapter import late_median_beta
+
+    beta = np.array([[9.0, 9.0], [0.1, np.nan], [0.3, np.nan], [0.2, np.nan]])
+    out = late_median_beta(beta, last=3)
+    assert out[0] == pytest.approx(0.2) and math.isnan(out[1])
+    assert late_median_beta(beta, last=4)[1] == 9.0
+    with pytest.raises(ValueError, match="last"):
+        late_median_beta(beta, last=5)
+
+
+def test_slow_drift_halves_reads_known_slopes_of_the_slow_half():
+    from mlmath.experiments.chapter import slow_drift_halves
+
+    steps = np.array([0, 10, 20, 40, 60])
+    k = steps[:, None, None].astype(float)
+    # unit 0 and 1 slow (Y high), units 2 and 3 fast; slow ones rise 0.01/step then fall
+    slow_y = np.where(k <= 20, 5 + 0.01 * k, 5.2 - 0.002 * (k - 20))
+    y = np.concatenate([slow_y, slow_y + 0.5, np.zeros_like(k), np.ones_like(k)], axis=-1)
+    out = slow_drift_halves(y, steps)
+    assert out.shape == (1, 2)
+    assert out[0, 0] == pytest.approx(0.01) and out[0, 1] == pytest.approx(-0.002)
+    with pytest.raises(ValueError, match="steps"):
+        slow_drift_halves(y, steps[::-1])

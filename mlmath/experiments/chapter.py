@@ -1068,3 +1068,156 @@ __all__ += [
     "median_ratio_interval",
     "predictions_inside",
 ]
+
+
+# ---- chapters 11–12: the review of the stationarity experiment (issue 17)
+
+
+def drift_design_effect(
+    taus, unit_corr: float, *, last: int = 8, censor=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Spectrum drift over the last ``last`` checkpoints, with a unit-correlation correction.
+
+    Per seed, ``d = min(ln τ_C, ln censor) − min(ln τ_{C−last+1}, ln censor)`` for every
+    unit with both values finite after clipping (``inf`` counts as ``censor``), as in
+    :func:`mlmath.experiments.trajectories.spectrum_drift` (same shift and p). The
+    one-sample t-test there assumes units independent; units that share a component with
+    mean pairwise correlation ρ inflate the variance of the mean by the design effect
+    ``1 + (n − 1) ρ`` (Kish 1965), so the corrected p is
+    ``2 · P(t_{n−1} > |t| / sqrt(1 + (n − 1) max(ρ, 0)))``. Chapters 11–12.
+
+    Parameters
+    ----------
+    taus : array-like, shape (C, S, H)
+    unit_corr : float
+        Mean pairwise correlation of the units' increments (a stored ``unit_corr``).
+    last : int, default 8
+    censor : float, optional
+
+    Returns
+    -------
+    (shift, p, p_corrected) : three arrays of shape (S,)
+        Mean ``d`` (nepers; negative: the spectrum contracts), the uncorrected two-sided
+        p and the design-effect-corrected one (NaN shift and p = 1 below two units).
+    """
+    from scipy import stats
+
+    from .trajectories import spectrum_drift
+
+    if not isinstance(unit_corr, (int, float, np.floating)) or not math.isfinite(unit_corr):
+        raise ValueError(f"unit_corr must be a finite number in [-1, 1]; got {unit_corr!r}")
+    if not -1 <= unit_corr <= 1:
+        raise ValueError(f"unit_corr must be in [-1, 1]; got {unit_corr!r}")
+    shift, p_value = spectrum_drift(taus, last=last, censor=censor)
+    taus = np.asarray(taus, dtype=float)
+    top = math.inf if censor is None else math.log(censor)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.minimum(np.log(taus[[-last, -1]]), top)
+    corrected = np.ones(taus.shape[1])
+    for s, row in enumerate(y[1] - y[0]):
+        row = row[np.isfinite(row)]
+        if row.size < 2 or np.ptp(row) == 0:
+            corrected[s] = p_value[s]
+            continue
+        t = row.mean() / (row.std(ddof=1) / math.sqrt(row.size))
+        inflation = 1 + (row.size - 1) * max(float(unit_corr), 0.0)
+        corrected[s] = float(2 * stats.t.sf(abs(t) / math.sqrt(inflation), row.size - 1))
+    return shift, p_value, corrected
+
+
+def late_increment_alpha(taus, *, start: int, censor=None, rng=None):
+    """Tail index α of ``Δ ln τ`` from checkpoint ``start`` on, with its Gaussian yardstick.
+
+    :func:`mlmath.experiments.trajectories.increment_tail_index` and
+    :func:`~mlmath.experiments.trajectories.increment_tail_reference` (Gaussian
+    surrogates at the same shape) on ``taus[start:]``: the whole-run α mixes the early
+    transient with the late increments; this reads the late ones alone. Chapter 11.
+
+    Returns ``(alpha, (low, median, high))``. Raises ValueError when fewer than three
+    checkpoints remain (or the estimator's own errors: fewer than 50 increments).
+    """
+    from .trajectories import increment_tail_index, increment_tail_reference
+
+    taus = np.asarray(taus, dtype=float)
+    if taus.ndim != 3:
+        raise ValueError(f"taus must have shape (C, S, H); got {taus.shape}")
+    if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
+        raise TypeError(f"start must be an int; got {type(start).__name__}")
+    if not 0 <= start <= taus.shape[0] - 3:
+        raise ValueError(f"start must be in [0, {taus.shape[0] - 3}]; got {start}")
+    late = taus[start:]
+    alpha = increment_tail_index(late, censor=censor)
+    return alpha, increment_tail_reference(late, censor=censor, rng=rng)
+
+
+def units_returning(taus, censor: float, *, start: int = -3) -> np.ndarray:
+    """Per seed, the units at ``τ ≥ censor`` at checkpoint ``start`` that end below it.
+
+    ``taus`` has shape (C, S, H); NaN (unresolved) at the end does not count as a
+    return. Chapter 11 (do units pushed beyond ``T`` come back?).
+    """
+    taus = np.asarray(taus, dtype=float)
+    if taus.ndim != 3:
+        raise ValueError(f"taus must have shape (C, S, H); got {taus.shape}")
+    if not censor > 0:
+        raise ValueError(f"censor must be > 0; got {censor!r}")
+    beyond = taus[start] >= censor
+    back = taus[-1] < censor
+    return np.sum(beyond & back, axis=-1).astype(int)
+
+
+def late_median_beta(traj_beta, *, last: int = 5) -> np.ndarray:
+    """Per seed, the median β over the last ``last`` checkpoints (NaN where none fitted).
+
+    ``traj_beta`` has shape (C, S). A median over several snapshots is robust to one
+    snapshot's fit; the chapters pre-specify ``last = 5``. Chapters 11–12.
+    """
+    beta = np.asarray(traj_beta, dtype=float)
+    if beta.ndim != 2:
+        raise ValueError(f"traj_beta must have shape (C, S); got {beta.shape}")
+    if isinstance(last, bool) or not isinstance(last, (int, np.integer)):
+        raise TypeError(f"last must be an int; got {type(last).__name__}")
+    if not 1 <= last <= beta.shape[0]:
+        raise ValueError(f"last must be in [1, {beta.shape[0]}]; got {last}")
+    tail = beta[-last:]
+    out = np.full(beta.shape[1], np.nan)
+    for s in range(beta.shape[1]):
+        finite = tail[:, s][np.isfinite(tail[:, s])]
+        if finite.size:
+            out[s] = float(np.median(finite))
+    return out
+
+
+def slow_drift_halves(y_path, steps) -> np.ndarray:
+    """Mean per-step ``ΔY`` of the slow units in the first and second half of a stored path.
+
+    ``y_path`` has shape (K, S, H) (``Y = ln τ`` of the gate biases at the kept steps
+    ``steps``, shape (K,)); a unit is slow at a kept row when its ``Y`` is at least its
+    seed's median there (the slow half, as in the push measurement). Each increment is
+    divided by its number of steps; the halves split the K − 1 increments at
+    ``(K − 1) // 2``. Returns shape (S, 2): (first half, second half), nepers per step;
+    positive is outward (towards longer τ). Chapter 11 (the transient).
+    """
+    y = np.asarray(y_path, dtype=float)
+    steps = np.asarray(steps, dtype=float)
+    if y.ndim != 3 or y.shape[0] < 3:
+        raise ValueError(f"y_path must have shape (K >= 3, S, H); got {y.shape}")
+    if steps.shape != (y.shape[0],) or not (np.diff(steps) > 0).all():
+        raise ValueError(f"steps must be {y.shape[0]} increasing values; got {steps.shape}")
+    rate = np.diff(y, axis=0) / np.diff(steps)[:, None, None]
+    slow = y[:-1] >= np.median(y[:-1], axis=-1, keepdims=True)
+    half = rate.shape[0] // 2
+    out = np.empty((y.shape[1], 2))
+    for s in range(y.shape[1]):
+        for j, part in enumerate((slice(0, half), slice(half, None))):
+            out[s, j] = rate[part, s][slow[part, s]].mean()
+    return out
+
+
+__all__ += [
+    "drift_design_effect",
+    "late_increment_alpha",
+    "units_returning",
+    "late_median_beta",
+    "slow_drift_halves",
+]
