@@ -472,11 +472,20 @@ def test_decks_quote_the_stored_results_the_chapters_glue():
         abs(float(ch10["ar-rec32-shared"]) - 0.5) <= 0.1
     )  # "reproduces a lag of 32 steps about halfway"
     assert int(ch10["ar-gate-up-share"]) < 25  # "few moved up"
-    # the 12 card on heavy tails: forcing lowers β, not significantly with five seeds, lifts more
-    # time scales beyond T, and does not widen the spread of those below T
+    # the 12 card on heavy tails: in the forcing experiment forcing lowers β, not significantly
+    # with five seeds, and does not widen the spread below T; against Gaussian forcing (the
+    # stationarity run) it lowers β in every seed (the smallest p of 5 against 5) and puts more
+    # time scales beyond T, but the learned memory is not longer than the unforced network's
     assert float(ch12["ch12-p-beta"]) >= 0.05 and ch12["ch12-n-seeds"] == "5"
-    assert "and puts more time scales beyond T" in ch12["ch12-claims-table"]
     assert float(ch12["ch12-sd-T-inject"]) <= float(ch12["ch12-sd-T-plain"])
+    assert float(ch12["ch12-st-p-beta"]) == round(1 / 252, 3)
+    table = ch12["ch12-claims-table"]
+    heavy = table.split("injected α-stable forcing lowers β against Gaussian")[1].split("\n")[0]
+    assert "censored count (τ ≥ T)" in heavy and heavy.endswith("| **supported** |")
+    learning = table.split("sustain long-range learning")[1].split("\n")[0]
+    assert (
+        learning.endswith("| **not supported** |") and float(ch12["ch12-st-p-kernel-base"]) > 0.05
+    )
     steps = [int(n.replace(",", "")) for n in ch12["ch12-full-steps"].split(" / ")]
     reference = [int(n.replace(",", "")) for n in ch12["ch12-ref-steps-arms"].split(" / ")]
     assert all(f < r for f, r in zip(steps, reference))  # "it trains fewer optimizer steps per arm"
