@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from ._validate import positive_int
 
-__all__ = ["interleaved_minimum", "model_scaling"]
+__all__ = ["interleaved_minimum", "model_scaling", "training_pass"]
 
 
 def interleaved_minimum(
@@ -84,13 +84,20 @@ def model_scaling(
         for T in (length, 2 * length)
     ]
 
-    def step(x):
-        def run_once():
-            model.zero_grad(set_to_none=True)
-            y, _ = model(x, trace=False)
-            y.pow(2).mean().backward()
-
-        return run_once
-
-    short, long = interleaved_minimum([step(x) for x in inputs], repeats, clock=clock)
+    short, long = interleaved_minimum(
+        [training_pass(model, x) for x in inputs], repeats, clock=clock
+    )
     return short, long
+
+
+def training_pass(model, x) -> Callable[[], None]:
+    """A function that runs one forward and backward pass of ``model`` on ``x``, as training
+    does (``trace=False``; loss the mean square of the readout; gradients cleared first): the
+    unit that :func:`model_scaling` and ``tools/bench.py`` time."""
+
+    def run_once():
+        model.zero_grad(set_to_none=True)
+        y, _ = model(x, trace=False)
+        y.pow(2).mean().backward()
+
+    return run_once

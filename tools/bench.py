@@ -63,7 +63,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mlmath._validate import positive_int
-from mlmath.timing import interleaved_minimum, model_scaling
+from mlmath.timing import interleaved_minimum, model_scaling, training_pass
 
 __all__ = [
     "Record",
@@ -170,15 +170,7 @@ def fused_recurrence(
         for rec in ("autograd", "fused")
     }
 
-    def model_pass(model):
-        def run_once():
-            model.zero_grad(set_to_none=True)
-            y, _ = model(x, trace=False)
-            y.pow(2).mean().backward()
-
-        return run_once
-
-    functions = [model_pass(models["autograd"]), model_pass(models["fused"])]
+    functions = [training_pass(models["autograd"], x), training_pass(models["fused"], x)]
     module = _fused.load()
     if module is not None:
         K = models["fused"]._recurrent_matrix().shape[-2] - H
