@@ -457,6 +457,7 @@ NO_ARRAY = {
     },
     "response.ResponseKernel": _RESULT.format("response_kernel"),
     "timing.interleaved_minimum": "callables and counts: no array",
+    "timing.training_pass": "a model and its input, passed on unchanged (the model checks x)",
     "process.TailAsymptote": _RESULT.format("tail_asymptote"),
     "process.tail_asymptote": _SCALARS,
     "book.GluedText": _TOOLING,
