@@ -330,6 +330,9 @@ SCALES = {
 
 #: Reference steps of the stationarity experiment, from measured step times (its docstring).
 STATIONARITY_STEPS = 12000
+#: Reference steps of the settling experiments: about 3.8 of the stationarity run's own
+#: relaxation times 1/κ̂ ≈ 8,500 steps (:func:`settling`).
+SETTLING_STEPS = 32000
 
 #: Optimizer steps per arm, by experiment and tier (full: by estimate, arms run at once).
 STEPS = {
@@ -338,6 +341,9 @@ STEPS = {
     "access_route": {"ci": 40, "reference": 3000, "full": 1800},
     "forcing": {"ci": 36, "reference": 3000, "full": 1800},
     "stationarity": {"ci": 24, "reference": STATIONARITY_STEPS, "full": STATIONARITY_STEPS},
+    "settling": {"ci": 32, "reference": SETTLING_STEPS, "full": SETTLING_STEPS},
+    "settling_forced": {"ci": 32, "reference": SETTLING_STEPS, "full": SETTLING_STEPS},
+    "additive_walk": {"ci": 24, "reference": 12000, "full": 12000},
 }
 
 
@@ -472,47 +478,13 @@ def forcing(tier: str) -> ExperimentConfig:
     return _base("forcing", 11, tier, scale, arms)
 
 
-def stationarity(tier: str) -> ExperimentConfig:
-    """Chapter 11: does training settle, and what does forcing do there? (issue 17)
+def _long_lag_scale(tier: str) -> Scale:
+    """The scale of the long-lag design: the tier's, at length 256 above the ci tier."""
+    return SCALES[tier] if tier == "ci" else replace(SCALES[tier], length=256)
 
-    DiagGate (spread initialisation) on the long-lag task (:func:`mlmath.tasks.long_lag_task`:
-    lags 4…128, c = 0.2, noise 0.3) at length 256, AdamW at lr 3e-3 with a time-scale learning
-    rate of 0.1 on the gate biases (``TrainConfig.timescale_lr``), so that the time scales
-    relax about ten times faster than at 1e-2 (Chapter 11's 1/κ̂ ≈ 11,000 steps at 1e-2
-    becomes about 1,100). Why 3e-3 and not the other arms' 1e-2: in 3000-step pilots at
-    1e-2 (clock 0.1) two of five seeds diverged after about 2000 steps (test MSE 0.55 and
-    0.61 against a target variance of 0.41), and four of five at clock 0.05; at 3e-3 all
-    five trained (test MSE 0.23–0.25). Arms:
 
-    * ``baseline``;
-    * ``stable``: α-stable forcing α = 1.5 and ``gauss``: a Gaussian control α = 2 at the same
-      scale (one running RMS increment of each unit's gate bias), both on *every* unit — no
-      slow-half selection, whose re-ranking alone favours upward spread;
-    * ``half_clock``: the time-scale learning rate halved (the clock test);
-    * ``const_rows``: ConstGate with the companion paper's negative-control forcing (whole
-      rows of the forced units, α = 1.5, soft taper at 100: ``forcing_mode='rows'``), beside
-      ``const_diag``, the book's variant on ``diag(U)``; both on every unit.
-
-    Theorem D's own test (plain SGD on the time-scale parameters, forcing added in τ) is left
-    out: it needs an optimizer per parameter group and forcing in the coordinate τ, and SGD
-    relaxes slower still (1/κ̂ ≈ 17,000 steps), beyond this budget.
-
-    Every arm records 24 checkpoints of its time scales, 500 steps apart
-    (``trajectory_checkpoints``). Steps from measured times (one thread, 64 units, 5 seeds,
-    batch 16, T = 256, fused loop): 29 ms per DiagGate step and 18 ms per ConstGate step alone
-    (``python -m mlmath.experiments time stationarity``), about 30 ms and 20 ms with two arms
-    at a time; 12,000 steps are about eleven relaxation times at the clock 0.1 (5.5 for
-    ``half_clock``), and the six arms took 15.9 minutes, two at a time. Why 12,000 and not the
-    first run's 6000: at 6000 steps the baseline was stationary in 1 of 5 seeds (its β and
-    spectrum still moved); a 12,000-step pilot of the baseline, 3 of 5; the stored run, 4 of 5.
-    The full tier mirrors the design at 256 units and 10 seeds (unrun: no GPU has been lent
-    for it).
-    """
-    from ..tasks import LONG_LAGS
-
-    base = SCALES[tier]
-    scale = base if tier == "ci" else replace(base, length=256)
-    steps = STEPS["stationarity"][tier]
+def _long_lag_arms(scale: Scale, steps: int) -> dict:
+    """The arms (by name) of the long-lag design of :func:`stationarity`."""
     clock = {"lr": 3e-3, "timescale_lr": 0.1}
     forced = {"forcing_scale": 1.0, "slow_fraction": 1.0}
     gate = _gate_options(scale)
@@ -569,13 +541,146 @@ def stationarity(tier: str) -> ExperimentConfig:
             label="ConstGate + diag(U) forcing α = 1.5",
         ),
     )
-    config = _base("stationarity", 11, tier, scale, arms)
+    return {arm.name: arm for arm in arms}
+
+
+def _long_lag(name: str, tier: str, arms, checkpoints: int) -> ExperimentConfig:
+    """An experiment of the long-lag design: ``arms`` (Arm s, or names of
+    :func:`_long_lag_arms` at ``STEPS[name][tier]`` steps per arm)."""
+    from ..tasks import LONG_LAGS
+
+    scale = _long_lag_scale(tier)
+    design = _long_lag_arms(scale, STEPS[name][tier])
+    arms = tuple(design[arm] if isinstance(arm, str) else arm for arm in arms)
+    config = _base(name, 11, tier, scale, arms)
     return replace(
         config,
         lag_range=(min(LONG_LAGS), max(LONG_LAGS)),
         planted_lags=LONG_LAGS,
-        trajectory_checkpoints=24,
+        trajectory_checkpoints=checkpoints,
     )
+
+
+def stationarity(tier: str) -> ExperimentConfig:
+    """Chapter 11: does training settle, and what does forcing do there? (issue 17)
+
+    DiagGate (spread initialisation) on the long-lag task (:func:`mlmath.tasks.long_lag_task`:
+    lags 4…128, c = 0.2, noise 0.3) at length 256, AdamW at lr 3e-3 with a time-scale learning
+    rate of 0.1 on the gate biases (``TrainConfig.timescale_lr``), so that the time scales
+    relax about ten times faster than at 1e-2 (Chapter 11's 1/κ̂ ≈ 11,000 steps at 1e-2
+    becomes about 1,100). Why 3e-3 and not the other arms' 1e-2: in 3000-step pilots at
+    1e-2 (clock 0.1) two of five seeds diverged after about 2000 steps (test MSE 0.55 and
+    0.61 against a target variance of 0.41), and four of five at clock 0.05; at 3e-3 all
+    five trained (test MSE 0.23–0.25). Arms:
+
+    * ``baseline``;
+    * ``stable``: α-stable forcing α = 1.5 and ``gauss``: a Gaussian control α = 2 at the same
+      scale (one running RMS increment of each unit's gate bias), both on *every* unit — no
+      slow-half selection, whose re-ranking alone favours upward spread;
+    * ``half_clock``: the time-scale learning rate halved (the clock test);
+    * ``const_rows``: ConstGate with the companion paper's negative-control forcing (whole
+      rows of the forced units, α = 1.5, soft taper at 100: ``forcing_mode='rows'``), beside
+      ``const_diag``, the book's variant on ``diag(U)``; both on every unit.
+
+    Theorem D's own test (plain SGD on the time-scale parameters, forcing added in τ) is the
+    experiment :func:`additive_walk`; the 12,000-step unforced and forced arms run again
+    for 32,000 steps in :func:`settling` and :func:`settling_forced`.
+
+    Every arm records 24 checkpoints of its time scales, 500 steps apart
+    (``trajectory_checkpoints``). Steps from measured times (one thread, 64 units, 5 seeds,
+    batch 16, T = 256, fused loop): 29 ms per DiagGate step and 18 ms per ConstGate step alone
+    (``python -m mlmath.experiments time stationarity``), about 30 ms and 20 ms with two arms
+    at a time; 12,000 steps are about eleven relaxation times at the clock 0.1 (5.5 for
+    ``half_clock``), and the six arms took 15.9 minutes, two at a time. Why 12,000 and not the
+    first run's 6000: at 6000 steps the baseline was stationary in 1 of 5 seeds (its β and
+    spectrum still moved); a 12,000-step pilot of the baseline, 3 of 5; the stored run, 4 of 5.
+    The full tier mirrors the design at 256 units and 10 seeds (unrun: no GPU has been lent
+    for it).
+    """
+    names = ("baseline", "stable", "gauss", "half_clock", "const_rows", "const_diag")
+    return _long_lag("stationarity", tier, names, 24)
+
+
+def settling(tier: str) -> ExperimentConfig:
+    """Chapters 11–12: the unforced arms of :func:`stationarity`, run until they settle.
+
+    ``baseline`` and ``half_clock`` exactly as in :func:`stationarity` (same seeds, task and
+    training options) but for SETTLING_STEPS steps with 32 checkpoints. Why: the stored
+    12,000-step run passes the stationarity flag in most seeds, yet its spectrum still
+    contracts over its last 3,500 steps, and its own measured pull gives a relaxation time
+    1/κ̂ of about 8,500 steps, so 12,000 steps are 1.4 relaxation times and the flag's
+    window 0.12 of one. 32,000 steps are about 3.8 of those relaxation times; at about
+    30 ms per DiagGate step with two arms at a time, about 16 minutes (the reference tier's
+    20 minutes per experiment hold two DiagGate arms of this length, hence two experiments:
+    this one and :func:`settling_forced`).
+    """
+    return _long_lag("settling", tier, ("baseline", "half_clock"), 32)
+
+
+def settling_forced(tier: str) -> ExperimentConfig:
+    """Chapters 11–12: the forced arms of :func:`stationarity`, α-stable against Gaussian.
+
+    ``stable`` (α = 1.5) and ``gauss`` (α = 2, same scale) exactly as in
+    :func:`stationarity`, for SETTLING_STEPS steps with 32 checkpoints: the same design and
+    budget as :func:`settling`, whose baseline is their unforced reference.
+    """
+    return _long_lag("settling_forced", tier, ("stable", "gauss"), 32)
+
+
+def additive_walk(tier: str) -> ExperimentConfig:
+    """Chapters 11–12: Theorem D's own arm, plain SGD on the gate biases and forcing in τ.
+
+    The long-lag design of :func:`stationarity` (DiagGate, AdamW at 3e-3 for every other
+    parameter), but the gate biases are trained by plain SGD at ``timescale_lr`` 100
+    (``timescale_optimizer='sgd'``), so that, as Theorem D assumes, an update of a slow unit's
+    gate time scale ``τ = 1/softplus(b_s)`` is additive in τ (SGD's gate factor ``s(1 − s)``
+    cancels the ``τ`` of ``dτ/db``), and the forcing is added to τ itself
+    (``forcing_mode='tau'``, reflected at τ = 1, every unit, one running RMS τ-increment):
+
+    * ``sgd_clock``: no forcing (the walk's drift alone);
+    * ``walk_stable``: α = 1.5 (Theorem D: a stationary tail ``P(τ > s) ~ s^(−(α−1))``,
+      β = 0.5);
+    * ``walk_gauss``: α = 2 at the same scale (Theorem D: a light, exponential tail in τ).
+
+    Weight decay is 0 in every group: SGD's coupled L2 decay (the default 1e-4) at rate 100
+    would move ``b_s`` by ``−0.01·b_s`` per step, a pull towards ``b = 0`` (τ ≈ 1.4) that
+    grows with ``ln τ``, not the walk's constant drift. Why 100: in 300-step pilots without
+    forcing (5 seeds) a slow unit's τ (τ > 30 at the start) moved by a median 0.003 per step
+    at rate 1 and 0.08 at rate 30 (relaxing a spread of about 300 in τ would take 10⁵ steps
+    or more), while at 1000 the slow units ran outwards at +0.3 per step; in 2000-step pilots
+    with α = 1.5 forcing, τ > 30 drifted by −0.10 per step over the second half at 100 and by
+    −0.42 at 300, with single pushes to τ ≈ 6·10⁴ at 300. 12,000 steps at −0.1 per step
+    move τ by about 1,200, several times the spread.
+    Three DiagGate arms at about 30 ms per step, two at a time: about 12 minutes.
+    """
+    scale = _long_lag_scale(tier)
+    steps = STEPS["additive_walk"][tier]
+    walk = {
+        "lr": 3e-3,
+        "timescale_lr": 100.0,
+        "timescale_optimizer": "sgd",
+        "weight_decay": 0.0,
+    }
+    forced = {"forcing_mode": "tau", "forcing_scale": 1.0, "slow_fraction": 1.0}
+    gate = _gate_options(scale)
+    arms = (
+        Arm("sgd_clock", "DiagGate", _train(scale, steps, **walk), gate, label="SGD clock"),
+        Arm(
+            "walk_stable",
+            "DiagGate",
+            _train(scale, steps, **walk, forcing_alpha=1.5, **forced),
+            gate,
+            label="+ SαS forcing in τ, α = 1.5",
+        ),
+        Arm(
+            "walk_gauss",
+            "DiagGate",
+            _train(scale, steps, **walk, forcing_alpha=2.0, **forced),
+            gate,
+            label="+ Gaussian forcing in τ, α = 2",
+        ),
+    )
+    return _long_lag("additive_walk", tier, arms, 24)
 
 
 @dataclass(frozen=True)
@@ -631,6 +736,24 @@ EXPERIMENTS = {
         11,
         "long-lag task, time-scale clock: trajectories, stationarity, forcing vs Gaussian",
         stationarity,
+    ),
+    "settling": Experiment(
+        "settling",
+        11,
+        "the unforced long-lag arms run for about four relaxation times: do they settle?",
+        settling,
+    ),
+    "settling_forced": Experiment(
+        "settling_forced",
+        11,
+        "the alpha-stable and Gaussian long-lag arms run as long as settling",
+        settling_forced,
+    ),
+    "additive_walk": Experiment(
+        "additive_walk",
+        11,
+        "Theorem D's arm: SGD on the gate biases, alpha-stable vs Gaussian forcing added in tau",
+        additive_walk,
     ),
 }
 

@@ -12,7 +12,14 @@ import numpy as np
 
 from .._validate import check_range, positive, positive_int
 
-__all__ = ["TrainConfig", "TrainLog", "CHECKPOINT_EVERY", "CHECKPOINT_FORMAT", "FORCING_MODES"]
+__all__ = [
+    "TrainConfig",
+    "TrainLog",
+    "CHECKPOINT_EVERY",
+    "CHECKPOINT_FORMAT",
+    "FORCING_MODES",
+    "OPTIMIZERS",
+]
 
 #: Default number of optimizer steps between two checkpoints of :func:`mlmath.training.train`.
 CHECKPOINT_EVERY = 200
@@ -22,10 +29,17 @@ CHECKPOINT_FORMAT = "mlmath-train-checkpoint-1"
 #: Fields added after the first stored results, with the value that reproduces the earlier
 #: behaviour: at that value :meth:`TrainConfig.as_dict` leaves them out, so configuration
 #: hashes, checkpoint fingerprints and stored configurations of earlier runs stay the same.
-LATER_FIELDS = {"timescale_lr": None, "forcing_mode": "target", "forcing_taper": None}
+LATER_FIELDS = {
+    "timescale_lr": None,
+    "forcing_mode": "target",
+    "forcing_taper": None,
+    "timescale_optimizer": None,
+}
 
 #: The ``forcing_mode`` values of :class:`TrainConfig`.
-FORCING_MODES = ("target", "rows")
+FORCING_MODES = ("target", "rows", "tau")
+#: The ``optimizer`` (and ``timescale_optimizer``) values of :class:`TrainConfig`.
+OPTIMIZERS = ("adamw", "sgd")
 
 
 @dataclass(frozen=True)
@@ -72,7 +86,12 @@ class TrainConfig:
         them). ``None``: ``lr``, one parameter group, exactly the run without this option.
         ConstGate has no such parameter (its gate ``s`` is a fixed buffer; ``diag(U)``,
         its forcing target, is part of the recurrent matrix), so there it changes nothing.
-    forcing_mode : {'target', 'rows'}
+    timescale_optimizer : {'adamw', 'sgd'} or None
+        The optimizer of the time-scale group (needs ``timescale_lr``); ``None``: ``optimizer``.
+        When it differs from ``optimizer`` the two groups are stepped by two optimizers
+        (:class:`mlmath.training.updates.GroupedOptimizer`): Theorem D's arm trains the gate
+        biases by plain SGD and the rest by AdamW (Chapter 11).
+    forcing_mode : {'target', 'rows', 'tau'}
         Where the forcing goes. ``'target'`` (default): the book's, on each slow unit's
         ``model.forcing_target()`` entry (``diag(U)`` of ConstGate, ``b_s`` of the gated
         models), scaled by that entry's running RMS optimizer increment. ``'rows'``: the
@@ -81,7 +100,10 @@ class TrainConfig:
         units' rows of every parameter whose rows index the hidden units (input and
         recurrent weights, biases, gate rows; not the readout) receives a draw scaled by
         the RMS of that parameter's optimizer update over those rows at this step
-        (:func:`mlmath.training.updates.inject_row_forcing`).
+        (:func:`mlmath.training.updates.inject_row_forcing`). ``'tau'``: Theorem D's forcing,
+        added to each unit's gate time scale ``τ = 1/softplus(b_s)`` itself (reflected at
+        ``τ = 1``) and scaled by the running RMS of the optimizer's increments of that τ
+        (:func:`mlmath.training.updates.inject_tau_forcing`; DiagGate and SharedGate only).
     forcing_taper : float or None
         Bound ``c > 0`` of the soft taper ``c · tanh(X / c)`` applied to each standardised
         α-stable draw ``X`` (the paper uses 100 with ``'rows'``); ``None``: no taper.
@@ -104,6 +126,7 @@ class TrainConfig:
     timescale_lr: float | None = None
     forcing_mode: str = "target"
     forcing_taper: float | None = None
+    timescale_optimizer: str | None = None
 
     def __post_init__(self):
         positive_int("steps", self.steps)
@@ -111,7 +134,7 @@ class TrainConfig:
         positive_int("length", self.length)
         positive("lr", self.lr)
         check_range("weight_decay", self.weight_decay, 0.0)
-        if self.optimizer not in ("adamw", "sgd"):
+        if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be 'adamw' or 'sgd'; got {self.optimizer!r}")
         check_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
         if self.clip is not None:
@@ -133,6 +156,14 @@ class TrainConfig:
             )
         if self.forcing_taper is not None:
             positive("forcing_taper", self.forcing_taper)
+        if self.timescale_optimizer is not None:
+            if self.timescale_optimizer not in OPTIMIZERS:
+                raise ValueError(
+                    "timescale_optimizer must be 'adamw', 'sgd' or None; "
+                    f"got {self.timescale_optimizer!r}"
+                )
+            if self.timescale_lr is None:
+                raise ValueError("timescale_optimizer needs timescale_lr (its learning rate)")
 
     def as_dict(self) -> dict:
         """The fields as a plain dict, without the :data:`LATER_FIELDS` at their default.

@@ -21,8 +21,10 @@ from .checkpoint import (
 from .config import CHECKPOINT_EVERY, TrainConfig, TrainLog
 from .evaluation import lead, monitor_values
 from .updates import (
+    TAU_FORCING_KINDS,
     clip_per_model,
     force,
+    gate_timescale,
     make_optimizer,
     optimizer_step,
     track_increment,
@@ -114,6 +116,8 @@ def train(
         restore(run, state, device)
         for step in range(run.first) if progress is not None else ():
             progress(step)  # the restored steps are reported first
+    # the coordinate of the forcing's scale: Theorem D's forcing is measured in τ
+    coordinate = gate_timescale if config.forcing_mode == "tau" else None
     for step in range(run.first, config.steps):
         # forward and backward: one loss per model, summed, so each model gets its own gradient
         x, y = _batch(task, model, config, run.generator, device, run.fixed)
@@ -125,7 +129,7 @@ def train(
         before = model.forcing_target().detach().clone()
         rows = _row_snapshot(model, config)
         optimizer_step(run.optimizer, run.params, config, step, run.winsor_square)
-        increment = track_increment(model, before, run.target_square, config.rms_decay)
+        increment = track_increment(model, before, run.target_square, config.rms_decay, coordinate)
         # symmetric alpha-stable forcing of the slow units, in units of their RMS increment
         forced = force(model, config, run.target_square, step, run.rng, rows)
         # log the step; a non-finite loss stops the run
@@ -170,6 +174,12 @@ def _check_inputs(model, task, config) -> None:
         raise ValueError(
             f"model.input_size={model.input_size} differs from the task's "
             f"input_dim={task.input_dim}"
+        )
+    kind = getattr(model, "kind", type(model).__name__)
+    if config.forcing_mode == "tau" and kind not in TAU_FORCING_KINDS:
+        raise ValueError(
+            f"forcing_mode='tau' forces a gate time scale; it needs one of {TAU_FORCING_KINDS}, "
+            f"got a {kind}"
         )
 
 

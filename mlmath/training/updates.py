@@ -1,12 +1,15 @@
 """The pieces of one optimizer step, each a small named variant of the plain update.
 
 * :func:`make_optimizer`: AdamW or SGD, with the time-scale parameters in a group of their
-  own when ``timescale_lr`` is set (:func:`timescale_parameter_names` says which they are);
+  own when ``timescale_lr`` is set (:func:`timescale_parameter_names` says which they are),
+  stepped by an optimizer of their own (:class:`GroupedOptimizer`) when
+  ``timescale_optimizer`` differs from ``optimizer``;
 * :func:`clip_per_model`: global gradient-norm clipping, each model of a batch on its own;
 * :func:`optimizer_step`: the optimizer's step, winsorised (:func:`winsorize_`) when asked;
 * :func:`track_increment`: the optimizer's change of the forcing target and its running RMS;
 * :func:`force`, :func:`inject_forcing`: symmetric α-stable forcing of the slow units;
-  :func:`inject_row_forcing`: the companion paper's variant, on whole parameter rows.
+  :func:`inject_row_forcing`: the companion paper's variant, on whole parameter rows;
+  :func:`inject_tau_forcing`: Theorem D's, added to the gate time scale τ itself.
 
 Chapters 8 and 11.
 """
@@ -25,6 +28,10 @@ __all__ = [
     "TIMESCALE_PARAMETERS",
     "timescale_parameter_names",
     "make_optimizer",
+    "GroupedOptimizer",
+    "TAU_FORCING_KINDS",
+    "gate_timescale",
+    "gate_bias_of",
     "clip_per_model",
     "optimizer_step",
     "winsorize_",
@@ -33,6 +40,7 @@ __all__ = [
     "inject_forcing",
     "unit_row_parameters",
     "inject_row_forcing",
+    "inject_tau_forcing",
 ]
 
 #: Per model kind (``model.kind``), the names of the trainable parameters that set each
@@ -46,6 +54,10 @@ TIMESCALE_PARAMETERS = {
     "GRUReference": ("b_z",),
     "LSTMReference": ("b_f",),
 }
+
+#: Model kinds whose forcing target is a gate bias ``b_s`` with ``τ = 1/softplus(b_s)``:
+#: the kinds ``forcing_mode='tau'`` accepts.
+TAU_FORCING_KINDS = ("SharedGate", "DiagGate")
 
 
 def timescale_parameter_names(model) -> tuple[str, ...]:
@@ -80,24 +92,73 @@ def make_optimizer(model, config: TrainConfig) -> tuple[list, torch.optim.Optimi
 
     One parameter group at ``config.lr``; with ``config.timescale_lr`` set, the
     time-scale parameters (:func:`timescale_parameter_names`) form a second group at that
-    learning rate (same weight decay and momentum). Chapters 8 and 11.
+    learning rate (same weight decay and momentum). When ``config.timescale_optimizer``
+    differs from ``config.optimizer``, each group gets its own optimizer, stepped together
+    by a :class:`GroupedOptimizer`. Chapters 8 and 11.
     """
     params = [p for p in model.parameters() if p.requires_grad]
-    groups = params
-    if config.timescale_lr is not None:
-        names = set(timescale_parameter_names(model))
-        named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
-        groups = [{"params": [p for name, p in named if name not in names]}]
-        slow = [p for name, p in named if name in names]
-        if slow:
-            groups.append({"params": slow, "lr": config.timescale_lr})
-    if config.optimizer == "adamw":
-        optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
-    else:
-        optimizer = torch.optim.SGD(
-            groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
-        )
-    return params, optimizer
+    if config.timescale_lr is None:
+        return params, _optimizer(config.optimizer, params, config)
+    names = set(timescale_parameter_names(model))
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    groups = [{"params": [p for name, p in named if name not in names]}]
+    slow = {"params": [p for name, p in named if name in names], "lr": config.timescale_lr}
+    kind = config.timescale_optimizer or config.optimizer
+    if not slow["params"]:
+        return params, _optimizer(config.optimizer, groups, config)
+    if kind == config.optimizer:
+        return params, _optimizer(config.optimizer, groups + [slow], config)
+    parts = (_optimizer(config.optimizer, groups, config), _optimizer(kind, [slow], config))
+    return params, GroupedOptimizer(parts)
+
+
+def _optimizer(kind: str, groups: list, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW or SGD over ``groups`` with the configuration's rate, decay and momentum."""
+    if kind == "adamw":
+        return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(
+        groups, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+    )
+
+
+class GroupedOptimizer:
+    """Several torch optimizers, each over its own parameters, stepped as one.
+
+    What the training loop and its checkpoints use of an optimizer: :meth:`zero_grad`,
+    :meth:`step`, :meth:`state_dict` and :meth:`load_state_dict` (one state per part, in
+    order), and ``param_groups`` (the parts' groups, in order). Chapter 11 (Theorem D's arm:
+    SGD on the gate biases, AdamW on the rest).
+    """
+
+    def __init__(self, optimizers):
+        self.optimizers = tuple(optimizers)
+        if not self.optimizers:
+            raise ValueError("GroupedOptimizer needs at least one optimizer")
+
+    @property
+    def param_groups(self) -> list:
+        return [group for part in self.optimizers for group in part.param_groups]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for part in self.optimizers:
+            part.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        for part in self.optimizers:
+            part.step()
+
+    def state_dict(self) -> dict:
+        return {"grouped": [part.state_dict() for part in self.optimizers]}
+
+    def load_state_dict(self, state: dict) -> None:
+        parts = state.get("grouped") if isinstance(state, dict) else None
+        if parts is None or len(parts) != len(self.optimizers):
+            raise ValueError(
+                f"state must hold one state per optimizer ({len(self.optimizers)}): "
+                "a checkpoint of another optimizer layout"
+            )
+        for part, part_state in zip(self.optimizers, parts):
+            part.load_state_dict(part_state)
 
 
 def clip_per_model(model, max_norm: float) -> torch.Tensor:
@@ -160,12 +221,34 @@ def winsorize_(
 
 @torch.no_grad()
 def track_increment(
-    model, before: torch.Tensor, square: torch.Tensor, gamma: float
+    model, before: torch.Tensor, square: torch.Tensor, gamma: float, coordinate=None
 ) -> torch.Tensor:
-    """The optimizer's change of the forcing target since ``before``; updates its EMA of squares."""
-    delta = model.forcing_target() - before
-    square.mul_(gamma).add_((1 - gamma) * delta**2)
+    """The optimizer's change of the forcing target since ``before``; updates its EMA of squares.
+
+    The EMA is of the change measured in ``coordinate`` (a map of the target, e.g.
+    :func:`gate_timescale` for ``forcing_mode='tau'``; None: the target itself). The
+    returned change is always the target's own.
+    """
+    target = model.forcing_target()
+    delta = target - before
+    measured = delta if coordinate is None else coordinate(target) - coordinate(before)
+    square.mul_(gamma).add_((1 - gamma) * measured**2)
     return delta
+
+
+def gate_timescale(bias: torch.Tensor) -> torch.Tensor:
+    """Gate time scale ``τ = −1/ln(1 − σ(b)) = 1/softplus(b)`` of a gate bias (float64).
+
+    The inverse of :func:`mlmath.models.gate_bias_for_timescales`; :func:`gate_bias_of` maps
+    back. Chapter 11 (Theorem D's coordinate).
+    """
+    return 1.0 / torch.nn.functional.softplus(bias.double())
+
+
+def gate_bias_of(tau: torch.Tensor) -> torch.Tensor:
+    """Gate bias ``b = ln(e^{1/τ} − 1)`` of gate time scale ``τ > 0`` (float64; inverse of
+    :func:`gate_timescale`)."""
+    return torch.log(torch.expm1(1.0 / tau.double()))
 
 
 def force(model, config: TrainConfig, square: torch.Tensor, step: int, rng, before_rows=None):
@@ -173,11 +256,23 @@ def force(model, config: TrainConfig, square: torch.Tensor, step: int, rng, befo
 
     ``forcing_mode='target'``: the scale unit is each unit's running RMS optimizer
     increment, the bias-corrected ``sqrt(EMA / (1 − γ^(step+1)))`` of
-    :func:`track_increment`'s moving average. ``'rows'``: :func:`inject_row_forcing`, with
+    :func:`track_increment`'s moving average; ``'tau'``: :func:`inject_tau_forcing`, with the
+    same running RMS measured in τ. ``'rows'``: :func:`inject_row_forcing`, with
     ``before_rows`` the unit-row parameters before the optimizer's step.
     """
     if config.forcing_alpha is None or config.forcing_scale <= 0:
         return None
+    if config.forcing_mode == "tau":
+        rms = torch.sqrt(square / (1 - config.rms_decay ** (step + 1)))
+        return inject_tau_forcing(
+            model,
+            config.forcing_alpha,
+            rms,
+            scale=config.forcing_scale,
+            slow_fraction=config.slow_fraction,
+            taper=config.forcing_taper,
+            rng=rng,
+        )
     if config.forcing_mode == "rows":
         return inject_row_forcing(
             model,
@@ -358,3 +453,55 @@ def inject_row_forcing(
         rms = rms.reshape(rms.shape + (1,) * (p.dim() - lead))
         p.add_(scale * rms * _stable_draws(alpha, tuple(p.shape), taper, rng, p) * mask)
     return model.forcing_target().detach() - target_before, slow
+
+
+@torch.no_grad()
+def inject_tau_forcing(
+    model,
+    alpha: float,
+    rms: torch.Tensor,
+    *,
+    scale: float = 1.0,
+    slow_fraction: float = 0.5,
+    rng=None,
+    taper: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Theorem D's forcing: α-stable draws added to the slow units' gate time scale τ, in place.
+
+    With ``τ = 1/softplus(b_s)`` (:func:`gate_timescale`), slow unit ``q`` of model ``i``
+    (chosen as in :func:`inject_forcing`) moves to ``τ' = max(τ + scale · rms[i, q] ·
+    X_{iq}, min(τ, 1))``, ``X ~ SαS(α, 1)`` (tapered if ``taper``), and its bias to
+    ``gate_bias_of(τ')``: an additive walk in τ reflected at ``τ = 1`` (a unit already below
+    1 is not pushed further down). ``rms`` is the running RMS of the optimizer's increments
+    of τ (:func:`track_increment` with ``coordinate=gate_timescale``). Only for models whose
+    forcing target is a gate bias (:data:`TAU_FORCING_KINDS`). Chapter 11.
+
+    Returns
+    -------
+    (injected, slow) : the change of ``b_s`` (in the bias, as the training log records
+    forcing) and the slow mask.
+    """
+    kind = getattr(model, "kind", type(model).__name__)
+    if kind not in TAU_FORCING_KINDS:
+        raise ValueError(
+            f"forcing_mode='tau' needs a gate-bias forcing target ({TAU_FORCING_KINDS}); "
+            f"got a {kind}"
+        )
+    alpha = check_range("alpha", alpha, 0.0, 2.0, low_open=True)
+    scale = check_range("scale", scale, 0.0)
+    slow_fraction = check_range("slow_fraction", slow_fraction, 0.0, 1.0, low_open=True)
+    rng = rng_from(rng)
+    target = model.forcing_target()
+    if rms.shape != target.shape:
+        raise ValueError(
+            f"rms must have the forcing target's shape {tuple(target.shape)}; "
+            f"got {tuple(rms.shape)}"
+        )
+    slow = _slow_units(model, target, slow_fraction)
+    noise = _stable_draws(alpha, tuple(target.shape), taper, rng, target).double()
+    tau = gate_timescale(target)
+    moved = torch.maximum(tau + scale * rms.double() * noise, tau.clamp(max=1.0))
+    new = torch.where(slow, gate_bias_of(moved).to(target.dtype), target)
+    injected = new - target
+    target.copy_(new)
+    return injected, slow
