@@ -221,6 +221,13 @@ def _assert_same_run(log, reference, model, reference_model):
         {"winsorize": 1.0, "forcing_alpha": 1.5, "n_train": 8},  # AdamW, every stateful knob
         {"optimizer": "sgd", "lr": 0.05, "momentum": 0.5, "forcing_alpha": 1.2, "clip": None},
         {"timescale_lr": 3e-2, "winsorize": 1.0},  # two parameter groups
+        # two optimizers (SGD on the gate biases) and forcing in tau: Theorem D's arm
+        {
+            "timescale_lr": 3.0,
+            "timescale_optimizer": "sgd",
+            "forcing_alpha": 1.5,
+            "forcing_mode": "tau",
+        },
     ],
 )
 def test_resumed_training_is_bit_identical_to_an_uninterrupted_run(tmp_path, options):
