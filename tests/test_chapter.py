@@ -644,3 +644,49 @@ def test_slow_drift_halves_reads_known_slopes_of_the_slow_half():
     assert out[0, 0] == pytest.approx(0.01) and out[0, 1] == pytest.approx(-0.002)
     with pytest.raises(ValueError, match="steps"):
         slow_drift_halves(y, steps[::-1])
+
+
+def test_relaxation_checkpoints_span_one_relaxation_time():
+    from mlmath.experiments.chapter import relaxation_checkpoints
+
+    assert relaxation_checkpoints(1000, 8500.0, 33) == 10  # 9 gaps of 1000 >= 8500
+    assert relaxation_checkpoints(1000, 9000.0, 33) == 10  # exactly 9000: still 10
+    assert relaxation_checkpoints(1000, 9000.5, 33) == 11
+    assert relaxation_checkpoints(1000, 10.0, 33) == 2  # never fewer than two
+    with pytest.raises(ValueError, match="the run has 25"):
+        relaxation_checkpoints(500, 12_500.0, 25)  # needs 26
+    for bad in (0.0, -1.0, math.inf, float("nan")):
+        with pytest.raises(ValueError, match="relaxation"):
+            relaxation_checkpoints(1000, bad, 33)
+    with pytest.raises(ValueError, match="spacing"):
+        relaxation_checkpoints(0, 10.0, 33)
+
+
+def test_gate_tail_beta_recovers_a_pareto_exponent():
+    """Oracle: exact Pareto time scales of exponent β; Hill's β̂ over the top k has mean
+    kβ/(k−1) and sd kβ/((k−1)√(k−2)) (Rényi). Per seed (k = 250 of 1000) and pooled
+    (k = 1250): tolerance 4 sd of the estimator, so a wrong exponent (0.75 instead of 0.5,
+    or the light tail of an exponential) fails."""
+    from mlmath.experiments.chapter import gate_tail_beta, pooled_gate_tail
+
+    rng = np.random.default_rng(0)
+    beta, seeds, units = 0.5, 5, 1000
+    taus = rng.pareto(beta, (seeds, units)) + 1.0
+    y_path = np.log(np.stack([np.ones((seeds, units)), taus]))
+    per_seed = gate_tail_beta(y_path, k_fraction=0.25)
+    k = 250
+    sd = k * beta / ((k - 1) * math.sqrt(k - 2))
+    assert per_seed.shape == (seeds,)
+    assert np.all(np.abs(per_seed - beta) < 4 * sd)
+    pooled, low, high = pooled_gate_tail(y_path, n_boot=200, rng=1)
+    assert abs(pooled - beta) < 4 * sd / math.sqrt(seeds) and low <= pooled <= high
+    light = np.log(np.stack([np.ones((seeds, units)), 1.0 + rng.exponential(30.0, (seeds, units))]))
+    assert np.all(gate_tail_beta(light) > 2 * beta)  # an exponential tail reads much steeper
+    with pytest.raises(ValueError, match="k_fraction"):
+        gate_tail_beta(y_path, k_fraction=1.0)
+    with pytest.raises(ValueError, match="row"):
+        gate_tail_beta(y_path, row=2)
+    with pytest.raises(ValueError, match="y_path"):
+        gate_tail_beta(y_path[0])
+    with pytest.raises(ValueError, match="level"):
+        pooled_gate_tail(y_path, level=1.0)

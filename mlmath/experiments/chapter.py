@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import positive_int
 from .engine import run_experiment
 from .results import ResultView
 
@@ -1221,3 +1222,98 @@ __all__ += [
     "late_median_beta",
     "slow_drift_halves",
 ]
+
+
+def relaxation_checkpoints(spacing: int, relaxation: float, available: int) -> int:
+    """Fewest checkpoints ``N`` whose span ``(N − 1) · spacing`` is at least one relaxation time.
+
+    A drift test over the last ``N`` checkpoints then covers at least ``1/κ̂`` steps, the
+    time the measured pull needs to move ``ln τ`` by one neper (Chapter 11,
+    :prf:ref:`prop-11-relax`): a window stated in relaxation times, not in checkpoints.
+    Raises ValueError when the run has fewer than ``N`` checkpoints (``available``): it is
+    shorter than one relaxation time. Chapters 11–12.
+    """
+    spacing = positive_int("spacing", spacing)
+    available = positive_int("available", available)
+    if not (isinstance(relaxation, (int, float, np.floating)) and 0 < relaxation < math.inf):
+        raise ValueError(f"relaxation must be a finite number > 0 (steps); got {relaxation!r}")
+    count = 1 + math.ceil(relaxation / spacing)
+    if count > available:
+        raise ValueError(
+            f"one relaxation time ({relaxation:.0f} steps) needs {count} checkpoints "
+            f"{spacing} steps apart; the run has {available}"
+        )
+    return max(count, 2)
+
+
+def _gate_taus(y_path, row: int) -> np.ndarray:
+    """``τ = e^Y`` of every unit at kept row ``row`` of a stored path (S, H)."""
+    y = np.asarray(y_path, dtype=float)
+    if y.ndim != 3:
+        raise ValueError(f"y_path must have shape (K, S, H); got {y.shape}")
+    if isinstance(row, bool) or not isinstance(row, (int, np.integer)):
+        raise TypeError(f"row must be an int; got {type(row).__name__}")
+    if not -y.shape[0] <= row < y.shape[0]:
+        raise ValueError(f"row must be in [{-y.shape[0]}, {y.shape[0] - 1}]; got {row}")
+    taus = np.exp(y[row])
+    if not np.isfinite(taus).all():
+        raise ValueError("y_path must be finite at that row")
+    return taus
+
+
+def _top_count(n: int, k_fraction: float) -> int:
+    if not 0 < k_fraction < 1:
+        raise ValueError(f"k_fraction must be in (0, 1); got {k_fraction!r}")
+    return max(2, min(n - 1, math.ceil(k_fraction * n)))
+
+
+def gate_tail_beta(y_path, *, row: int = -1, k_fraction: float = 0.25) -> np.ndarray:
+    """Per seed, Hill's tail exponent of the gate time scales ``τ = e^Y`` at one kept row.
+
+    ``y_path`` is a stored ``ln τ`` path of the gate biases, shape (K, S, H)
+    (``RUN__y_path``); :func:`mlmath.tails.hill` over the ``H`` units of each seed with the
+    top ``ceil(k_fraction · H)`` order statistics: ``P(τ > s) ~ s^(−β)``. Theorem D predicts
+    ``β = α − 1`` for an additive walk in τ with α-stable increments and a negative drift
+    (Chapter 11, "Theorem D's own arm"). Valid for a power-law upper tail; on a light
+    (exponential) tail Hill's β grows with the sample's range instead of converging, so
+    compare arms against each other, not against a number. Chapters 11–12.
+    """
+    from ..tails import hill
+
+    taus = _gate_taus(y_path, row)
+    k = _top_count(taus.shape[1], k_fraction)
+    return np.array([hill(seed, k) for seed in taus])
+
+
+def pooled_gate_tail(
+    y_path,
+    *,
+    row: int = -1,
+    k_fraction: float = 0.25,
+    n_boot: int = 2000,
+    level: float = 0.9,
+    rng=None,
+) -> tuple[float, float, float]:
+    """Hill's β of the gate time scales pooled over seeds, with a bootstrap over seeds.
+
+    The units of all seeds at kept row ``row`` pooled (top ``ceil(k_fraction · S·H)``),
+    and a percentile interval at ``level`` from ``n_boot`` resamples of whole seeds (units
+    of one seed share a network, so seeds, not units, are the independent draws; with five
+    seeds the interval under-covers). Returns ``(beta, low, high)``. Chapters 11–12.
+    """
+    from ..tails import hill
+
+    taus = _gate_taus(y_path, row)
+    n_boot = positive_int("n_boot", n_boot)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level!r}")
+    rng = np.random.default_rng(rng)
+    seeds = taus.shape[0]
+    k = _top_count(taus.size, k_fraction)
+    beta = hill(taus.ravel(), k)
+    draws = [hill(taus[rng.integers(0, seeds, seeds)].ravel(), k) for _ in range(n_boot)]
+    low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    return float(beta), float(low), float(high)
+
+
+__all__ += ["relaxation_checkpoints", "gate_tail_beta", "pooled_gate_tail"]
