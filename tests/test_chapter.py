@@ -690,3 +690,49 @@ def test_gate_tail_beta_recovers_a_pareto_exponent():
         gate_tail_beta(y_path[0])
     with pytest.raises(ValueError, match="level"):
         pooled_gate_tail(y_path, level=1.0)
+
+
+def test_loss_trend_reads_a_falling_loss_and_not_a_flat_one():
+    """Oracle: a loss with a planted linear fall of 10 % over the window plus independent
+    noise (sd 0.02 around 0.2): the fitted fall is within 4 standard errors of 0.1 (se of an
+    OLS slope over n = 4000 points, sd 0.02: the fall's se is about 0.006) and p is tiny; a
+    flat loss gives p far from 0 in most of 20 seeds (p is uniform under a flat loss: at
+    most 5 of 20 below 0.05 fails with probability below 1e-3)."""
+    from mlmath.experiments.chapter import loss_trend
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    trend = 0.2 * (1 + 0.05 - 0.1 * np.arange(n) / (n - 1))
+    loss = np.stack([trend + rng.normal(0, 0.02, n) for _ in range(3)], axis=1)
+    fall, p = loss_trend(np.vstack([np.full((100, 3), 0.5), loss]), n)
+    se = 0.02 * math.sqrt(12 / n**3) * (n - 1) / 0.2
+    assert np.all(np.abs(fall - 0.1) < 4 * se) and np.all(p < 1e-10)
+    flat = 0.2 + rng.normal(0, 0.02, (n, 20))
+    fall, p = loss_trend(flat, n)
+    assert np.sum(p < 0.05) <= 5 and np.all(np.abs(fall) < 0.05)
+    with pytest.raises(ValueError, match="window"):
+        loss_trend(flat, n + 1)
+    with pytest.raises(ValueError, match="loss"):
+        loss_trend(flat[:, 0], 10)
+
+
+def test_settling_check_states_its_window_in_relaxation_times():
+    """On a stored trajectory experiment: the window spans at least one relaxation time
+    (and one checkpoint fewer would not), the flags are the stored ones, and an arm without
+    a pull needs its relaxation time given."""
+    from mlmath.experiments import best_result
+    from mlmath.experiments.chapter import settling_check
+
+    result = best_result("stationarity")
+    arrays = result.arrays()
+    check = settling_check(result, arrays, "baseline")
+    spacing = int(np.diff(arrays["baseline__traj_steps"])[0])
+    assert check.window_steps >= check.relaxation > check.window_steps - spacing
+    assert check.flags == tuple(result.arm("baseline")["trained"]["stationary"])
+    assert check.settled.dtype == bool and check.learning.shape == check.p.shape
+    pulls = [p["pull"] for p in result.arm("half_clock")["pushes"]]
+    if np.median(pulls) <= 0:
+        with pytest.raises(ValueError, match="no pull"):
+            settling_check(result, arrays, "half_clock")
+    given = settling_check(result, arrays, "half_clock", relaxation=2000.0)
+    assert given.window == 1 + math.ceil(2000 / spacing)

@@ -951,12 +951,19 @@ def test_stationarity_arm_stores_trajectories_and_kernels():
 
 
 @pytest.mark.slow
-def test_full_tier_stationarity_arms_dry_run_on_the_cpu():
+@pytest.mark.parametrize("name", ["stationarity", "additive_walk"])
+def test_full_tier_stationarity_arms_dry_run_on_the_cpu(name):
     """Two training steps of every full-tier arm (256 units, 10 seeds) on the CPU: the
-    configuration the GPU will run is exercised where no GPU exists (the full tier is unrun)."""
+    configuration the GPU will run is exercised where no GPU exists (the full tier is unrun).
+    The settling experiments' arms are stationarity's (the same configurations, longer)."""
     from mlmath.training import train
 
-    config = get_config("stationarity", "full")
+    for other in ("settling", "settling_forced"):
+        for arm in get_config(other, "full").arms:
+            mirror = get_config("stationarity", "full").arm(arm.name)
+            assert arm.model == mirror.model and arm.model_options == mirror.model_options
+            assert arm.train == dataclasses.replace(mirror.train, steps=arm.train.steps)
+    config = get_config(name, "full")
     task = engine.make_task(config)
     for arm in config.arms:
         model = engine.batched_model(arm.model, config, arm.options())

@@ -1317,3 +1317,118 @@ def pooled_gate_tail(
 
 
 __all__ += ["relaxation_checkpoints", "gate_tail_beta", "pooled_gate_tail"]
+
+
+def loss_trend(loss, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per model, the fall of the training loss over its last ``window`` steps, and its p.
+
+    Least squares of each model's per-step loss on the step over the last ``window`` steps
+    (``loss`` has shape (steps, S), as stored in ``RUN__loss``). Returns ``(fall, p)``: the
+    fitted trend's fall over the window relative to the window's mean loss (positive: the
+    loss still falls) and the one-sided p of a negative slope (t-test of the slope; each
+    step's loss is on a fresh minibatch, so its noise is nearly independent from step to
+    step). A run whose loss still falls has not reached the end of training, and a claim
+    about where training *settles* cannot be read from it. Chapters 11–12.
+    """
+    from scipy import stats
+
+    loss = np.asarray(loss, dtype=float)
+    if loss.ndim != 2 or not np.isfinite(loss).all():
+        raise ValueError(f"loss must be a finite array of shape (steps, S); got {loss.shape}")
+    window = positive_int("window", window)
+    if not 3 <= window <= loss.shape[0]:
+        raise ValueError(f"window must be in [3, {loss.shape[0]}]; got {window}")
+    steps = np.arange(window, dtype=float)
+    fall, p = np.empty(loss.shape[1]), np.empty(loss.shape[1])
+    for s, values in enumerate(loss[-window:].T):
+        fit = stats.linregress(steps, values)
+        fall[s] = -fit.slope * (window - 1) / values.mean()
+        t = fit.slope / fit.stderr if fit.stderr > 0 else -math.inf * np.sign(fit.slope)
+        p[s] = float(stats.t.cdf(t, window - 2))
+    return fall, p
+
+
+@dataclass(frozen=True)
+class SettlingCheck:
+    """Does an arm of a trajectory experiment settle? Three readings per seed (Chapter 11).
+
+    Attributes
+    ----------
+    relaxation : float
+        ``1/κ̂`` in steps: the median over seeds of the arm's measured pull (or the value
+        given to :func:`settling_check`).
+    window, window_steps : int
+        The last ``window`` checkpoints, ``window_steps`` steps: at least one relaxation
+        time (:func:`relaxation_checkpoints`).
+    flags : tuple of bool
+        The stored three-checkpoint stationarity flag.
+    shift, p, p_corrected : ndarray (S,)
+        Spectrum drift over the window (:func:`drift_design_effect`).
+    loss_fall, loss_p : ndarray (S,)
+        The training loss's fall over the same steps (:func:`loss_trend`).
+    """
+
+    relaxation: float
+    window: int
+    window_steps: int
+    flags: tuple
+    shift: np.ndarray
+    p: np.ndarray
+    p_corrected: np.ndarray
+    loss_fall: np.ndarray
+    loss_p: np.ndarray
+
+    @property
+    def settled(self) -> np.ndarray:
+        """Flag passed and no drift over the window (uncorrected p ≥ 0.05), per seed."""
+        return np.asarray(self.flags, dtype=bool) & (self.p >= 0.05)
+
+    @property
+    def learning(self) -> np.ndarray:
+        """The loss still falls over the window (one-sided p < 0.05), per seed."""
+        return self.loss_p < 0.05
+
+
+def settling_check(result, arrays: dict, name: str, *, relaxation=None) -> SettlingCheck:
+    """:class:`SettlingCheck` of arm ``name`` of a stored trajectory experiment.
+
+    ``relaxation`` (steps) defaults to ``1/κ̂`` from the median over seeds of the arm's
+    measured pull (``summary.arms[name].pushes``); ValueError when that median is not
+    positive (no pull: no relaxation time to state a window in) or the run is shorter
+    than one relaxation time. Chapters 11–12.
+    """
+    arm = result.arm(name)
+    if relaxation is None:
+        pull = float(np.median([p["pull"] for p in arm["pushes"]]))
+        if not pull > 0:
+            raise ValueError(
+                f"arm {name!r} has no pull (median {pull:.3g}): pass relaxation= in steps"
+            )
+        relaxation = 1.0 / pull
+    steps = np.asarray(arrays[f"{name}__traj_steps"])
+    spacing = int(steps[1] - steps[0])
+    if not np.all(np.diff(steps) == spacing):
+        raise ValueError(f"arm {name!r}: checkpoints are not equally spaced")
+    window = relaxation_checkpoints(spacing, float(relaxation), steps.size)
+    path = arm["trajectory"]
+    shift, p, corrected = drift_design_effect(
+        arrays[f"{name}__traj_taus"],
+        path["unit_corr"],
+        last=window,
+        censor=result.config["length"],
+    )
+    fall, loss_p = loss_trend(arrays[f"{name}__loss"], (window - 1) * spacing)
+    return SettlingCheck(
+        float(relaxation),
+        window,
+        (window - 1) * spacing,
+        tuple(bool(f) for f in arm["trained"]["stationary"]),
+        shift,
+        p,
+        corrected,
+        fall,
+        loss_p,
+    )
+
+
+__all__ += ["loss_trend", "SettlingCheck", "settling_check"]
