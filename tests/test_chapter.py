@@ -736,3 +736,24 @@ def test_settling_check_states_its_window_in_relaxation_times():
             settling_check(result, arrays, "half_clock")
     given = settling_check(result, arrays, "half_clock", relaxation=2000.0)
     assert given.window == 1 + math.ceil(2000 / spacing)
+
+
+def test_increment_elasticity_tells_additive_from_multiplicative_walks():
+    """Oracles: a walk with increments of fixed size in τ (slope 0) and one with increments
+    of fixed size in ln τ (slope 1), both over time scales spread on [2, 2000]; tolerance
+    0.1 (the fit pools 64 units × 40 steps; its standard error is below 0.02 here)."""
+    from mlmath.experiments.chapter import increment_elasticity
+
+    rng = np.random.default_rng(0)
+    start = np.geomspace(2.0, 2000.0, 64)[None, None, :].repeat(2, axis=1)
+    steps = rng.normal(0, 1, (40, 2, 64))
+    additive = start + np.cumsum(np.concatenate([np.zeros((1, 2, 64)), 0.05 * steps]), 0)
+    multiplicative = start * np.exp(
+        np.cumsum(np.concatenate([np.zeros((1, 2, 64)), 0.01 * steps]), 0)
+    )
+    assert np.all(np.abs(increment_elasticity(np.log(additive))) < 0.1)
+    assert np.all(np.abs(increment_elasticity(np.log(multiplicative)) - 1) < 0.1)
+    with pytest.raises(ValueError, match="start"):
+        increment_elasticity(np.log(additive), start=39)
+    with pytest.raises(ValueError, match="too few"):
+        increment_elasticity(np.zeros((5, 1, 4)))

@@ -203,3 +203,25 @@ def test_synthesis_figures_are_stacked_and_legible_at_page_width():
     assert len(middle.lines) == 2 and len(middle.lines[0].get_xdata()) == 2
     assert min(_legend_points(fig)) * min(1.0, 7.0 / fig.get_size_inches()[0]) >= 7.4
     plt.close(fig)
+
+
+def test_plot_settling_draws_seeds_medians_and_the_smoothed_loss():
+    """Seeds thin and their median thick, one loss curve per run smoothed over `smooth`
+    steps (its values the moving mean of the seed mean), and a mark on both panels."""
+    from mlmath.plots.forcing import plot_settling
+
+    steps = np.array([0, 10, 20, 30])
+    values = np.arange(12, dtype=float).reshape(4, 3)
+    loss = np.tile(np.arange(50, dtype=float)[:, None], (1, 2))
+    fig = plot_settling({"a": (steps, values)}, {"a": loss}, {"a": "run a"}, mark=20, smooth=10)
+    top, bottom = fig.axes
+    assert len(top.lines) == 3 + 1 + 1  # seeds, median, mark
+    np.testing.assert_array_equal(top.lines[3].get_ydata(), np.median(values, axis=1))
+    curve = bottom.lines[0]
+    np.testing.assert_allclose(curve.get_ydata(), np.arange(41) + 4.5)  # mean of 10 steps
+    assert top.get_legend().get_texts()[0].get_text() == "run a"
+    with pytest.raises(ValueError, match="smooth"):
+        plot_settling({"a": (steps, values)}, {"a": loss}, smooth=0)
+    with pytest.raises(ValueError, match="paths"):
+        plot_settling({}, {"a": loss})
+    plt.close("all")

@@ -1432,3 +1432,36 @@ def settling_check(result, arrays: dict, name: str, *, relaxation=None) -> Settl
 
 
 __all__ += ["loss_trend", "SettlingCheck", "settling_check"]
+
+
+def increment_elasticity(y_path, *, start: int = 0) -> np.ndarray:
+    """Per seed, how the size of a time scale's change grows with the time scale itself.
+
+    From a stored path ``Y = ln τ`` (shape (K, S, H), ``RUN__y_path``), the least-squares
+    slope of ``ln |Δτ|`` on ``ln τ`` over the slow units (``Y`` at least its seed's median
+    at the earlier row, as for the pushes) and every pair of consecutive kept rows from row
+    ``start`` on (pairs with ``Δτ = 0`` left out). A walk additive in τ (Theorem D's
+    premise: plain SGD's gate factor cancels ``dτ/db``) has slope 0; a walk additive in
+    ``ln τ`` (AdamW's bounded steps on the gate logit) has slope 1. Chapter 11.
+    """
+    y = np.asarray(y_path, dtype=float)
+    if y.ndim != 3 or y.shape[0] < 3 or not np.isfinite(y).all():
+        raise ValueError(f"y_path must be a finite array of shape (K >= 3, S, H); got {y.shape}")
+    if isinstance(start, bool) or not isinstance(start, (int, np.integer)):
+        raise TypeError(f"start must be an int; got {type(start).__name__}")
+    if not 0 <= start <= y.shape[0] - 3:
+        raise ValueError(f"start must be in [0, {y.shape[0] - 3}]; got {start}")
+    tau = np.exp(y[start:])
+    level, change = np.log(tau[:-1]), np.abs(np.diff(tau, axis=0))
+    slow = level >= np.median(level, axis=-1, keepdims=True)
+    out = np.empty(y.shape[1])
+    for s in range(y.shape[1]):
+        keep = (change[:, s] > 0) & slow[:, s]
+        x, v = level[:, s][keep], np.log(change[:, s][keep])
+        if x.size < 3 or np.ptp(x) == 0:
+            raise ValueError(f"seed {s}: too few changing time scales to fit a slope")
+        out[s] = float(np.polyfit(x, v, 1)[0])
+    return out
+
+
+__all__ += ["increment_elasticity"]

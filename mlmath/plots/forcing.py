@@ -285,3 +285,68 @@ def plot_comparability(points, labels=None):
     ax.set_ylabel(r"spread of $\ln\tau$ $\times\,\beta_{\rm pred}$")
     ax.legend(fontsize=7, loc="upper left")
     return fig
+
+
+def plot_settling(paths: dict, losses: dict, labels=None, *, mark=None, smooth: int = 1000):
+    """Trajectories of long runs: the spectrum's median ``ln τ`` and the training loss.
+
+    Parameters
+    ----------
+    paths : dict of str to (steps, values)
+        Per run, the checkpoint steps (C,) and a per-seed statistic of the spectrum at each
+        checkpoint (C, S), e.g. the median of ``ln τ`` clipped at ``ln T``.
+    losses : dict of str to array (steps, S)
+        Per run, the per-step training loss of each seed (``RUN__loss``); drawn as the seed
+        mean, smoothed over ``smooth`` steps.
+    labels : dict, optional
+        Run name → legend label.
+    mark : int, optional
+        A step to mark with a vertical line (e.g. where a shorter stored run ended).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Notes
+    -----
+    Chapter 11, "Running longer": thin lines are seeds, thick lines their median.
+    """
+    paths = _check_mapping("paths", paths)
+    losses = _check_mapping("losses", losses)
+    smooth = int(smooth)
+    if smooth < 1:
+        raise ValueError(f"smooth must be a positive number of steps; got {smooth}")
+    labels = labels or {}
+    colors = _colors(list(paths))
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(6.4, 5.6))
+    for name, (steps, values) in paths.items():
+        values = np.asarray(values, dtype=float)
+        top.plot(steps, values, color=colors[name], lw=0.5, alpha=0.5)
+        top.plot(
+            steps,
+            np.median(values, axis=1),
+            color=colors[name],
+            lw=2.0,
+            label=labels.get(name, name),
+        )
+    for name, loss in losses.items():
+        mean = np.asarray(loss, dtype=float).mean(axis=1)
+        width = min(smooth, mean.size)
+        kept = np.convolve(mean, np.ones(width) / width, mode="valid")
+        bottom.plot(
+            np.arange(kept.size) + width,
+            kept,
+            color=colors.get(name, "0.3"),
+            label=labels.get(name, name),
+        )
+    for ax in (top, bottom):
+        if mark is not None:
+            ax.axvline(mark, color=COLORS["theory"], lw=0.8, ls=":")
+    top.set_ylabel(r"median $\ln\tau$ (clipped at $\ln T$)")
+    bottom.set_ylabel(f"training loss ({smooth}-step mean)")
+    bottom.set_xlabel("optimizer step")
+    top.legend(fontsize=7)
+    return fig
+
+
+__all__ += ["plot_settling"]
