@@ -757,3 +757,62 @@ def test_increment_elasticity_tells_additive_from_multiplicative_walks():
         increment_elasticity(np.log(additive), start=39)
     with pytest.raises(ValueError, match="too few"):
         increment_elasticity(np.zeros((5, 1, 4)))
+
+
+class _FakeWalk:
+    """The parts of a stored additive_walk result that theorem_d_test reads."""
+
+    def __init__(self, flags):
+        self.config = {
+            "arms": [
+                {"name": "walk_stable", "train": {"forcing_alpha": 1.5}},
+                {"name": "walk_gauss", "train": {"forcing_alpha": 2.0}},
+            ]
+        }
+        self.summary = {"arms": {name: {} for name in ("walk_stable", "walk_gauss")}}
+        self._flags = flags
+
+    def arm(self, name):
+        return {"trained": {"stationary": self._flags[name]}}
+
+
+def _walk_arrays(final, rows=12):
+    """A path whose every unit shrinks towards its final τ (an inward drift)."""
+    shrink = 1 + 0.2 * np.arange(rows - 1, -1, -1)[:, None, None] / rows
+    return np.log(final[None] * shrink)
+
+
+def test_theorem_d_test_follows_its_pre_specified_rule():
+    """Oracles: Pareto time scales with β = 0.5 for α = 1.5 and an exponential tail for
+    α = 2, both drifting inwards and flagged stationary: supported; the same with β = 1.5
+    (outside the interval around 0.5, 1000 units a seed): not supported; flags failing in
+    most seeds: not tested, whatever the tails."""
+    from mlmath.experiments.chapter import theorem_d_test
+
+    rng = np.random.default_rng(3)
+    seeds, units = 5, 1000
+    pareto = lambda b: rng.pareto(b, (seeds, units)) + 1.0  # noqa: E731
+    light = 1.0 + rng.exponential(30.0, (seeds, units))
+    steps = np.arange(12) * 100
+    flags = {name: (True,) * seeds for name in ("walk_stable", "walk_gauss")}
+
+    def arrays(stable):
+        return {
+            "walk_stable__y_path": _walk_arrays(stable),
+            "walk_gauss__y_path": _walk_arrays(light),
+            "walk_stable__y_path_steps": steps,
+            "walk_gauss__y_path_steps": steps,
+        }
+
+    good = theorem_d_test(_FakeWalk(flags), arrays(pareto(0.5)), rng=0)
+    assert good.premise and good.inside and good.p_lighter < 0.05
+    assert good.verdict == "supported" and good.target == 0.5
+    assert np.all(good.inward["walk_stable"] < 0)
+    wrong = theorem_d_test(_FakeWalk(flags), arrays(pareto(1.5)), rng=0)
+    assert not wrong.inside and wrong.verdict == "not-supported"
+    unflagged = dict(flags, walk_gauss=(True, False, False, False, True))
+    assert theorem_d_test(_FakeWalk(unflagged), arrays(pareto(0.5)), rng=0).verdict == (
+        "not-tested"
+    )
+    with pytest.raises(ValueError, match="no arm"):
+        theorem_d_test(_FakeWalk(flags), arrays(pareto(0.5)), stable="other")

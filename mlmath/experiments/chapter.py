@@ -1465,3 +1465,87 @@ def increment_elasticity(y_path, *, start: int = 0) -> np.ndarray:
 
 
 __all__ += ["increment_elasticity"]
+
+
+@dataclass(frozen=True)
+class WalkTest:
+    """Theorem D's pre-specified test on the ``additive_walk`` experiment (Chapters 11–12).
+
+    Attributes
+    ----------
+    beta : dict
+        Per arm, each seed's Hill β of the gate time scales at the last stored step
+        (:func:`gate_tail_beta`).
+    pooled : dict
+        Per arm, ``(β, low, high)`` pooled over seeds (:func:`pooled_gate_tail`).
+    target : float
+        Theorem D's β = α − 1 for the α-stable arm.
+    p_lighter : float
+        One-sided exact rank test that the Gaussian arm's β is larger (a lighter tail).
+    flags, inward, elasticity : dict
+        Per arm: the stored stationarity flags; each seed's mean change of the slow units'
+        τ per step over the second half of the stored path (:func:`slow_drift_halves` on
+        τ; negative is inwards); and :func:`increment_elasticity` over the second half.
+    premise, inside : bool
+        The forced arms pass the flag and drift inwards in most seeds; the α-stable arm's
+        pooled interval contains ``target``.
+    verdict : str
+        ``'not-tested'`` without the premise, else ``'supported'`` if ``inside`` and
+        ``p_lighter < 0.05``, else ``'not-supported'``.
+    """
+
+    beta: dict
+    pooled: dict
+    target: float
+    p_lighter: float
+    flags: dict
+    inward: dict
+    elasticity: dict
+    premise: bool
+    inside: bool
+    verdict: str
+
+
+def theorem_d_test(
+    result, arrays: dict, *, stable: str = "walk_stable", gauss: str = "walk_gauss", rng=17
+) -> WalkTest:
+    """:class:`WalkTest` of a stored ``additive_walk`` result (fixed before the run).
+
+    ``result`` is the stored result (its arms' summaries and configuration), ``arrays``
+    its arrays; ``stable`` and ``gauss`` name the α-stable and the Gaussian arm.
+    Chapters 11–12.
+    """
+    config = {arm["name"]: arm["train"] for arm in result.config["arms"]}
+    for name in (stable, gauss):
+        if name not in config:
+            raise ValueError(f"the result has no arm {name!r}; its arms: {sorted(config)}")
+    names = list(result.summary["arms"])
+    paths = {name: np.asarray(arrays[f"{name}__y_path"], dtype=float) for name in names}
+    steps = np.asarray(arrays[f"{names[0]}__y_path_steps"])
+    half = len(steps) // 2
+    beta = {name: gate_tail_beta(paths[name]) for name in names}
+    pooled = {name: pooled_gate_tail(paths[name], rng=rng) for name in names}
+    flags = {name: tuple(result.arm(name)["trained"]["stationary"]) for name in names}
+    inward = {name: slow_drift_halves(np.exp(paths[name]), steps)[:, 1] for name in names}
+    elasticity = {name: increment_elasticity(paths[name], start=half) for name in names}
+    seeds = len(flags[stable])
+    premise = all(
+        2 * sum(flags[name]) > seeds and 2 * int(np.sum(inward[name] < 0)) > seeds
+        for name in (stable, gauss)
+    )
+    target = float(config[stable]["forcing_alpha"]) - 1.0
+    inside = bool(pooled[stable][1] <= target <= pooled[stable][2])
+    p_lighter = rank_test_greater(beta[gauss], beta[stable])
+    verdict = (
+        "not-tested"
+        if not premise
+        else "supported"
+        if inside and p_lighter < 0.05
+        else "not-supported"
+    )
+    return WalkTest(
+        beta, pooled, target, p_lighter, flags, inward, elasticity, premise, inside, verdict
+    )
+
+
+__all__ += ["WalkTest", "theorem_d_test"]
