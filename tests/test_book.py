@@ -266,7 +266,7 @@ def test_preface_summary_matches_chapter_12():
 
     assert row("collapsed (exponential) or an extended").endswith("| **supported** |")
     assert f"is still learning after {SETTLING_STEPS:,} steps" in preface
-    assert row("… and settles there").endswith("| **not tested** |")
+    assert row("… and settles there").endswith("| not tested |")
     assert "lowers β against Gaussian forcing of the same scale" in preface
     assert row("injected α-stable forcing lowers β against Gaussian").endswith("| **supported** |")
     assert "does not sustain longer-range learning there" in preface
