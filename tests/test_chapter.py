@@ -660,6 +660,9 @@ def test_relaxation_checkpoints_span_one_relaxation_time():
             relaxation_checkpoints(1000, bad, 33)
     with pytest.raises(ValueError, match="spacing"):
         relaxation_checkpoints(0, 10.0, 33)
+    assert relaxation_checkpoints(1000, np.int64(8500), 33) == 10
+    with pytest.raises(ValueError, match="relaxation"):
+        relaxation_checkpoints(1000, True, 33)
 
 
 def test_gate_tail_beta_recovers_a_pareto_exponent():
@@ -710,6 +713,19 @@ def test_loss_trend_reads_a_falling_loss_and_not_a_flat_one():
     flat = 0.2 + rng.normal(0, 0.02, (n, 20))
     fall, p = loss_trend(flat, n)
     assert np.sum(p < 0.05) <= 5 and np.all(np.abs(fall) < 0.05)
+    # correlated noise (AR(1), φ = 0.8, as the stored runs' residuals): the Newey–West
+    # variance keeps a flat loss from reading "falling" (at most 5 of 20 below 0.05)
+    ar = np.zeros((n, 20))
+    shocks = rng.normal(0, 0.02, (n, 20))
+    for t in range(1, n):
+        ar[t] = 0.8 * ar[t - 1] + shocks[t]
+    assert np.sum(loss_trend(0.2 + ar, n)[1] < 0.05) <= 5
+    # exact lines and a constant window
+    line = np.linspace(3.0, 1.0, 5)[:, None]
+    assert loss_trend(line, 5)[1][0] == 0.0 and loss_trend(line[::-1], 5)[1][0] == 1.0
+    assert loss_trend(np.ones((5, 1)), 5)[1][0] == 0.5
+    with pytest.raises(ValueError, match="lag"):
+        loss_trend(flat, 10, lag=10)
     with pytest.raises(ValueError, match="window"):
         loss_trend(flat, n + 1)
     with pytest.raises(ValueError, match="loss"):
@@ -810,6 +826,16 @@ def test_theorem_d_test_follows_its_pre_specified_rule():
     assert np.all(good.inward["walk_stable"] < 0)
     wrong = theorem_d_test(_FakeWalk(flags), arrays(pareto(1.5)), rng=0)
     assert not wrong.inside and wrong.verdict == "not-supported"
+    same = theorem_d_test(
+        _FakeWalk(flags),
+        {**arrays(pareto(0.5)), "walk_gauss__y_path": _walk_arrays(pareto(0.5))},
+        rng=0,
+    )
+    assert same.inside and same.p_lighter >= 0.05 and same.verdict == "not-supported"
+    outward = arrays(pareto(0.5))
+    outward["walk_stable__y_path"] = outward["walk_stable__y_path"][::-1].copy()
+    moving = theorem_d_test(_FakeWalk(flags), outward, rng=0)
+    assert np.all(moving.inward["walk_stable"] > 0) and moving.verdict == "not-tested"
     unflagged = dict(flags, walk_gauss=(True, False, False, False, True))
     assert theorem_d_test(_FakeWalk(unflagged), arrays(pareto(0.5)), rng=0).verdict == (
         "not-tested"

@@ -225,6 +225,7 @@ def _assert_same_run(log, reference, model, reference_model):
         {
             "timescale_lr": 3.0,
             "timescale_optimizer": "sgd",
+            "momentum": 0.5,  # so that the SGD part has a state to restore
             "forcing_alpha": 1.5,
             "forcing_mode": "tau",
         },

@@ -1235,7 +1235,8 @@ def relaxation_checkpoints(spacing: int, relaxation: float, available: int) -> i
     """
     spacing = positive_int("spacing", spacing)
     available = positive_int("available", available)
-    if not (isinstance(relaxation, (int, float, np.floating)) and 0 < relaxation < math.inf):
+    number = isinstance(relaxation, (int, float, np.integer, np.floating))
+    if isinstance(relaxation, bool) or not (number and 0 < relaxation < math.inf):
         raise ValueError(f"relaxation must be a finite number > 0 (steps); got {relaxation!r}")
     count = 1 + math.ceil(relaxation / spacing)
     if count > available:
@@ -1243,7 +1244,7 @@ def relaxation_checkpoints(spacing: int, relaxation: float, available: int) -> i
             f"one relaxation time ({relaxation:.0f} steps) needs {count} checkpoints "
             f"{spacing} steps apart; the run has {available}"
         )
-    return max(count, 2)
+    return count
 
 
 def _gate_taus(y_path, row: int) -> np.ndarray:
@@ -1319,16 +1320,21 @@ def pooled_gate_tail(
 __all__ += ["relaxation_checkpoints", "gate_tail_beta", "pooled_gate_tail"]
 
 
-def loss_trend(loss, window: int) -> tuple[np.ndarray, np.ndarray]:
+def loss_trend(loss, window: int, *, lag: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per model, the fall of the training loss over its last ``window`` steps, and its p.
 
     Least squares of each model's per-step loss on the step over the last ``window`` steps
     (``loss`` has shape (steps, S), as stored in ``RUN__loss``). Returns ``(fall, p)``: the
     fitted trend's fall over the window relative to the window's mean loss (positive: the
-    loss still falls) and the one-sided p of a negative slope (t-test of the slope; each
-    step's loss is on a fresh minibatch, so its noise is nearly independent from step to
-    step). A run whose loss still falls has not reached the end of training, and a claim
-    about where training *settles* cannot be read from it. Chapters 11–12.
+    loss still falls) and the one-sided p of a negative slope. Successive losses are not
+    independent (the parameters move slowly: the residuals' lag-1 correlation reaches 0.8
+    in the stored runs), so the slope's variance is the Newey–West estimate with Bartlett
+    weights ``1 − l/(lag + 1)`` up to ``lag`` steps (default ``window // 10``; Newey & West
+    1987), ``Var = Σ_l w_l Σ_t u_t u_{t−l} / (Σ_t x̃_t²)²`` with ``u_t = x̃_t e_t``, ``x̃`` the
+    centred step and ``e`` the residual, and p is normal. An exact line gives p = 0 (falling)
+    or 1 (rising), a constant window p = 0.5. A run whose loss still falls has not reached
+    the end of training, and a claim about where training *settles* cannot be read from it.
+    Chapters 11–12.
     """
     from scipy import stats
 
@@ -1338,13 +1344,22 @@ def loss_trend(loss, window: int) -> tuple[np.ndarray, np.ndarray]:
     window = positive_int("window", window)
     if not 3 <= window <= loss.shape[0]:
         raise ValueError(f"window must be in [3, {loss.shape[0]}]; got {window}")
-    steps = np.arange(window, dtype=float)
+    lag = max(1, window // 10) if lag is None else positive_int("lag", lag)
+    if lag >= window:
+        raise ValueError(f"lag must be in [1, {window - 1}]; got {lag}")
+    x = np.arange(window, dtype=float) - (window - 1) / 2
+    sxx = float(x @ x)
+    weights = 1 - np.arange(1, lag + 1) / (lag + 1)
     fall, p = np.empty(loss.shape[1]), np.empty(loss.shape[1])
     for s, values in enumerate(loss[-window:].T):
-        fit = stats.linregress(steps, values)
-        fall[s] = -fit.slope * (window - 1) / values.mean()
-        t = fit.slope / fit.stderr if fit.stderr > 0 else -math.inf * np.sign(fit.slope)
-        p[s] = float(stats.t.cdf(t, window - 2))
+        slope = float(x @ (values - values.mean())) / sxx
+        u = x * (values - values.mean() - slope * x)
+        long_run = u @ u + 2 * sum(w * (u[l:] @ u[:-l]) for l, w in enumerate(weights, 1))
+        fall[s] = -slope * (window - 1) / values.mean()
+        if long_run > 0:
+            p[s] = float(stats.norm.cdf(slope / math.sqrt(long_run / sxx**2)))
+        else:  # an exact line
+            p[s] = 0.5 if slope == 0 else float(slope > 0)
     return fall, p
 
 
@@ -1380,8 +1395,9 @@ class SettlingCheck:
 
     @property
     def settled(self) -> np.ndarray:
-        """Flag passed and no drift over the window (uncorrected p ≥ 0.05), per seed."""
-        return np.asarray(self.flags, dtype=bool) & (self.p >= 0.05)
+        """All three readings, per seed: the flag passed, no drift over the window
+        (uncorrected p ≥ 0.05) and a loss that no longer falls over it."""
+        return np.asarray(self.flags, dtype=bool) & (self.p >= 0.05) & ~self.learning
 
     @property
     def learning(self) -> np.ndarray:
@@ -1485,7 +1501,9 @@ class WalkTest:
     flags, inward, elasticity : dict
         Per arm: the stored stationarity flags; each seed's mean change of the slow units'
         τ per step over the second half of the stored path (:func:`slow_drift_halves` on
-        τ; negative is inwards); and :func:`increment_elasticity` over the second half.
+        τ; negative is inwards: a mean in τ itself, which a few units far out decide when
+        time scales span many decades); and :func:`increment_elasticity` over the second
+        half (a diagnostic, not part of the verdict).
     premise, inside : bool
         The forced arms pass the flag and drift inwards in most seeds; the α-stable arm's
         pooled interval contains ``target``.

@@ -634,7 +634,8 @@ def additive_walk(tier: str) -> ExperimentConfig:
     parameter), but the gate biases are trained by plain SGD at ``timescale_lr`` 100
     (``timescale_optimizer='sgd'``), so that, as Theorem D assumes, an update of a slow unit's
     gate time scale ``τ = 1/softplus(b_s)`` is additive in τ (SGD's gate factor ``s(1 − s)``
-    cancels the ``τ`` of ``dτ/db``), and the forcing is added to τ itself
+    cancels the ``τ`` of ``dτ/db``; measured after the run, it is not: the size of a slow
+    bias's change of τ grows like τ^0.7–0.85, Chapter 11), and the forcing is added to τ itself
     (``forcing_mode='tau'``, reflected at τ = 1, every unit, one running RMS τ-increment):
 
     * ``sgd_clock``: no forcing (the walk's drift alone);

@@ -329,6 +329,7 @@ def plot_settling(paths: dict, losses: dict, labels=None, *, mark=None, smooth: 
             lw=2.0,
             label=labels.get(name, name),
         )
+    width = smooth
     for name, loss in losses.items():
         mean = np.asarray(loss, dtype=float).mean(axis=1)
         width = min(smooth, mean.size)
@@ -343,7 +344,7 @@ def plot_settling(paths: dict, losses: dict, labels=None, *, mark=None, smooth: 
         if mark is not None:
             ax.axvline(mark, color=COLORS["theory"], lw=0.8, ls=":")
     top.set_ylabel(r"median $\ln\tau$ (clipped at $\ln T$)")
-    bottom.set_ylabel(f"training loss ({smooth}-step mean)")
+    bottom.set_ylabel(f"training loss ({width}-step mean)")
     bottom.set_xlabel("optimizer step")
     top.legend(fontsize=7)
     return fig

@@ -474,7 +474,11 @@ def inject_tau_forcing(
     ``gate_bias_of(τ')``: an additive walk in τ reflected at ``τ = 1`` (a unit already below
     1 is not pushed further down). ``rms`` is the running RMS of the optimizer's increments
     of τ (:func:`track_increment` with ``coordinate=gate_timescale``). Only for models whose
-    forcing target is a gate bias (:data:`TAU_FORCING_KINDS`). Chapter 11.
+    forcing target is a gate bias (:data:`TAU_FORCING_KINDS`). The bias stays float32: τ is
+    resolved to about ``10⁻⁷ τ |b|`` (0.1 at τ = 10⁵, 2·10³ at τ = 10⁹), so the walk is
+    additive in τ only where its steps exceed that grid, up to τ ≈ 10⁵ for steps of order
+    0.1; and τ is the *bias's* time scale: where the gate's input and recurrent weights are
+    trained too, a unit's measured time scale can differ from it. Chapter 11.
 
     Returns
     -------
