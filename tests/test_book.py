@@ -269,7 +269,7 @@ def test_preface_summary_matches_chapter_12():
     assert row("… and settles there").endswith("| not tested |")
     assert "lowers β against Gaussian forcing of the same scale" in preface
     assert row("injected α-stable forcing lowers β against Gaussian").endswith("| **supported** |")
-    assert "does not sustain longer-range learning there" in preface
+    assert "is not shown to sustain longer-range learning there" in preface
     assert row("heavy-tailed fluctuations sustain long-range learning").endswith(
         "| **not supported** |"
     )

@@ -842,3 +842,18 @@ def test_theorem_d_test_follows_its_pre_specified_rule():
     )
     with pytest.raises(ValueError, match="no arm"):
         theorem_d_test(_FakeWalk(flags), arrays(pareto(0.5)), stable="other")
+
+
+def test_bias_coupling_reads_whether_the_bias_sets_the_time_scale():
+    """Oracle: measured time scales equal to the bias's own (correlation 1) and unrelated to
+    it (independent draws: |r| below 4/sqrt(n), four standard errors of a null r)."""
+    from mlmath.experiments.chapter import bias_coupling
+    from mlmath.models import gate_bias_for_timescales
+
+    rng = np.random.default_rng(0)
+    taus = np.exp(rng.uniform(0, 6, (5, 200)))
+    bias = gate_bias_for_timescales(taus)
+    assert bias_coupling(bias, taus) == pytest.approx(1.0, abs=1e-9)
+    other = np.exp(rng.uniform(0, 6, (5, 200)))
+    other[0, :3] = [np.inf, np.nan, np.inf]  # not decaying, unresolved: left out
+    assert abs(bias_coupling(bias, other)) < 4 / math.sqrt(1000)

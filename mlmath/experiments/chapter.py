@@ -1504,6 +1504,13 @@ class WalkTest:
         τ; negative is inwards: a mean in τ itself, which a few units far out decide when
         time scales span many decades); and :func:`increment_elasticity` over the second
         half (a diagnostic, not part of the verdict).
+    inward_median, coupling : dict
+        Two readings added after the run, not part of the verdict: per arm, each seed's
+        *median* change of the slow units' τ per step over the second half (robust to the
+        few far out), and the correlation, over every unit of every seed, of the bias's
+        ``ln τ`` (``RUN__target_last``) with the unit's measured ``ln τ`` (``RUN__taus``):
+        near 1 when the bias sets the unit's time scale, near 0 when the gate's trained
+        weights do.
     premise, inside : bool
         The forced arms pass the flag and drift inwards in most seeds; the α-stable arm's
         pooled interval contains ``target``.
@@ -1522,6 +1529,31 @@ class WalkTest:
     premise: bool
     inside: bool
     verdict: str
+    inward_median: dict
+    coupling: dict
+
+
+def _median_inward(y: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Per seed, the median per-step change of the slow units' τ over the path's second half."""
+    tau = np.exp(y)
+    rate = np.diff(tau, axis=0) / np.diff(steps)[:, None, None]
+    slow = tau[:-1] >= np.median(tau[:-1], axis=-1, keepdims=True)
+    half = rate.shape[0] // 2
+    return np.array([np.median(rate[half:, s][slow[half:, s]]) for s in range(y.shape[1])])
+
+
+def bias_coupling(bias, taus) -> float:
+    """Correlation of a gate bias's ``ln τ = −ln softplus(b)`` with the measured ``ln τ``.
+
+    ``bias`` and ``taus`` have one shape (e.g. seeds × units: ``RUN__target_last`` and
+    ``RUN__taus``); units whose measured τ is not finite (not decaying, unresolved) are left
+    out. Near 1 when the bias sets each unit's time scale; near 0 when the gate's trained
+    input and recurrent weights do. Chapter 11 (Theorem D's arm).
+    """
+    own = -np.log(np.log1p(np.exp(np.asarray(bias, dtype=float))))
+    measured = np.log(np.asarray(taus, dtype=float))
+    ok = np.isfinite(own) & np.isfinite(measured)
+    return float(np.corrcoef(own[ok], measured[ok])[0, 1])
 
 
 def theorem_d_test(
@@ -1554,6 +1586,12 @@ def theorem_d_test(
     target = float(config[stable]["forcing_alpha"]) - 1.0
     inside = bool(pooled[stable][1] <= target <= pooled[stable][2])
     p_lighter = rank_test_greater(beta[gauss], beta[stable])
+    inward_median = {name: _median_inward(paths[name], steps) for name in names}
+    coupling = {
+        name: bias_coupling(arrays[f"{name}__target_last"], arrays[f"{name}__taus"])
+        for name in names
+        if f"{name}__target_last" in arrays and f"{name}__taus" in arrays
+    }
     verdict = (
         "not-tested"
         if not premise
@@ -1562,8 +1600,19 @@ def theorem_d_test(
         else "not-supported"
     )
     return WalkTest(
-        beta, pooled, target, p_lighter, flags, inward, elasticity, premise, inside, verdict
+        beta,
+        pooled,
+        target,
+        p_lighter,
+        flags,
+        inward,
+        elasticity,
+        premise,
+        inside,
+        verdict,
+        inward_median,
+        coupling,
     )
 
 
-__all__ += ["WalkTest", "theorem_d_test"]
+__all__ += ["WalkTest", "theorem_d_test", "bias_coupling"]
