@@ -612,7 +612,10 @@ def settling(tier: str) -> ExperimentConfig:
     window 0.12 of one. 32,000 steps are about 3.8 of those relaxation times; at about
     30 ms per DiagGate step with two arms at a time, about 16 minutes (the reference tier's
     20 minutes per experiment hold two DiagGate arms of this length, hence two experiments:
-    this one and :func:`settling_forced`).
+    this one and :func:`settling_forced`). Measured: 20.6 minutes (another job shared the
+    machine for about two of them) and 18.1 for :func:`settling_forced`; the pull measured
+    over the long run gives 1/κ̂ ≈ 3,100 steps, and the unforced network is still learning
+    at the end (Chapter 11, "Running longer").
     """
     return _long_lag("settling", tier, ("baseline", "half_clock"), 32)
 
