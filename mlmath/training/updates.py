@@ -330,6 +330,15 @@ def inject_forcing(
     -------
     (injected, slow) : tensors of the target's shape: the added amounts and the slow mask.
     """
+    target, slow, noise, scale = _unit_draws(model, alpha, rms, scale, slow_fraction, taper, rng)
+    injected = scale * rms * noise * slow
+    with torch.no_grad():
+        target.add_(injected)
+    return injected, slow
+
+
+def _unit_draws(model, alpha, rms, scale, slow_fraction, taper, rng):
+    """The checked inputs of a per-unit forcing: ``(target, slow mask, SαS draws, scale)``."""
     alpha = check_range("alpha", alpha, 0.0, 2.0, low_open=True)
     scale = check_range("scale", scale, 0.0)
     slow_fraction = check_range("slow_fraction", slow_fraction, 0.0, 1.0, low_open=True)
@@ -341,11 +350,7 @@ def inject_forcing(
             f"got {tuple(rms.shape)}"
         )
     slow = _slow_units(model, target, slow_fraction)
-    noise = _stable_draws(alpha, tuple(target.shape), taper, rng, target)
-    injected = scale * rms * noise * slow
-    with torch.no_grad():
-        target.add_(injected)
-    return injected, slow
+    return target, slow, _stable_draws(alpha, tuple(target.shape), taper, rng, target), scale
 
 
 def _slow_units(model, target: torch.Tensor, slow_fraction: float) -> torch.Tensor:
@@ -491,18 +496,8 @@ def inject_tau_forcing(
             f"forcing_mode='tau' needs a gate-bias forcing target ({TAU_FORCING_KINDS}); "
             f"got a {kind}"
         )
-    alpha = check_range("alpha", alpha, 0.0, 2.0, low_open=True)
-    scale = check_range("scale", scale, 0.0)
-    slow_fraction = check_range("slow_fraction", slow_fraction, 0.0, 1.0, low_open=True)
-    rng = rng_from(rng)
-    target = model.forcing_target()
-    if rms.shape != target.shape:
-        raise ValueError(
-            f"rms must have the forcing target's shape {tuple(target.shape)}; "
-            f"got {tuple(rms.shape)}"
-        )
-    slow = _slow_units(model, target, slow_fraction)
-    noise = _stable_draws(alpha, tuple(target.shape), taper, rng, target).double()
+    target, slow, noise, scale = _unit_draws(model, alpha, rms, scale, slow_fraction, taper, rng)
+    noise = noise.double()
     tau = gate_timescale(target)
     moved = torch.maximum(tau + scale * rms.double() * noise, tau.clamp(max=1.0))
     new = torch.where(slow, gate_bias_of(moved).to(target.dtype), target)
