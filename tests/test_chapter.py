@@ -823,6 +823,7 @@ def test_theorem_d_test_follows_its_pre_specified_rule():
     good = theorem_d_test(_FakeWalk(flags), arrays(pareto(0.5)), rng=0)
     assert good.premise and good.inside and good.p_lighter < 0.05
     assert good.verdict == "supported" and good.target == 0.5
+    assert good.verdict_median == "supported"  # the same rule, the drift read by its median
     assert np.all(good.inward["walk_stable"] < 0)
     wrong = theorem_d_test(_FakeWalk(flags), arrays(pareto(1.5)), rng=0)
     assert not wrong.inside and wrong.verdict == "not-supported"
@@ -836,6 +837,7 @@ def test_theorem_d_test_follows_its_pre_specified_rule():
     outward["walk_stable__y_path"] = outward["walk_stable__y_path"][::-1].copy()
     moving = theorem_d_test(_FakeWalk(flags), outward, rng=0)
     assert np.all(moving.inward["walk_stable"] > 0) and moving.verdict == "not-tested"
+    assert moving.verdict_median == "not-tested"
     unflagged = dict(flags, walk_gauss=(True, False, False, False, True))
     assert theorem_d_test(_FakeWalk(unflagged), arrays(pareto(0.5)), rng=0).verdict == (
         "not-tested"

@@ -1189,7 +1189,7 @@ def late_median_beta(traj_beta, *, last: int = 5) -> np.ndarray:
     return out
 
 
-def slow_drift_halves(y_path, steps) -> np.ndarray:
+def slow_drift_halves(y_path, steps, *, statistic=np.mean) -> np.ndarray:
     """Mean per-step ``ΔY`` of the slow units in the first and second half of a stored path.
 
     ``y_path`` has shape (K, S, H) (``Y = ln τ`` of the gate biases at the kept steps
@@ -1197,7 +1197,9 @@ def slow_drift_halves(y_path, steps) -> np.ndarray:
     seed's median there (the slow half, as in the push measurement). Each increment is
     divided by its number of steps; the halves split the K − 1 increments at
     ``(K − 1) // 2``. Returns shape (S, 2): (first half, second half), nepers per step;
-    positive is outward (towards longer τ). Chapter 11 (the transient).
+    positive is outward (towards longer τ). ``statistic`` (default the mean) reduces each
+    half's increments; ``np.median`` reads it robustly to a few units far out. Chapter 11
+    (the transient).
     """
     y = np.asarray(y_path, dtype=float)
     steps = np.asarray(steps, dtype=float)
@@ -1211,7 +1213,7 @@ def slow_drift_halves(y_path, steps) -> np.ndarray:
     out = np.empty((y.shape[1], 2))
     for s in range(y.shape[1]):
         for j, part in enumerate((slice(0, half), slice(half, None))):
-            out[s, j] = rate[part, s][slow[part, s]].mean()
+            out[s, j] = statistic(rate[part, s][slow[part, s]])
     return out
 
 
@@ -1511,6 +1513,9 @@ class WalkTest:
         ``ln τ`` (``RUN__target_last``) with the unit's measured ``ln τ`` (``RUN__taus``):
         near 1 when the bias sets the unit's time scale, near 0 when the gate's trained
         weights do.
+    verdict_median : str
+        The same rule with the premise's inward drift read by the median (a reading added
+        after the run, not the verdict).
     premise, inside : bool
         The forced arms pass the flag and drift inwards in most seeds; the α-stable arm's
         pooled interval contains ``target``.
@@ -1531,15 +1536,7 @@ class WalkTest:
     verdict: str
     inward_median: dict
     coupling: dict
-
-
-def _median_inward(y: np.ndarray, steps: np.ndarray) -> np.ndarray:
-    """Per seed, the median per-step change of the slow units' τ over the path's second half."""
-    tau = np.exp(y)
-    rate = np.diff(tau, axis=0) / np.diff(steps)[:, None, None]
-    slow = tau[:-1] >= np.median(tau[:-1], axis=-1, keepdims=True)
-    half = rate.shape[0] // 2
-    return np.array([np.median(rate[half:, s][slow[half:, s]]) for s in range(y.shape[1])])
+    verdict_median: str
 
 
 def bias_coupling(bias, taus) -> float:
@@ -1578,27 +1575,32 @@ def theorem_d_test(
     flags = {name: tuple(result.arm(name)["trained"]["stationary"]) for name in names}
     inward = {name: slow_drift_halves(np.exp(paths[name]), steps)[:, 1] for name in names}
     elasticity = {name: increment_elasticity(paths[name], start=half) for name in names}
+    inward_median = {
+        name: slow_drift_halves(np.exp(paths[name]), steps, statistic=np.median)[:, 1]
+        for name in names
+    }
     seeds = len(flags[stable])
-    premise = all(
-        2 * sum(flags[name]) > seeds and 2 * int(np.sum(inward[name] < 0)) > seeds
-        for name in (stable, gauss)
-    )
     target = float(config[stable]["forcing_alpha"]) - 1.0
     inside = bool(pooled[stable][1] <= target <= pooled[stable][2])
     p_lighter = rank_test_greater(beta[gauss], beta[stable])
-    inward_median = {name: _median_inward(paths[name], steps) for name in names}
+
+    def holds(drift: dict) -> bool:  # the premise, with the inward drift read as ``drift``
+        return all(
+            2 * sum(flags[name]) > seeds and 2 * int(np.sum(drift[name] < 0)) > seeds
+            for name in (stable, gauss)
+        )
+
+    def rule(premise: bool) -> str:
+        if not premise:
+            return "not-tested"
+        return "supported" if inside and p_lighter < 0.05 else "not-supported"
+
+    premise = holds(inward)
     coupling = {
         name: bias_coupling(arrays[f"{name}__target_last"], arrays[f"{name}__taus"])
         for name in names
         if f"{name}__target_last" in arrays and f"{name}__taus" in arrays
     }
-    verdict = (
-        "not-tested"
-        if not premise
-        else "supported"
-        if inside and p_lighter < 0.05
-        else "not-supported"
-    )
     return WalkTest(
         beta,
         pooled,
@@ -1609,9 +1611,10 @@ def theorem_d_test(
         elasticity,
         premise,
         inside,
-        verdict,
+        rule(premise),
         inward_median,
         coupling,
+        rule(holds(inward_median)),
     )
 
 

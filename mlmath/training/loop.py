@@ -21,7 +21,7 @@ from .checkpoint import (
 from .config import CHECKPOINT_EVERY, TrainConfig, TrainLog
 from .evaluation import lead, monitor_values
 from .updates import (
-    TAU_FORCING_KINDS,
+    check_tau_forcing,
     clip_per_model,
     force,
     gate_timescale,
@@ -175,12 +175,8 @@ def _check_inputs(model, task, config) -> None:
             f"model.input_size={model.input_size} differs from the task's "
             f"input_dim={task.input_dim}"
         )
-    kind = getattr(model, "kind", type(model).__name__)
-    if config.forcing_mode == "tau" and kind not in TAU_FORCING_KINDS:
-        raise ValueError(
-            f"forcing_mode='tau' forces a gate time scale; it needs one of {TAU_FORCING_KINDS}, "
-            f"got a {kind}"
-        )
+    if config.forcing_mode == "tau":
+        check_tau_forcing(model)
 
 
 def _check_options(seed, checkpoint_every, checkpoint_stamp, run_info) -> tuple[int, int, dict]:

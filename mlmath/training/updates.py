@@ -41,6 +41,7 @@ __all__ = [
     "unit_row_parameters",
     "inject_row_forcing",
     "inject_tau_forcing",
+    "check_tau_forcing",
 ]
 
 #: Per model kind (``model.kind``), the names of the trainable parameters that set each
@@ -262,37 +263,17 @@ def force(model, config: TrainConfig, square: torch.Tensor, step: int, rng, befo
     """
     if config.forcing_alpha is None or config.forcing_scale <= 0:
         return None
-    if config.forcing_mode == "tau":
-        rms = torch.sqrt(square / (1 - config.rms_decay ** (step + 1)))
-        return inject_tau_forcing(
-            model,
-            config.forcing_alpha,
-            rms,
-            scale=config.forcing_scale,
-            slow_fraction=config.slow_fraction,
-            taper=config.forcing_taper,
-            rng=rng,
-        )
+    options = {
+        "scale": config.forcing_scale,
+        "slow_fraction": config.slow_fraction,
+        "taper": config.forcing_taper,
+        "rng": rng,
+    }
     if config.forcing_mode == "rows":
-        return inject_row_forcing(
-            model,
-            config.forcing_alpha,
-            before_rows,
-            scale=config.forcing_scale,
-            slow_fraction=config.slow_fraction,
-            taper=config.forcing_taper,
-            rng=rng,
-        )
+        return inject_row_forcing(model, config.forcing_alpha, before_rows, **options)
     rms = torch.sqrt(square / (1 - config.rms_decay ** (step + 1)))  # bias-corrected EMA
-    return inject_forcing(
-        model,
-        config.forcing_alpha,
-        rms,
-        scale=config.forcing_scale,
-        slow_fraction=config.slow_fraction,
-        taper=config.forcing_taper,
-        rng=rng,
-    )
+    inject = inject_tau_forcing if config.forcing_mode == "tau" else inject_forcing
+    return inject(model, config.forcing_alpha, rms, **options)
 
 
 def inject_forcing(
@@ -335,6 +316,20 @@ def inject_forcing(
     with torch.no_grad():
         target.add_(injected)
     return injected, slow
+
+
+def check_tau_forcing(model) -> None:
+    """ValueError unless ``model``'s forcing target is a gate bias (:data:`TAU_FORCING_KINDS`).
+
+    What ``forcing_mode='tau'`` needs; :func:`mlmath.training.train` checks it before the first
+    step, :func:`inject_tau_forcing` on every call. Chapter 11.
+    """
+    kind = getattr(model, "kind", type(model).__name__)
+    if kind not in TAU_FORCING_KINDS:
+        raise ValueError(
+            f"forcing_mode='tau' needs a gate-bias forcing target, one of {TAU_FORCING_KINDS}; "
+            f"got a {kind}"
+        )
 
 
 def _unit_draws(model, alpha, rms, scale, slow_fraction, taper, rng):
@@ -490,12 +485,7 @@ def inject_tau_forcing(
     (injected, slow) : the change of ``b_s`` (in the bias, as the training log records
     forcing) and the slow mask.
     """
-    kind = getattr(model, "kind", type(model).__name__)
-    if kind not in TAU_FORCING_KINDS:
-        raise ValueError(
-            f"forcing_mode='tau' needs a gate-bias forcing target ({TAU_FORCING_KINDS}); "
-            f"got a {kind}"
-        )
+    check_tau_forcing(model)
     target, slow, noise, scale = _unit_draws(model, alpha, rms, scale, slow_fraction, taper, rng)
     noise = noise.double()
     tau = gate_timescale(target)
